@@ -1,0 +1,43 @@
+//! # keyless-crypto
+//!
+//! The cryptography that Kerberos and SMB2/3 need, and nothing else, on RustCrypto primitives:
+//!
+//! - Kerberos encryption types behind one trait, [`Enctype`]: aes128/256-cts-hmac-sha1-96
+//!   (RFC 3962), aes128-cts-hmac-sha256-128 and aes256-cts-hmac-sha384-192 (RFC 8009), and
+//!   rc4-hmac (RFC 4757), with their keyed checksums, string-to-key and PRF.
+//! - NTLM hashes and NTLMv2 key computations ([`ntlm`], MS-NLMP 3.3, 3.4).
+//! - SMB: SP800-108 key derivation ([`SessionKeys`], MS-SMB2 3.1.4.2), signing ([`Signer`]:
+//!   HMAC-SHA256, AES-CMAC, AES-GMAC) and TRANSFORM_HEADER encryption ([`Aead`]: AES-128/256
+//!   CCM and GCM).
+//!
+//! Every key type zeroizes itself on drop and prints no bytes in `Debug`. Every decryption and
+//! MAC check compares in constant time and returns a typed [`CryptoError`], never panics.
+//! The crate does no I/O and reads no clock or RNG: confounders and nonces come from the caller.
+
+mod aes;
+mod enctype;
+mod error;
+mod key;
+mod numbers;
+mod smb2_kdf;
+mod smb2_seal;
+mod smb2_sign;
+
+pub mod ntlm;
+pub mod rfc3961;
+pub mod rfc3962;
+pub mod rfc4757;
+pub mod rfc8009;
+pub mod sp800_108;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use enctype::{Enctype, SUPPORTED, for_cksumtype, for_etype, make_checksum, verify_checksum};
+pub use error::CryptoError;
+pub use key::Key;
+pub use numbers::{CksumType, EncType, KeyUsage};
+pub use smb2_kdf::{ApplicationKey, Cipher, CipherKey, Derivation, SessionKeys, SigningKey};
+pub use smb2_seal::Aead;
+pub use smb2_sign::{Signer, SigningAlgorithm};
+pub use zeroize::Zeroizing;
