@@ -119,8 +119,9 @@ pub fn session_base_key(response_key_nt: &NtlmKey, nt_proof_str: &[u8; 16]) -> N
 /// RC4K(KeyExchangeKey, ExportedSessionKey): EncryptedRandomSessionKey of NTLMSSP key exchange.
 /// The same function decrypts it on the acceptor side.
 pub fn rc4k(key: &NtlmKey, data: &[u8; 16]) -> [u8; 16] {
+    use cipher::StreamCipher as _;
     let mut out = *data;
-    crate::rfc4757::rc4_apply(&key.0, &mut out);
+    crate::rfc4757::rc4_16(&key.0).apply_keystream(&mut out);
     out
 }
 
@@ -176,6 +177,29 @@ pub fn signature_checksum(
     let mut out = Zeroizing::new([0u8; 8]);
     out.copy_from_slice(&full[..8]);
     out
+}
+
+/// The RC4 state of one direction of NTLM sealing (MS-NLMP 3.4.3): it runs on across messages,
+/// through each message and then its signature checksum.
+pub struct SealingHandle(rc4::Rc4);
+
+impl SealingHandle {
+    /// Starts the RC4 stream with a sealing key.
+    pub fn new(sealing_key: &NtlmKey) -> Self {
+        Self(crate::rfc4757::rc4_16(&sealing_key.0))
+    }
+
+    /// Encrypts or decrypts `data` in place, advancing the stream.
+    pub fn apply(&mut self, data: &mut [u8]) {
+        use cipher::StreamCipher as _;
+        self.0.apply_keystream(data);
+    }
+}
+
+impl core::fmt::Debug for SealingHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SealingHandle(..)")
+    }
 }
 
 fn md5_of(parts: &[&[u8]]) -> [u8; 16] {

@@ -40,11 +40,14 @@ fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     mac.finalize().into_bytes().into()
 }
 
-/// RC4 over `buf` in place with a 16-byte key.
-pub(crate) fn rc4_apply(key: &[u8], buf: &mut [u8]) {
-    if let Ok(mut rc4) = rc4::Rc4::new_from_slice(key) {
-        rc4.apply_keystream(buf);
-    }
+/// An RC4 keystream under a 16-byte key (every RC4 key in Kerberos and NTLM is 16 bytes).
+#[allow(
+    clippy::expect_used,
+    reason = "RC4 takes keys of 1 to 32 bytes; 16 always fits"
+)]
+pub(crate) fn rc4_16(key: &[u8; 16]) -> rc4::Rc4 {
+    use cipher::KeyInit as _;
+    rc4::Rc4::new_from_slice(key).expect("RC4 accepts 16-byte keys")
 }
 
 /// The NT hash: MD4 of the UTF-16LE password (also NTOWFv1, MS-NLMP 3.3.1).
@@ -109,7 +112,7 @@ impl Enctype for Rc4Hmac {
         out.extend_from_slice(&checksum);
         out.extend_from_slice(confounder);
         out.extend_from_slice(plaintext);
-        rc4_apply(&k3[..], &mut out[CHECKSUM..]);
+        rc4_16(&k3).apply_keystream(&mut out[CHECKSUM..]);
         Ok(out)
     }
 
@@ -134,7 +137,7 @@ impl Enctype for Rc4Hmac {
         ));
         let k3 = Zeroizing::new(hmac_md5(&k1[..], &[checksum]));
         let mut plain = Zeroizing::new(body.to_vec());
-        rc4_apply(&k3[..], &mut plain);
+        rc4_16(&k3).apply_keystream(&mut plain);
         if !bool::from(hmac_md5(&k1[..], &[&plain]).ct_eq(checksum)) {
             return Err(CryptoError::IntegrityCheckFailed);
         }

@@ -5,6 +5,17 @@
 use crate::sp800_108::{Prf, kdf_counter};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// One step of the SMB 3.1.1 preauth integrity hash (MS-SMB2 3.2.5.2): SHA-512 of the previous
+/// value and the whole SMB2 message (header and body, without the Direct TCP length). The chain
+/// starts from 64 zero bytes.
+pub fn preauth_hash_step(previous: &[u8; 64], message: &[u8]) -> [u8; 64] {
+    use sha2::{Digest, Sha512};
+    let mut h = Sha512::new();
+    h.update(previous);
+    h.update(message);
+    h.finalize().into()
+}
+
 /// SMB 3.x encryption algorithms (MS-SMB2 2.2.3.1.2 Cipher IDs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cipher {
