@@ -5,6 +5,13 @@
 //! Ids are `group/case/impl`. `cargo bench -p keyless-benches` runs them; `cargo test` runs
 //! each once so none rots.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keyless_crypto::{
     Aead, Cipher, CipherKey, EncType, Key, KeyUsage, Signer, SigningAlgorithm, SigningKey,
@@ -127,6 +134,29 @@ fn smb_sealing(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(format!("{name}_seal"), "openssl"), |b| {
             b.iter(|| openssl_seal(&ossl, key, nonce, black_box(&plain), &mut out))
         });
+
+        // The pure-Rust aes-gcm that keyless-crypto uses without its `ring` feature.
+        if matches!(cipher, Cipher::Aes128Gcm | Cipher::Aes256Gcm) {
+            use aes_gcm::{AeadInOut, KeyInit};
+            let n = aes_gcm::Nonce::from([7u8; 12]);
+            let run = |b: &mut criterion::Bencher| match cipher {
+                Cipher::Aes128Gcm => {
+                    let c = aes_gcm::Aes128Gcm::new_from_slice(key).expect("key");
+                    b.iter(|| {
+                        c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into())
+                            .expect("seal")
+                    })
+                }
+                _ => {
+                    let c = aes_gcm::Aes256Gcm::new_from_slice(key).expect("key");
+                    b.iter(|| {
+                        c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into())
+                            .expect("seal")
+                    })
+                }
+            };
+            group.bench_function(BenchmarkId::new(format!("{name}_seal"), "rustcrypto"), run);
+        }
 
         let ring_alg = match cipher {
             Cipher::Aes128Gcm => &ring::aead::AES_128_GCM,

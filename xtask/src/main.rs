@@ -124,7 +124,7 @@ fn deps() -> Result<(), String> {
         install.extend_from_slice(&missing);
         apt(&install)?;
     }
-    if !have("cargo", "fuzz") {
+    if !have("cargo", &["fuzz", "--version"]) {
         run(
             "install cargo-fuzz",
             "cargo",
@@ -138,7 +138,11 @@ fn deps() -> Result<(), String> {
 fn fuzz(seconds: u64) -> Result<(), String> {
     let max_time = format!("-max_total_time={seconds}");
     for target in FUZZ_TARGETS {
-        let corpus = format!("fuzz/corpus/{target}");
+        // New inputs go to a scratch corpus (git-ignored); the committed seeds are read only.
+        let scratch = format!("fuzz/target/corpus/{target}");
+        std::fs::create_dir_all(workspace_root().join(&scratch))
+            .map_err(|e| format!("{scratch}: {e}"))?;
+        let seeds = format!("fuzz/corpus/{target}");
         // cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
         run(
             &format!("fuzz {target}"),
@@ -149,7 +153,8 @@ fn fuzz(seconds: u64) -> Result<(), String> {
                 "--fuzz-dir",
                 "fuzz",
                 target,
-                &corpus,
+                &scratch,
+                &seeds,
                 "--",
                 &max_time,
                 "-rss_limit_mb=2048",

@@ -28,6 +28,7 @@ pub mod rfc3961;
 pub mod rfc3962;
 pub mod rfc4757;
 pub mod rfc8009;
+pub mod selftest;
 pub mod sp800_108;
 
 #[doc(hidden)]

@@ -1,6 +1,13 @@
 //! Property tests: whatever the input, decrypt(encrypt(x)) == x, a flipped bit is refused, and
 //! hostile ciphertexts give errors, not panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use keyless_crypto::{
     Aead, Cipher, CipherKey, CryptoError, Key, KeyUsage, SUPPORTED, Signer, SigningAlgorithm,
     SigningKey, for_etype,

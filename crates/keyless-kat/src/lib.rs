@@ -152,7 +152,7 @@ impl Record {
 
 /// Lowercase or uppercase hex without separators; `None` if malformed.
 pub fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
