@@ -72,9 +72,9 @@ fn workspace_root() -> std::path::PathBuf {
         .unwrap_or_default()
 }
 
-fn have(program: &str, arg: &str) -> bool {
+fn have(program: &str, args: &[&str]) -> bool {
     Command::new(program)
-        .arg(arg)
+        .args(args)
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
