@@ -5,17 +5,11 @@
 //! Ids are `group/case/impl`. `cargo bench -p keyless-benches` runs them; `cargo test` runs
 //! each once so none rots.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keyless_crypto::{
-    Aead, Cipher, CipherKey, EncType, Key, KeyUsage, Signer, SigningAlgorithm, SigningKey,
-    for_etype,
+    Aead, Cipher, CipherKey, EncType, Key, KeyUsage, Signer, SigningAlgorithm, SigningKey, for_etype,
 };
 use std::hint::black_box;
 
@@ -42,11 +36,8 @@ fn smb_signing(c: &mut Criterion) {
         let key = SigningKey::from_bytes(KEY16);
 
         let cmac = Signer::new(SigningAlgorithm::AesCmac, &key);
-        group.bench_function(BenchmarkId::new("aes_cmac", "keyless"), |b| {
-            b.iter(|| cmac.signature(black_box(&msg)))
-        });
-        let pkey = openssl::pkey::PKey::cmac(&openssl::symm::Cipher::aes_128_cbc(), &KEY16)
-            .expect("cmac key");
+        group.bench_function(BenchmarkId::new("aes_cmac", "keyless"), |b| b.iter(|| cmac.signature(black_box(&msg))));
+        let pkey = openssl::pkey::PKey::cmac(&openssl::symm::Cipher::aes_128_cbc(), &KEY16).expect("cmac key");
         group.bench_function(BenchmarkId::new("aes_cmac", "openssl"), |b| {
             b.iter(|| {
                 let mut s = openssl::sign::Signer::new_without_digest(&pkey).expect("signer");
@@ -56,21 +47,14 @@ fn smb_signing(c: &mut Criterion) {
         });
 
         let gmac = Signer::new(SigningAlgorithm::AesGmac, &key);
-        group.bench_function(BenchmarkId::new("aes_gmac", "keyless"), |b| {
-            b.iter(|| gmac.signature(black_box(&msg)))
-        });
-        let ring_key = ring::aead::LessSafeKey::new(
-            ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &KEY16).expect("key"),
-        );
+        group.bench_function(BenchmarkId::new("aes_gmac", "keyless"), |b| b.iter(|| gmac.signature(black_box(&msg))));
+        let ring_key =
+            ring::aead::LessSafeKey::new(ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &KEY16).expect("key"));
         group.bench_function(BenchmarkId::new("aes_gmac", "ring"), |b| {
             b.iter(|| {
                 let nonce = ring::aead::Nonce::assume_unique_for_key([1; 12]);
                 ring_key
-                    .seal_in_place_separate_tag(
-                        nonce,
-                        ring::aead::Aad::from(black_box(&msg[..])),
-                        &mut [],
-                    )
+                    .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(black_box(&msg[..])), &mut [])
                     .expect("seal")
             })
         });
@@ -91,9 +75,8 @@ fn smb_signing(c: &mut Criterion) {
         });
 
         let hmac = Signer::new(SigningAlgorithm::HmacSha256, &key);
-        group.bench_function(BenchmarkId::new("hmac_sha256", "keyless"), |b| {
-            b.iter(|| hmac.signature(black_box(&msg)))
-        });
+        group
+            .bench_function(BenchmarkId::new("hmac_sha256", "keyless"), |b| b.iter(|| hmac.signature(black_box(&msg))));
         group.finish();
     }
 }
@@ -104,12 +87,7 @@ fn smb_sealing(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(len as u64));
     let plain = message(len);
     let mut buf = plain.clone();
-    for cipher in [
-        Cipher::Aes128Gcm,
-        Cipher::Aes256Gcm,
-        Cipher::Aes128Ccm,
-        Cipher::Aes256Ccm,
-    ] {
+    for cipher in [Cipher::Aes128Gcm, Cipher::Aes256Gcm, Cipher::Aes128Ccm, Cipher::Aes256Ccm] {
         let key = &KEY32[..cipher.key_len()];
         let name = cipher.name().to_lowercase();
         let aead = Aead::new(cipher, &CipherKey::from_bytes(key).expect("key")).expect("aead");
@@ -122,13 +100,11 @@ fn smb_sealing(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(format!("{name}_open"), "keyless"), |b| {
             b.iter(|| {
                 buf.copy_from_slice(&sealed);
-                aead.open_in_place(&NONCE, &AAD, black_box(&mut buf), &tag)
-                    .expect("open")
+                aead.open_in_place(&NONCE, &AAD, black_box(&mut buf), &tag).expect("open")
             })
         });
 
-        let ossl = openssl::cipher::Cipher::fetch(None, &cipher.name().to_lowercase(), None)
-            .expect("OpenSSL cipher");
+        let ossl = openssl::cipher::Cipher::fetch(None, &cipher.name().to_lowercase(), None).expect("OpenSSL cipher");
         let nonce = &NONCE[..cipher.nonce_len()];
         let mut out = vec![0u8; len + 16];
         group.bench_function(BenchmarkId::new(format!("{name}_seal"), "openssl"), |b| {
@@ -142,17 +118,11 @@ fn smb_sealing(c: &mut Criterion) {
             let run = |b: &mut criterion::Bencher| match cipher {
                 Cipher::Aes128Gcm => {
                     let c = aes_gcm::Aes128Gcm::new_from_slice(key).expect("key");
-                    b.iter(|| {
-                        c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into())
-                            .expect("seal")
-                    })
+                    b.iter(|| c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into()).expect("seal"))
                 }
                 _ => {
                     let c = aes_gcm::Aes256Gcm::new_from_slice(key).expect("key");
-                    b.iter(|| {
-                        c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into())
-                            .expect("seal")
-                    })
+                    b.iter(|| c.encrypt_inout_detached(&n, &AAD, black_box(&mut buf[..]).into()).expect("seal"))
                 }
             };
             group.bench_function(BenchmarkId::new(format!("{name}_seal"), "rustcrypto"), run);
@@ -163,14 +133,11 @@ fn smb_sealing(c: &mut Criterion) {
             Cipher::Aes256Gcm => &ring::aead::AES_256_GCM,
             _ => continue, // ring has no CCM
         };
-        let ring_key =
-            ring::aead::LessSafeKey::new(ring::aead::UnboundKey::new(ring_alg, key).expect("key"));
+        let ring_key = ring::aead::LessSafeKey::new(ring::aead::UnboundKey::new(ring_alg, key).expect("key"));
         group.bench_function(BenchmarkId::new(format!("{name}_seal"), "ring"), |b| {
             b.iter(|| {
                 let n = ring::aead::Nonce::assume_unique_for_key([7; 12]);
-                ring_key
-                    .seal_in_place_separate_tag(n, ring::aead::Aad::from(AAD), black_box(&mut buf))
-                    .expect("seal")
+                ring_key.seal_in_place_separate_tag(n, ring::aead::Aad::from(AAD), black_box(&mut buf)).expect("seal")
             })
         });
     }
@@ -181,20 +148,12 @@ fn kerberos_decrypt(c: &mut Criterion) {
     let mut group = c.benchmark_group("krb_decrypt_1k");
     let plain = message(1024);
     group.throughput(Throughput::Bytes(plain.len() as u64));
-    for etype in [
-        EncType::AES256_CTS_HMAC_SHA1_96,
-        EncType::AES256_CTS_HMAC_SHA384_192,
-    ] {
+    for etype in [EncType::AES256_CTS_HMAC_SHA1_96, EncType::AES256_CTS_HMAC_SHA384_192] {
         let e = for_etype(etype).expect("etype");
         let key = Key::from_bytes(etype, &KEY32).expect("key");
-        let ct = e
-            .encrypt(&key, KeyUsage::TICKET, &[3; 16], &plain)
-            .expect("encrypt");
+        let ct = e.encrypt(&key, KeyUsage::TICKET, &[3; 16], &plain).expect("encrypt");
         group.bench_function(BenchmarkId::new(etype.to_string(), "keyless"), |b| {
-            b.iter(|| {
-                e.decrypt(&key, KeyUsage::TICKET, black_box(&ct))
-                    .expect("decrypt")
-            })
+            b.iter(|| e.decrypt(&key, KeyUsage::TICKET, black_box(&ct)).expect("decrypt"))
         });
     }
     // The same aes256-cts-hmac-sha1-96 decrypt composed from OpenSSL primitives: derive Ke/Ki
@@ -205,10 +164,9 @@ fn kerberos_decrypt(c: &mut Criterion) {
         .encrypt(&key, KeyUsage::TICKET, &[3; 16], &plain)
         .expect("encrypt");
     let cbc = openssl::cipher::Cipher::aes_256_cbc();
-    group.bench_function(
-        BenchmarkId::new(EncType::AES256_CTS_HMAC_SHA1_96.to_string(), "openssl"),
-        |b| b.iter(|| openssl_aes256_sha1_decrypt(cbc, &KEY32, 2, black_box(&ct))),
-    );
+    group.bench_function(BenchmarkId::new(EncType::AES256_CTS_HMAC_SHA1_96.to_string(), "openssl"), |b| {
+        b.iter(|| openssl_aes256_sha1_decrypt(cbc, &KEY32, 2, black_box(&ct)))
+    });
     group.finish();
 }
 
@@ -223,8 +181,7 @@ fn openssl_seal(
     let mut ctx = openssl::cipher_ctx::CipherCtx::new().expect("ctx");
     ctx.encrypt_init(Some(cipher), None, None).expect("init");
     ctx.set_iv_length(nonce.len()).expect("iv length");
-    let ccm = cipher.nid() == openssl::nid::Nid::AES_128_CCM
-        || cipher.nid() == openssl::nid::Nid::AES_256_CCM;
+    let ccm = cipher.nid() == openssl::nid::Nid::AES_128_CCM || cipher.nid() == openssl::nid::Nid::AES_256_CCM;
     if ccm {
         ctx.set_tag_length(16).expect("tag length");
     }
@@ -245,13 +202,9 @@ fn openssl_dk(key: &[u8; 32], constant: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     let mut block = folded;
     for half in out.chunks_mut(16) {
-        let mut c = openssl::symm::Crypter::new(
-            openssl::symm::Cipher::aes_256_ecb(),
-            openssl::symm::Mode::Encrypt,
-            key,
-            None,
-        )
-        .expect("ecb");
+        let mut c =
+            openssl::symm::Crypter::new(openssl::symm::Cipher::aes_256_ecb(), openssl::symm::Mode::Encrypt, key, None)
+                .expect("ecb");
         c.pad(false);
         let mut tmp = [0u8; 32];
         let n = c.update(&block, &mut tmp).expect("ecb");
@@ -261,12 +214,7 @@ fn openssl_dk(key: &[u8; 32], constant: &[u8]) -> [u8; 32] {
     out
 }
 
-fn openssl_aes256_sha1_decrypt(
-    cbc: &openssl::cipher::CipherRef,
-    key: &[u8; 32],
-    usage: u32,
-    ct: &[u8],
-) -> Vec<u8> {
+fn openssl_aes256_sha1_decrypt(cbc: &openssl::cipher::CipherRef, key: &[u8; 32], usage: u32, ct: &[u8]) -> Vec<u8> {
     let u = usage.to_be_bytes();
     let ke = openssl_dk(key, &[u[0], u[1], u[2], u[3], 0xaa]);
     let ki = openssl_dk(key, &[u[0], u[1], u[2], u[3], 0x55]);
@@ -279,21 +227,16 @@ fn openssl_aes256_sha1_decrypt(
     let (head, last) = swapped.split_at_mut(n - 16);
     head[n - 32..].swap_with_slice(last);
     let mut ctx = openssl::cipher_ctx::CipherCtx::new().expect("ctx");
-    ctx.decrypt_init(Some(cbc), Some(&ke), Some(&[0; 16]))
-        .expect("init");
+    ctx.decrypt_init(Some(cbc), Some(&ke), Some(&[0; 16])).expect("init");
     ctx.set_padding(false);
     let mut plain = Vec::with_capacity(body.len() + 16);
     ctx.cipher_update_vec(&swapped, &mut plain).expect("update");
     ctx.cipher_final_vec(&mut plain).expect("final");
     let pkey = openssl::pkey::PKey::hmac(&ki).expect("hmac key");
-    let mut signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &pkey).expect("signer");
+    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &pkey).expect("signer");
     signer.update(&plain).expect("hmac");
     let full = signer.sign_to_vec().expect("hmac");
-    assert!(
-        openssl::memcmp::eq(&full[..12], mac),
-        "openssl comparator: MAC mismatch"
-    );
+    assert!(openssl::memcmp::eq(&full[..12], mac), "openssl comparator: MAC mismatch");
     plain.split_off(16)
 }
 

@@ -58,26 +58,15 @@ fn run(step: &str, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Resul
         if status.success() { "ok" } else { "FAILED" },
         start.elapsed().as_secs_f64()
     );
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{step} failed ({status})"))
-    }
+    if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
 }
 
 fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(ToOwned::to_owned)
-        .unwrap_or_default()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(ToOwned::to_owned).unwrap_or_default()
 }
 
 fn have(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    Command::new(program).args(args).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
 fn deps() -> Result<(), String> {
@@ -93,12 +82,7 @@ fn deps() -> Result<(), String> {
         })
         .collect();
     if !missing.is_empty() {
-        let sudo = if Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout.starts_with(b"0"))
-            .unwrap_or(false)
-        {
+        let sudo = if Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false) {
             ""
         } else {
             "sudo"
@@ -112,12 +96,7 @@ fn deps() -> Result<(), String> {
                 sudo
             };
             full.extend_from_slice(args);
-            run(
-                "apt-get",
-                program,
-                &full,
-                &[("DEBIAN_FRONTEND", "noninteractive")],
-            )
+            run("apt-get", program, &full, &[("DEBIAN_FRONTEND", "noninteractive")])
         };
         apt(&["update", "-q"])?;
         let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
@@ -125,12 +104,7 @@ fn deps() -> Result<(), String> {
         apt(&install)?;
     }
     if !have("cargo", &["fuzz", "--version"]) {
-        run(
-            "install cargo-fuzz",
-            "cargo",
-            &["install", "cargo-fuzz", "--locked"],
-            &[],
-        )?;
+        run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
     }
     Ok(())
 }
@@ -140,8 +114,7 @@ fn fuzz(seconds: u64) -> Result<(), String> {
     for target in FUZZ_TARGETS {
         // New inputs go to a scratch corpus (git-ignored); the committed seeds are read only.
         let scratch = format!("fuzz/target/corpus/{target}");
-        std::fs::create_dir_all(workspace_root().join(&scratch))
-            .map_err(|e| format!("{scratch}: {e}"))?;
+        std::fs::create_dir_all(workspace_root().join(&scratch)).map_err(|e| format!("{scratch}: {e}"))?;
         let seeds = format!("fuzz/corpus/{target}");
         // cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
         run(
@@ -170,43 +143,76 @@ fn ci() -> Result<(), String> {
     let start = Instant::now();
     deps()?;
     run("format", "cargo", &["fmt", "--all", "--", "--check"], &[])?;
-    run(
-        "clippy",
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
-    run(
-        "tests",
-        "cargo",
-        &["test", "--workspace", "--all-targets"],
-        &[],
-    )?;
-    run("doc tests", "cargo", &["test", "--workspace", "--doc"], &[])?;
+    run("clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
+    let mut tally = Tally::default();
+    run_tests(&mut tally, "tests", &["test", "--workspace"])?;
+    run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
+    run_tests(&mut tally, "benchmarks once", &["test", "--workspace", "--benches"])?;
     let seconds = if env::var_os("CI").is_some() { 30 } else { 10 };
     fuzz(seconds)?;
+    tally.fuzz_targets = FUZZ_TARGETS.len();
     eprintln!(
-        "\nci: everything passed in {:.0}s",
-        start.elapsed().as_secs_f64()
+        "\nci: all steps passed in {:.0}s ({} fuzz targets, {seconds}s each)",
+        start.elapsed().as_secs_f64(),
+        tally.fuzz_targets
     );
+    // One closing line that CI's reader counts, whatever ran last.
+    println!("ci: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
 }
 
+/// Test counts summed over every `cargo test` run of `ci`.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    fuzz_targets: usize,
+}
+
+/// Runs `cargo test ...`, streaming its output, and adds up libtest's `test result:` lines and
+/// criterion's test-mode `Success` lines.
+fn run_tests(tally: &mut Tally, step: &str, args: &[&str]) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("\n==> {step}: cargo {}", args.join(" "));
+    let started = Instant::now();
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(workspace_root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{step}: cannot start cargo: {e}"))?;
+    let stdout = child.stdout.take().ok_or_else(|| format!("{step}: no stdout"))?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("{step}: {e}"))?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            tally.passed += count_before(rest, " passed");
+            tally.failed += count_before(rest, " failed");
+        } else if line == "Success" {
+            tally.passed += 1;
+        }
+    }
+    let status = child.wait().map_err(|e| format!("{step}: {e}"))?;
+    eprintln!(
+        "<== {step}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() { Ok(()) } else { Err(format!("{step} failed ({status}); {} tests failed", tally.failed)) }
+}
+
+/// The number just before `word` in a libtest summary ("ok. 12 passed; 0 failed; ...").
+fn count_before(summary: &str, word: &str) -> usize {
+    summary
+        .split(';')
+        .find_map(|part| part.trim().rsplit_once(word).map(|(n, _)| n))
+        .and_then(|n| n.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn demo() -> Result<(), String> {
-    run(
-        "build keyless",
-        "cargo",
-        &["build", "--quiet", "--release", "-p", "keyless"],
-        &[],
-    )?;
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
     let exe = workspace_root().join("target/release/keyless");
     let exe = exe.to_string_lossy();
     run("keyless selftest", &exe, &["selftest"], &[])

@@ -16,12 +16,8 @@ pub(crate) enum Aes {
 impl Aes {
     pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {
         match key.len() {
-            16 => Ok(Self::A128(Aes128::new(
-                &Array::try_from(key).map_err(|_| bad_len(key))?,
-            ))),
-            32 => Ok(Self::A256(Aes256::new(
-                &Array::try_from(key).map_err(|_| bad_len(key))?,
-            ))),
+            16 => Ok(Self::A128(Aes128::new(&Array::try_from(key).map_err(|_| bad_len(key))?))),
+            32 => Ok(Self::A256(Aes256::new(&Array::try_from(key).map_err(|_| bad_len(key))?))),
             _ => Err(bad_len(key)),
         }
     }
@@ -73,16 +69,9 @@ impl Aes {
 }
 
 fn bad_len(key: &[u8]) -> CryptoError {
-    CryptoError::BadKeyLength {
-        what: "AES key",
-        expected: if key.len() < 24 { 16 } else { 32 },
-        got: key.len(),
-    }
+    CryptoError::BadKeyLength { what: "AES key", expected: if key.len() < 24 { 16 } else { 32 }, got: key.len() }
 }
 
 fn short(buf: &[u8]) -> CryptoError {
-    CryptoError::CiphertextTooShort {
-        need: 16,
-        got: buf.len(),
-    }
+    CryptoError::CiphertextTooShort { need: 16, got: buf.len() }
 }

@@ -33,12 +33,7 @@ pub trait Enctype: Send + Sync {
     /// # Errors
     /// [`CryptoError::BadS2kParams`] for params of the wrong shape or an iteration count over
     /// 2^24; [`CryptoError::PasswordNotUtf8`] where the password must become UTF-16 (RC4).
-    fn string_to_key(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        params: Option<&[u8]>,
-    ) -> Result<Key, CryptoError>;
+    fn string_to_key(&self, password: &[u8], salt: &[u8], params: Option<&[u8]>) -> Result<Key, CryptoError>;
 
     /// random-to-key: turns `key_len()` random bytes into a key.
     ///
@@ -53,25 +48,14 @@ pub trait Enctype: Send + Sync {
     ///
     /// # Errors
     /// Key of another enctype, or a confounder of the wrong length.
-    fn encrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        confounder: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, CryptoError>;
+    fn encrypt(&self, key: &Key, usage: KeyUsage, confounder: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
     /// Decrypts and verifies in constant time. Never panics, whatever `ciphertext` holds.
     ///
     /// # Errors
     /// [`CryptoError::CiphertextTooShort`], [`CryptoError::IntegrityCheckFailed`], or a key
     /// of another enctype.
-    fn decrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+    fn decrypt(&self, key: &Key, usage: KeyUsage, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
 
     /// The keyed checksum of `data` ([`Enctype::checksum_type`]).
     ///
@@ -83,19 +67,9 @@ pub trait Enctype: Send + Sync {
     ///
     /// # Errors
     /// [`CryptoError::IntegrityCheckFailed`] when it does not match.
-    fn verify_checksum(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        data: &[u8],
-        checksum: &[u8],
-    ) -> Result<(), CryptoError> {
+    fn verify_checksum(&self, key: &Key, usage: KeyUsage, data: &[u8], checksum: &[u8]) -> Result<(), CryptoError> {
         let expected = self.checksum(key, usage, data)?;
-        if bool::from(expected.ct_eq(checksum)) {
-            Ok(())
-        } else {
-            Err(CryptoError::IntegrityCheckFailed)
-        }
+        if bool::from(expected.ct_eq(checksum)) { Ok(()) } else { Err(CryptoError::IntegrityCheckFailed) }
     }
 
     /// The pseudo-random function (RFC 3961 3, RFC 3962 6, RFC 8009 5; RC4 as MIT does it).
@@ -149,12 +123,7 @@ pub fn for_cksumtype(cksumtype: CksumType) -> Result<&'static dyn Enctype, Crypt
 ///
 /// # Errors
 /// Unsupported type, or a key of another enctype than the checksum needs.
-pub fn make_checksum(
-    cksumtype: CksumType,
-    key: &Key,
-    usage: KeyUsage,
-    data: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn make_checksum(cksumtype: CksumType, key: &Key, usage: KeyUsage, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     for_cksumtype(cksumtype)?.checksum(key, usage, data)
 }
 
@@ -174,14 +143,7 @@ pub fn verify_checksum(
 
 /// Checks that `key` belongs to `etype`.
 pub(crate) fn check_key(key: &Key, etype: EncType) -> Result<(), CryptoError> {
-    if key.etype() == etype {
-        Ok(())
-    } else {
-        Err(CryptoError::KeyTypeMismatch {
-            expected: etype,
-            got: key.etype(),
-        })
-    }
+    if key.etype() == etype { Ok(()) } else { Err(CryptoError::KeyTypeMismatch { expected: etype, got: key.etype() }) }
 }
 
 /// Checks a confounder's length.
@@ -189,11 +151,7 @@ pub(crate) fn check_confounder(confounder: &[u8], expected: usize) -> Result<(),
     if confounder.len() == expected {
         Ok(())
     } else {
-        Err(CryptoError::BadLength {
-            what: "confounder",
-            expected,
-            got: confounder.len(),
-        })
+        Err(CryptoError::BadLength { what: "confounder", expected, got: confounder.len() })
     }
 }
 

@@ -66,36 +66,20 @@ impl fmt::Display for CryptoError {
             Self::KeyTypeMismatch { expected, got } => {
                 write!(f, "key of type {got} used where {expected} is needed")
             }
-            Self::BadKeyLength {
-                what,
-                expected,
-                got,
-            } => {
+            Self::BadKeyLength { what, expected, got } => {
                 write!(f, "{what} must be {expected} bytes, got {got}")
             }
-            Self::BadLength {
-                what,
-                expected,
-                got,
-            } => {
+            Self::BadLength { what, expected, got } => {
                 write!(f, "{what} must be {expected} bytes, got {got}")
             }
             Self::CiphertextTooShort { need, got } => {
-                write!(
-                    f,
-                    "ciphertext too short: need at least {need} bytes, got {got}"
-                )
+                write!(f, "ciphertext too short: need at least {need} bytes, got {got}")
             }
-            Self::IntegrityCheckFailed => {
-                f.write_str("integrity check failed (wrong key, or the data was altered)")
-            }
+            Self::IntegrityCheckFailed => f.write_str("integrity check failed (wrong key, or the data was altered)"),
             Self::BadS2kParams => f.write_str("malformed or unsafe string-to-key parameters"),
             Self::PasswordNotUtf8 => f.write_str("password is not valid UTF-8"),
             Self::SmbMessageTooShort { got } => {
-                write!(
-                    f,
-                    "SMB2 message of {got} bytes is shorter than its 64-byte header"
-                )
+                write!(f, "SMB2 message of {got} bytes is shorter than its 64-byte header")
             }
         }
     }

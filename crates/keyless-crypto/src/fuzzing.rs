@@ -28,10 +28,5 @@ pub fn krb_decrypt(data: &[u8]) {
         // Only reachable with a correct MAC: the plaintext must be shorter than the ciphertext.
         assert!(plain.len() < ciphertext.len());
     }
-    let _ = enctype.verify_checksum(
-        &key,
-        usage,
-        ciphertext,
-        ciphertext.get(..enctype.checksum_len()).unwrap_or(&[]),
-    );
+    let _ = enctype.verify_checksum(&key, usage, ciphertext, ciphertext.get(..enctype.checksum_len()).unwrap_or(&[]));
 }

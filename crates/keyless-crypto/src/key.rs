@@ -28,23 +28,11 @@ impl Key {
         Self::with_len(etype, bytes, expected)
     }
 
-    pub(crate) fn with_len(
-        etype: EncType,
-        bytes: &[u8],
-        expected: usize,
-    ) -> Result<Self, CryptoError> {
+    pub(crate) fn with_len(etype: EncType, bytes: &[u8], expected: usize) -> Result<Self, CryptoError> {
         if bytes.len() != expected || expected > MAX_KEY_LEN {
-            return Err(CryptoError::BadKeyLength {
-                what: "key",
-                expected,
-                got: bytes.len(),
-            });
+            return Err(CryptoError::BadKeyLength { what: "key", expected, got: bytes.len() });
         }
-        let mut key = Self {
-            etype,
-            len: 0,
-            bytes: [0; MAX_KEY_LEN],
-        };
+        let mut key = Self { etype, len: 0, bytes: [0; MAX_KEY_LEN] };
         key.bytes[..expected].copy_from_slice(bytes);
         key.len = expected as u8; // at most 32, checked above
         Ok(key)
@@ -68,9 +56,7 @@ impl Key {
 
 impl core::fmt::Debug for Key {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Key")
-            .field("etype", &self.etype)
-            .finish_non_exhaustive()
+        f.debug_struct("Key").field("etype", &self.etype).finish_non_exhaustive()
     }
 }
 
@@ -82,23 +68,13 @@ mod tests {
     fn debug_prints_no_key_bytes() {
         let key = Key::from_bytes(EncType::AES128_CTS_HMAC_SHA1_96, &[0xab; 16]).unwrap();
         let shown = format!("{key:?}");
-        assert!(
-            !shown.to_lowercase().contains("ab, ") && !shown.contains("171"),
-            "{shown}"
-        );
+        assert!(!shown.to_lowercase().contains("ab, ") && !shown.contains("171"), "{shown}");
         assert!(shown.contains("aes128-cts-hmac-sha1-96"));
     }
 
     #[test]
     fn wrong_length_is_an_error() {
         let err = Key::from_bytes(EncType::AES256_CTS_HMAC_SHA1_96, &[0; 16]).unwrap_err();
-        assert_eq!(
-            err,
-            CryptoError::BadKeyLength {
-                what: "key",
-                expected: 32,
-                got: 16
-            }
-        );
+        assert_eq!(err, CryptoError::BadKeyLength { what: "key", expected: 32, got: 16 });
     }
 }

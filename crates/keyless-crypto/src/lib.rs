@@ -38,9 +38,7 @@ pub use enctype::{Enctype, SUPPORTED, for_cksumtype, for_etype, make_checksum, v
 pub use error::CryptoError;
 pub use key::Key;
 pub use numbers::{CksumType, EncType, KeyUsage};
-pub use smb2_kdf::{
-    ApplicationKey, Cipher, CipherKey, Derivation, SessionKeys, SigningKey, preauth_hash_step,
-};
+pub use smb2_kdf::{ApplicationKey, Cipher, CipherKey, Derivation, SessionKeys, SigningKey, preauth_hash_step};
 pub use smb2_seal::Aead;
 pub use smb2_sign::{Signer, SigningAlgorithm};
 pub use zeroize::Zeroizing;

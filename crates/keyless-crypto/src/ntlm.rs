@@ -87,25 +87,14 @@ pub fn ntlmv2_client_blob(time: u64, client_challenge: &[u8; 8], target_info: &[
 }
 
 /// NTProofStr = HMAC-MD5(ResponseKeyNT, ServerChallenge | temp).
-pub fn nt_proof_str(
-    response_key_nt: &NtlmKey,
-    server_challenge: &[u8; 8],
-    temp: &[u8],
-) -> [u8; 16] {
+pub fn nt_proof_str(response_key_nt: &NtlmKey, server_challenge: &[u8; 8], temp: &[u8]) -> [u8; 16] {
     hmac_md5(&response_key_nt.0, &[server_challenge, temp])
 }
 
 /// LMv2 response = HMAC-MD5(ResponseKeyLM, ServerChallenge | ClientChallenge) | ClientChallenge.
-pub fn lmv2_response(
-    response_key_lm: &NtlmKey,
-    server_challenge: &[u8; 8],
-    client_challenge: &[u8; 8],
-) -> [u8; 24] {
+pub fn lmv2_response(response_key_lm: &NtlmKey, server_challenge: &[u8; 8], client_challenge: &[u8; 8]) -> [u8; 24] {
     let mut out = [0u8; 24];
-    out[..16].copy_from_slice(&hmac_md5(
-        &response_key_lm.0,
-        &[server_challenge, client_challenge],
-    ));
+    out[..16].copy_from_slice(&hmac_md5(&response_key_lm.0, &[server_challenge, client_challenge]));
     out[16..].copy_from_slice(client_challenge);
     out
 }
@@ -160,19 +149,12 @@ pub fn message_integrity_code(
     challenge: &[u8],
     authenticate: &[u8],
 ) -> [u8; 16] {
-    hmac_md5(
-        &exported_session_key.0,
-        &[negotiate, challenge, authenticate],
-    )
+    hmac_md5(&exported_session_key.0, &[negotiate, challenge, authenticate])
 }
 
 /// The 8-byte HMAC part of an extended-session-security signature (MS-NLMP 3.4.4.2):
 /// HMAC-MD5(SigningKey, SeqNum | Message)[0..8], before the optional RC4 of key exchange.
-pub fn signature_checksum(
-    signing_key: &NtlmKey,
-    seq_num: u32,
-    message: &[u8],
-) -> Zeroizing<[u8; 8]> {
+pub fn signature_checksum(signing_key: &NtlmKey, seq_num: u32, message: &[u8]) -> Zeroizing<[u8; 8]> {
     let full = hmac_md5(&signing_key.0, &[&seq_num.to_le_bytes(), message]);
     let mut out = Zeroizing::new([0u8; 8]);
     out.copy_from_slice(&full[..8]);

@@ -42,11 +42,7 @@ fn rotate_right_bits(src: &[u8], bits: usize, dest: &mut [u8]) {
     for (k, out) in dest.iter_mut().enumerate() {
         let hi = src[(k + n - bytes) % n];
         let lo = src[(k + 2 * n - bytes - 1) % n];
-        *out = if shift == 0 {
-            hi
-        } else {
-            (hi >> shift) | (lo << (8 - shift))
-        };
+        *out = if shift == 0 { hi } else { (hi >> shift) | (lo << (8 - shift)) };
     }
 }
 

@@ -19,17 +19,11 @@ pub struct AesSha1 {
 }
 
 /// aes128-cts-hmac-sha1-96 (17).
-pub const AES128_CTS_HMAC_SHA1_96: AesSha1 = AesSha1 {
-    etype: EncType::AES128_CTS_HMAC_SHA1_96,
-    cksumtype: CksumType::HMAC_SHA1_96_AES128,
-    key_len: 16,
-};
+pub const AES128_CTS_HMAC_SHA1_96: AesSha1 =
+    AesSha1 { etype: EncType::AES128_CTS_HMAC_SHA1_96, cksumtype: CksumType::HMAC_SHA1_96_AES128, key_len: 16 };
 /// aes256-cts-hmac-sha1-96 (18).
-pub const AES256_CTS_HMAC_SHA1_96: AesSha1 = AesSha1 {
-    etype: EncType::AES256_CTS_HMAC_SHA1_96,
-    cksumtype: CksumType::HMAC_SHA1_96_AES256,
-    key_len: 32,
-};
+pub const AES256_CTS_HMAC_SHA1_96: AesSha1 =
+    AesSha1 { etype: EncType::AES256_CTS_HMAC_SHA1_96, cksumtype: CksumType::HMAC_SHA1_96_AES256, key_len: 32 };
 
 const BLOCK: usize = 16;
 
@@ -56,24 +50,18 @@ impl AesSha1 {
     ///
     /// # Errors
     /// A key of another enctype.
-    pub fn derive(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        which: DerivedKey,
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn derive(&self, key: &Key, usage: KeyUsage, which: DerivedKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, self.etype)?;
         derive_key_aes(key.expose_bytes(), &usage_constant(usage, which))
     }
 }
 
 fn hmac_sha1_96(key: &[u8], parts: &[&[u8]]) -> Result<[u8; MAC_LEN], CryptoError> {
-    let mut mac =
-        <Hmac<Sha1> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::BadKeyLength {
-            what: "HMAC key",
-            expected: 20,
-            got: key.len(),
-        })?;
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::BadKeyLength {
+        what: "HMAC key",
+        expected: 20,
+        got: key.len(),
+    })?;
     for part in parts {
         mac.update(part);
     }
@@ -103,12 +91,7 @@ impl Enctype for AesSha1 {
         4096
     }
 
-    fn string_to_key(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        params: Option<&[u8]>,
-    ) -> Result<Key, CryptoError> {
+    fn string_to_key(&self, password: &[u8], salt: &[u8], params: Option<&[u8]>) -> Result<Key, CryptoError> {
         let iterations = aes_iterations(params, self.default_iterations())?;
         let mut tkey = Zeroizing::new([0u8; 32]);
         pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, iterations, &mut tkey[..self.key_len]);
@@ -116,13 +99,7 @@ impl Enctype for AesSha1 {
         Key::with_len(self.etype, &key, self.key_len)
     }
 
-    fn encrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        confounder: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, CryptoError> {
+    fn encrypt(&self, key: &Key, usage: KeyUsage, confounder: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         check_confounder(confounder, BLOCK)?;
         let ke = self.derive(key, usage, DerivedKey::Encryption)?;
         let ki = self.derive(key, usage, DerivedKey::Integrity)?;
@@ -135,18 +112,10 @@ impl Enctype for AesSha1 {
         Ok(out)
     }
 
-    fn decrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn decrypt(&self, key: &Key, usage: KeyUsage, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, self.etype)?;
         if ciphertext.len() < BLOCK + MAC_LEN {
-            return Err(CryptoError::CiphertextTooShort {
-                need: BLOCK + MAC_LEN,
-                got: ciphertext.len(),
-            });
+            return Err(CryptoError::CiphertextTooShort { need: BLOCK + MAC_LEN, got: ciphertext.len() });
         }
         let (body, mac) = ciphertext.split_at(ciphertext.len() - MAC_LEN);
         let ke = self.derive(key, usage, DerivedKey::Encryption)?;

@@ -41,10 +41,7 @@ fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
 }
 
 /// An RC4 keystream under a 16-byte key (every RC4 key in Kerberos and NTLM is 16 bytes).
-#[allow(
-    clippy::expect_used,
-    reason = "RC4 takes keys of 1 to 32 bytes; 16 always fits"
-)]
+#[allow(clippy::expect_used, reason = "RC4 takes keys of 1 to 32 bytes; 16 always fits")]
 pub(crate) fn rc4_16(key: &[u8; 16]) -> rc4::Rc4 {
     use cipher::KeyInit as _;
     rc4::Rc4::new_from_slice(key).expect("RC4 accepts 16-byte keys")
@@ -84,28 +81,14 @@ impl Enctype for Rc4Hmac {
     }
 
     /// MD4(UTF-16LE(password)); salt and params are ignored, as RFC 4757 says.
-    fn string_to_key(
-        &self,
-        password: &[u8],
-        _salt: &[u8],
-        _params: Option<&[u8]>,
-    ) -> Result<Key, CryptoError> {
+    fn string_to_key(&self, password: &[u8], _salt: &[u8], _params: Option<&[u8]>) -> Result<Key, CryptoError> {
         Key::with_len(EncType::RC4_HMAC, &nt_hash(password)?[..], 16)
     }
 
-    fn encrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        confounder: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, CryptoError> {
+    fn encrypt(&self, key: &Key, usage: KeyUsage, confounder: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         check_key(key, EncType::RC4_HMAC)?;
         check_confounder(confounder, CONFOUNDER)?;
-        let k1 = Zeroizing::new(hmac_md5(
-            key.expose_bytes(),
-            &[&ms_usage(usage).to_le_bytes()],
-        ));
+        let k1 = Zeroizing::new(hmac_md5(key.expose_bytes(), &[&ms_usage(usage).to_le_bytes()]));
         let checksum = hmac_md5(&k1[..], &[confounder, plaintext]);
         let k3 = Zeroizing::new(hmac_md5(&k1[..], &[&checksum]));
         let mut out = Vec::with_capacity(CHECKSUM + CONFOUNDER + plaintext.len());
@@ -116,25 +99,14 @@ impl Enctype for Rc4Hmac {
         Ok(out)
     }
 
-    fn decrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn decrypt(&self, key: &Key, usage: KeyUsage, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, EncType::RC4_HMAC)?;
         let need = CHECKSUM + CONFOUNDER;
         if ciphertext.len() < need {
-            return Err(CryptoError::CiphertextTooShort {
-                need,
-                got: ciphertext.len(),
-            });
+            return Err(CryptoError::CiphertextTooShort { need, got: ciphertext.len() });
         }
         let (checksum, body) = ciphertext.split_at(CHECKSUM);
-        let k1 = Zeroizing::new(hmac_md5(
-            key.expose_bytes(),
-            &[&ms_usage(usage).to_le_bytes()],
-        ));
+        let k1 = Zeroizing::new(hmac_md5(key.expose_bytes(), &[&ms_usage(usage).to_le_bytes()]));
         let k3 = Zeroizing::new(hmac_md5(&k1[..], &[checksum]));
         let mut plain = Zeroizing::new(body.to_vec());
         rc4_16(&k3).apply_keystream(&mut plain);
@@ -159,11 +131,7 @@ impl Enctype for Rc4Hmac {
     fn prf(&self, key: &Key, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, EncType::RC4_HMAC)?;
         let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key.expose_bytes()) else {
-            return Err(CryptoError::BadKeyLength {
-                what: "key",
-                expected: 16,
-                got: 0,
-            });
+            return Err(CryptoError::BadKeyLength { what: "key", expected: 16, got: 0 });
         };
         mac.update(input);
         Ok(Zeroizing::new(mac.finalize().into_bytes().to_vec()))

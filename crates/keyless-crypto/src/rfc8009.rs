@@ -49,25 +49,14 @@ impl AesSha2 {
     ///
     /// # Errors
     /// A key of another enctype.
-    pub fn derive(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        which: DerivedKey,
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn derive(&self, key: &Key, usage: KeyUsage, which: DerivedKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, self.etype)?;
         let len = match which {
             DerivedKey::Encryption => self.key_len,
             DerivedKey::Checksum | DerivedKey::Integrity => self.mac_len,
         };
         let mut out = Zeroizing::new(vec![0u8; len]);
-        kdf_counter(
-            self.prf,
-            key.expose_bytes(),
-            &usage_constant(usage, which),
-            &[],
-            &mut out,
-        );
+        kdf_counter(self.prf, key.expose_bytes(), &usage_constant(usage, which), &[], &mut out);
         Ok(out)
     }
 
@@ -110,12 +99,7 @@ impl Enctype for AesSha2 {
         32768
     }
 
-    fn string_to_key(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        params: Option<&[u8]>,
-    ) -> Result<Key, CryptoError> {
+    fn string_to_key(&self, password: &[u8], salt: &[u8], params: Option<&[u8]>) -> Result<Key, CryptoError> {
         let iterations = aes_iterations(params, self.default_iterations())?;
         // saltp = enctype-name | 0x00 | salt (RFC 8009 4)
         let mut saltp = Vec::with_capacity(self.name.len() + 1 + salt.len());
@@ -133,13 +117,7 @@ impl Enctype for AesSha2 {
         Key::with_len(self.etype, &key[..self.key_len], self.key_len)
     }
 
-    fn encrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        confounder: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, CryptoError> {
+    fn encrypt(&self, key: &Key, usage: KeyUsage, confounder: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         check_confounder(confounder, BLOCK)?;
         let ke = self.derive(key, usage, DerivedKey::Encryption)?;
         let ki = self.derive(key, usage, DerivedKey::Integrity)?;
@@ -152,19 +130,11 @@ impl Enctype for AesSha2 {
         Ok(out)
     }
 
-    fn decrypt(
-        &self,
-        key: &Key,
-        usage: KeyUsage,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn decrypt(&self, key: &Key, usage: KeyUsage, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         check_key(key, self.etype)?;
         let need = BLOCK + self.mac_len;
         if ciphertext.len() < need {
-            return Err(CryptoError::CiphertextTooShort {
-                need,
-                got: ciphertext.len(),
-            });
+            return Err(CryptoError::CiphertextTooShort { need, got: ciphertext.len() });
         }
         let (body, mac) = ciphertext.split_at(ciphertext.len() - self.mac_len);
         let ki = self.derive(key, usage, DerivedKey::Integrity)?;

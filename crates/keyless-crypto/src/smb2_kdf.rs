@@ -140,10 +140,7 @@ impl CipherKey {
         if bytes.len() != 16 && bytes.len() != 32 {
             return None;
         }
-        let mut key = Self {
-            len: bytes.len() as u8,
-            bytes: [0; 32],
-        }; // 16 or 32
+        let mut key = Self { len: bytes.len() as u8, bytes: [0; 32] }; // 16 or 32
         key.bytes[..bytes.len()].copy_from_slice(bytes);
         Some(key)
     }
@@ -177,31 +174,17 @@ fn session_key_16(gss_key: &[u8]) -> [u8; 16] {
 impl SessionKeys {
     /// Derives the session's keys from the GSS session key (the Kerberos AP-REP subkey or the
     /// NTLM exported session key, any length) for dialect 3.x and the negotiated cipher.
-    pub fn derive(
-        gss_session_key: &[u8],
-        derivation: Derivation<'_>,
-        cipher: Option<Cipher>,
-    ) -> Self {
+    pub fn derive(gss_session_key: &[u8], derivation: Derivation<'_>, cipher: Option<Cipher>) -> Self {
         let session_key = zeroize::Zeroizing::new(session_key_16(gss_session_key));
         let (sign, app, enc, dec): (&[u8], &[u8], &[u8], &[u8]) = match derivation {
-            Derivation::Smb30 => (
-                b"SMB2AESCMAC\0",
-                b"SMB2APP\0",
-                b"SMB2AESCCM\0",
-                b"SMB2AESCCM\0",
-            ),
-            Derivation::Smb311 { .. } => (
-                b"SMBSigningKey\0",
-                b"SMBAppKey\0",
-                b"SMBC2SCipherKey\0",
-                b"SMBS2CCipherKey\0",
-            ),
+            Derivation::Smb30 => (b"SMB2AESCMAC\0", b"SMB2APP\0", b"SMB2AESCCM\0", b"SMB2AESCCM\0"),
+            Derivation::Smb311 { .. } => {
+                (b"SMBSigningKey\0", b"SMBAppKey\0", b"SMBC2SCipherKey\0", b"SMBS2CCipherKey\0")
+            }
         };
         let (sign_ctx, app_ctx, enc_ctx, dec_ctx): (&[u8], &[u8], &[u8], &[u8]) = match derivation {
             Derivation::Smb30 => (b"SmbSign\0", b"SmbRpc\0", b"ServerIn \0", b"ServerOut\0"),
-            Derivation::Smb311 { preauth_hash } => {
-                (preauth_hash, preauth_hash, preauth_hash, preauth_hash)
-            }
+            Derivation::Smb311 { preauth_hash } => (preauth_hash, preauth_hash, preauth_hash, preauth_hash),
         };
         // AES-256 ciphers: the whole GSS key, L = 256 (3.1.1 only; 3.0.x has no AES-256).
         let (cipher_ki, cipher_len): (&[u8], usize) = match cipher {
@@ -209,49 +192,15 @@ impl SessionKeys {
             _ => (&session_key[..], 16),
         };
         let mut signing = [0u8; 16];
-        kdf_counter(
-            Prf::HmacSha256,
-            &session_key[..],
-            sign,
-            sign_ctx,
-            &mut signing,
-        );
+        kdf_counter(Prf::HmacSha256, &session_key[..], sign, sign_ctx, &mut signing);
         let mut application = [0u8; 16];
-        kdf_counter(
-            Prf::HmacSha256,
-            &session_key[..],
-            app,
-            app_ctx,
-            &mut application,
-        );
-        let mut encryption = CipherKey {
-            len: cipher_len as u8,
-            bytes: [0; 32],
-        }; // 16 or 32
-        kdf_counter(
-            Prf::HmacSha256,
-            cipher_ki,
-            enc,
-            enc_ctx,
-            &mut encryption.bytes[..cipher_len],
-        );
-        let mut decryption = CipherKey {
-            len: cipher_len as u8,
-            bytes: [0; 32],
-        };
-        kdf_counter(
-            Prf::HmacSha256,
-            cipher_ki,
-            dec,
-            dec_ctx,
-            &mut decryption.bytes[..cipher_len],
-        );
-        let keys = Self {
-            signing: SigningKey(signing),
-            application: ApplicationKey(application),
-            encryption,
-            decryption,
-        };
+        kdf_counter(Prf::HmacSha256, &session_key[..], app, app_ctx, &mut application);
+        let mut encryption = CipherKey { len: cipher_len as u8, bytes: [0; 32] }; // 16 or 32
+        kdf_counter(Prf::HmacSha256, cipher_ki, enc, enc_ctx, &mut encryption.bytes[..cipher_len]);
+        let mut decryption = CipherKey { len: cipher_len as u8, bytes: [0; 32] };
+        kdf_counter(Prf::HmacSha256, cipher_ki, dec, dec_ctx, &mut decryption.bytes[..cipher_len]);
+        let keys =
+            Self { signing: SigningKey(signing), application: ApplicationKey(application), encryption, decryption };
         signing.zeroize();
         application.zeroize();
         keys

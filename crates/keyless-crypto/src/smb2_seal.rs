@@ -36,9 +36,7 @@ enum Inner {
 
 impl core::fmt::Debug for Aead {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Aead")
-            .field("cipher", &self.cipher.name())
-            .finish_non_exhaustive()
+        f.debug_struct("Aead").field("cipher", &self.cipher.name()).finish_non_exhaustive()
     }
 }
 
@@ -58,29 +56,17 @@ impl Aead {
     /// [`CryptoError::BadKeyLength`] when the key does not fit the cipher.
     pub fn new(cipher: Cipher, key: &CipherKey) -> Result<Self, CryptoError> {
         let k = key.expose_bytes();
-        let bad = || CryptoError::BadKeyLength {
-            what: "SMB cipher key",
-            expected: cipher.key_len(),
-            got: k.len(),
-        };
+        let bad = || CryptoError::BadKeyLength { what: "SMB cipher key", expected: cipher.key_len(), got: k.len() };
         let inner = match cipher {
             Cipher::Aes128Ccm => Inner::Aes128Ccm(Aes128Ccm::new_from_slice(k).map_err(|_| bad())?),
             Cipher::Aes256Ccm => Inner::Aes256Ccm(Aes256Ccm::new_from_slice(k).map_err(|_| bad())?),
             #[cfg(not(feature = "ring"))]
-            Cipher::Aes128Gcm => {
-                Inner::Aes128Gcm(aes_gcm::Aes128Gcm::new_from_slice(k).map_err(|_| bad())?)
-            }
+            Cipher::Aes128Gcm => Inner::Aes128Gcm(aes_gcm::Aes128Gcm::new_from_slice(k).map_err(|_| bad())?),
             #[cfg(not(feature = "ring"))]
-            Cipher::Aes256Gcm => {
-                Inner::Aes256Gcm(aes_gcm::Aes256Gcm::new_from_slice(k).map_err(|_| bad())?)
-            }
+            Cipher::Aes256Gcm => Inner::Aes256Gcm(aes_gcm::Aes256Gcm::new_from_slice(k).map_err(|_| bad())?),
             #[cfg(feature = "ring")]
             Cipher::Aes128Gcm | Cipher::Aes256Gcm => {
-                let alg = if cipher == Cipher::Aes128Gcm {
-                    &ring::aead::AES_128_GCM
-                } else {
-                    &ring::aead::AES_256_GCM
-                };
+                let alg = if cipher == Cipher::Aes128Gcm { &ring::aead::AES_128_GCM } else { &ring::aead::AES_256_GCM };
                 let key = ring::aead::UnboundKey::new(alg, k).map_err(|_| bad())?;
                 Inner::RingGcm(std::sync::Arc::new(ring::aead::LessSafeKey::new(key)))
             }
@@ -99,41 +85,28 @@ impl Aead {
     ///
     /// # Errors
     /// [`CryptoError::BadLength`] for a short nonce or a message too long for the cipher.
-    pub fn seal_in_place(
-        &self,
-        nonce: &[u8],
-        aad: &[u8],
-        buf: &mut [u8],
-    ) -> Result<[u8; 16], CryptoError> {
+    pub fn seal_in_place(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16], CryptoError> {
         let n = self.nonce(nonce)?;
-        let too_long = CryptoError::BadLength {
-            what: "SMB message to encrypt",
-            expected: u32::MAX as usize,
-            got: buf.len(),
-        };
+        let too_long =
+            CryptoError::BadLength { what: "SMB message to encrypt", expected: u32::MAX as usize, got: buf.len() };
         match &self.inner {
-            Inner::Aes128Ccm(c) => c
-                .encrypt_inout_detached(fixed(n)?, aad, buf.into())
-                .map(Into::into)
-                .map_err(|_| too_long),
-            Inner::Aes256Ccm(c) => c
-                .encrypt_inout_detached(fixed(n)?, aad, buf.into())
-                .map(Into::into)
-                .map_err(|_| too_long),
+            Inner::Aes128Ccm(c) => {
+                c.encrypt_inout_detached(fixed(n)?, aad, buf.into()).map(Into::into).map_err(|_| too_long)
+            }
+            Inner::Aes256Ccm(c) => {
+                c.encrypt_inout_detached(fixed(n)?, aad, buf.into()).map(Into::into).map_err(|_| too_long)
+            }
             #[cfg(not(feature = "ring"))]
-            Inner::Aes128Gcm(c) => c
-                .encrypt_inout_detached(fixed(n)?, aad, buf.into())
-                .map(Into::into)
-                .map_err(|_| too_long),
+            Inner::Aes128Gcm(c) => {
+                c.encrypt_inout_detached(fixed(n)?, aad, buf.into()).map(Into::into).map_err(|_| too_long)
+            }
             #[cfg(not(feature = "ring"))]
-            Inner::Aes256Gcm(c) => c
-                .encrypt_inout_detached(fixed(n)?, aad, buf.into())
-                .map(Into::into)
-                .map_err(|_| too_long),
+            Inner::Aes256Gcm(c) => {
+                c.encrypt_inout_detached(fixed(n)?, aad, buf.into()).map(Into::into).map_err(|_| too_long)
+            }
             #[cfg(feature = "ring")]
             Inner::RingGcm(key) => {
-                let nonce = ring::aead::Nonce::try_assume_unique_for_key(n)
-                    .map_err(|_| self.nonce_error(nonce))?;
+                let nonce = ring::aead::Nonce::try_assume_unique_for_key(n).map_err(|_| self.nonce_error(nonce))?;
                 key.seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), buf)
                     .map(|tag| {
                         let mut out = [0u8; 16];
@@ -149,58 +122,39 @@ impl Aead {
     ///
     /// # Errors
     /// [`CryptoError::IntegrityCheckFailed`], or [`CryptoError::BadLength`] for a short nonce.
-    pub fn open_in_place(
-        &self,
-        nonce: &[u8],
-        aad: &[u8],
-        buf: &mut [u8],
-        tag: &[u8; 16],
-    ) -> Result<(), CryptoError> {
+    pub fn open_in_place(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8; 16]) -> Result<(), CryptoError> {
         let n = self.nonce(nonce)?;
         let t: &Array<u8, U16> = &Array::from(*tag);
         match &self.inner {
-            Inner::Aes128Ccm(c) => c
-                .decrypt_inout_detached(fixed(n)?, aad, buf.into(), t)
-                .map_err(|_| CryptoError::IntegrityCheckFailed),
-            Inner::Aes256Ccm(c) => c
-                .decrypt_inout_detached(fixed(n)?, aad, buf.into(), t)
-                .map_err(|_| CryptoError::IntegrityCheckFailed),
+            Inner::Aes128Ccm(c) => {
+                c.decrypt_inout_detached(fixed(n)?, aad, buf.into(), t).map_err(|_| CryptoError::IntegrityCheckFailed)
+            }
+            Inner::Aes256Ccm(c) => {
+                c.decrypt_inout_detached(fixed(n)?, aad, buf.into(), t).map_err(|_| CryptoError::IntegrityCheckFailed)
+            }
             #[cfg(not(feature = "ring"))]
-            Inner::Aes128Gcm(c) => c
-                .decrypt_inout_detached(fixed(n)?, aad, buf.into(), t)
-                .map_err(|_| CryptoError::IntegrityCheckFailed),
+            Inner::Aes128Gcm(c) => {
+                c.decrypt_inout_detached(fixed(n)?, aad, buf.into(), t).map_err(|_| CryptoError::IntegrityCheckFailed)
+            }
             #[cfg(not(feature = "ring"))]
-            Inner::Aes256Gcm(c) => c
-                .decrypt_inout_detached(fixed(n)?, aad, buf.into(), t)
-                .map_err(|_| CryptoError::IntegrityCheckFailed),
+            Inner::Aes256Gcm(c) => {
+                c.decrypt_inout_detached(fixed(n)?, aad, buf.into(), t).map_err(|_| CryptoError::IntegrityCheckFailed)
+            }
             #[cfg(feature = "ring")]
             Inner::RingGcm(key) => {
-                let nonce = ring::aead::Nonce::try_assume_unique_for_key(n)
-                    .map_err(|_| self.nonce_error(nonce))?;
-                key.open_in_place_separate_tag(
-                    nonce,
-                    ring::aead::Aad::from(aad),
-                    ring::aead::Tag::from(*tag),
-                    buf,
-                    0..,
-                )
-                .map(|_| ())
-                .map_err(|_| CryptoError::IntegrityCheckFailed)
+                let nonce = ring::aead::Nonce::try_assume_unique_for_key(n).map_err(|_| self.nonce_error(nonce))?;
+                key.open_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), ring::aead::Tag::from(*tag), buf, 0..)
+                    .map(|_| ())
+                    .map_err(|_| CryptoError::IntegrityCheckFailed)
             }
         }
     }
 
     fn nonce<'n>(&self, nonce: &'n [u8]) -> Result<&'n [u8], CryptoError> {
-        nonce
-            .get(..self.cipher.nonce_len())
-            .ok_or(self.nonce_error(nonce))
+        nonce.get(..self.cipher.nonce_len()).ok_or(self.nonce_error(nonce))
     }
 
     fn nonce_error(&self, nonce: &[u8]) -> CryptoError {
-        CryptoError::BadLength {
-            what: "nonce",
-            expected: self.cipher.nonce_len(),
-            got: nonce.len(),
-        }
+        CryptoError::BadLength { what: "nonce", expected: self.cipher.nonce_len(), got: nonce.len() }
     }
 }

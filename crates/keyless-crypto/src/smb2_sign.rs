@@ -81,9 +81,7 @@ enum Inner {
 
 impl core::fmt::Debug for Signer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Signer")
-            .field("algorithm", &self.algorithm())
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("algorithm", &self.algorithm()).finish_non_exhaustive()
     }
 }
 
@@ -103,10 +101,7 @@ impl Signer {
                 let aes = Aes128::new(&k);
                 let mut h = Array::from([0u8; 16]);
                 aes.encrypt_block(&mut h);
-                Inner::AesGmac {
-                    aes,
-                    ghash: GHash::new(&h),
-                }
+                Inner::AesGmac { aes, ghash: GHash::new(&h) }
             }
         };
         Self { inner }
@@ -152,12 +147,7 @@ impl Signer {
                 mac.update(after);
                 mac.finalize().into_bytes().into()
             }
-            Inner::AesGmac { aes, ghash } => gmac(
-                aes,
-                ghash.clone(),
-                &gmac_nonce(message),
-                &[before, &ZEROS, after],
-            ),
+            Inner::AesGmac { aes, ghash } => gmac(aes, ghash.clone(), &gmac_nonce(message), &[before, &ZEROS, after]),
         })
     }
 
@@ -254,9 +244,7 @@ mod tests {
             let sig = signer.signature(&msg).unwrap();
             let gcm = <Aes128Gcm as KeyInit>::new(&Array::from(*key.expose_bytes()));
             let nonce = gmac_nonce(&msg);
-            let tag = gcm
-                .encrypt_inout_detached(&Array::from(nonce), &msg, (&mut [][..]).into())
-                .unwrap();
+            let tag = gcm.encrypt_inout_detached(&Array::from(nonce), &msg, (&mut [][..]).into()).unwrap();
             assert_eq!(sig, <[u8; 16]>::from(tag), "len {len}");
         }
     }
@@ -264,21 +252,14 @@ mod tests {
     #[test]
     fn sign_then_verify_and_tamper() {
         let key = SigningKey::from_bytes([7; 16]);
-        for alg in [
-            SigningAlgorithm::HmacSha256,
-            SigningAlgorithm::AesCmac,
-            SigningAlgorithm::AesGmac,
-        ] {
+        for alg in [SigningAlgorithm::HmacSha256, SigningAlgorithm::AesCmac, SigningAlgorithm::AesGmac] {
             let signer = Signer::new(alg, &key);
             let mut msg = vec![0x5a; 200];
             signer.sign(&mut msg).unwrap();
             signer.verify(&msg).unwrap();
             msg[100] ^= 1;
             assert_eq!(signer.verify(&msg), Err(CryptoError::IntegrityCheckFailed));
-            assert_eq!(
-                signer.verify(&msg[..63]),
-                Err(CryptoError::SmbMessageTooShort { got: 63 })
-            );
+            assert_eq!(signer.verify(&msg[..63]), Err(CryptoError::SmbMessageTooShort { got: 63 }));
         }
     }
 }

@@ -1,17 +1,12 @@
 //! NTLM against MS-NLMP 4.2.4, and SMB 3.x key derivation, signing, encryption and preauth
 //! hashing against Microsoft's published test vectors (`testdata/ms-nlmp`, `testdata/ms-smb2`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_crypto::ntlm::{self, NtlmKey, SealingHandle, Side};
 use keyless_crypto::{
-    Aead, Cipher, CipherKey, Derivation, EncType, SessionKeys, Signer, SigningAlgorithm,
-    SigningKey, for_etype, preauth_hash_step,
+    Aead, Cipher, CipherKey, Derivation, EncType, SessionKeys, Signer, SigningAlgorithm, SigningKey, for_etype,
+    preauth_hash_step,
 };
 use keyless_kat::{Record, load};
 
@@ -20,53 +15,28 @@ fn ntlm_key(r: &Record, field: &str) -> NtlmKey {
 }
 
 fn find<'a>(records: &'a [Record], name: &str) -> &'a Record {
-    records
-        .iter()
-        .find(|r| r.name == name)
-        .unwrap_or_else(|| panic!("no record {name}"))
+    records.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no record {name}"))
 }
 
 /// Checks the NTLMv2 chain of one record: hashes, responses, session keys, key exchange, sign/seal keys.
 fn check_ntlmv2(r: &Record) {
     let nt = ntlm::nt_hash(&r.bytes("password")).unwrap();
-    assert_eq!(
-        nt.expose_bytes(),
-        &r.array::<16>("nt_hash"),
-        "{} nt_hash",
-        r.name
-    );
+    assert_eq!(nt.expose_bytes(), &r.array::<16>("nt_hash"), "{} nt_hash", r.name);
     // The RC4-HMAC Kerberos key is the same NT hash.
-    let rc4 = for_etype(EncType::RC4_HMAC)
-        .unwrap()
-        .string_to_key(&r.bytes("password"), b"ignored", None)
-        .unwrap();
+    let rc4 = for_etype(EncType::RC4_HMAC).unwrap().string_to_key(&r.bytes("password"), b"ignored", None).unwrap();
     assert_eq!(rc4.expose_bytes(), r.bytes("nt_hash"));
 
     let key_nt = ntlm::ntowf_v2(&nt, &r.text("user"), &r.text("domain"));
-    assert_eq!(
-        key_nt.expose_bytes(),
-        &r.array::<16>("response_key_nt"),
-        "{} NTOWFv2",
-        r.name
-    );
+    assert_eq!(key_nt.expose_bytes(), &r.array::<16>("response_key_nt"), "{} NTOWFv2", r.name);
 
     let server_challenge: [u8; 8] = r.array("server_challenge");
     let client_challenge: [u8; 8] = r.array("client_challenge");
     let time = u64::from_le_bytes(r.array("time"));
-    let target_info = if r.has("target_info") {
-        r.bytes("target_info")
-    } else {
-        r.bytes("challenge_target_info")
-    };
+    let target_info = if r.has("target_info") { r.bytes("target_info") } else { r.bytes("challenge_target_info") };
     let temp = r.bytes("temp");
     if r.has("target_info") {
         // MS-NLMP 4.2.4 builds temp from exactly these inputs.
-        assert_eq!(
-            ntlm::ntlmv2_client_blob(time, &client_challenge, &target_info),
-            temp,
-            "{} temp",
-            r.name
-        );
+        assert_eq!(ntlm::ntlmv2_client_blob(time, &client_challenge, &target_info), temp, "{} temp", r.name);
     } else {
         // A real client adds AV pairs (MsvAvFlags, timestamp, ...); temp is given whole.
         assert_eq!(&temp[..8], [1, 1, 0, 0, 0, 0, 0, 0]);
@@ -82,26 +52,11 @@ fn check_ntlmv2(r: &Record) {
         );
     }
     let proof = ntlm::nt_proof_str(&key_nt, &server_challenge, &temp);
-    assert_eq!(
-        proof,
-        r.array::<16>("nt_proof_str"),
-        "{} NTProofStr",
-        r.name
-    );
-    assert_eq!(
-        [&proof[..], &temp].concat(),
-        r.bytes("ntlmv2_response"),
-        "{} NTLMv2 response",
-        r.name
-    );
+    assert_eq!(proof, r.array::<16>("nt_proof_str"), "{} NTProofStr", r.name);
+    assert_eq!([&proof[..], &temp].concat(), r.bytes("ntlmv2_response"), "{} NTLMv2 response", r.name);
 
     let base = ntlm::session_base_key(&key_nt, &proof);
-    assert_eq!(
-        base.expose_bytes(),
-        &r.array::<16>("session_base_key"),
-        "{} SessionBaseKey",
-        r.name
-    );
+    assert_eq!(base.expose_bytes(), &r.array::<16>("session_base_key"), "{} SessionBaseKey", r.name);
     // KXKEY for NTLMv2 is the session base key.
     assert_eq!(base.expose_bytes(), &r.array::<16>("key_exchange_key"));
     let exported = ntlm_key(r, "exported_session_key");
@@ -131,14 +86,8 @@ fn check_ntlmv2(r: &Record) {
         r.name
     );
     if r.has("server_signing_key") {
-        assert_eq!(
-            ntlm::sign_key(&exported, Side::Server).expose_bytes(),
-            &r.array::<16>("server_signing_key")
-        );
-        assert_eq!(
-            ntlm::seal_key(&exported, Side::Server).expose_bytes(),
-            &r.array::<16>("server_sealing_key")
-        );
+        assert_eq!(ntlm::sign_key(&exported, Side::Server).expose_bytes(), &r.array::<16>("server_signing_key"));
+        assert_eq!(ntlm::seal_key(&exported, Side::Server).expose_bytes(), &r.array::<16>("server_sealing_key"));
     }
 }
 
@@ -171,8 +120,7 @@ fn ms_nlmp_4_2_4_4_sealing() {
     let kat = load("ms-nlmp/ntlmv2.kat");
     let r = find(&kat.records, "ms_nlmp_4_2_4_4_gss_wrapex_seal");
     let seq: u32 = r.int("seq_num");
-    let checksum =
-        ntlm::signature_checksum(&ntlm_key(r, "signing_key"), seq, &r.bytes("plaintext"));
+    let checksum = ntlm::signature_checksum(&ntlm_key(r, "signing_key"), seq, &r.bytes("plaintext"));
     assert_eq!(checksum.to_vec(), r.bytes("checksum"));
     let mut handle = SealingHandle::new(&ntlm_key(r, "sealing_key"));
     let mut data = r.bytes("plaintext");
@@ -181,12 +129,7 @@ fn ms_nlmp_4_2_4_4_sealing() {
     let mut sealed_checksum = *checksum;
     handle.apply(&mut sealed_checksum);
     assert_eq!(sealed_checksum.to_vec(), r.bytes("sealed_checksum"));
-    let signature = [
-        &1u32.to_le_bytes()[..],
-        &sealed_checksum,
-        &seq.to_le_bytes(),
-    ]
-    .concat();
+    let signature = [&1u32.to_le_bytes()[..], &sealed_checksum, &seq.to_le_bytes()].concat();
     assert_eq!(signature, r.bytes("signature"));
 }
 
@@ -210,42 +153,20 @@ fn ms_smb2_key_derivation() {
             "3.0" | "3.0.2" => Derivation::Smb30,
             "3.1.1" => {
                 preauth = r.array("preauth_hash");
-                Derivation::Smb311 {
-                    preauth_hash: &preauth,
-                }
+                Derivation::Smb311 { preauth_hash: &preauth }
             }
             d => panic!("{}: dialect {d}", r.name),
         };
         let c = r.has("cipher").then(|| cipher(r));
         let keys = SessionKeys::derive(&r.bytes("session_key"), derivation, c);
-        assert_eq!(
-            keys.signing.expose_bytes(),
-            &r.array::<16>("signing_key"),
-            "{} signing",
-            r.name
-        );
+        assert_eq!(keys.signing.expose_bytes(), &r.array::<16>("signing_key"), "{} signing", r.name);
         // A multichannel binding record gives only the channel's own signing key.
         if r.has("encryption_key") {
-            assert_eq!(
-                keys.encryption.expose_bytes(),
-                r.bytes("encryption_key"),
-                "{} encryption",
-                r.name
-            );
-            assert_eq!(
-                keys.decryption.expose_bytes(),
-                r.bytes("decryption_key"),
-                "{} decryption",
-                r.name
-            );
+            assert_eq!(keys.encryption.expose_bytes(), r.bytes("encryption_key"), "{} encryption", r.name);
+            assert_eq!(keys.decryption.expose_bytes(), r.bytes("decryption_key"), "{} decryption", r.name);
         }
         if r.has("application_key") {
-            assert_eq!(
-                keys.application.expose_bytes(),
-                &r.array::<16>("application_key"),
-                "{} application",
-                r.name
-            );
+            assert_eq!(keys.application.expose_bytes(), &r.array::<16>("application_key"), "{} application", r.name);
         }
     }
 }
@@ -263,17 +184,9 @@ fn check_signing(file: &str, expected: usize) {
     let kat = load(file);
     assert_eq!(kat.records.len(), expected, "{file}");
     for r in &kat.records {
-        let signer = Signer::new(
-            algorithm(r),
-            &SigningKey::from_bytes(r.array("signing_key")),
-        );
+        let signer = Signer::new(algorithm(r), &SigningKey::from_bytes(r.array("signing_key")));
         let mut message = r.bytes("message");
-        assert_eq!(
-            signer.signature(&message).unwrap(),
-            r.array::<16>("signature"),
-            "{}",
-            r.name
-        );
+        assert_eq!(signer.signature(&message).unwrap(), r.array::<16>("signature"), "{}", r.name);
         message[48..64].copy_from_slice(&r.bytes("signature"));
         signer.verify(&message).unwrap();
     }
@@ -306,8 +219,7 @@ fn ms_smb2_encryption() {
         assert_eq!(buf, r.bytes("ciphertext"), "{} ciphertext", r.name);
         assert_eq!(tag, r.array::<16>("tag"), "{} tag", r.name);
         assert_eq!(header[4..20], tag, "{} header signature", r.name);
-        aead.open_in_place(nonce, &header[20..], &mut buf, &tag)
-            .unwrap();
+        aead.open_in_place(nonce, &header[20..], &mut buf, &tag).unwrap();
         assert_eq!(buf, r.bytes("plaintext"), "{} open", r.name);
     }
 }

@@ -1,16 +1,10 @@
 //! Property tests: whatever the input, decrypt(encrypt(x)) == x, a flipped bit is refused, and
 //! hostile ciphertexts give errors, not panics.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_crypto::{
-    Aead, Cipher, CipherKey, CryptoError, Key, KeyUsage, SUPPORTED, Signer, SigningAlgorithm,
-    SigningKey, for_etype,
+    Aead, Cipher, CipherKey, CryptoError, Key, KeyUsage, SUPPORTED, Signer, SigningAlgorithm, SigningKey, for_etype,
 };
 use proptest::prelude::*;
 

@@ -34,10 +34,7 @@ pub fn load(relative: &str) -> KatFile {
     let path = testdata_dir().join(relative);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let parsed = parse(relative, &text);
-    assert!(
-        !parsed.sources.is_empty(),
-        "{relative}: no '# source:' line"
-    );
+    assert!(!parsed.sources.is_empty(), "{relative}: no '# source:' line");
     assert!(!parsed.records.is_empty(), "{relative}: no records");
     parsed
 }
@@ -60,21 +57,14 @@ pub fn parse(file: &str, text: &str) -> KatFile {
             records.extend(current.take());
             continue;
         }
-        let (field, value) = line
-            .split_once('=')
-            .unwrap_or_else(|| panic!("{file}:{}: expected 'field = value'", n + 1));
+        let (field, value) =
+            line.split_once('=').unwrap_or_else(|| panic!("{file}:{}: expected 'field = value'", n + 1));
         let (field, value) = (field.trim().to_string(), value.trim().to_string());
         if field == "name" {
             records.extend(current.take());
-            current = Some(Record {
-                file: file.to_string(),
-                name: value,
-                fields: Vec::new(),
-            });
+            current = Some(Record { file: file.to_string(), name: value, fields: Vec::new() });
         } else {
-            let rec = current
-                .as_mut()
-                .unwrap_or_else(|| panic!("{file}:{}: field before 'name'", n + 1));
+            let rec = current.as_mut().unwrap_or_else(|| panic!("{file}:{}: field before 'name'", n + 1));
             assert!(!rec.has(&field), "{file}:{}: field {field} repeated", n + 1);
             rec.fields.push((field, value));
         }
@@ -82,9 +72,7 @@ pub fn parse(file: &str, text: &str) -> KatFile {
     records.extend(current);
     let mut names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     names.sort_unstable();
-    names
-        .windows(2)
-        .for_each(|w| assert_ne!(w[0], w[1], "{file}: duplicate record name"));
+    names.windows(2).for_each(|w| assert_ne!(w[0], w[1], "{file}: duplicate record name"));
     KatFile { sources, records }
 }
 
@@ -108,45 +96,27 @@ impl Record {
         if let Some(text) = v.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
             return text.as_bytes().to_vec();
         }
-        hex(v).unwrap_or_else(|| {
-            panic!(
-                "{} [{}]: field {field} is not hex: {v}",
-                self.file, self.name
-            )
-        })
+        hex(v).unwrap_or_else(|| panic!("{} [{}]: field {field} is not hex: {v}", self.file, self.name))
     }
 
     /// A byte field of exactly N bytes.
     pub fn array<const N: usize>(&self, field: &str) -> [u8; N] {
         let b = self.bytes(field);
-        b.as_slice().try_into().unwrap_or_else(|_| {
-            panic!(
-                "{} [{}]: {field} has {} bytes, want {N}",
-                self.file,
-                self.name,
-                b.len()
-            )
-        })
+        b.as_slice()
+            .try_into()
+            .unwrap_or_else(|_| panic!("{} [{}]: {field} has {} bytes, want {N}", self.file, self.name, b.len()))
     }
 
     /// A quoted text field (or an unquoted word).
     pub fn text(&self, field: &str) -> String {
         let v = self.raw(field);
-        v.strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(v)
-            .to_string()
+        v.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(v).to_string()
     }
 
     /// A decimal integer field.
     pub fn int<T: std::str::FromStr>(&self, field: &str) -> T {
         let v = self.raw(field);
-        v.parse().unwrap_or_else(|_| {
-            panic!(
-                "{} [{}]: field {field} is not an integer: {v}",
-                self.file, self.name
-            )
-        })
+        v.parse().unwrap_or_else(|_| panic!("{} [{}]: field {field} is not an integer: {v}", self.file, self.name))
     }
 }
 
@@ -155,10 +125,7 @@ pub fn hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -167,10 +134,7 @@ mod tests {
 
     #[test]
     fn parses_records_text_hex_and_ints() {
-        let f = parse(
-            "t",
-            "# source: here\n\nname = a\nx = \"hi\"\ny = 00ff\nz = 12\nempty =\n\nname = b\ny = 01\n",
-        );
+        let f = parse("t", "# source: here\n\nname = a\nx = \"hi\"\ny = 00ff\nz = 12\nempty =\n\nname = b\ny = 01\n");
         assert_eq!(f.sources, ["here"]);
         assert_eq!(f.records.len(), 2);
         let a = &f.records[0];
