@@ -145,9 +145,9 @@ fn ci() -> Result<(), String> {
     run("format", "cargo", &["fmt", "--all", "--", "--check"], &[])?;
     run("clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
     let mut tally = Tally::default();
+    // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
     run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
-    run_tests(&mut tally, "benchmarks once", &["test", "--workspace", "--benches"])?;
     let seconds = if env::var_os("CI").is_some() { 30 } else { 10 };
     fuzz(seconds)?;
     tally.fuzz_targets = FUZZ_TARGETS.len();
