@@ -1,0 +1,219 @@
+//! The errors of keyless-krb, and the KDC error codes (RFC 4120 7.5.9, MS-KILE) with what each
+//! means for the person at the keyboard.
+
+use crate::principal::Principal;
+use keyless_crypto::{CryptoError, EncType};
+use std::fmt;
+
+/// A KRB-ERROR error-code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KrbErrorCode(pub i32);
+
+macro_rules! codes {
+    ($( $name:ident = $value:expr => $text:literal, $hint:literal; )*) => {
+        impl KrbErrorCode {
+            $( #[doc = $text] pub const $name: Self = Self($value); )*
+
+            /// The RFC name, e.g. `KDC_ERR_PREAUTH_FAILED`.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 { $( $value => Some(stringify!($name)), )* _ => None }
+            }
+            /// What the error means.
+            pub fn meaning(self) -> &'static str {
+                match self.0 { $( $value => $text, )* _ => "unknown Kerberos error" }
+            }
+            /// What to try.
+            pub fn hint(self) -> &'static str {
+                match self.0 { $( $value => $hint, )* _ => "" }
+            }
+        }
+    };
+}
+
+codes! {
+    KDC_ERR_NAME_EXP = 1 => "the client's entry in the KDC database has expired", "ask the KDC administrator to renew the account";
+    KDC_ERR_SERVICE_EXP = 2 => "the server's entry in the KDC database has expired", "ask the KDC administrator";
+    KDC_ERR_C_PRINCIPAL_UNKNOWN = 6 => "the client principal is unknown to the KDC", "check the user name and the realm (names are case-sensitive)";
+    KDC_ERR_S_PRINCIPAL_UNKNOWN = 7 => "the service principal is unknown to the KDC", "check the service name (e.g. cifs/<host fully qualified>) and that the host maps to the right realm";
+    KDC_ERR_PRINCIPAL_NOT_UNIQUE = 8 => "more than one principal has this name", "ask the KDC administrator to remove the duplicate";
+    KDC_ERR_NULL_KEY = 9 => "the principal has no key", "ask the KDC administrator to set a password or key";
+    KDC_ERR_CANNOT_POSTDATE = 10 => "the ticket cannot be postdated", "";
+    KDC_ERR_NEVER_VALID = 11 => "the requested start time is later than the end time", "check the clock and the requested lifetime";
+    KDC_ERR_POLICY = 12 => "the KDC's policy rejects the request", "ask the KDC administrator (account locked, restrictions, or disabled)";
+    KDC_ERR_BADOPTION = 13 => "the KDC cannot honour a requested option", "try without -f/-r options";
+    KDC_ERR_ETYPE_NOSUPP = 14 => "no encryption type in common with the KDC", "check permitted_enctypes in krb5.conf and the keys the principal has";
+    KDC_ERR_SUMTYPE_NOSUPP = 15 => "the checksum type is not supported", "";
+    KDC_ERR_PADATA_TYPE_NOSUPP = 16 => "the pre-authentication type is not supported", "";
+    KDC_ERR_CLIENT_REVOKED = 18 => "the client's credentials have been revoked (account disabled or locked)", "ask the KDC administrator to unlock the account";
+    KDC_ERR_SERVICE_REVOKED = 19 => "the service's credentials have been revoked", "";
+    KDC_ERR_TGT_REVOKED = 20 => "the TGT has been revoked", "run kinit again";
+    KDC_ERR_CLIENT_NOTYET = 21 => "the client is not yet valid", "try again later";
+    KDC_ERR_KEY_EXPIRED = 23 => "the password has expired", "change the password (kpasswd) and run kinit again";
+    KDC_ERR_PREAUTH_FAILED = 24 => "pre-authentication failed: wrong password or key", "check the password, or the keytab's key version";
+    KDC_ERR_PREAUTH_REQUIRED = 25 => "pre-authentication is required", "";
+    KDC_ERR_SERVER_NOMATCH = 26 => "the requested server does not match the ticket", "";
+    KDC_ERR_MUST_USE_USER2USER = 27 => "the server requires user-to-user authentication", "";
+    KDC_ERR_SVC_UNAVAILABLE = 29 => "the KDC is unavailable", "try again, or another KDC";
+    KRB_AP_ERR_BAD_INTEGRITY = 31 => "integrity check on decrypted field failed", "the key does not match: check the password or keytab";
+    KRB_AP_ERR_TKT_EXPIRED = 32 => "the ticket has expired", "run kinit again";
+    KRB_AP_ERR_TKT_NYV = 33 => "the ticket is not yet valid", "check the clock";
+    KRB_AP_ERR_REPEAT = 34 => "the request is a replay", "try again";
+    KRB_AP_ERR_NOT_US = 35 => "the ticket is not for this server", "";
+    KRB_AP_ERR_BADMATCH = 36 => "the ticket and authenticator do not match", "";
+    KRB_AP_ERR_SKEW = 37 => "the clocks of this machine and the KDC differ too much", "synchronize the clock (NTP); Kerberos allows 5 minutes by default";
+    KRB_AP_ERR_BADADDR = 38 => "incorrect network address", "";
+    KRB_AP_ERR_BADVERSION = 39 => "protocol version mismatch", "";
+    KRB_AP_ERR_MSG_TYPE = 40 => "invalid message type", "";
+    KRB_AP_ERR_MODIFIED = 41 => "the message stream was modified (the key is wrong)", "the service key and the ticket do not match: check the keytab";
+    KRB_AP_ERR_BADKEYVER = 44 => "the key version is not available", "the keytab is older than the KDC's key: export it again";
+    KRB_AP_ERR_NOKEY = 45 => "the service key is not available", "";
+    KRB_ERR_GENERIC = 60 => "generic error", "see the KDC's message";
+    KRB_ERR_FIELD_TOOLONG = 61 => "a field is too long for this implementation", "";
+    KRB_ERR_RESPONSE_TOO_BIG = 52 => "the response is too big for UDP", "";
+    KDC_ERR_WRONG_REALM = 68 => "the request was sent to the wrong realm", "check the realm";
+}
+
+impl fmt::Display for KrbErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "Kerberos error {}", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for KrbErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}({})", self.0)
+    }
+}
+
+/// Everything that can go wrong in keyless-krb. `Display` is one line, without secrets.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The KDC answered with a KRB-ERROR.
+    Kdc {
+        /// The error code.
+        code: KrbErrorCode,
+        /// The KDC's e-text, if any.
+        text: Option<String>,
+        /// The realm whose KDC said it.
+        realm: String,
+    },
+    /// A message from the KDC (or a file) that does not decode.
+    Malformed {
+        /// What was being decoded.
+        what: &'static str,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// The KDC's reply does not fit the request (wrong nonce, name, realm, ...).
+    ReplyMismatch(&'static str),
+    /// The reply was encrypted with a key we could not use (wrong password/keytab key).
+    Decrypt {
+        /// What was being decrypted.
+        what: &'static str,
+        /// Why it failed.
+        source: CryptoError,
+    },
+    /// No usable encryption type: none of ours is offered, or the keytab lacks it.
+    NoCommonEncType {
+        /// What the KDC offered.
+        offered: Vec<EncType>,
+    },
+    /// A keytab has no key for this principal.
+    NoKeyInKeytab(Principal),
+    /// The KDC's clock differs from ours by more than the allowed skew.
+    ClockSkew {
+        /// Seconds the KDC is ahead (negative: behind).
+        kdc_ahead_by: i64,
+    },
+    /// Too many referrals (a loop or a misconfigured trust).
+    TooManyReferrals(usize),
+    /// A principal name that does not parse.
+    BadPrincipal {
+        /// The text.
+        text: String,
+        /// Why.
+        why: &'static str,
+    },
+    /// No KDC is known for a realm.
+    NoKdc(String),
+    /// No KDC of the realm answered.
+    Unreachable {
+        /// The realm.
+        realm: String,
+        /// The last transport error.
+        detail: String,
+    },
+    /// A configuration file problem.
+    Config(String),
+    /// An I/O error on a named file.
+    File {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// No credentials in the cache for what was asked.
+    NotInCache(String),
+    /// A cryptographic error outside decryption.
+    Crypto(CryptoError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Kdc { code, text, realm } => {
+                write!(f, "KDC of {realm}: {} ({code})", code.meaning())?;
+                if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
+                    write!(f, ": {t}")?;
+                }
+                Ok(())
+            }
+            Self::Malformed { what, detail } => write!(f, "malformed {what}: {detail}"),
+            Self::ReplyMismatch(what) => write!(f, "KDC reply does not match the request: {what}"),
+            Self::Decrypt { what, source } => write!(f, "cannot decrypt {what}: {source}"),
+            Self::NoCommonEncType { offered } => {
+                let list: Vec<String> = offered.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "no encryption type in common (KDC offers: {})",
+                    if list.is_empty() { "none".into() } else { list.join(", ") }
+                )
+            }
+            Self::NoKeyInKeytab(p) => write!(f, "keytab has no usable key for {p}"),
+            Self::ClockSkew { kdc_ahead_by } => {
+                write!(f, "clock skew too great: the KDC's clock is {kdc_ahead_by} s ahead of ours")
+            }
+            Self::TooManyReferrals(n) => write!(f, "gave up after {n} referrals"),
+            Self::BadPrincipal { text, why } => write!(f, "bad principal name {text:?}: {why}"),
+            Self::NoKdc(realm) => write!(f, "no KDC known for realm {realm}"),
+            Self::Unreachable { realm, detail } => write!(f, "cannot reach any KDC of realm {realm}: {detail}"),
+            Self::Config(m) => write!(f, "configuration: {m}"),
+            Self::File { path, source } => write!(f, "{path}: {source}"),
+            Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
+            Self::Crypto(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// A suggestion for the user, when there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        let h = match self {
+            Self::Kdc { code, .. } => code.hint(),
+            Self::Decrypt { .. } => "the password or key is wrong, or the keytab is out of date",
+            Self::ClockSkew { .. } => "synchronize the clock (NTP); Kerberos allows 5 minutes by default",
+            Self::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
+            Self::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
+            Self::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
+            Self::NotInCache(_) => "run keyless kinit first",
+            _ => "",
+        };
+        (!h.is_empty()).then_some(h)
+    }
+}

@@ -1,0 +1,54 @@
+//! # keyless-krb
+//!
+//! A Kerberos V5 client (RFC 4120) for keyless:
+//!
+//! - sans-IO exchanges: [`AsExchange`] (pre-authentication with PA-ENC-TIMESTAMP, client
+//!   referrals) and [`TgsExchange`] (service tickets, cross-realm TGTs, referrals). They say
+//!   what to send to which realm ([`Step::Send`]) and take replies; time and randomness are
+//!   passed in;
+//! - the thin tokio driver that carries those messages to KDCs over UDP and TCP with failover
+//!   ([`transport`]);
+//! - MIT-compatible files: credential caches ([`ccache`], FILE format 4) and keytabs
+//!   ([`keytab`], format 0x502), and the subset of `krb5.conf` that matters ([`config`]).
+//!
+//! Messages are rasn-kerberos types; the few it lacks live in [`messages`].
+
+pub mod as_exchange;
+pub mod ccache;
+pub mod config;
+pub mod credential;
+pub mod error;
+pub mod keytab;
+pub mod messages;
+pub mod principal;
+pub mod random;
+mod reader;
+pub mod tgs_exchange;
+pub mod time;
+pub mod transport;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use as_exchange::{AsExchange, AsOptions, ClientSecret};
+pub use credential::Credential;
+pub use error::{Error, KrbErrorCode};
+pub use principal::Principal;
+pub use random::{OsRandom, RandomSource};
+pub use tgs_exchange::{TgsExchange, TgsOptions};
+
+/// What an exchange wants next.
+#[derive(Debug)]
+#[must_use]
+pub enum Step {
+    /// Send this message (unframed DER) to a KDC of `realm`, then hand the reply to the
+    /// exchange's `handle_reply`.
+    Send {
+        /// The realm whose KDC must receive it.
+        realm: String,
+        /// The message.
+        message: Vec<u8>,
+    },
+    /// The exchange is over: here is the credential.
+    Done(Box<Credential>),
+}

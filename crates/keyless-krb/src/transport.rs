@@ -1,0 +1,300 @@
+//! The thin tokio driver that carries Kerberos messages to KDCs: UDP first for small messages,
+//! TCP (4-byte length prefix, RFC 4120 7.2.2) when the KDC says KRB_ERR_RESPONSE_TOO_BIG or
+//! for `tcp://` KDCs, every KDC of the realm in turn with timeouts. No protocol logic lives
+//! here: [`run`] loops over an exchange's [`Step`]s.
+//!
+//! MS-KKDCP (HTTPS KDC proxy) plugs in as another [`KdcAddr`] transport.
+
+use crate::error::KrbErrorCode;
+use crate::{Credential, Error, RandomSource, Step};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket, lookup_host};
+use tokio::time::timeout;
+
+/// Largest message sent over UDP before going straight to TCP (MIT's udp_preference_limit).
+const UDP_LIMIT: usize = 1465;
+/// Largest reply accepted over TCP.
+const MAX_REPLY: usize = 1 << 20;
+
+/// How a KDC is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP, falling back to TCP when the reply is too big.
+    Udp,
+    /// TCP only.
+    Tcp,
+}
+
+/// One KDC address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KdcAddr {
+    /// Transport.
+    pub transport: Transport,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl KdcAddr {
+    /// Parses `udp://host:port`, `tcp://host:port`, `host:port`, `host`, `[v6]:port`, and MIT's
+    /// `tcp/host:port` form.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unsupported scheme or a bad port.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let (transport, rest) = if let Some(r) = text.strip_prefix("udp://") {
+            (Transport::Udp, r)
+        } else if let Some(r) = text.strip_prefix("tcp://").or_else(|| text.strip_prefix("tcp/")) {
+            (Transport::Tcp, r)
+        } else if text.starts_with("https://") || text.starts_with("http://") {
+            return Err(Error::Config(format!("KDC proxy URL {text}: MS-KKDCP is not supported yet")));
+        } else if let Some((scheme, _)) = text.split_once("://") {
+            return Err(Error::Config(format!(
+                "KDC {text}: unknown scheme {scheme}:// (use udp://, tcp:// or host:port)"
+            )));
+        } else {
+            (Transport::Udp, text.strip_prefix("udp/").unwrap_or(text))
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, p) = v6.split_once(']').ok_or_else(|| Error::Config(format!("KDC {text}: unclosed '['")))?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h.to_string(), Some(p)),
+                _ => (rest.to_string(), None),
+            }
+        };
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| Error::Config(format!("KDC {text}: bad port {p:?}")))?,
+            None => 88,
+        };
+        if host.is_empty() {
+            return Err(Error::Config(format!("KDC {text}: no host")));
+        }
+        Ok(Self { transport, host, port })
+    }
+}
+
+impl std::fmt::Display for KdcAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = match self.transport {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Which KDCs serve which realm, and how long to wait for them.
+#[derive(Clone, Debug)]
+pub struct KdcDirectory {
+    realms: BTreeMap<String, Vec<KdcAddr>>,
+    /// KDCs for every realm not listed (e.g. `--kdc`).
+    fallback: Vec<KdcAddr>,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+}
+
+impl KdcDirectory {
+    /// An empty directory with a 3-second per-attempt timeout.
+    pub fn new() -> Self {
+        Self { realms: BTreeMap::new(), fallback: Vec::new(), timeout: Duration::from_secs(3) }
+    }
+
+    /// From krb5.conf's `[realms] kdc` relations.
+    ///
+    /// # Errors
+    /// A `kdc` value that does not parse.
+    pub fn from_config(conf: &crate::config::Krb5Conf, realms: &[&str]) -> Result<Self, Error> {
+        let mut dir = Self::new();
+        for realm in realms {
+            for k in conf.kdcs(realm) {
+                dir.add(realm, KdcAddr::parse(&k)?);
+            }
+        }
+        Ok(dir)
+    }
+
+    /// Adds a KDC for a realm.
+    pub fn add(&mut self, realm: &str, kdc: KdcAddr) {
+        self.realms.entry(realm.to_string()).or_default().push(kdc);
+    }
+
+    /// Puts a KDC first for a realm (what `--kdc` does).
+    pub fn prefer(&mut self, realm: &str, kdc: KdcAddr) {
+        self.realms.entry(realm.to_string()).or_default().insert(0, kdc);
+    }
+
+    /// Sets the KDCs used for realms without their own.
+    pub fn set_fallback(&mut self, kdcs: Vec<KdcAddr>) {
+        self.fallback = kdcs;
+    }
+
+    /// The KDCs of a realm.
+    pub fn kdcs(&self, realm: &str) -> &[KdcAddr] {
+        self.realms.get(realm).filter(|v| !v.is_empty()).map(Vec::as_slice).unwrap_or(&self.fallback)
+    }
+
+    /// Sends a message to the realm's KDCs, one after another, until one answers.
+    ///
+    /// # Errors
+    /// [`Error::NoKdc`], or [`Error::Unreachable`] with the last transport error.
+    pub async fn send(&self, realm: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let kdcs = self.kdcs(realm);
+        if kdcs.is_empty() {
+            return Err(Error::NoKdc(realm.to_string()));
+        }
+        let mut last = String::new();
+        for kdc in kdcs {
+            match self.send_one(kdc, message).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => last = format!("{kdc}: {e}"),
+            }
+        }
+        Err(Error::Unreachable { realm: realm.to_string(), detail: last })
+    }
+
+    async fn send_one(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        if kdc.transport == Transport::Udp && message.len() <= UDP_LIMIT {
+            let reply = self.udp(kdc, message).await?;
+            if !is_response_too_big(&reply) {
+                return Ok(reply);
+            }
+        }
+        self.tcp(kdc, message).await
+    }
+
+    async fn udp(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "host has no address");
+        for addr in lookup_host((kdc.host.as_str(), kdc.port)).await? {
+            let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+            let sock = UdpSocket::bind(bind).await?;
+            sock.connect(addr).await?;
+            // Two tries per address: UDP may lose the datagram.
+            for _ in 0..2 {
+                sock.send(message).await?;
+                let mut buf = vec![0u8; 65536];
+                match timeout(self.timeout / 2, sock.recv(&mut buf)).await {
+                    Ok(Ok(n)) => {
+                        buf.truncate(n);
+                        return Ok(buf);
+                    }
+                    Ok(Err(e)) => {
+                        last = e;
+                        break;
+                    }
+                    Err(_) => last = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer over UDP"),
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn tcp(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        let timed_out = |what| std::io::Error::new(std::io::ErrorKind::TimedOut, what);
+        let mut stream = timeout(self.timeout, TcpStream::connect((kdc.host.as_str(), kdc.port)))
+            .await
+            .map_err(|_| timed_out("TCP connect timed out"))??;
+        let exchange = async {
+            let len = u32::try_from(message.len()).map_err(|_| std::io::Error::other("message too long"))?;
+            let mut framed = Vec::with_capacity(4 + message.len());
+            framed.extend_from_slice(&len.to_be_bytes());
+            framed.extend_from_slice(message);
+            stream.write_all(&framed).await?;
+            let mut len = [0u8; 4];
+            stream.read_exact(&mut len).await?;
+            let len = u32::from_be_bytes(len) as usize;
+            // The high bit is reserved for extensions (RFC 4120 7.2.2); no KDC may set it for us.
+            if len > MAX_REPLY {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("reply length {len} over {MAX_REPLY}"),
+                ));
+            }
+            let mut reply = vec![0u8; len];
+            stream.read_exact(&mut reply).await?;
+            Ok(reply)
+        };
+        timeout(self.timeout * 3, exchange).await.map_err(|_| timed_out("TCP exchange timed out"))?
+    }
+}
+
+impl Default for KdcDirectory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn is_response_too_big(reply: &[u8]) -> bool {
+    matches!(crate::messages::decode_reply(reply), Ok(crate::messages::KdcReply::Error(e)) if crate::messages::error_code(&e) == KrbErrorCode::KRB_ERR_RESPONSE_TOO_BIG)
+}
+
+/// Something that takes KDC replies: an AS or TGS exchange.
+pub trait Exchange {
+    /// Hands over the reply to the last [`Step::Send`].
+    ///
+    /// # Errors
+    /// Whatever the exchange finds wrong.
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error>;
+}
+
+impl Exchange for crate::AsExchange {
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
+        crate::AsExchange::handle_reply(self, reply, now, rng)
+    }
+}
+
+impl Exchange for crate::TgsExchange {
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
+        crate::TgsExchange::handle_reply(self, reply, now, rng)
+    }
+}
+
+/// Drives an exchange to its end: sends each message, feeds back each reply, with the real
+/// clock (plus `clock_offset`, for testing skew) and the caller's randomness.
+///
+/// # Errors
+/// Transport or protocol errors.
+pub async fn run<E: Exchange>(
+    dir: &KdcDirectory,
+    exchange: &mut E,
+    first: Step,
+    rng: &mut dyn RandomSource,
+    clock: &dyn Fn() -> SystemTime,
+) -> Result<Credential, Error> {
+    let mut step = first;
+    loop {
+        match step {
+            Step::Done(c) => return Ok(*c),
+            Step::Send { realm, message } => {
+                let reply = dir.send(&realm, &message).await?;
+                step = exchange.handle_reply(&reply, clock(), rng)?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kdc_address_forms() {
+        let p = |s| KdcAddr::parse(s).unwrap();
+        assert_eq!(p("127.0.0.1:8888"), KdcAddr { transport: Transport::Udp, host: "127.0.0.1".into(), port: 8888 });
+        assert_eq!(p("tcp://kdc.example:88").transport, Transport::Tcp);
+        assert_eq!(p("tcp/kdc.example").port, 88);
+        assert_eq!(p("[::1]:750").host, "::1");
+        assert_eq!(p("udp://kdc").port, 88);
+        assert!(KdcAddr::parse("ftp://x").is_err());
+        assert!(KdcAddr::parse("host:notaport").is_err());
+    }
+}
