@@ -14,7 +14,7 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
   deps        install the system packages and cargo tools the tests need";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
-const APT_PACKAGES: &[&str] = &["pkg-config", "libssl-dev"];
+const APT_PACKAGES: &[&str] = &["pkg-config", "libssl-dev", "krb5-kdc", "krb5-admin-server", "krb5-user"];
 
 /// cargo-fuzz targets under fuzz/.
 const FUZZ_TARGETS: &[&str] = &["krb_decrypt"];

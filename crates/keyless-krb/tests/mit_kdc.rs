@@ -1,0 +1,159 @@
+//! The sans-IO exchanges and the UDP/TCP driver against a real MIT KDC on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_crypto::{EncType, KeyUsage, for_etype};
+use keyless_krb::keytab::Keytab;
+use keyless_krb::transport::{self, KdcAddr, KdcDirectory, Transport};
+use keyless_krb::{
+    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, OsRandom, Principal, TgsExchange, TgsOptions,
+};
+use keyless_testbed::{ENCTYPES, MitKdc};
+use std::time::{Duration, SystemTime};
+use zeroize::Zeroizing;
+
+fn directory(kdc: &MitKdc) -> KdcDirectory {
+    let mut dir = KdcDirectory::new();
+    for r in &kdc.realms {
+        dir.add(&r.name, KdcAddr::parse(&format!("127.0.0.1:{}", r.port)).unwrap());
+    }
+    dir
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn kinit(
+    kdc: &MitKdc,
+    dir: &KdcDirectory,
+    opts: AsOptions,
+    secret: ClientSecret,
+    skew: i64,
+) -> Result<Credential, Error> {
+    let clock = move || {
+        let now = SystemTime::now();
+        if skew >= 0 {
+            now + Duration::from_secs(skew.unsigned_abs())
+        } else {
+            now - Duration::from_secs(skew.unsigned_abs())
+        }
+    };
+    let _ = kdc;
+    rt().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = AsExchange::start(opts, secret, clock(), &mut rng)?;
+        transport::run(dir, &mut ex, first, &mut rng, &clock).await
+    })
+}
+
+fn password(kdc: &MitKdc) -> ClientSecret {
+    ClientSecret::Password(Zeroizing::new(kdc.password.clone()))
+}
+
+fn kvno(dir: &KdcDirectory, tgt: Credential, service: &str) -> Result<Credential, Error> {
+    let opts = TgsOptions::new(Principal::parse(service, None).unwrap());
+    rt().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = TgsExchange::start(tgt, opts, SystemTime::now(), &mut rng)?;
+        transport::run(dir, &mut ex, first, &mut rng, &SystemTime::now).await
+    })
+}
+
+/// Decrypts a service ticket with the service's keytab key: proof the KDC issued it to us.
+fn assert_ticket_genuine(kdc: &MitKdc, cred: &Credential) {
+    let ticket: rasn_kerberos::Ticket = rasn::der::decode(&cred.ticket).unwrap();
+    let keys = Keytab::read(&kdc.service_keytab).unwrap().keys_for(&cred.server);
+    let etype = EncType(ticket.enc_part.etype);
+    let key = keys.iter().find(|k| k.etype() == etype).unwrap_or_else(|| panic!("no {etype} key for {}", cred.server));
+    let plain = for_etype(etype).unwrap().decrypt(key, KeyUsage::TICKET, ticket.enc_part.cipher.as_ref()).unwrap();
+    let part: rasn_kerberos::EncTicketPart = rasn::der::decode(&plain).unwrap();
+    assert_eq!(part.key.value.as_ref(), cred.session_key.expose_bytes(), "session key in the ticket");
+    assert_eq!(Principal::from_asn1(&part.crealm, &part.cname), cred.client);
+}
+
+#[test]
+fn password_kinit_with_every_enctype_then_service_tickets() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let dir = directory(&kdc);
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    for (name, number) in ENCTYPES {
+        let mut opts = AsOptions::new(alice.clone());
+        opts.etypes = vec![EncType(number)];
+        let tgt = kinit(&kdc, &dir, opts, password(&kdc), 0)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", kdc.log("EXAMPLE.TEST")));
+        assert_eq!(tgt.session_key.etype(), EncType(number), "{name}");
+        assert!(tgt.server.is_krbtgt() && tgt.client == alice);
+        // A service whose only key is this enctype: the ticket itself is encrypted with it.
+        let svc = kvno(&dir, tgt, &format!("cifs/{name}.example.test@EXAMPLE.TEST")).unwrap();
+        assert_ticket_genuine(&kdc, &svc);
+    }
+}
+
+#[test]
+fn keytab_kinit_and_tcp_only() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let keys = Keytab::read(&kdc.user_keytab).unwrap().keys_for(&alice);
+    assert!(keys.len() >= 4, "ktadd exported {} keys", keys.len());
+    let mut dir = KdcDirectory::new();
+    let tcp = KdcAddr { transport: Transport::Tcp, host: "127.0.0.1".into(), port: kdc.realms[0].port };
+    dir.add("EXAMPLE.TEST", tcp);
+    let tgt = kinit(&kdc, &dir, AsOptions::new(alice), ClientSecret::Keys(keys), 0).unwrap();
+    let svc = kvno(&dir, tgt, &kdc.service).unwrap();
+    assert_ticket_genuine(&kdc, &svc);
+}
+
+#[test]
+fn clear_errors_for_wrong_password_unknown_user_skew_and_no_kdc() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let dir = directory(&kdc);
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+
+    let wrong = ClientSecret::Password(Zeroizing::new("not-the-password".into()));
+    match kinit(&kdc, &dir, AsOptions::new(alice.clone()), wrong, 0) {
+        Err(Error::Kdc { code: KrbErrorCode::KDC_ERR_PREAUTH_FAILED, .. }) => {}
+        other => panic!("wrong password gave {other:?}"),
+    }
+
+    let nobody = Principal::parse("nobody@EXAMPLE.TEST", None).unwrap();
+    match kinit(&kdc, &dir, AsOptions::new(nobody), password(&kdc), 0) {
+        Err(Error::Kdc { code: KrbErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, .. }) => {}
+        other => panic!("unknown principal gave {other:?}"),
+    }
+
+    // Our clock an hour fast: the KDC refuses the encrypted timestamp.
+    match kinit(&kdc, &dir, AsOptions::new(alice.clone()), password(&kdc), 3600) {
+        Err(e @ Error::ClockSkew { .. }) => assert!(e.to_string().contains("clock"), "{e}"),
+        other => panic!("skew gave {other:?}"),
+    }
+
+    let mut dead = KdcDirectory::new();
+    dead.timeout = Duration::from_millis(400);
+    dead.add("EXAMPLE.TEST", KdcAddr::parse(&format!("127.0.0.1:{}", keyless_testbed::free_port())).unwrap());
+    match kinit(&kdc, &dead, AsOptions::new(alice), password(&kdc), 0) {
+        Err(e @ Error::Unreachable { .. }) => assert!(e.hint().is_some()),
+        other => panic!("dead KDC gave {other:?}"),
+    }
+}
+
+#[test]
+fn cross_realm_service_ticket_follows_the_trust() {
+    let Some(kdc) = MitKdc::start_realms(&["A.TEST", "B.TEST"]) else { return };
+    let dir = directory(&kdc);
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let tgt = kinit(&kdc, &dir, AsOptions::new(alice.clone()), password(&kdc), 0).unwrap();
+    let opts = TgsOptions::new(Principal::parse("cifs/files.b.test@B.TEST", None).unwrap());
+    let (svc, cross) = rt().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = TgsExchange::start(tgt, opts, SystemTime::now(), &mut rng).unwrap();
+        let svc = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await;
+        (svc, ex.cross_realm_tgts().to_vec())
+    });
+    let svc = svc.unwrap_or_else(|e| panic!("{e}\nA: {}\nB: {}", kdc.log("A.TEST"), kdc.log("B.TEST")));
+    assert_eq!(svc.server.to_string(), "cifs/files.b.test@B.TEST");
+    assert_eq!(svc.client, alice);
+    assert_eq!(cross.len(), 1);
+    assert_eq!(cross[0].server.to_string(), "krbtgt/B.TEST@A.TEST");
+    assert_ticket_genuine(&kdc, &svc);
+}

@@ -1,0 +1,54 @@
+//! Real protocol peers for keyless's tests, started on loopback in throwaway directories and
+//! stopped by PID when dropped. Each peer reports itself missing (so a developer's plain
+//! `cargo test` skips those tests with a message) unless `CI` is set, where a missing peer is a
+//! failure: `cargo xtask ci` installs them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: fail loudly")]
+
+mod mit_kdc;
+mod scratch;
+
+pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
+pub use scratch::ScratchDir;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Whether a program is installed (searched in PATH and the sbin directories).
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':').chain(["/usr/sbin", "/sbin", "/usr/bin"]).map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+/// `None` with a note on stderr when a peer's program is missing outside CI; panics in CI.
+pub fn require(programs: &[&str]) -> Option<()> {
+    let missing: Vec<&str> = programs.iter().copied().filter(|p| find_program(p).is_none()).collect();
+    if missing.is_empty() {
+        return Some(());
+    }
+    let msg = format!("missing {missing:?}: run `cargo xtask deps` (CI installs them)");
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("skipped: {msg}");
+    None
+}
+
+/// Runs a command to completion; panics with its output if it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{text}", out.status);
+    text
+}
+
+/// A loopback port free for both TCP and UDP right now.
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
