@@ -122,6 +122,12 @@ pub fn decode<T: Decode>(what: &'static str, bytes: &[u8]) -> Result<T, Error> {
     rasn::ber::decode(bytes).map_err(|e| Error::Malformed { what, detail: e.to_string() })
 }
 
+/// The enctype and key version a DER Ticket is encrypted with (what `klist -e` and `kvno` show).
+pub fn ticket_enc_info(der: &[u8]) -> Option<(keyless_crypto::EncType, Option<u32>)> {
+    let t: rasn_kerberos::Ticket = rasn::der::decode(der).ok()?;
+    Some((keyless_crypto::EncType(t.enc_part.etype), t.enc_part.kvno))
+}
+
 /// A padata value of a given type, if present.
 pub fn find_padata(padata: Option<&[PaData]>, pa_type: i32) -> Option<&[u8]> {
     padata?.iter().find(|p| p.r#type == pa_type).map(|p| p.value.as_ref())

@@ -1,6 +1,7 @@
 //! The `keyless` command line.
 
 mod cmd;
+mod context;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +17,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Get a ticket-granting ticket (like MIT kinit): password from the terminal, stdin or
+    /// --password-file, or keys from a keytab with -k.
+    Kinit(cmd::kinit::Args),
+    /// List the tickets in a credential cache, or the keys in a keytab with -k (like MIT klist).
+    Klist(cmd::klist::Args),
+    /// Get service tickets with the TGT in the cache and store them there (like MIT kvno).
+    Kvno(cmd::kvno::Args),
+    /// Destroy a credential cache (like MIT kdestroy).
+    Kdestroy(cmd::kdestroy::Args),
+    /// Create and inspect keytab files.
+    #[command(subcommand)]
+    Keytab(cmd::keytab::Command),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
@@ -23,7 +36,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Selftest => cmd::selftest::run(),
+    let (name, result) = match cli.command {
+        Command::Kinit(a) => ("kinit", cmd::kinit::run(a)),
+        Command::Klist(a) => ("klist", cmd::klist::run(a)),
+        Command::Kvno(a) => ("kvno", cmd::kvno::run(a)),
+        Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
+        Command::Keytab(c) => ("keytab", cmd::keytab::run(c)),
+        Command::Selftest => return cmd::selftest::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: what failed, and what to try.
+            eprintln!("keyless {name}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,77 @@
+//! `keyless kvno`: service tickets through TGS exchanges with the cache's TGT (following
+//! cross-realm trusts and referrals), stored back into the cache with any cross-realm TGTs.
+
+use crate::context::{Context, Failure, runtime};
+use keyless_krb::ccache::CCache;
+use keyless_krb::messages::ticket_enc_info;
+use keyless_krb::time::unix_seconds;
+use keyless_krb::{Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
+use std::time::SystemTime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Credential cache with the TGT (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
+    #[arg(short = 'c', value_name = "CCACHE")]
+    ccache: Option<String>,
+    /// KDC to use first for the client's realm: udp://host:port, tcp://host:port or host:port.
+    #[arg(long = "kdc", value_name = "URL")]
+    kdc: Vec<String>,
+    /// Service principals, e.g. cifs/files.example.com (realm from [domain_realm] or the default).
+    #[arg(required = true)]
+    services: Vec<String>,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let ctx = Context::load()?;
+    let path = ctx.ccache_path(args.ccache.as_deref())?;
+    let mut cache = CCache::read(&path)?;
+    let client = cache.principal.clone();
+    let now = unix_seconds(SystemTime::now());
+    let tgt =
+        cache.find_tgt(&client.realm, now).ok_or_else(|| Error::NotInCache(format!("a valid TGT for {client}")))?;
+    let rt = runtime()?;
+    for spn in &args.services {
+        let server = service_principal(&ctx, spn, &client.realm)?;
+        let (cred, cross) = match cache.find(&server, now) {
+            Some(c) => (c, Vec::new()),
+            None => {
+                let mut realms: Vec<&str> = vec![&client.realm];
+                if server.realm != client.realm {
+                    realms.push(&server.realm);
+                }
+                let dir = ctx.kdcs(&realms, &args.kdc)?;
+                let mut opts = TgsOptions::new(server.clone());
+                opts.etypes = ctx.enctypes();
+                rt.block_on(async {
+                    let mut rng = OsRandom;
+                    let (mut ex, first) = TgsExchange::start(tgt.clone(), opts, SystemTime::now(), &mut rng)?;
+                    let cred = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await?;
+                    Ok::<_, Error>((cred, ex.cross_realm_tgts().to_vec()))
+                })?
+            }
+        };
+        for c in cross.iter().chain(std::iter::once(&cred)) {
+            cache.store(c);
+        }
+        cache.write(&path)?;
+        let kvno =
+            ticket_enc_info(&cred.ticket).and_then(|(_, k)| k).map(|k| k.to_string()).unwrap_or_else(|| "?".into());
+        println!("{}: kvno = {kvno}", cred.server);
+    }
+    Ok(())
+}
+
+/// `service/host[@REALM]`; without a realm, the host's realm by [domain_realm], else the
+/// client's realm (the KDC may then refer us onwards).
+fn service_principal(ctx: &Context, spn: &str, client_realm: &str) -> Result<Principal, Failure> {
+    if spn.contains('@') {
+        return Ok(Principal::parse(spn, None)?);
+    }
+    let mut p = Principal::parse(spn, Some(client_realm))?;
+    if let Some(host) = p.components.get(1) {
+        if let Some(realm) = ctx.conf.realm_for_host(host) {
+            p.realm = realm.to_string();
+        }
+    }
+    Ok(p)
+}

@@ -1,0 +1,100 @@
+//! What every Kerberos command shares: krb5.conf, the credential cache location, the KDC
+//! directory (krb5.conf plus `--kdc`), password input, and errors as one line with a hint.
+
+use keyless_krb::Error;
+use keyless_krb::config::Krb5Conf;
+use keyless_krb::transport::{KdcAddr, KdcDirectory};
+use std::fmt;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// A command's failure: one line, with what to try after a semicolon.
+pub struct Failure(String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e.hint() {
+            Some(h) => Self(format!("{e}; {h}")),
+            None => Self(e.to_string()),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// The loaded configuration.
+pub struct Context {
+    pub conf: Krb5Conf,
+}
+
+impl Context {
+    pub fn load() -> Result<Self, Failure> {
+        Ok(Self { conf: Krb5Conf::load()? })
+    }
+
+    /// The ccache path from `-c`, `KRB5CCNAME`, krb5.conf or the default.
+    pub fn ccache_path(&self, cli: Option<&str>) -> Result<PathBuf, Failure> {
+        Ok(keyless_krb::ccache::resolve(cli, self.conf.default_ccache_name())?)
+    }
+
+    /// KDCs for the given realms from krb5.conf, with `--kdc` put first for the first realm
+    /// and used for realms krb5.conf does not know.
+    pub fn kdcs(&self, realms: &[&str], cli: &[String]) -> Result<KdcDirectory, Failure> {
+        let mut dir = KdcDirectory::from_config(&self.conf, realms)?;
+        let given: Vec<KdcAddr> = cli.iter().map(|k| KdcAddr::parse(k)).collect::<Result<_, _>>()?;
+        if let Some(first) = realms.first() {
+            for k in given.iter().rev() {
+                dir.prefer(first, k.clone());
+            }
+        }
+        dir.set_fallback(given);
+        Ok(dir)
+    }
+
+    /// Enctypes allowed by krb5.conf (RC4 only with allow_rc4).
+    pub fn enctypes(&self) -> Vec<keyless_crypto::EncType> {
+        let mut e = self.conf.permitted_enctypes();
+        if !self.conf.allow_rc4() {
+            e.retain(|&t| t != keyless_crypto::EncType::RC4_HMAC);
+        }
+        e
+    }
+}
+
+/// A password: from a file's first line, else from the terminal without echo, else one line of
+/// standard input. Never from the command line.
+pub fn read_password(prompt: &str, file: Option<&PathBuf>) -> Result<Zeroizing<String>, Failure> {
+    use std::io::IsTerminal;
+    let line = if let Some(path) = file {
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+    } else if std::io::stdin().is_terminal() {
+        Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"))?)
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_string())
+    };
+    if line.is_empty() {
+        return Err(Failure("empty password".into()));
+    }
+    Ok(line)
+}
+
+/// A single-threaded runtime for one command's network exchanges.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))
+}
