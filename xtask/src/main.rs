@@ -17,7 +17,7 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
 const APT_PACKAGES: &[&str] = &["pkg-config", "libssl-dev", "krb5-kdc", "krb5-admin-server", "krb5-user"];
 
 /// cargo-fuzz targets under fuzz/.
-const FUZZ_TARGETS: &[&str] = &["krb_decrypt"];
+const FUZZ_TARGETS: &[&str] = &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

@@ -17,8 +17,8 @@ use crate::{Error, Step};
 use keyless_crypto::{EncType, Key, KeyUsage, for_etype};
 use rasn::types::{Integer, OctetString};
 use rasn_kerberos::{
-    AsRep, AsReq, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, EncryptedData, EtypeInfo2, EtypeInfo2Entry, KdcOptions,
-    KdcReq, KdcReqBody, PaData, PaEncTsEnc,
+    AsRep, AsReq, EncKdcRepPart, EncryptedData, EtypeInfo2, EtypeInfo2Entry, KdcOptions, KdcReq, KdcReqBody, PaData,
+    PaEncTsEnc,
 };
 use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
@@ -212,7 +212,7 @@ impl AsExchange {
             .map_err(Error::Crypto)?
             .decrypt(&key, KeyUsage::AS_REP_ENC_PART, rep.enc_part.cipher.as_ref())
             .map_err(|source| Error::Decrypt { what: "the AS-REP (wrong password or key?)", source })?;
-        let enc = decode_enc_kdc_rep_part(&plain)?;
+        let enc = messages::decode_enc_kdc_rep_part(&plain)?;
         if enc.nonce != self.nonce {
             return Err(Error::ReplyMismatch("nonce"));
         }
@@ -221,9 +221,10 @@ impl AsExchange {
         if !self.opts.canonicalize && !client.same_name(&self.opts.client) {
             return Err(Error::ReplyMismatch("client name"));
         }
-        if !server.same_name(&self.service)
-            && !(self.opts.canonicalize && server.is_krbtgt() == self.service.is_krbtgt())
-        {
+        // With canonicalization the KDC may rename the service, but not turn a TGT into another kind of ticket.
+        let acceptable = server.same_name(&self.service)
+            || (self.opts.canonicalize && server.is_krbtgt() == self.service.is_krbtgt());
+        if !acceptable {
             return Err(Error::ReplyMismatch("service name"));
         }
         let auth_time = seconds_of(&enc.auth_time);
@@ -344,15 +345,6 @@ pub(crate) fn encrypt(key: &Key, usage: KeyUsage, plain: &[u8], rng: &mut dyn Ra
     let confounder = &mut confounder[..e.confounder_len()];
     rng.fill(confounder)?;
     e.encrypt(key, usage, confounder, plain).map_err(Error::Crypto)
-}
-
-/// EncASRepPart or EncTGSRepPart: KDCs use either tag in either reply (RFC 4120 5.4.2 note).
-pub(crate) fn decode_enc_kdc_rep_part(plain: &[u8]) -> Result<EncKdcRepPart, Error> {
-    match plain.first() {
-        Some(0x79) => messages::decode::<EncAsRepPart>("EncASRepPart", plain).map(|p| p.0),
-        Some(0x7a) => messages::decode::<EncTgsRepPart>("EncTGSRepPart", plain).map(|p| p.0),
-        _ => Err(Error::Malformed { what: "EncKDCRepPart", detail: "neither EncASRepPart nor EncTGSRepPart".into() }),
-    }
 }
 
 /// A credential from a decrypted reply part.

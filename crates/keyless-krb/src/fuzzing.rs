@@ -9,7 +9,7 @@ pub fn kdc_reply(data: &[u8]) {
     if let Ok(crate::messages::KdcReply::Error(e)) = crate::messages::decode_reply(data) {
         let _ = crate::messages::kdc_error(&e, "FUZZ").to_string();
     }
-    let _ = crate::as_exchange::decode_enc_kdc_rep_part(data);
+    let _ = crate::messages::decode_enc_kdc_rep_part(data);
 }
 
 /// ccache parsing; what parses must serialize and parse back to the same entries.

@@ -5,7 +5,7 @@
 use crate::Error;
 use crate::error::KrbErrorCode;
 use rasn::prelude::*;
-use rasn_kerberos::{AsRep, KerberosFlags, KrbError, PaData, TgsRep};
+use rasn_kerberos::{AsRep, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, KerberosFlags, KrbError, PaData, TgsRep};
 
 /// Protocol version number (RFC 4120 5.1).
 pub const PVNO: i32 = 5;
@@ -156,6 +156,19 @@ pub fn decode_reply(bytes: &[u8]) -> Result<KdcReply, Error> {
         Some(0x7e) => decode("KRB-ERROR", bytes).map(KdcReply::Error),
         Some(b) => Err(Error::Malformed { what: "KDC reply", detail: format!("unexpected first byte {b:#04x}") }),
         None => Err(Error::Malformed { what: "KDC reply", detail: "empty".into() }),
+    }
+}
+
+/// EncASRepPart or EncTGSRepPart: KDCs use either tag in either reply (RFC 4120 5.4.2 note;
+/// MIT sends EncTGSRepPart in AS-REPs).
+///
+/// # Errors
+/// [`Error::Malformed`].
+pub fn decode_enc_kdc_rep_part(plain: &[u8]) -> Result<EncKdcRepPart, Error> {
+    match plain.first() {
+        Some(0x79) => decode::<EncAsRepPart>("EncASRepPart", plain).map(|p| p.0),
+        Some(0x7a) => decode::<EncTgsRepPart>("EncTGSRepPart", plain).map(|p| p.0),
+        _ => Err(Error::Malformed { what: "EncKDCRepPart", detail: "neither EncASRepPart nor EncTGSRepPart".into() }),
     }
 }
 

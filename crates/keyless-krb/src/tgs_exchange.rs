@@ -3,7 +3,7 @@
 //! `krbtgt/B@A`, follows whatever `krbtgt/X@...` the KDCs hand back, and asks B for the
 //! service, up to [`MAX_HOPS`] hops.
 
-use crate::as_exchange::{credential_from, decode_enc_kdc_rep_part, encrypt};
+use crate::as_exchange::{credential_from, encrypt};
 use crate::credential::Credential;
 use crate::messages::{self, KdcReply, PVNO, kdc_options, msg_type, pa_type};
 use crate::principal::{Principal, realm_asn1};
@@ -155,7 +155,7 @@ impl TgsExchange {
             .map_err(Error::Crypto)?
             .decrypt(key, KeyUsage::TGS_REP_ENC_PART_SESSION_KEY, rep.enc_part.cipher.as_ref())
             .map_err(|source| Error::Decrypt { what: "the TGS-REP", source })?;
-        let enc = decode_enc_kdc_rep_part(&plain)?;
+        let enc = messages::decode_enc_kdc_rep_part(&plain)?;
         if enc.nonce != self.nonce {
             return Err(Error::ReplyMismatch("nonce"));
         }

@@ -157,3 +157,75 @@ fn cross_realm_service_ticket_follows_the_trust() {
     assert_eq!(cross[0].server.to_string(), "krbtgt/B.TEST@A.TEST");
     assert_ticket_genuine(&kdc, &svc);
 }
+
+/// Passes replies through to an exchange and keeps a copy of each.
+struct Recording<'a, E> {
+    inner: &'a mut E,
+    replies: Vec<Vec<u8>>,
+}
+
+impl<E: transport::Exchange> transport::Exchange for Recording<'_, E> {
+    fn handle_reply(
+        &mut self,
+        reply: &[u8],
+        now: SystemTime,
+        rng: &mut dyn keyless_krb::RandomSource,
+    ) -> Result<keyless_krb::Step, Error> {
+        self.replies.push(reply.to_vec());
+        self.inner.handle_reply(reply, now, rng)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Real KDC replies for fuzz seeds and benchmarks, with the (throwaway) keys that open them.
+/// Writes `testdata/captures/mit-krb5/` only when `KEYLESS_WRITE_CAPTURES=1`
+/// (`tests/captures.rs` checks the committed files).
+#[test]
+fn capture_kdc_replies() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let dir = directory(&kdc);
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let mut opts = AsOptions::new(alice);
+    opts.etypes = vec![EncType::AES256_CTS_HMAC_SHA1_96];
+    let (tgt, as_replies, tgs_replies) = rt().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = AsExchange::start(opts, password(&kdc), SystemTime::now(), &mut rng).unwrap();
+        let mut rec = Recording { inner: &mut ex, replies: Vec::new() };
+        let tgt = transport::run(&dir, &mut rec, first, &mut rng, &SystemTime::now).await.unwrap();
+        let as_replies = rec.replies;
+        let (mut ex, first) = TgsExchange::start(
+            tgt.clone(),
+            TgsOptions::new(Principal::parse(&kdc.service, None).unwrap()),
+            SystemTime::now(),
+            &mut rng,
+        )
+        .unwrap();
+        let mut rec = Recording { inner: &mut ex, replies: Vec::new() };
+        transport::run(&dir, &mut rec, first, &mut rng, &SystemTime::now).await.unwrap();
+        (tgt, as_replies, rec.replies)
+    });
+    assert_eq!(as_replies.len(), 2, "KRB-ERROR (preauth required), then AS-REP");
+    let out = keyless_kat_dir().join("captures/mit-krb5");
+    if std::env::var_os("KEYLESS_WRITE_CAPTURES").is_some() {
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("krb-error-preauth-required.bin"), &as_replies[0]).unwrap();
+        std::fs::write(out.join("as-rep-aes256.bin"), &as_replies[1]).unwrap();
+        std::fs::write(out.join("tgs-rep-aes256.bin"), &tgs_replies[0]).unwrap();
+        let kat = format!(
+            "# source: MIT krb5 1.20.1 (Debian 12) KDC on loopback, captured by keyless-krb/tests/mit_kdc.rs capture_kdc_replies\n\
+             # Throwaway test principals; the keys below open the captured replies.\n\n\
+             name = alice_aes256\nas_rep_file = \"as-rep-aes256.bin\"\ntgs_rep_file = \"tgs-rep-aes256.bin\"\npassword = \"{}\"\n\
+             salt = \"EXAMPLE.TESTalice\"\nenctype = 18\ntgt_session_key = {}\n",
+            kdc.password,
+            hex(tgt.session_key.expose_bytes())
+        );
+        std::fs::write(out.join("replies.kat"), kat).unwrap();
+    }
+}
+
+fn keyless_kat_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"))
+}

@@ -47,6 +47,16 @@ impl Context {
         Ok(keyless_krb::ccache::resolve(cli, self.conf.default_ccache_name())?)
     }
 
+    /// Reads a cache, saying plainly when there is none.
+    pub fn read_cache(&self, path: &std::path::Path) -> Result<keyless_krb::ccache::CCache, Failure> {
+        keyless_krb::ccache::CCache::read(path).map_err(|e| match e {
+            Error::File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Failure(format!("no credentials cache found (FILE:{}); run keyless kinit first", path.display()))
+            }
+            other => other.into(),
+        })
+    }
+
     /// KDCs for the given realms from krb5.conf, with `--kdc` put first for the first realm
     /// and used for realms krb5.conf does not know.
     pub fn kdcs(&self, realms: &[&str], cli: &[String]) -> Result<KdcDirectory, Failure> {

@@ -74,7 +74,7 @@ fn mit_kinit_cache_is_used_by_keyless_kvno() {
 
 /// `klist -k -t -e -K` lines as (principal, enctype, key) triples.
 fn mit_keys(kdc: &MitKdc, keytab: &Path) -> Vec<String> {
-    let text = ok(run_with(&kdc, "klist", &["-k", "-e", "-K", &keytab.display().to_string()], ""), "MIT klist -k");
+    let text = ok(run_with(kdc, "klist", &["-k", "-e", "-K", &keytab.display().to_string()], ""), "MIT klist -k");
     let mut lines: Vec<String> = text
         .lines()
         .filter(|l| l.contains("(0x"))

@@ -52,6 +52,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.no_pac {
         opts.request_pac = Some(false);
     }
+    let path = ctx.ccache_path(args.ccache.as_deref())?;
     let secret = if args.use_keytab {
         let path = args.keytab.clone().unwrap_or_else(|| PathBuf::from("/etc/krb5.keytab"));
         let keys = Keytab::read(&path)?.keys_for(&client);
@@ -62,7 +63,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         ClientSecret::Password(read_password(&format!("Password for {client}: "), args.password_file.as_ref())?)
     };
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
     let dir = ctx.kdcs(&[&client.realm], &args.kdc)?;
     let tgt = runtime()?.block_on(async {
         let mut rng = OsRandom;

@@ -2,7 +2,6 @@
 
 use crate::context::{Context, Failure};
 use keyless_crypto::EncType;
-use keyless_krb::ccache::CCache;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::messages::ticket_enc_info;
 use keyless_krb::time::klist_format;
@@ -30,12 +29,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let ctx = Context::load()?;
     let path = ctx.ccache_path(args.ccache.as_deref())?;
-    let cache = CCache::read(&path).map_err(|e| match e {
-        keyless_krb::Error::File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            Failure::from(format!("no credentials cache found (FILE:{}); run keyless kinit first", path.display()))
-        }
-        other => other.into(),
-    })?;
+    let cache = ctx.read_cache(&path)?;
     println!("Ticket cache: FILE:{}", path.display());
     println!("Default principal: {}\n", cache.principal);
     println!("{:<18} {:<18} Service principal", "Valid starting", "Expires");

@@ -2,7 +2,6 @@
 //! cross-realm trusts and referrals), stored back into the cache with any cross-realm TGTs.
 
 use crate::context::{Context, Failure, runtime};
-use keyless_krb::ccache::CCache;
 use keyless_krb::messages::ticket_enc_info;
 use keyless_krb::time::unix_seconds;
 use keyless_krb::{Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
@@ -24,7 +23,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
     let path = ctx.ccache_path(args.ccache.as_deref())?;
-    let mut cache = CCache::read(&path)?;
+    let mut cache = ctx.read_cache(&path)?;
     let client = cache.principal.clone();
     let now = unix_seconds(SystemTime::now());
     let tgt =
