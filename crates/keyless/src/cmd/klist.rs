@@ -47,7 +47,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn list_keytab(path: &PathBuf, show_keys: bool) -> Result<(), Failure> {
+pub fn list_keytab(path: &std::path::Path, show_keys: bool) -> Result<(), Failure> {
     let kt = Keytab::read(path)?;
     println!("Keytab name: FILE:{}", path.display());
     println!("KVNO Principal");
