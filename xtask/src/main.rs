@@ -9,7 +9,8 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
 
   ci          install what the tests need, then format check, clippy, all tests,
               benches once in test mode, and a short fuzz run of every target
-  demo        build keyless and run its self-check on the embedded known answers
+  demo        build keyless, run its self-check, then kinit/klist/kvno against a throwaway
+              MIT KDC on loopback
   fuzz [S]    run every fuzz target for S seconds (default 30)
   deps        install the system packages and cargo tools the tests need";
 
@@ -212,8 +213,45 @@ fn count_before(summary: &str, word: &str) -> usize {
 }
 
 fn demo() -> Result<(), String> {
+    deps()?;
     run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
     let exe = workspace_root().join("target/release/keyless");
-    let exe = exe.to_string_lossy();
-    run("keyless selftest", &exe, &["selftest"], &[])
+    let exe = exe.to_string_lossy().into_owned();
+    run("keyless selftest", &exe, &["selftest"], &[])?;
+
+    eprintln!("\n==> starting an MIT KDC for EXAMPLE.TEST on loopback (throwaway directory)");
+    let kdc = keyless_testbed::MitKdc::start().ok_or("MIT krb5 is not installed")?;
+    eprintln!("    KDC on {}; it is stopped by PID when the demo ends", kdc.kdc_addr());
+    let cc = format!("FILE:{}", kdc.dir.join("demo-ccache").display());
+    let env: Vec<(&str, std::ffi::OsString)> = kdc.client_env();
+    let show = |title: &str, program: &str, args: &[&str], stdin: Option<&str>| -> Result<(), String> {
+        eprintln!("\n$ {} {}", if program == exe { "keyless" } else { program }, args.join(" "));
+        eprintln!("  # {title}");
+        let mut cmd = Command::new(program);
+        cmd.args(args).envs(env.iter().map(|(k, v)| (*k, v.as_os_str()))).env_remove("KRB5CCNAME");
+        if stdin.is_some() {
+            cmd.stdin(std::process::Stdio::piped());
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            pipe.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if status.success() { Ok(()) } else { Err(format!("{program} {} failed ({status})", args.join(" "))) }
+    };
+    let password = format!("{}\n", kdc.password);
+    show(
+        "password pre-authentication against the KDC; the password comes from stdin here",
+        &exe,
+        &["kinit", "-c", &cc, &kdc.user],
+        Some(&password),
+    )?;
+    show("the TGT in our cache", &exe, &["klist", "-c", &cc], None)?;
+    show("a service ticket through a TGS exchange", &exe, &["kvno", "-c", &cc, &kdc.service], None)?;
+    show("MIT's own klist reads keyless's cache", "klist", &["-e", "-c", &cc], None)?;
+    show("gone", &exe, &["kdestroy", "-c", &cc], None)?;
+    drop(kdc);
+    eprintln!("\ndemo: done; the KDC is stopped and its directory removed");
+    Ok(())
 }
