@@ -229,3 +229,66 @@ fn capture_kdc_replies() {
 fn keyless_kat_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"))
 }
+
+/// A KRB-ERROR KRB_ERR_RESPONSE_TOO_BIG, as a KDC sends over UDP when the reply won't fit.
+fn response_too_big() -> Vec<u8> {
+    let err = rasn_kerberos::KrbError {
+        pvno: 5.into(),
+        msg_type: 30.into(),
+        ctime: None,
+        cusec: None,
+        stime: keyless_krb::time::kerberos_time(1_700_000_000),
+        susec: 0.into(),
+        error_code: KrbErrorCode::KRB_ERR_RESPONSE_TOO_BIG.0,
+        crealm: None,
+        cname: None,
+        realm: keyless_krb::principal::realm_asn1("EXAMPLE.TEST").unwrap(),
+        sname: Principal::krbtgt("EXAMPLE.TEST", "EXAMPLE.TEST").to_asn1().unwrap(),
+        e_text: None,
+        e_data: None,
+    };
+    rasn::der::encode(&err).unwrap()
+}
+
+/// On one loopback port: UDP answers every datagram with RESPONSE_TOO_BIG; TCP is relayed to
+/// the real KDC. A client that gets a ticket there must have fallen back to TCP.
+fn too_big_over_udp_kdc(real_port: u16) -> u16 {
+    let port = keyless_testbed::free_port();
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    let tcp = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let reply = response_too_big();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok((_, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&reply, from);
+        }
+    });
+    std::thread::spawn(move || {
+        for client in tcp.incoming().flatten() {
+            let upstream = std::net::TcpStream::connect(("127.0.0.1", real_port)).unwrap();
+            let (mut c1, mut u1) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c1, &mut u1));
+            let (mut c2, mut u2) = (client, upstream);
+            std::thread::spawn(move || std::io::copy(&mut u2, &mut c2));
+        }
+    });
+    port
+}
+
+#[test]
+fn falls_back_to_tcp_when_udp_is_too_small_and_fails_over_past_a_dead_kdc() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let mut dir = KdcDirectory::new();
+    dir.timeout = Duration::from_millis(400);
+    // First a KDC nobody runs, then the one that needs TCP.
+    dir.add("EXAMPLE.TEST", KdcAddr::parse(&format!("127.0.0.1:{}", keyless_testbed::free_port())).unwrap());
+    dir.add(
+        "EXAMPLE.TEST",
+        KdcAddr::parse(&format!("127.0.0.1:{}", too_big_over_udp_kdc(kdc.realms[0].port))).unwrap(),
+    );
+    let tgt = kinit(&kdc, &dir, AsOptions::new(alice), password(&kdc), 0).unwrap();
+    assert!(tgt.is_tgt_for("EXAMPLE.TEST"));
+    let svc = kvno(&dir, tgt, &kdc.service).unwrap();
+    assert_ticket_genuine(&kdc, &svc);
+}

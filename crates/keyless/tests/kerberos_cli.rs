@@ -34,7 +34,7 @@ fn ok(out: Output, what: &str) -> String {
 }
 
 fn mit_tools() -> Option<()> {
-    require(&["kinit", "klist", "kvno", "ktutil"])
+    require(&["kinit", "klist", "kvno", "ktutil", "kdestroy"])
 }
 
 #[test]
@@ -54,6 +54,8 @@ fn keyless_kinit_cache_is_read_by_mit_klist_and_kvno() {
     // And our klist reads what MIT added.
     let ours = ok(keyless(&kdc, &["klist", "-e", "-c", &ccname], ""), "keyless klist");
     assert!(ours.contains(&kdc.service) && ours.contains("Etype (skey, tkt)"), "{ours}");
+    ok(run_with(&kdc, "kdestroy", &["-c", &ccname], ""), "MIT kdestroy on our cache");
+    assert!(!cc.exists(), "MIT kdestroy removed it");
 }
 
 #[test]
