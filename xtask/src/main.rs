@@ -15,7 +15,16 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
   deps        install the system packages and cargo tools the tests need";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
-const APT_PACKAGES: &[&str] = &["pkg-config", "libssl-dev", "krb5-kdc", "krb5-admin-server", "krb5-user"];
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libssl-dev",
+    "krb5-kdc",
+    "krb5-admin-server",
+    "krb5-user",
+    "krb5-k5tls",
+    "python3-kdcproxy",
+    "openssl",
+];
 
 /// cargo-fuzz targets under fuzz/.
 const FUZZ_TARGETS: &[&str] = &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab"];

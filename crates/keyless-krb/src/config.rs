@@ -136,6 +136,11 @@ impl Krb5Conf {
         self.flag("allow_rc4", false) || self.flag("allow_weak_crypto", false)
     }
 
+    /// The realms that have a `[realms]` section.
+    pub fn realm_names(&self) -> impl Iterator<Item = &str> {
+        self.realms.keys().map(String::as_str)
+    }
+
     /// The `kdc` relations of a realm, in order.
     pub fn kdcs(&self, realm: &str) -> Vec<String> {
         self.realms.get(realm).and_then(|r| r.get("kdc")).cloned().unwrap_or_default()

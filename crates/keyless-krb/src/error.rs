@@ -147,6 +147,15 @@ pub enum Error {
         /// The last transport error.
         detail: String,
     },
+    /// A KDC proxy answered, but not with a Kerberos reply.
+    Proxy {
+        /// The proxy URL.
+        url: String,
+        /// The HTTP status.
+        status: String,
+        /// What came back.
+        detail: String,
+    },
     /// A configuration file problem.
     Config(String),
     /// An I/O error on a named file.
@@ -191,6 +200,7 @@ impl fmt::Display for Error {
             Self::BadPrincipal { text, why } => write!(f, "bad principal name {text:?}: {why}"),
             Self::NoKdc(realm) => write!(f, "no KDC known for realm {realm}"),
             Self::Unreachable { realm, detail } => write!(f, "cannot reach any KDC of realm {realm}: {detail}"),
+            Self::Proxy { url, status, detail } => write!(f, "KDC proxy {url} answered HTTP {status}: {detail}"),
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::File { path, source } => write!(f, "{path}: {source}"),
             Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
@@ -211,6 +221,7 @@ impl Error {
             Self::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
             Self::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
             Self::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
+            Self::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
             Self::NotInCache(_) => "run keyless kinit first",
             _ => "",
         };

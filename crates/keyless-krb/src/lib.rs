@@ -18,13 +18,17 @@ pub mod ccache;
 pub mod config;
 pub mod credential;
 pub mod error;
+pub mod http;
+pub mod kdc_proxy;
 pub mod keytab;
+pub mod kkdcp;
 pub mod messages;
 pub mod principal;
 pub mod random;
 mod reader;
 pub mod tgs_exchange;
 pub mod time;
+pub mod tls;
 pub mod transport;
 
 #[doc(hidden)]

@@ -3,7 +3,8 @@
 //! for `tcp://` KDCs, every KDC of the realm in turn with timeouts. No protocol logic lives
 //! here: [`run`] loops over an exchange's [`Step`]s.
 //!
-//! MS-KKDCP (HTTPS KDC proxy) plugs in as another [`KdcAddr`] transport.
+//! MS-KKDCP (an HTTPS KDC proxy, `https://host[:port]/path`) is a third transport: the message
+//! goes wrapped in a KDC-PROXY-MESSAGE ([`crate::kkdcp`]) in one POST per request, as MIT does.
 
 use crate::error::KrbErrorCode;
 use crate::{Credential, Error, RandomSource, Step};
@@ -25,6 +26,8 @@ pub enum Transport {
     Udp,
     /// TCP only.
     Tcp,
+    /// MS-KKDCP: HTTPS POST to a KDC proxy.
+    Https,
 }
 
 /// One KDC address.
@@ -36,6 +39,8 @@ pub struct KdcAddr {
     pub host: String,
     /// Port.
     pub port: u16,
+    /// URL path for [`Transport::Https`] (e.g. `/KdcProxy`).
+    pub path: String,
 }
 
 impl KdcAddr {
@@ -49,8 +54,12 @@ impl KdcAddr {
             (Transport::Udp, r)
         } else if let Some(r) = text.strip_prefix("tcp://").or_else(|| text.strip_prefix("tcp/")) {
             (Transport::Tcp, r)
-        } else if text.starts_with("https://") || text.starts_with("http://") {
-            return Err(Error::Config(format!("KDC proxy URL {text}: MS-KKDCP is not supported yet")));
+        } else if let Some(r) = text.strip_prefix("https://") {
+            return Self::parse_https(text, r);
+        } else if text.starts_with("http://") {
+            return Err(Error::Config(format!(
+                "KDC proxy {text}: only https:// is supported (Kerberos through a proxy needs TLS)"
+            )));
         } else if let Some((scheme, _)) = text.split_once("://") {
             return Err(Error::Config(format!(
                 "KDC {text}: unknown scheme {scheme}:// (use udp://, tcp:// or host:port)"
@@ -75,7 +84,28 @@ impl KdcAddr {
         if host.is_empty() {
             return Err(Error::Config(format!("KDC {text}: no host")));
         }
-        Ok(Self { transport, host, port })
+        Ok(Self { transport, host, port, path: String::new() })
+    }
+
+    fn parse_https(text: &str, rest: &str) -> Result<Self, Error> {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].to_string()),
+            None => (rest, "/".to_string()),
+        };
+        let mut addr = Self::parse(&format!("tcp://{authority}"))?;
+        if !authority.contains("]:") && (authority.starts_with('[') || !authority.contains(':')) {
+            addr.port = 443;
+        }
+        addr.transport = Transport::Https;
+        addr.path = path;
+        let _ = text;
+        Ok(addr)
+    }
+
+    /// `host[:port]` for the HTTP Host header and TLS name.
+    fn authority(&self) -> String {
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        if self.port == 443 { host } else { format!("{host}:{}", self.port) }
     }
 }
 
@@ -84,6 +114,7 @@ impl std::fmt::Display for KdcAddr {
         let scheme = match self.transport {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Https => return write!(f, "https://{}{}", self.authority(), self.path),
         };
         if self.host.contains(':') {
             write!(f, "{scheme}://[{}]:{}", self.host, self.port)
@@ -101,25 +132,45 @@ pub struct KdcDirectory {
     fallback: Vec<KdcAddr>,
     /// Per-attempt timeout.
     pub timeout: Duration,
+    /// Extra CA files trusted for KDC proxies (besides the system roots).
+    pub ca_files: Vec<std::path::PathBuf>,
+    /// krb5.conf, for realms met on the way (referrals, cross-realm paths).
+    conf: Option<crate::config::Krb5Conf>,
+    tls: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl KdcDirectory {
     /// An empty directory with a 3-second per-attempt timeout.
     pub fn new() -> Self {
-        Self { realms: BTreeMap::new(), fallback: Vec::new(), timeout: Duration::from_secs(3) }
+        Self {
+            realms: BTreeMap::new(),
+            fallback: Vec::new(),
+            timeout: Duration::from_secs(3),
+            ca_files: Vec::new(),
+            conf: None,
+            tls: std::sync::OnceLock::new(),
+        }
     }
 
-    /// From krb5.conf's `[realms] kdc` relations.
+    /// KDCs from krb5.conf's `[realms] kdc` relations, looked up for each realm when it is
+    /// first needed (so realms reached by referral work too), and the `http_anchors = FILE:...`
+    /// CA files of every realm.
     ///
     /// # Errors
-    /// A `kdc` value that does not parse.
+    /// A `kdc` value of the named realms that does not parse.
     pub fn from_config(conf: &crate::config::Krb5Conf, realms: &[&str]) -> Result<Self, Error> {
         let mut dir = Self::new();
         for realm in realms {
             for k in conf.kdcs(realm) {
-                dir.add(realm, KdcAddr::parse(&k)?);
+                KdcAddr::parse(&k)?; // report bad entries of the realms we know we need, early
             }
         }
+        for realm in conf.realm_names() {
+            for anchor in conf.realm_values(realm, "http_anchors") {
+                dir.ca_files.push(anchor.strip_prefix("FILE:").unwrap_or(&anchor).into());
+            }
+        }
+        dir.conf = Some(conf.clone());
         Ok(dir)
     }
 
@@ -138,9 +189,16 @@ impl KdcDirectory {
         self.fallback = kdcs;
     }
 
-    /// The KDCs of a realm.
-    pub fn kdcs(&self, realm: &str) -> &[KdcAddr] {
-        self.realms.get(realm).filter(|v| !v.is_empty()).map(Vec::as_slice).unwrap_or(&self.fallback)
+    /// The KDCs of a realm: added ones first, then krb5.conf's, else the fallback.
+    pub fn kdcs(&self, realm: &str) -> Vec<KdcAddr> {
+        let mut out = self.realms.get(realm).cloned().unwrap_or_default();
+        if let Some(conf) = &self.conf {
+            out.extend(conf.kdcs(realm).iter().filter_map(|k| KdcAddr::parse(k).ok()));
+        }
+        if out.is_empty() {
+            out = self.fallback.clone();
+        }
+        out
     }
 
     /// Sends a message to the realm's KDCs, one after another, until one answers.
@@ -152,14 +210,21 @@ impl KdcDirectory {
         if kdcs.is_empty() {
             return Err(Error::NoKdc(realm.to_string()));
         }
-        let mut last = String::new();
-        for kdc in kdcs {
-            match self.send_one(kdc, message).await {
+        let mut last = None;
+        for kdc in &kdcs {
+            let result = match kdc.transport {
+                Transport::Https => self.https(kdc, realm, message).await,
+                Transport::Udp | Transport::Tcp => self
+                    .send_one(kdc, message)
+                    .await
+                    .map_err(|e| Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {e}") }),
+            };
+            match result {
                 Ok(reply) => return Ok(reply),
-                Err(e) => last = format!("{kdc}: {e}"),
+                Err(e) => last = Some(e),
             }
         }
-        Err(Error::Unreachable { realm: realm.to_string(), detail: last })
+        Err(last.unwrap_or_else(|| Error::NoKdc(realm.to_string())))
     }
 
     async fn send_one(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
@@ -196,6 +261,45 @@ impl KdcDirectory {
             }
         }
         Err(last)
+    }
+
+    /// MS-KKDCP: one HTTPS POST of a KDC-PROXY-MESSAGE, one answer.
+    async fn https(&self, kdc: &KdcAddr, realm: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let config = match self.tls.get() {
+            Some(c) => c.clone(),
+            None => {
+                let c = crate::tls::client_config(&self.ca_files)?;
+                self.tls.get_or_init(|| c).clone()
+            }
+        };
+        let io_err = |e: std::io::Error| Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {e}") };
+        let body = crate::kkdcp::wrap_request(message, realm)?;
+        let exchange = async {
+            let name = rustls::pki_types::ServerName::try_from(kdc.host.clone()).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad TLS server name {}", kdc.host))
+            })?;
+            let tcp = TcpStream::connect((kdc.host.as_str(), kdc.port)).await?;
+            let mut tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+            crate::http::write_post(&mut tls, &kdc.authority(), &kdc.path, crate::kkdcp::CONTENT_TYPE, &body).await?;
+            crate::http::read_message(&mut tls, crate::kkdcp::MAX_MESSAGE + 64, true).await
+        };
+        let (head, reply) = timeout(self.timeout * 3, exchange)
+            .await
+            .map_err(|_| io_err(std::io::Error::new(std::io::ErrorKind::TimedOut, "KDC proxy did not answer in time")))?
+            .map_err(io_err)?;
+        if head.start[1] != "200" {
+            let kind = head.header("content-type").unwrap_or("no content type");
+            return Err(Error::Proxy {
+                url: kdc.to_string(),
+                status: head.start[1].clone(),
+                detail: format!("{} ({kind})", head.start[2]),
+            });
+        }
+        crate::kkdcp::unwrap_reply(&reply).map_err(|e| Error::Proxy {
+            url: kdc.to_string(),
+            status: "200".into(),
+            detail: format!("not a KDC proxy answer: {e}"),
+        })
     }
 
     async fn tcp(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
@@ -289,7 +393,10 @@ mod tests {
     #[test]
     fn kdc_address_forms() {
         let p = |s| KdcAddr::parse(s).unwrap();
-        assert_eq!(p("127.0.0.1:8888"), KdcAddr { transport: Transport::Udp, host: "127.0.0.1".into(), port: 8888 });
+        assert_eq!(
+            p("127.0.0.1:8888"),
+            KdcAddr { transport: Transport::Udp, host: "127.0.0.1".into(), port: 8888, path: String::new() }
+        );
         assert_eq!(p("tcp://kdc.example:88").transport, Transport::Tcp);
         assert_eq!(p("tcp/kdc.example").port, 88);
         assert_eq!(p("[::1]:750").host, "::1");

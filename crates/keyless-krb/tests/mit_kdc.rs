@@ -97,7 +97,8 @@ fn keytab_kinit_and_tcp_only() {
     let keys = Keytab::read(&kdc.user_keytab).unwrap().keys_for(&alice);
     assert!(keys.len() >= 4, "ktadd exported {} keys", keys.len());
     let mut dir = KdcDirectory::new();
-    let tcp = KdcAddr { transport: Transport::Tcp, host: "127.0.0.1".into(), port: kdc.realms[0].port };
+    let tcp =
+        KdcAddr { transport: Transport::Tcp, host: "127.0.0.1".into(), port: kdc.realms[0].port, path: String::new() };
     dir.add("EXAMPLE.TEST", tcp);
     let tgt = kinit(&kdc, &dir, AsOptions::new(alice), ClientSecret::Keys(keys), 0).unwrap();
     let svc = kvno(&dir, tgt, &kdc.service).unwrap();

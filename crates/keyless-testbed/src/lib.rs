@@ -5,9 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: fail loudly")]
 
+mod kdcproxy;
 mod mit_kdc;
 mod scratch;
 
+pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
 pub use scratch::ScratchDir;
 
@@ -51,4 +53,21 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Stops a process we started: SIGTERM by PID, then SIGKILL after 5 seconds.
+pub fn stop(child: &mut std::process::Child) {
+    kdcproxy::stop_child(child);
+}
+
+/// Waits until something listens on a loopback TCP port; panics after 10 seconds.
+pub fn wait_for_tcp(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port} within 10 s");
 }

@@ -6,7 +6,6 @@
 use crate::{ScratchDir, free_port, require, run};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The enctypes the KDC supports, by MIT name and number.
 pub const ENCTYPES: [(&str, i32); 5] = [
@@ -59,11 +58,17 @@ impl MitKdc {
     /// Starts one KDC per realm; the first realm gets the user and the services, and every
     /// realm after the first trusts the one before it (`krbtgt/B@A` in both databases).
     pub fn start_realms(names: &[&str]) -> Option<Self> {
+        Self::start_realms_with(names, &[])
+    }
+
+    /// As [`MitKdc::start_realms`], with `[domain_realm]` entries in the KDCs' own profile, so
+    /// that they answer TGS requests for those hosts with referrals (RFC 6806).
+    pub fn start_realms_with(names: &[&str], kdc_domain_realm: &[(&str, &str)]) -> Option<Self> {
         require(&["krb5kdc", "kdb5_util", "kadmin.local"])?;
         let dir = ScratchDir::new("kdc");
         let mut realms = Vec::new();
         for name in names {
-            realms.push(Self::start_realm(&dir, name));
+            realms.push(Self::start_realm(&dir, name, kdc_domain_realm));
         }
         let first = names[0];
         let domain = first.to_lowercase();
@@ -102,7 +107,7 @@ impl MitKdc {
         Some(kdc)
     }
 
-    fn start_realm(dir: &ScratchDir, name: &str) -> Realm {
+    fn start_realm(dir: &ScratchDir, name: &str, domain_realm: &[(&str, &str)]) -> Realm {
         let port = free_port();
         let rdir = dir.join(name);
         std::fs::create_dir_all(rdir.join("db")).unwrap();
@@ -111,8 +116,11 @@ impl MitKdc {
         std::fs::write(rdir.join("kadm5.acl"), "").unwrap();
         let env = [("KRB5_KDC_PROFILE", kdc_conf.clone()), ("KRB5_CONFIG", rdir.join("krb5.conf"))];
         // The KDC reads [libdefaults] too: RC4 session keys need allow_rc4 since Debian's 1.20.1-2+deb12u4.
-        std::fs::write(rdir.join("krb5.conf"), format!("[libdefaults]\n default_realm = {name}\n allow_rc4 = true\n"))
-            .unwrap();
+        let mut profile = format!("[libdefaults]\n default_realm = {name}\n allow_rc4 = true\n[domain_realm]\n");
+        for (domain, realm) in domain_realm {
+            profile += &format!(" {domain} = {realm}\n");
+        }
+        std::fs::write(rdir.join("krb5.conf"), profile).unwrap();
         run(Command::new("kdb5_util").args(["-r", name, "-P", "master-Passw0rd", "create", "-s"]).envs(env.clone()));
         let log = std::fs::File::create(rdir.join("krb5kdc.out")).unwrap();
         let process = Command::new("krb5kdc")
@@ -123,7 +131,7 @@ impl MitKdc {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        wait_for_tcp(port);
+        crate::wait_for_tcp(port, "krb5kdc");
         Realm { name: name.into(), port, kdc_conf, process }
     }
 
@@ -160,30 +168,9 @@ impl MitKdc {
 impl Drop for MitKdc {
     fn drop(&mut self) {
         for r in &mut self.realms {
-            // Stop by PID: the process we started, nothing else.
-            let _ = Command::new("kill").arg(r.process.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = r.process.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = r.process.kill();
-            let _ = r.process.wait();
+            crate::stop(&mut r.process);
         }
     }
-}
-
-fn wait_for_tcp(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("krb5kdc did not listen on 127.0.0.1:{port} within 10 s");
 }
 
 fn kdc_conf_text(rdir: &std::path::Path, name: &str, port: u16) -> String {

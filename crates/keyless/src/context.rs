@@ -59,8 +59,13 @@ impl Context {
 
     /// KDCs for the given realms from krb5.conf, with `--kdc` put first for the first realm
     /// and used for realms krb5.conf does not know.
-    pub fn kdcs(&self, realms: &[&str], cli: &[String]) -> Result<KdcDirectory, Failure> {
+    pub fn kdcs(&self, realms: &[&str], cli: &[String], ca_files: &[PathBuf]) -> Result<KdcDirectory, Failure> {
         let mut dir = KdcDirectory::from_config(&self.conf, realms)?;
+        // Extra CAs for KDC proxies: --ca-file, SSL_CERT_FILE, and krb5.conf's http_anchors.
+        dir.ca_files.extend(ca_files.iter().cloned());
+        if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
+            dir.ca_files.push(f.into());
+        }
         let given: Vec<KdcAddr> = cli.iter().map(|k| KdcAddr::parse(k)).collect::<Result<_, _>>()?;
         if let Some(first) = realms.first() {
             for k in given.iter().rev() {

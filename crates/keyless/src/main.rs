@@ -26,6 +26,8 @@ enum Command {
     Kvno(cmd::kvno::Args),
     /// Destroy a credential cache (like MIT kdestroy).
     Kdestroy(cmd::kdestroy::Args),
+    /// Serve as an MS-KKDCP KDC proxy (HTTPS), so clients reach a realm's KDCs without port 88.
+    KdcProxy(cmd::kdc_proxy::Args),
     /// Create and inspect keytab files.
     #[command(subcommand)]
     Keytab(cmd::keytab::Command),
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Klist(a) => ("klist", cmd::klist::run(a)),
         Command::Kvno(a) => ("kvno", cmd::kvno::run(a)),
         Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
+        Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
         Command::Keytab(c) => ("keytab", cmd::keytab::run(c)),
         Command::Selftest => return cmd::selftest::run(),
     };

@@ -18,9 +18,13 @@ pub struct Args {
     /// The keytab for -k.
     #[arg(short = 't', value_name = "KEYTAB", requires = "use_keytab")]
     keytab: Option<PathBuf>,
-    /// KDC to use first: udp://host:port, tcp://host:port or host:port (repeatable).
+    /// KDC to use first: udp://host:port, tcp://host:port, host:port, or an MS-KKDCP proxy
+    /// https://host[:port]/path (repeatable).
     #[arg(long = "kdc", value_name = "URL")]
     kdc: Vec<String>,
+    /// Extra CA certificate (PEM) to trust for an https:// KDC proxy.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
     /// Read the password from the first line of this file.
     #[arg(long, value_name = "FILE", conflicts_with = "use_keytab")]
     password_file: Option<PathBuf>,
@@ -63,7 +67,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         ClientSecret::Password(read_password(&format!("Password for {client}: "), args.password_file.as_ref())?)
     };
-    let dir = ctx.kdcs(&[&client.realm], &args.kdc)?;
+    let dir = ctx.kdcs(&[&client.realm], &args.kdc, &args.ca_file)?;
     let tgt = runtime()?.block_on(async {
         let mut rng = OsRandom;
         let (mut ex, first) = AsExchange::start(opts, secret, SystemTime::now(), &mut rng)?;

@@ -5,6 +5,7 @@ use crate::context::{Context, Failure, runtime};
 use keyless_krb::messages::ticket_enc_info;
 use keyless_krb::time::unix_seconds;
 use keyless_krb::{Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 #[derive(clap::Args)]
@@ -15,6 +16,9 @@ pub struct Args {
     /// KDC to use first for the client's realm: udp://host:port, tcp://host:port or host:port.
     #[arg(long = "kdc", value_name = "URL")]
     kdc: Vec<String>,
+    /// Extra CA certificate (PEM) to trust for an https:// KDC proxy.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
     /// Service principals, e.g. cifs/files.example.com (realm from [domain_realm] or the default).
     #[arg(required = true)]
     services: Vec<String>,
@@ -38,7 +42,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 if server.realm != client.realm {
                     realms.push(&server.realm);
                 }
-                let dir = ctx.kdcs(&realms, &args.kdc)?;
+                let dir = ctx.kdcs(&realms, &args.kdc, &args.ca_file)?;
                 let mut opts = TgsOptions::new(server.clone());
                 opts.etypes = ctx.enctypes();
                 rt.block_on(async {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod kdc_proxy;
 pub mod kdestroy;
 pub mod keytab;
 pub mod kinit;
