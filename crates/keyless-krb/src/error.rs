@@ -156,6 +156,13 @@ pub enum Error {
         /// What came back.
         detail: String,
     },
+    /// TLS with a KDC proxy failed (untrusted certificate, wrong host name, ...).
+    Tls {
+        /// The proxy URL.
+        url: String,
+        /// What rustls said.
+        detail: String,
+    },
     /// A configuration file problem.
     Config(String),
     /// An I/O error on a named file.
@@ -201,6 +208,7 @@ impl fmt::Display for Error {
             Self::NoKdc(realm) => write!(f, "no KDC known for realm {realm}"),
             Self::Unreachable { realm, detail } => write!(f, "cannot reach any KDC of realm {realm}: {detail}"),
             Self::Proxy { url, status, detail } => write!(f, "KDC proxy {url} answered HTTP {status}: {detail}"),
+            Self::Tls { url, detail } => write!(f, "TLS with KDC proxy {url} failed: {detail}"),
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::File { path, source } => write!(f, "{path}: {source}"),
             Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
@@ -221,6 +229,9 @@ impl Error {
             Self::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
             Self::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
             Self::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
+            Self::Tls { .. } => {
+                "trust the proxy's CA with --ca-file or http_anchors, and use the host name its certificate names"
+            }
             Self::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
             Self::NotInCache(_) => "run keyless kinit first",
             _ => "",

@@ -31,3 +31,17 @@ pub fn keytab(data: &[u8]) {
         }
     }
 }
+
+/// MS-KKDCP codec, both sides: what unwraps must wrap back to a message that unwraps the same.
+pub fn kkdcp(data: &[u8]) {
+    if let Ok(reply) = crate::kkdcp::unwrap_reply(data) {
+        let again = crate::kkdcp::wrap_reply(&reply).ok().and_then(|w| crate::kkdcp::unwrap_reply(&w).ok());
+        assert_eq!(again.as_deref(), Some(&reply[..]));
+    }
+    if let Ok((message, realm)) = crate::kkdcp::unwrap_request(data) {
+        if let Ok(w) = crate::kkdcp::wrap_request(&message, &realm) {
+            let again = crate::kkdcp::unwrap_request(&w).ok();
+            assert_eq!(again, Some((message, realm)));
+        }
+    }
+}

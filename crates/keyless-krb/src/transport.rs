@@ -272,7 +272,17 @@ impl KdcDirectory {
                 self.tls.get_or_init(|| c).clone()
             }
         };
-        let io_err = |e: std::io::Error| Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {e}") };
+        let io_err = |e: std::io::Error| {
+            // tokio-rustls reports certificate problems as I/O errors wrapping a rustls::Error.
+            if let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                return Error::Tls { url: kdc.to_string(), detail: tls.to_string() };
+            }
+            let detail = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => "the connection closed before the answer was complete".to_string(),
+                _ => e.to_string(),
+            };
+            Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {detail}") }
+        };
         let body = crate::kkdcp::wrap_request(message, realm)?;
         let exchange = async {
             let name = rustls::pki_types::ServerName::try_from(kdc.host.clone()).map_err(|_| {

@@ -45,11 +45,23 @@ fn captured_as_and_tgs_replies_decrypt() {
 }
 
 #[test]
+fn kkdcp_seeds_unwrap_to_the_captured_messages() {
+    let body =
+        std::fs::read(keyless_kat::testdata_dir().join("../fuzz/corpus/krb_kkdcp/as-rep-aes256-reply.bin")).unwrap();
+    assert_eq!(keyless_krb::kkdcp::unwrap_reply(&body).unwrap(), capture("as-rep-aes256.bin"));
+    let body =
+        std::fs::read(keyless_kat::testdata_dir().join("../fuzz/corpus/krb_kkdcp/tgs-rep-aes256-request.bin")).unwrap();
+    let (message, realm) = keyless_krb::kkdcp::unwrap_request(&body).unwrap();
+    assert_eq!((message, realm.as_str()), (capture("tgs-rep-aes256.bin"), "EXAMPLE.TEST"));
+}
+
+#[test]
 fn fuzz_corpora_replay_without_panic() {
     for (target, f) in [
         ("krb_kdc_reply", keyless_krb::fuzzing::kdc_reply as fn(&[u8])),
         ("krb_ccache", keyless_krb::fuzzing::ccache),
         ("krb_keytab", keyless_krb::fuzzing::keytab),
+        ("krb_kkdcp", keyless_krb::fuzzing::kkdcp),
     ] {
         let dir = keyless_kat::testdata_dir().join("../fuzz/corpus").join(target);
         let mut n = 0;

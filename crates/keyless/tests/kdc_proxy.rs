@@ -160,3 +160,150 @@ fn cloud_trust_referral_reaches_the_cloud_realm_only_through_the_proxy() {
     let listed = ok(run_with(&[("KRB5_CONFIG", conf.as_path())], KEYLESS, &["klist", "-c", &cc], ""), "klist");
     assert!(listed.contains(&format!("krbtgt/{CLOUD}@ONPREM.TEST")), "the referral TGT is cached:\n{listed}");
 }
+
+/// An HTTPS server that answers every request with the same raw bytes (status line included).
+fn fake_proxy(kdc: &MitKdc, cert: &TestCert, answer: &'static [u8]) -> String {
+    let tls = keyless_krb::tls::server_config(&cert.cert, &cert.key).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let _ = kdc;
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            use tokio::io::AsyncWriteExt;
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut s) = acceptor.accept(tcp).await else { continue };
+                let _ = keyless_krb::http::read_message(&mut s, 1 << 20, false).await;
+                let _ = s.write_all(answer).await;
+                let _ = s.shutdown().await;
+            }
+        });
+    });
+    format!("https://127.0.0.1:{port}/KdcProxy")
+}
+
+#[test]
+fn bad_proxies_give_one_clear_line_and_no_cache() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let cert = TestCert::new(&kdc.dir, "fake", &["127.0.0.1"]).unwrap();
+    let wrong_host = TestCert::new(&kdc.dir, "wrong", &["wrong.example"]).unwrap();
+    let real = PyKdcProxy::start(&kdc.dir, &[("EXAMPLE.TEST", kdc.realms[0].port)]);
+    let cases: Vec<(String, &Path, &str)> = vec![
+        (
+            fake_proxy(
+                &kdc,
+                &cert,
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<h1>x</h1",
+            ),
+            &cert.ca,
+            "answered HTTP 404: Not Found (text/html)",
+        ),
+        (
+            fake_proxy(
+                &kdc,
+                &cert,
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<html></html>",
+            ),
+            &cert.ca,
+            "not a KDC proxy answer",
+        ),
+        (
+            fake_proxy(&kdc, &cert, b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n0\x82"),
+            &cert.ca,
+            "closed before the answer was complete",
+        ),
+        // A well-formed KDC-PROXY-MESSAGE whose Kerberos message is junk.
+        (
+            fake_proxy(
+                &kdc,
+                &cert,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n\x30\x0b\xa0\x09\x04\x07\x00\x00\x00\x03junk",
+            ),
+            &cert.ca,
+            "malformed KDC reply",
+        ),
+        (fake_proxy(&kdc, &wrong_host, b"HTTP/1.1 500 x\r\n\r\n"), &wrong_host.ca, "TLS with KDC proxy"),
+    ];
+    let mut cases = cases;
+    if let Some(real) = &real {
+        // The real proxy, but its CA not trusted.
+        cases.push((real.url.clone(), &cert.ca, "TLS with KDC proxy"));
+    }
+    for (url, ca, expect) in &cases {
+        let conf = proxied_conf(&kdc, url, ca, "");
+        let cc = kdc.dir.join("cc-bad");
+        let out = run_with(
+            &[("KRB5_CONFIG", conf.as_path())],
+            KEYLESS,
+            &["kinit", "-c", &format!("FILE:{}", cc.display()), &kdc.user],
+            "x\n",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}: succeeded");
+        assert_eq!(err.lines().count(), 1, "{url}: one line expected:\n{err}");
+        assert!(err.contains(expect), "{url}: expected {expect:?} in:\n{err}");
+        assert!(!cc.exists(), "{url}: a cache was written");
+    }
+}
+
+#[test]
+fn keyless_kdc_proxy_survives_a_flood_and_refuses_other_realms() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let proxy = OurProxy::start(&kdc);
+    let port: u16 = proxy.url.trim_start_matches("https://127.0.0.1:").trim_end_matches("/KdcProxy").parse().unwrap();
+    // Bounded junk on loopback: raw bytes instead of TLS, connections closed at once, and over
+    // TLS an oversized request, a GET, garbage bodies and a realm the proxy does not serve.
+    for i in 0..60u32 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(&vec![(i % 251) as u8; 300 + i as usize * 37]);
+        }
+    }
+    let ca = proxy.cert.ca.clone();
+    let tls_request = |request: Vec<u8>| -> String {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut roots = rustls::RootCertStore::empty();
+            use rustls_pki_types::pem::PemObject;
+            for c in rustls_pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            let mut s = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.unwrap();
+            let _ = s.write_all(&request).await;
+            let mut answer = Vec::new();
+            let _ = s.read_to_end(&mut answer).await;
+            String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
+        })
+    };
+    let post = |body: &[u8]| {
+        let mut r =
+            format!("POST /KdcProxy HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    assert!(tls_request(b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n".to_vec()).contains(" 400 "));
+    assert!(tls_request(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n".to_vec()).contains(" 405 "));
+    for i in 0..40u8 {
+        assert!(tls_request(post(&vec![i; 10 + usize::from(i) * 13])).contains(" 400 "), "garbage body {i}");
+    }
+    let other_realm = keyless_krb::kkdcp::wrap_request(b"\x6a\x00", "EVIL.EXAMPLE").unwrap();
+    let answer = tls_request(post(&other_realm));
+    assert!(answer.contains(" 400 "), "other realm: {answer}");
+    // Still serving the real thing.
+    let conf = proxied_conf(&kdc, &proxy.url, &proxy.cert.ca, "");
+    let cc = format!("FILE:{}", kdc.dir.join("cc-after-flood").display());
+    let out = kinit_kvno(&conf, &kdc, &cc, &[], &kdc.service);
+    assert!(out.contains("kvno = "), "{out}");
+}
