@@ -22,6 +22,7 @@ pub mod http;
 pub mod kdc_proxy;
 pub mod keytab;
 pub mod kkdcp;
+pub mod krb_cred;
 pub mod messages;
 pub mod principal;
 pub mod random;

@@ -26,6 +26,9 @@ enum Command {
     Kvno(cmd::kvno::Args),
     /// Destroy a credential cache (like MIT kdestroy).
     Kdestroy(cmd::kdestroy::Args),
+    /// Add credentials handed over outside a KDC exchange to a cache: a KRB-CRED (an Entra cloud
+    /// TGT, an Azure Files kerbticket), or an AS-REP with its key (Entra's tgt_cloud).
+    Import(cmd::import::Args),
     /// Serve as an MS-KKDCP KDC proxy (HTTPS), so clients reach a realm's KDCs without port 88.
     KdcProxy(cmd::kdc_proxy::Args),
     /// Create and inspect keytab files.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Kvno(a) => ("kvno", cmd::kvno::run(a)),
         Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
         Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
+        Command::Import(a) => ("import", cmd::import::run(a)),
         Command::Keytab(c) => ("keytab", cmd::keytab::run(c)),
         Command::Selftest => return cmd::selftest::run(),
     };

@@ -307,3 +307,95 @@ fn keyless_kdc_proxy_survives_a_flood_and_refuses_other_realms() {
     let out = kinit_kvno(&conf, &kdc, &cc, &[], &kdc.service);
     assert!(out.contains("kvno = "), "{out}");
 }
+
+/// Keeps a copy of each KDC reply an exchange gets.
+struct Recording<'a, E> {
+    inner: &'a mut E,
+    replies: Vec<Vec<u8>>,
+}
+
+impl<E: keyless_krb::transport::Exchange> keyless_krb::transport::Exchange for Recording<'_, E> {
+    fn handle_reply(
+        &mut self,
+        reply: &[u8],
+        now: std::time::SystemTime,
+        rng: &mut dyn keyless_krb::RandomSource,
+    ) -> Result<keyless_krb::Step, keyless_krb::Error> {
+        self.replies.push(reply.to_vec());
+        self.inner.handle_reply(reply, now, rng)
+    }
+}
+
+#[test]
+fn entra_shape_imported_cloud_tgt_gets_a_files_ticket_through_the_proxy() {
+    use keyless_krb::{AsExchange, AsOptions, ClientSecret, OsRandom, Principal};
+    const CLOUD: &str = "KERBEROS.MICROSOFTONLINE.COM";
+    let Some(kdc) = MitKdc::start_realms(&[CLOUD]) else { return };
+    kdc.kadmin(CLOUD, "addprinc +no_auth_data_required -randkey cifs/acct.file.core.windows.net");
+    let proxy = OurProxy::start(&kdc);
+    // Entra's proxy URL shape: https://login.microsoftonline.com/<tenant-id>/kerberos.
+    let url = proxy.url.replace("/KdcProxy", "/00000000-0000-0000-0000-000000000000/kerberos");
+
+    // "Sign-in": Entra hands the client an AS-REP and the key that opens it (here: alice's
+    // aes256 key, as the MIT realm plays Entra). keyless only ever sees those bytes.
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let mut opts = AsOptions::new(alice.clone());
+    opts.etypes = vec![keyless_crypto::EncType::AES256_CTS_HMAC_SHA1_96];
+    let mut dir = keyless_krb::transport::KdcDirectory::new();
+    dir.add(CLOUD, keyless_krb::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let secret = ClientSecret::Password(zeroize::Zeroizing::new(kdc.password.clone()));
+    let (tgt, as_rep) = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = AsExchange::start(opts, secret, std::time::SystemTime::now(), &mut rng).unwrap();
+        let mut rec = Recording { inner: &mut ex, replies: Vec::new() };
+        let tgt =
+            keyless_krb::transport::run(&dir, &mut rec, first, &mut rng, &std::time::SystemTime::now).await.unwrap();
+        (tgt, rec.replies.pop().unwrap())
+    });
+    let client_key = keyless_crypto::for_etype(keyless_crypto::EncType::AES256_CTS_HMAC_SHA1_96)
+        .unwrap()
+        .string_to_key(kdc.password.as_bytes(), format!("{CLOUD}alice").as_bytes(), None)
+        .unwrap();
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    std::fs::write(kdc.dir.join("messageBuffer.b64"), b64(&as_rep)).unwrap();
+    std::fs::write(kdc.dir.join("clientKey.b64"), b64(client_key.expose_bytes())).unwrap();
+    std::fs::write(kdc.dir.join("tgt.krbcred"), keyless_krb::krb_cred::encode_unencrypted(&[tgt]).unwrap()).unwrap();
+
+    // The client knows the cloud realm only through the proxy and [domain_realm].
+    let conf = kdc.dir.join("krb5-entra.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[libdefaults]\n dns_canonicalize_hostname = false\n rdns = false\n[realms]\n {CLOUD} = {{\n  kdc = {url}\n  http_anchors = FILE:{}\n }}\n\
+             [domain_realm]\n .file.core.windows.net = {CLOUD}\n",
+            proxy.cert.ca.display()
+        ),
+    )
+    .unwrap();
+    let env = [("KRB5_CONFIG", conf.as_path())];
+    for (tag, args) in [
+        (
+            "as-rep",
+            vec![
+                "--as-rep".to_string(),
+                kdc.dir.join("messageBuffer.b64").display().to_string(),
+                "--key-file".into(),
+                kdc.dir.join("clientKey.b64").display().to_string(),
+            ],
+        ),
+        ("krb-cred", vec!["--krb-cred".to_string(), kdc.dir.join("tgt.krbcred").display().to_string()]),
+    ] {
+        let cc = format!("FILE:{}", kdc.dir.join(&format!("cc-entra-{tag}")).display());
+        let mut import = vec!["import".to_string(), "-c".into(), cc.clone()];
+        import.extend(args);
+        let import: Vec<&str> = import.iter().map(String::as_str).collect();
+        let out = ok(run_with(&env, KEYLESS, &import, ""), "keyless import");
+        assert!(out.contains(&format!("imported krbtgt/{CLOUD}@{CLOUD} for alice@{CLOUD}")), "{out}");
+        let out = ok(
+            run_with(&env, KEYLESS, &["kvno", "-c", &cc, "cifs/acct.file.core.windows.net"], ""),
+            "keyless kvno (Entra)",
+        );
+        assert!(out.contains(&format!("cifs/acct.file.core.windows.net@{CLOUD}: kvno = ")), "{tag}: {out}");
+    }
+}
