@@ -1,0 +1,157 @@
+//! The Kerberos GSS mechanism against MIT's GSS sample programs (Debian krb5-gss-samples):
+//! keyless as initiator to `gss-server`, and keyless as acceptor of `gss-client`, with
+//! encrypted Wrap tokens and MICs verified both ways.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_gss::krb5::{self, flags};
+use keyless_krb::keytab::Keytab;
+use keyless_krb::transport::{self, KdcAddr, KdcDirectory};
+use keyless_krb::{AsExchange, AsOptions, ClientSecret, Credential, OsRandom, Principal, TgsExchange, TgsOptions};
+use keyless_testbed::{MitKdc, free_port, require, wait_for_tcp};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+// gss-sample token flags (src/appl/gss-sample/gss-misc.h).
+const NOOP: u8 = 1;
+const CONTEXT: u8 = 2;
+const DATA: u8 = 4;
+const MIC: u8 = 8;
+const CONTEXT_NEXT: u8 = 16;
+const WRAPPED: u8 = 32;
+const ENCRYPTED: u8 = 64;
+const SEND_MIC: u8 = 128;
+
+fn send(s: &mut TcpStream, flags: u8, token: &[u8]) {
+    let mut frame = vec![flags];
+    frame.extend_from_slice(&u32::try_from(token.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(token);
+    s.write_all(&frame).unwrap();
+}
+
+fn recv(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 5];
+    s.read_exact(&mut head).unwrap();
+    let mut token = vec![0u8; u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize];
+    s.read_exact(&mut token).unwrap();
+    (head[0], token)
+}
+
+/// A service ticket for `service`, from keyless's own AS and TGS exchanges.
+fn ticket(kdc: &MitKdc, service: &str) -> Credential {
+    let mut dir = KdcDirectory::new();
+    dir.add(&kdc.realms[0].name, KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let alice = Principal::parse(&kdc.user, None).unwrap();
+    let secret = ClientSecret::Password(zeroize::Zeroizing::new(kdc.password.clone()));
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let mut rng = OsRandom;
+        let (mut ex, first) = AsExchange::start(AsOptions::new(alice), secret, SystemTime::now(), &mut rng).unwrap();
+        let tgt = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await.unwrap();
+        let (mut ex, first) = TgsExchange::start(
+            tgt,
+            TgsOptions::new(Principal::parse(service, None).unwrap()),
+            SystemTime::now(),
+            &mut rng,
+        )
+        .unwrap();
+        transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await.unwrap()
+    })
+}
+
+#[test]
+fn keyless_initiator_to_mit_gss_server() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), require(&["gss-server"])) else { return };
+    let port = free_port();
+    // Not -once: the readiness probe would use up its one connection. Stopped by PID below.
+    let log = kdc.dir.join("gss-server.log");
+    let out_file = std::fs::File::create(&log).unwrap();
+    let mut server = Command::new("gss-server")
+        .args(["-port", &port.to_string(), "-keytab", kdc.service_keytab.to_str().unwrap(), "cifs@files.example.test"])
+        .envs(kdc.client_env())
+        .stdout(Stdio::from(out_file.try_clone().unwrap()))
+        .stderr(Stdio::from(out_file))
+        .spawn()
+        .unwrap();
+    wait_for_tcp(port, "gss-server");
+    let cred = ticket(&kdc, &kdc.service);
+    let mut rng = OsRandom;
+    let gss_flags = flags::MUTUAL | flags::REPLAY | flags::SEQUENCE | flags::CONF | flags::INTEG;
+    let (initiator, ap_req) = krb5::Initiator::start(&cred, gss_flags, &[0; 16], SystemTime::now(), &mut rng).unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    send(&mut s, NOOP | CONTEXT_NEXT, &[]);
+    send(&mut s, CONTEXT, &ap_req);
+    let (f, ap_rep) = recv(&mut s);
+    assert_eq!(f, CONTEXT);
+    let mut ctx = initiator.handle_reply(&ap_rep).unwrap();
+    let message = b"hello from keyless, sealed";
+    send(&mut s, DATA | WRAPPED | ENCRYPTED | SEND_MIC, &ctx.wrap(message, true, &mut rng).unwrap());
+    let (f, mic) = recv(&mut s);
+    assert_eq!(f, MIC);
+    ctx.verify_mic(message, &mic).unwrap();
+    send(&mut s, NOOP, &[]);
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest); // the server closes after the NOOP
+    keyless_testbed::stop(&mut server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("Accepted connection: \"alice@EXAMPLE.TEST\""), "{text}");
+    assert!(text.contains("hello from keyless, sealed"), "{text}");
+}
+
+#[test]
+fn mit_gss_client_to_keyless_acceptor() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), require(&["gss-client", "kinit"])) else { return };
+    let keytab = Keytab::read(&kdc.service_keytab).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let (f, _) = recv(&mut s);
+        assert_eq!(f, NOOP | CONTEXT_NEXT);
+        let (f, token) = recv(&mut s);
+        assert_eq!(f, CONTEXT);
+        let mut rng = OsRandom;
+        let accepted = krb5::accept(&keytab, &token, SystemTime::now(), &mut rng).unwrap();
+        send(&mut s, CONTEXT, accepted.reply.as_deref().expect("gss-client asks for mutual authentication"));
+        let mut ctx = accepted.context;
+        let (f, wrapped) = recv(&mut s);
+        assert_eq!(f & (DATA | WRAPPED), DATA | WRAPPED, "flags {f:#x}");
+        let message = ctx.unwrap(&wrapped).unwrap();
+        assert!(f & SEND_MIC != 0);
+        send(&mut s, MIC, &ctx.get_mic(&message).unwrap());
+        let (f, _) = recv(&mut s);
+        assert_eq!(f, NOOP);
+        (accepted.client.to_string(), String::from_utf8(message).unwrap())
+    });
+    let cc = format!("FILE:{}", kdc.dir.join("cc-gss").display());
+    let mut kinit = Command::new("kinit")
+        .args(["-c", &cc, &kdc.user])
+        .envs(kdc.client_env())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
+    assert!(kinit.wait().unwrap().success());
+    let out = Command::new("gss-client")
+        .args(["-port", &port.to_string(), "127.0.0.1", "cifs@files.example.test", "hello from MIT, sealed"])
+        .envs(kdc.client_env())
+        .env("KRB5CCNAME", &cc)
+        .output()
+        .unwrap();
+    let (client, message) = acceptor.join().unwrap();
+    assert!(
+        out.status.success(),
+        "gss-client: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(client, "alice@EXAMPLE.TEST");
+    assert_eq!(message, "hello from MIT, sealed");
+    // gss-client checked our MIC ("Signature verified.").
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Signature verified"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
