@@ -12,5 +12,6 @@
 
 pub mod framing;
 pub mod krb5;
+pub mod spnego;
 
 pub use keyless_krb::Error;

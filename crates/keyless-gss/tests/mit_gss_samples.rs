@@ -155,3 +155,83 @@ fn mit_gss_client_to_keyless_acceptor() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn spnego_both_ways_with_mit() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), require(&["gss-server", "gss-client", "kinit"])) else { return };
+    use keyless_gss::spnego;
+    // keyless SPNEGO initiator -> MIT gss-server (which accepts SPNEGO as well as raw krb5).
+    let port = free_port();
+    let log = kdc.dir.join("gss-server-spnego.log");
+    let out_file = std::fs::File::create(&log).unwrap();
+    let mut server = Command::new("gss-server")
+        .args(["-port", &port.to_string(), "-keytab", kdc.service_keytab.to_str().unwrap(), "cifs@files.example.test"])
+        .envs(kdc.client_env())
+        .stdout(Stdio::from(out_file.try_clone().unwrap()))
+        .stderr(Stdio::from(out_file))
+        .spawn()
+        .unwrap();
+    wait_for_tcp(port, "gss-server");
+    let cred = ticket(&kdc, &kdc.service);
+    let mut rng = OsRandom;
+    let gss_flags = flags::MUTUAL | flags::REPLAY | flags::SEQUENCE | flags::CONF | flags::INTEG;
+    let (initiator, token) = spnego::Krb5Initiator::start(&cred, gss_flags, SystemTime::now(), &mut rng).unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    send(&mut s, NOOP | CONTEXT_NEXT, &[]);
+    send(&mut s, CONTEXT, &token);
+    let (f, answer) = recv(&mut s);
+    assert_eq!(f, CONTEXT);
+    let (mut ctx, more) = initiator.handle_reply(&answer).unwrap();
+    assert!(more.is_none(), "MIT completes without asking for our mechListMIC");
+    send(&mut s, DATA | WRAPPED | ENCRYPTED | SEND_MIC, &ctx.wrap(b"spnego from keyless", true, &mut rng).unwrap());
+    let (_, mic) = recv(&mut s);
+    ctx.verify_mic(b"spnego from keyless", &mic).unwrap();
+    send(&mut s, NOOP, &[]);
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    keyless_testbed::stop(&mut server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("Accepted connection: \"alice@EXAMPLE.TEST\"") && text.contains("spnego from keyless"),
+        "{text}"
+    );
+
+    // MIT gss-client -spnego -> keyless SPNEGO acceptor.
+    let keytab = Keytab::read(&kdc.service_keytab).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let _ = recv(&mut s);
+        let (_, token) = recv(&mut s);
+        let mut rng = OsRandom;
+        let (accepted, answer) = spnego::accept_krb5(&keytab, &token, SystemTime::now(), &mut rng).unwrap();
+        send(&mut s, CONTEXT, &answer);
+        let mut ctx = accepted.context;
+        let (_, wrapped) = recv(&mut s);
+        let message = ctx.unwrap(&wrapped).unwrap();
+        send(&mut s, MIC, &ctx.get_mic(&message).unwrap());
+        let _ = recv(&mut s);
+        String::from_utf8(message).unwrap()
+    });
+    let cc = format!("FILE:{}", kdc.dir.join("cc-spnego").display());
+    let mut kinit = Command::new("kinit")
+        .args(["-c", &cc, &kdc.user])
+        .envs(kdc.client_env())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
+    assert!(kinit.wait().unwrap().success());
+    let out = Command::new("gss-client")
+        .args(["-port", &port.to_string(), "-spnego", "127.0.0.1", "cifs@files.example.test", "spnego from MIT"])
+        .envs(kdc.client_env())
+        .env("KRB5CCNAME", &cc)
+        .output()
+        .unwrap();
+    let message = acceptor.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "gss-client -spnego: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(message, "spnego from MIT");
+    assert!(stdout.contains("Signature verified"), "{stdout}");
+}

@@ -1,0 +1,270 @@
+//! SPNEGO (RFC 4178, and MS-SPNG's NegTokenInit2 as SMB servers send it in NEGOTIATE), and
+//! Kerberos inside it: [`Krb5Initiator`] and [`accept_krb5`]. The mechListMIC is computed and
+//! verified with the negotiated mechanism's MIC over the DER MechTypeList.
+//!
+//! ```text
+//! NegotiationToken ::= CHOICE { negTokenInit [0] NegTokenInit, negTokenResp [1] NegTokenResp }
+//! NegTokenInit ::= SEQUENCE { mechTypes [0] MechTypeList, reqFlags [1] ContextFlags OPTIONAL,
+//!     mechToken [2] OCTET STRING OPTIONAL, mechListMIC [3] OCTET STRING OPTIONAL }
+//! NegTokenInit2 ::= SEQUENCE { mechTypes [0], reqFlags [1] OPTIONAL, mechToken [2] OPTIONAL,
+//!     negHints [3] NegHints OPTIONAL, mechListMIC [4] OCTET STRING OPTIONAL }   -- MS-SPNG 2.2.1
+//! NegTokenResp ::= SEQUENCE { negState [0] ENUMERATED OPTIONAL, supportedMech [1] MechType OPTIONAL,
+//!     responseToken [2] OCTET STRING OPTIONAL, mechListMIC [3] OCTET STRING OPTIONAL }
+//! ```
+
+use crate::Error;
+use crate::framing::{self, SPNEGO_OID};
+use crate::krb5::{self, Context};
+use keyless_krb::keytab::Keytab;
+use keyless_krb::{Credential, RandomSource};
+use rasn::prelude::*;
+use std::time::SystemTime;
+
+/// OID arcs.
+pub mod oid {
+    /// Kerberos V5 (RFC 1964).
+    pub const KRB5: &[u32] = &[1, 2, 840, 113_554, 1, 2, 2];
+    /// Kerberos V5 as Microsoft spells it.
+    pub const MS_KRB5: &[u32] = &[1, 2, 840, 48_018, 1, 2, 2];
+    /// NTLMSSP (MS-NLMP).
+    pub const NTLMSSP: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 2, 2, 10];
+}
+
+/// An OID from the constants above (valid by construction: two or more arcs, first below 3).
+pub fn oid(arcs: &'static [u32]) -> ObjectIdentifier {
+    ObjectIdentifier::new_unchecked(std::borrow::Cow::Borrowed(arcs))
+}
+
+/// negState (RFC 4178 4.2.2).
+#[derive(AsnType, Clone, Copy, Debug, Decode, Encode, PartialEq, Eq)]
+#[rasn(enumerated)]
+pub enum NegState {
+    /// The context is established.
+    AcceptCompleted = 0,
+    /// More tokens follow.
+    AcceptIncomplete = 1,
+    /// The acceptor refuses.
+    Reject = 2,
+    /// The acceptor wants a mechListMIC.
+    RequestMic = 3,
+}
+
+/// NegTokenInit and MS-SPNG's NegTokenInit2 in one: `[3]` is RFC 4178's mechListMIC or
+/// MS-SPNG's negHints, so it is kept as raw DER.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
+pub struct NegTokenInit {
+    /// Mechanisms, most preferred first.
+    #[rasn(tag(explicit(0)))]
+    pub mech_types: Vec<ObjectIdentifier>,
+    /// ContextFlags (deprecated; never sent by keyless).
+    #[rasn(tag(explicit(1)))]
+    pub req_flags: Option<BitString>,
+    /// The optimistic token of the first mechanism.
+    #[rasn(tag(explicit(2)))]
+    pub mech_token: Option<OctetString>,
+    /// mechListMIC (RFC 4178) or negHints (MS-SPNG).
+    #[rasn(tag(explicit(3)))]
+    pub field3: Option<Any>,
+    /// mechListMIC (MS-SPNG NegTokenInit2).
+    #[rasn(tag(explicit(4)))]
+    pub mech_list_mic: Option<OctetString>,
+}
+
+/// NegTokenResp.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
+pub struct NegTokenResp {
+    /// The state of the negotiation.
+    #[rasn(tag(explicit(0)))]
+    pub neg_state: Option<NegState>,
+    /// The mechanism the acceptor chose (first answer only).
+    #[rasn(tag(explicit(1)))]
+    pub supported_mech: Option<ObjectIdentifier>,
+    /// The mechanism's token.
+    #[rasn(tag(explicit(2)))]
+    pub response_token: Option<OctetString>,
+    /// MIC over the initiator's MechTypeList.
+    #[rasn(tag(explicit(3)))]
+    pub mech_list_mic: Option<OctetString>,
+}
+
+/// NegotiationToken.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
+#[rasn(choice)]
+pub enum NegotiationToken {
+    /// The initiator's first token.
+    #[rasn(tag(explicit(0)))]
+    Init(NegTokenInit),
+    /// Every later token.
+    #[rasn(tag(explicit(1)))]
+    Resp(NegTokenResp),
+}
+
+fn encode<T: Encode>(what: &'static str, v: &T) -> Result<Vec<u8>, Error> {
+    rasn::der::encode(v).map_err(|e| Error::Malformed { what, detail: e.to_string() })
+}
+
+fn decode<T: Decode>(what: &'static str, b: &[u8]) -> Result<T, Error> {
+    rasn::ber::decode(b).map_err(|e| Error::Malformed { what, detail: e.to_string() })
+}
+
+/// The initiator's first token: GSS-framed NegTokenInit with an optimistic mechanism token.
+///
+/// # Errors
+/// Never for valid OIDs.
+pub fn init_token(mech_types: &[ObjectIdentifier], mech_token: &[u8]) -> Result<Vec<u8>, Error> {
+    let init = NegTokenInit {
+        mech_types: mech_types.to_vec(),
+        req_flags: None,
+        mech_token: Some(OctetString::from(mech_token.to_vec())),
+        field3: None,
+        mech_list_mic: None,
+    };
+    Ok(framing::wrap(SPNEGO_OID, &encode("NegTokenInit", &NegotiationToken::Init(init))?))
+}
+
+/// Parses an initiator's first token (or a server's NegTokenInit2 hint).
+///
+/// # Errors
+/// [`Error::Malformed`] when it is not a framed SPNEGO NegTokenInit.
+pub fn parse_init(token: &[u8]) -> Result<NegTokenInit, Error> {
+    let (mech, inner) = framing::unwrap(token)?;
+    if mech != SPNEGO_OID {
+        return Err(Error::Malformed { what: "SPNEGO token", detail: "not the SPNEGO mechanism".into() });
+    }
+    match decode("NegotiationToken", inner)? {
+        NegotiationToken::Init(i) => Ok(i),
+        NegotiationToken::Resp(_) => Err(Error::Malformed {
+            what: "SPNEGO token",
+            detail: "a NegTokenResp where NegTokenInit was expected".into(),
+        }),
+    }
+}
+
+/// A later token (NegTokenResp, not GSS-framed).
+///
+/// # Errors
+/// Never for valid values.
+pub fn resp_token(resp: NegTokenResp) -> Result<Vec<u8>, Error> {
+    encode("NegTokenResp", &NegotiationToken::Resp(resp))
+}
+
+/// Parses a NegTokenResp.
+///
+/// # Errors
+/// [`Error::Malformed`].
+pub fn parse_resp(token: &[u8]) -> Result<NegTokenResp, Error> {
+    match decode("NegotiationToken", token)? {
+        NegotiationToken::Resp(r) => Ok(r),
+        NegotiationToken::Init(_) => Err(Error::Malformed {
+            what: "SPNEGO token",
+            detail: "a NegTokenInit where NegTokenResp was expected".into(),
+        }),
+    }
+}
+
+/// The bytes the mechListMIC covers: the DER MechTypeList (RFC 4178 5).
+///
+/// # Errors
+/// Never for valid OIDs.
+pub fn mech_list_bytes(mech_types: &[ObjectIdentifier]) -> Result<Vec<u8>, Error> {
+    encode("MechTypeList", &mech_types.to_vec())
+}
+
+fn is_krb5(o: &ObjectIdentifier) -> bool {
+    **o == *oid::KRB5 || **o == *oid::MS_KRB5
+}
+
+/// Kerberos through SPNEGO, initiator side.
+#[derive(Debug)]
+pub struct Krb5Initiator {
+    inner: krb5::Initiator,
+    mech_types: Vec<ObjectIdentifier>,
+}
+
+impl Krb5Initiator {
+    /// The first token: NegTokenInit offering Kerberos (MS OID first, as Windows does, then
+    /// RFC 1964's) with the AP-REQ as optimistic token.
+    ///
+    /// # Errors
+    /// As [`krb5::Initiator::start`].
+    pub fn start(
+        ticket: &Credential,
+        gss_flags: u32,
+        now: SystemTime,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(Self, Vec<u8>), Error> {
+        let (inner, ap_req) = krb5::Initiator::start(ticket, gss_flags, &[0; 16], now, rng)?;
+        let mech_types = vec![oid(oid::MS_KRB5), oid(oid::KRB5)];
+        let token = init_token(&mech_types, &ap_req)?;
+        Ok((Self { inner, mech_types }, token))
+    }
+
+    /// Takes the acceptor's NegTokenResp: checks the chosen mechanism, verifies the AP-REP and,
+    /// when present, the acceptor's mechListMIC. When the acceptor asks for our mechListMIC
+    /// (accept-incomplete or request-mic), the returned token carries it and must be sent.
+    ///
+    /// # Errors
+    /// A rejection, another mechanism, a bad AP-REP or a bad mechListMIC.
+    pub fn handle_reply(self, token: &[u8]) -> Result<(Context, Option<Vec<u8>>), Error> {
+        let resp = parse_resp(token)?;
+        if resp.neg_state == Some(NegState::Reject) {
+            return Err(Error::ReplyMismatch("the acceptor rejected every mechanism offered"));
+        }
+        if let Some(m) = &resp.supported_mech {
+            if !is_krb5(m) {
+                return Err(Error::ReplyMismatch("the acceptor chose a mechanism other than Kerberos"));
+            }
+        }
+        let ap_rep = resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no AP-REP in the SPNEGO answer"))?;
+        let mut ctx = self.inner.handle_reply(ap_rep)?;
+        let list = mech_list_bytes(&self.mech_types)?;
+        if let Some(mic) = &resp.mech_list_mic {
+            ctx.verify_mic(&list, mic)?;
+        }
+        let ours = match resp.neg_state {
+            Some(NegState::AcceptIncomplete | NegState::RequestMic) => {
+                let mic = ctx.get_mic(&list)?;
+                Some(resp_token(NegTokenResp {
+                    neg_state: None,
+                    supported_mech: None,
+                    response_token: None,
+                    mech_list_mic: Some(OctetString::from(mic)),
+                })?)
+            }
+            _ => None,
+        };
+        Ok((ctx, ours))
+    }
+}
+
+/// Kerberos through SPNEGO, acceptor side: the answer token and the established context.
+///
+/// # Errors
+/// A token without a Kerberos optimistic token, or whatever [`krb5::accept`] refuses.
+pub fn accept_krb5(
+    keytab: &Keytab,
+    token: &[u8],
+    now: SystemTime,
+    rng: &mut dyn RandomSource,
+) -> Result<(krb5::Accepted, Vec<u8>), Error> {
+    let init = parse_init(token)?;
+    let first = init
+        .mech_types
+        .first()
+        .ok_or_else(|| Error::Malformed { what: "NegTokenInit", detail: "no mechanisms".into() })?;
+    if !is_krb5(first) {
+        return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not Kerberos"));
+    }
+    let ap_req = init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no optimistic Kerberos token"))?;
+    let mut accepted = krb5::accept(keytab, ap_req, now, rng)?;
+    // No mechListMIC: we only ever accept the initiator's first choice, so nothing could have
+    // been downgraded, and RFC 4178 5 makes the MIC optional exactly then (sending one would
+    // cost the initiator another round trip).
+    let resp = NegTokenResp {
+        neg_state: Some(NegState::AcceptCompleted),
+        supported_mech: Some(first.clone()),
+        response_token: accepted.reply.take().map(OctetString::from),
+        mech_list_mic: None,
+    };
+    Ok((accepted, resp_token(resp)?))
+}
