@@ -360,7 +360,9 @@ impl Context {
     }
 
     /// Checks an incoming header: token id, direction, and the sequence number (no replays).
-    fn check_header(&mut self, token: &[u8], tok_id: [u8; 2]) -> Result<[u8; 16], Error> {
+    /// The sequence number is committed by [`Context::accept_seq`] only once the token
+    /// verifies, so a forged token cannot move the window.
+    fn check_header(&self, token: &[u8], tok_id: [u8; 2]) -> Result<([u8; 16], u64), Error> {
         let header: [u8; 16] = token
             .get(..16)
             .and_then(|h| h.try_into().ok())
@@ -378,8 +380,11 @@ impl Context {
         if seq < self.recv_seq {
             return Err(Error::ReplyMismatch("a replayed or out-of-order GSS token"));
         }
-        self.recv_seq = seq + 1;
-        Ok(header)
+        Ok((header, seq))
+    }
+
+    fn accept_seq(&mut self, seq: u64) {
+        self.recv_seq = seq.saturating_add(1);
     }
 
     /// A MIC token over `message` (RFC 4121 4.2.6.1).
@@ -400,15 +405,15 @@ impl Context {
     /// # Errors
     /// A malformed, replayed or wrong token.
     pub fn verify_mic(&mut self, message: &[u8], token: &[u8]) -> Result<(), Error> {
-        let header = self.check_header(token, TOK_MIC)?;
+        let (header, seq) = self.check_header(token, TOK_MIC)?;
         let (sign, _) = self.usages(false);
         let expected =
             enctype_of(&self.key)?.checksum(&self.key, sign, &[message, &header].concat()).map_err(Error::Crypto)?;
-        if bool::from(expected.ct_eq(&token[16..])) {
-            Ok(())
-        } else {
-            Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed))
+        if !bool::from(expected.ct_eq(&token[16..])) {
+            return Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed));
         }
+        self.accept_seq(seq);
+        Ok(())
     }
 
     /// A Wrap token (RFC 4121 4.2.6.2), encrypted when `seal`, otherwise with a checksum.
@@ -438,7 +443,7 @@ impl Context {
     /// # Errors
     /// A malformed, replayed, altered or wrong token.
     pub fn unwrap(&mut self, token: &[u8]) -> Result<Vec<u8>, Error> {
-        let header = self.check_header(token, TOK_WRAP)?;
+        let (header, seq) = self.check_header(token, TOK_WRAP)?;
         let ec = usize::from(u16::from_be_bytes([header[4], header[5]]));
         let rrc = usize::from(u16::from_be_bytes([header[6], header[7]]));
         let mut data = token[16..].to_vec();
@@ -461,6 +466,7 @@ impl Context {
             if inner_header[..6] != header[..6] || inner_header[8..] != header[8..] {
                 return Err(malformed("Wrap token", "the encrypted header does not match"));
             }
+            self.accept_seq(seq);
             Ok(plain[..body_len].to_vec())
         } else {
             let cklen = e.checksum_len();
@@ -471,6 +477,7 @@ impl Context {
             zeroed[4..8].fill(0);
             let expected = e.checksum(&self.key, sign, &[body, &zeroed].concat()).map_err(Error::Crypto)?;
             if bool::from(expected.ct_eq(cksum)) {
+                self.accept_seq(seq);
                 Ok(body.to_vec())
             } else {
                 Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed))

@@ -14,4 +14,7 @@ pub mod framing;
 pub mod krb5;
 pub mod spnego;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use keyless_krb::Error;
