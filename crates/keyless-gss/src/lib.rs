@@ -12,6 +12,7 @@
 
 pub mod framing;
 pub mod krb5;
+pub mod ntlmssp;
 pub mod spnego;
 
 #[doc(hidden)]
