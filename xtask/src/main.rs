@@ -27,7 +27,8 @@ const APT_PACKAGES: &[&str] = &[
 ];
 
 /// cargo-fuzz targets under fuzz/.
-const FUZZ_TARGETS: &[&str] = &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab", "krb_kkdcp", "gss_spnego"];
+const FUZZ_TARGETS: &[&str] =
+    &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab", "krb_kkdcp", "gss_spnego", "gss_ntlmssp"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -112,6 +113,23 @@ fn deps() -> Result<(), String> {
         let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
         install.extend_from_slice(&missing);
         apt(&install)?;
+    }
+    // pyspnego (PyPI) as an independent NTLM/SPNEGO peer, into target/py (no venv needed).
+    let py = workspace_root().join("target/py");
+    let has_spnego = Command::new("python3")
+        .args(["-c", "import spnego"])
+        .env("PYTHONPATH", &py)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_spnego {
+        let target = py.to_string_lossy().into_owned();
+        run(
+            "install pyspnego",
+            "python3",
+            &["-m", "pip", "install", "-q", "--target", &target, "pyspnego==0.12.4"],
+            &[],
+        )?;
     }
     if !have("cargo", &["fuzz", "--version"]) {
         run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;

@@ -90,3 +90,60 @@ fn malformed_messages_are_errors() {
     msg[44..48].copy_from_slice(&9999u32.to_le_bytes()); // TargetInfo offset past the end
     assert!(Challenge::parse(&msg).is_err());
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn keyless_client_to_pyspnego_ntlm_server() {
+    let dir = keyless_testbed::ScratchDir::new("pyspnego");
+    let users = dir.join("ntlm-users");
+    std::fs::write(&users, "KEYLESS:alice:alice-Passw0rd\n").unwrap();
+    let Some(mut py) = keyless_testbed::PySpnego::start("server", "ntlm", &[], &[("NTLM_USER_FILE", users.as_path())])
+    else {
+        return;
+    };
+    let (client, negotiate) = Client::start("alice", "KEYLESS", b"alice-Passw0rd").unwrap();
+    py.send(&negotiate);
+    let challenge = py.recv();
+    let mut rng = Counter(9);
+    let inputs = AuthInputs::random(ntlmssp::filetime(SystemTime::now()), &mut rng).unwrap();
+    let done = client.authenticate(&challenge, Some("cifs/files.example.test"), inputs).unwrap();
+    py.send(&done.authenticate);
+    let _final_token = py.recv_line();
+    let line = py.recv_line();
+    assert_eq!(
+        line,
+        format!("SESSIONKEY {}", hex(done.session_key.expose_bytes())),
+        "pyspnego accepted us and derived the same key"
+    );
+}
+
+#[test]
+fn pyspnego_ntlm_client_to_keyless_server() {
+    let Some(mut py) = keyless_testbed::PySpnego::start("client", "ntlm", &["KEYLESS\\alice", "alice-Passw0rd"], &[])
+    else {
+        return;
+    };
+    let negotiate = py.recv();
+    let mut rng = Counter(11);
+    let (server, challenge) = Server::challenge(&negotiate, "KEYLESS", SystemTime::now(), &mut rng).unwrap();
+    py.send(&challenge);
+    let authenticate = py.recv();
+    let (auth, key) = server.verify(&authenticate, b"alice-Passw0rd").unwrap();
+    assert_eq!((auth.user.as_str(), auth.domain.as_str()), ("alice", "KEYLESS"));
+    assert!(auth.mic.is_some(), "pyspnego sends a MIC, which we verified");
+    assert_eq!(py.recv_line(), format!("SESSIONKEY {}", hex(key.expose_bytes())));
+}
+
+#[test]
+fn fuzz_seeds_replay() {
+    let dir = keyless_kat::testdata_dir().join("../fuzz/corpus/gss_ntlmssp");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        keyless_gss::fuzzing::ntlmssp(&std::fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n >= 3);
+}

@@ -7,10 +7,12 @@
 
 mod kdcproxy;
 mod mit_kdc;
+mod pyspnego;
 mod scratch;
 
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
+pub use pyspnego::PySpnego;
 pub use scratch::ScratchDir;
 
 use std::path::Path;
