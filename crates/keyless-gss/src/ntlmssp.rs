@@ -497,3 +497,113 @@ impl Server {
         Ok((auth, session_key))
     }
 }
+
+/// An established NTLM context (MS-NLMP 3.4 with extended session security): signatures and
+/// sealing, one RC4 stream and sequence number per direction. A signature is
+/// `Version(1) | Checksum(8) | SeqNum(4)`, the checksum being HMAC-MD5 of `SeqNum | message`
+/// under the direction's signing key, RC4-sealed when key exchange was negotiated. Wrap tokens
+/// are `signature | sealed message`, as SSPI and pyspnego lay them out.
+#[derive(Debug)]
+pub struct Context {
+    send_sign: NtlmKey,
+    send_seal: ntlm::SealingHandle,
+    send_seq: u32,
+    recv_sign: NtlmKey,
+    recv_seal: ntlm::SealingHandle,
+    recv_seq: u32,
+    key_exch: bool,
+    session_key: NtlmKey,
+}
+
+impl Context {
+    /// The context of one side, from the ExportedSessionKey and the negotiated flags.
+    pub fn new(session_key: &NtlmKey, negotiated: u32, side: ntlm::Side) -> Self {
+        let other = match side {
+            ntlm::Side::Client => ntlm::Side::Server,
+            ntlm::Side::Server => ntlm::Side::Client,
+        };
+        Self {
+            send_sign: ntlm::sign_key(session_key, side),
+            send_seal: ntlm::SealingHandle::new(&ntlm::seal_key(session_key, side)),
+            send_seq: 0,
+            recv_sign: ntlm::sign_key(session_key, other),
+            recv_seal: ntlm::SealingHandle::new(&ntlm::seal_key(session_key, other)),
+            recv_seq: 0,
+            key_exch: negotiated & flags::KEY_EXCH != 0,
+            session_key: session_key.clone(),
+        }
+    }
+
+    /// The ExportedSessionKey (what SMB derives its keys from).
+    pub fn session_key(&self) -> &NtlmKey {
+        &self.session_key
+    }
+
+    fn signature(&mut self, message: &[u8]) -> [u8; 16] {
+        let seq = self.send_seq;
+        self.send_seq = self.send_seq.wrapping_add(1);
+        let mut checksum = *ntlm::signature_checksum(&self.send_sign, seq, message);
+        if self.key_exch {
+            self.send_seal.apply(&mut checksum);
+        }
+        let mut sig = [0u8; 16];
+        sig[..4].copy_from_slice(&1u32.to_le_bytes());
+        sig[4..12].copy_from_slice(&checksum);
+        sig[12..].copy_from_slice(&seq.to_le_bytes());
+        sig
+    }
+
+    fn check(&mut self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+        let sig: &[u8; 16] = sig.try_into().map_err(|_| malformed("NTLM signature", "not 16 bytes"))?;
+        let mut checksum = [0u8; 8];
+        checksum.copy_from_slice(&sig[4..12]);
+        if self.key_exch {
+            self.recv_seal.apply(&mut checksum);
+        }
+        let seq = self.recv_seq;
+        self.recv_seq = self.recv_seq.wrapping_add(1);
+        let expected = ntlm::signature_checksum(&self.recv_sign, seq, message);
+        let seq_ok = sig[12..] == seq.to_le_bytes() && sig[..4] == 1u32.to_le_bytes();
+        if seq_ok && bool::from(expected.ct_eq(&checksum)) {
+            Ok(())
+        } else {
+            Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed))
+        }
+    }
+
+    /// A signature over `message` (GSS_GetMIC).
+    pub fn get_mic(&mut self, message: &[u8]) -> [u8; 16] {
+        self.signature(message)
+    }
+
+    /// Verifies a signature (GSS_VerifyMIC). The context is unusable after a failure: the RC4
+    /// stream has moved on.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] (integrity) or a malformed signature.
+    pub fn verify_mic(&mut self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+        self.check(message, sig)
+    }
+
+    /// Seals `message`: `signature | RC4(message)` (the message is sealed first, then the
+    /// checksum, on the same stream, MS-NLMP 3.4.3).
+    pub fn wrap(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut sealed = message.to_vec();
+        self.send_seal.apply(&mut sealed);
+        let sig = self.signature(message);
+        [&sig[..], &sealed].concat()
+    }
+
+    /// Opens a sealed token.
+    ///
+    /// # Errors
+    /// A token shorter than a signature, or one that does not verify.
+    pub fn unwrap(&mut self, token: &[u8]) -> Result<Vec<u8>, Error> {
+        let (sig, sealed) =
+            token.split_at_checked(16).ok_or_else(|| malformed("NTLM wrap token", "shorter than its signature"))?;
+        let mut message = sealed.to_vec();
+        self.recv_seal.apply(&mut message);
+        self.check(&message, sig)?;
+        Ok(message)
+    }
+}

@@ -15,6 +15,7 @@
 use crate::Error;
 use crate::framing::{self, SPNEGO_OID};
 use crate::krb5::{self, Context};
+use crate::ntlmssp;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::{Credential, RandomSource};
 use rasn::prelude::*;
@@ -267,4 +268,151 @@ pub fn accept_krb5(
         mech_list_mic: None,
     };
     Ok((accepted, resp_token(resp)?))
+}
+
+fn is_ntlm(o: &ObjectIdentifier) -> bool {
+    **o == *oid::NTLMSSP
+}
+
+/// NTLM through SPNEGO, initiator side, waiting for the CHALLENGE.
+#[derive(Debug)]
+pub struct NtlmInitiator {
+    client: ntlmssp::Client,
+    mech_types: Vec<ObjectIdentifier>,
+}
+
+/// NTLM through SPNEGO, initiator side, AUTHENTICATE sent, waiting for the acceptor's verdict.
+#[derive(Debug)]
+pub struct NtlmPending {
+    context: ntlmssp::Context,
+    mech_types: Vec<ObjectIdentifier>,
+}
+
+impl NtlmInitiator {
+    /// NegTokenInit offering NTLMSSP with the NEGOTIATE message.
+    ///
+    /// # Errors
+    /// A password that is not UTF-8.
+    pub fn start(user: &str, domain: &str, password: &[u8]) -> Result<(Self, Vec<u8>), Error> {
+        let (client, negotiate) = ntlmssp::Client::start(user, domain, password)?;
+        let mech_types = vec![oid(oid::NTLMSSP)];
+        let token = init_token(&mech_types, &negotiate)?;
+        Ok((Self { client, mech_types }, token))
+    }
+
+    /// Takes the NegTokenResp with the CHALLENGE; answers with AUTHENTICATE and the
+    /// mechListMIC (required with NTLM, MS-SPNG 3.3.5.1), made with the new NTLM context.
+    ///
+    /// # Errors
+    /// A rejection, another mechanism, or a bad CHALLENGE.
+    pub fn handle_challenge(
+        self,
+        token: &[u8],
+        spn: Option<&str>,
+        inputs: ntlmssp::AuthInputs,
+    ) -> Result<(NtlmPending, Vec<u8>), Error> {
+        let resp = parse_resp(token)?;
+        if resp.neg_state == Some(NegState::Reject) {
+            return Err(Error::ReplyMismatch("the acceptor rejected NTLM"));
+        }
+        if resp.supported_mech.as_ref().is_some_and(|m| !is_ntlm(m)) {
+            return Err(Error::ReplyMismatch("the acceptor chose a mechanism other than NTLM"));
+        }
+        let challenge =
+            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM CHALLENGE in the SPNEGO answer"))?;
+        let done = self.client.authenticate(challenge, spn, inputs)?;
+        let mut context = ntlmssp::Context::new(&done.session_key, done.flags, keyless_crypto::ntlm::Side::Client);
+        let mic = context.get_mic(&mech_list_bytes(&self.mech_types)?);
+        let answer = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: Some(OctetString::from(done.authenticate)),
+            mech_list_mic: Some(OctetString::from(mic.to_vec())),
+        })?;
+        Ok((NtlmPending { context, mech_types: self.mech_types }, answer))
+    }
+}
+
+impl NtlmPending {
+    /// Takes the acceptor's final NegTokenResp: accept-completed, and its mechListMIC verified
+    /// when sent.
+    ///
+    /// # Errors
+    /// A rejection or a bad mechListMIC.
+    pub fn finish(mut self, token: &[u8]) -> Result<ntlmssp::Context, Error> {
+        let resp = parse_resp(token)?;
+        if resp.neg_state != Some(NegState::AcceptCompleted) {
+            return Err(Error::ReplyMismatch("the acceptor did not complete NTLM authentication"));
+        }
+        if let Some(mic) = &resp.mech_list_mic {
+            self.context.verify_mic(&mech_list_bytes(&self.mech_types)?, mic)?;
+        }
+        Ok(self.context)
+    }
+}
+
+/// NTLM through SPNEGO, acceptor side: CHALLENGE sent, waiting for AUTHENTICATE.
+#[derive(Debug)]
+pub struct NtlmAcceptor {
+    server: ntlmssp::Server,
+    mech_types: Vec<ObjectIdentifier>,
+}
+
+impl NtlmAcceptor {
+    /// Takes the initiator's NegTokenInit (NTLMSSP first, with NEGOTIATE) and answers with the
+    /// CHALLENGE.
+    ///
+    /// # Errors
+    /// A token that does not offer NTLM first with a NEGOTIATE.
+    pub fn start(
+        token: &[u8],
+        target: &str,
+        now: SystemTime,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(Self, Vec<u8>), Error> {
+        let init = parse_init(token)?;
+        if !init.mech_types.first().is_some_and(is_ntlm) {
+            return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not NTLM"));
+        }
+        let negotiate =
+            init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM NEGOTIATE in the SPNEGO token"))?;
+        let (server, challenge) = ntlmssp::Server::challenge(negotiate, target, now, rng)?;
+        let answer = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(oid(oid::NTLMSSP)),
+            response_token: Some(OctetString::from(challenge)),
+            mech_list_mic: None,
+        })?;
+        Ok((Self { server, mech_types: init.mech_types }, answer))
+    }
+
+    /// Verifies AUTHENTICATE with the password `lookup` gives for (user, domain) and the
+    /// initiator's mechListMIC; answers accept-completed with our own mechListMIC.
+    ///
+    /// # Errors
+    /// An unknown user, a wrong password, a missing or wrong mechListMIC.
+    pub fn finish(
+        self,
+        token: &[u8],
+        lookup: impl Fn(&str, &str) -> Option<Vec<u8>>,
+    ) -> Result<(ntlmssp::Authenticate, ntlmssp::Context, Vec<u8>), Error> {
+        let resp = parse_resp(token)?;
+        let authenticate =
+            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM AUTHENTICATE in the SPNEGO token"))?;
+        let peek = ntlmssp::Authenticate::parse(authenticate)?;
+        let password = lookup(&peek.user, &peek.domain).ok_or(Error::ReplyMismatch("unknown NTLM user"))?;
+        let (auth, session_key) = self.server.verify(authenticate, &password)?;
+        let mut context = ntlmssp::Context::new(&session_key, auth.flags, keyless_crypto::ntlm::Side::Server);
+        let list = mech_list_bytes(&self.mech_types)?;
+        let mic = resp.mech_list_mic.as_ref().ok_or(Error::ReplyMismatch("no mechListMIC with NTLM"))?;
+        context.verify_mic(&list, mic)?;
+        let ours = context.get_mic(&list);
+        let answer = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            supported_mech: None,
+            response_token: None,
+            mech_list_mic: Some(OctetString::from(ours.to_vec())),
+        })?;
+        Ok((auth, context, answer))
+    }
 }

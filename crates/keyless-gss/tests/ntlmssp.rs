@@ -147,3 +147,62 @@ fn fuzz_seeds_replay() {
     }
     assert!(n >= 3);
 }
+
+#[test]
+fn ms_nlmp_4_2_4_4_seal_through_the_context() {
+    use keyless_crypto::ntlm::{NtlmKey, Side};
+    let kat = keyless_kat::load("ms-nlmp/ntlmv2.kat");
+    let r = kat.records.iter().find(|r| r.name == "ms_nlmp_4_2_4_ntlmv2").unwrap();
+    let seal = kat.records.iter().find(|r| r.name == "ms_nlmp_4_2_4_4_gss_wrapex_seal").unwrap();
+    let flags = u32::from_le_bytes(r.array("negotiate_flags_le"));
+    let mut client = ntlmssp::Context::new(&NtlmKey::from_bytes(r.array("exported_session_key")), flags, Side::Client);
+    let token = client.wrap(&seal.bytes("plaintext"));
+    assert_eq!(token[..16], seal.bytes("signature")[..], "signature");
+    assert_eq!(token[16..], seal.bytes("sealed_message")[..], "sealed message");
+    let mut server = ntlmssp::Context::new(&NtlmKey::from_bytes(r.array("exported_session_key")), flags, Side::Server);
+    assert_eq!(server.unwrap(&token).unwrap(), seal.bytes("plaintext"));
+}
+
+#[test]
+fn spnego_ntlm_both_ways_with_pyspnego_negotiate() {
+    use keyless_gss::spnego;
+    // keyless SPNEGO/NTLM initiator -> pyspnego Negotiate acceptor.
+    let dir = keyless_testbed::ScratchDir::new("pyspnego-nego");
+    let users = dir.join("ntlm-users");
+    std::fs::write(&users, "KEYLESS:alice:alice-Passw0rd\n").unwrap();
+    let Some(mut py) =
+        keyless_testbed::PySpnego::start("server", "negotiate", &[], &[("NTLM_USER_FILE", users.as_path())])
+    else {
+        return;
+    };
+    let (init, token) = spnego::NtlmInitiator::start("alice", "KEYLESS", b"alice-Passw0rd").unwrap();
+    py.send(&token);
+    let challenge = py.recv();
+    let mut rng = Counter(21);
+    let inputs = AuthInputs::random(ntlmssp::filetime(SystemTime::now()), &mut rng).unwrap();
+    let (pending, answer) = init.handle_challenge(&challenge, Some("cifs/files.example.test"), inputs).unwrap();
+    py.send(&answer);
+    let done = py.recv();
+    let ctx = pending.finish(&done).unwrap();
+    assert_eq!(py.recv_line(), format!("SESSIONKEY {}", hex(ctx.session_key().expose_bytes())));
+
+    // pyspnego Negotiate initiator -> keyless SPNEGO/NTLM acceptor.
+    let Some(mut py) =
+        keyless_testbed::PySpnego::start("client", "negotiate", &["KEYLESS\\alice", "alice-Passw0rd"], &[])
+    else {
+        return;
+    };
+    let init = py.recv();
+    let (acceptor, challenge) = spnego::NtlmAcceptor::start(&init, "KEYLESS", SystemTime::now(), &mut rng).unwrap();
+    py.send(&challenge);
+    let authenticate = py.recv();
+    let (auth, ctx, answer) = acceptor
+        .finish(&authenticate, |user, domain| {
+            (user == "alice" && domain == "KEYLESS").then(|| b"alice-Passw0rd".to_vec())
+        })
+        .unwrap();
+    assert_eq!(auth.user, "alice");
+    py.send(&answer);
+    let _ = py.recv_line(); // pyspnego's (empty) last token
+    assert_eq!(py.recv_line(), format!("SESSIONKEY {}", hex(ctx.session_key().expose_bytes())));
+}
