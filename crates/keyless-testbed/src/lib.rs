@@ -8,11 +8,13 @@
 mod kdcproxy;
 mod mit_kdc;
 mod pyspnego;
+mod samba;
 mod scratch;
 
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
 pub use pyspnego::PySpnego;
+pub use samba::{SmbMode, Smbd};
 pub use scratch::ScratchDir;
 
 use std::path::Path;

@@ -1,0 +1,174 @@
+//! Samba `smbd` standalone on loopback (recipe and pitfalls in `shared/docs/peers.md` 3, 4b):
+//! a throwaway config, user alice through nss_wrapper (no account on the machine), NTLMv2 only,
+//! signing mandatory, and Kerberos with a dedicated keytab when an MIT KDC is given. Started
+//! without `--no-process-group` (so stopping it kills nothing else) and with `_NO_WINBINDD=1`.
+
+use crate::{MitKdc, ScratchDir, free_port, require};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Where Debian puts nss_wrapper.
+const NSS_WRAPPER: &str = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
+
+/// How the server is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmbMode {
+    /// SMB2_02 and up, signing mandatory.
+    Signing,
+    /// SMB3_11 only, signing mandatory, encryption required.
+    Encrypt,
+}
+
+/// A running smbd.
+#[derive(Debug)]
+pub struct Smbd {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Share name.
+    pub share: String,
+    /// The share's directory.
+    pub share_path: PathBuf,
+    /// User and password (NTLM).
+    pub user: String,
+    /// The password.
+    pub password: String,
+    /// smb.conf.
+    pub conf: PathBuf,
+    process: Child,
+}
+
+impl Smbd {
+    /// Starts smbd in `scratch`; with a KDC it also accepts that realm's Kerberos tickets for the
+    /// principals in the KDC's service keytab.
+    pub fn start(scratch: &ScratchDir, mode: SmbMode, kdc: Option<&MitKdc>) -> Option<Self> {
+        require(&["smbd", "smbpasswd"])?;
+        if !Path::new(NSS_WRAPPER).exists() {
+            require(&["libnss_wrapper.so (package libnss-wrapper)"])?;
+        }
+        let dir = scratch.join(&format!("samba-{}", free_port()));
+        for sub in ["lock", "state", "cache", "private", "run", "ncalrpc", "bind-dns", "log", "share"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        // smbd switches to the user's uid for file access: every parent must be traversable.
+        for p in [scratch.path(), dir.as_path(), &dir.join("share")] {
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        }
+        // smbd also needs its guest account (nobody) to exist, even with guests refused.
+        std::fs::write(
+            dir.join("passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:2000:2000:alice:/tmp:/bin/false\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("group"), "root:x:0:\nnogroup:x:65534:\nalice:x:2000:\n").unwrap();
+        let port = free_port();
+        let d = dir.display();
+        let mut conf = format!(
+            "[global]
+    server role = standalone server
+    workgroup = TESTGROUP
+    netbios name = FILESRV
+    interfaces = 127.0.0.1
+    bind interfaces only = yes
+    smb ports = {port}
+    disable netbios = yes
+    lock directory = {d}/lock
+    state directory = {d}/state
+    cache directory = {d}/cache
+    private dir = {d}/private
+    pid directory = {d}/run
+    ncalrpc dir = {d}/ncalrpc
+    binddns dir = {d}/bind-dns
+    log file = {d}/log/log.%m
+    max log size = 0
+    log level = 1
+    passdb backend = tdbsam:{d}/private/passdb.tdb
+    security = user
+    map to guest = never
+    load printers = no
+    printing = bsd
+    printcap name = /dev/null
+    disable spoolss = yes
+    ntlm auth = ntlmv2-only
+    server signing = mandatory
+"
+        );
+        conf += match mode {
+            SmbMode::Signing => "    server min protocol = SMB2_02\n",
+            SmbMode::Encrypt => "    server min protocol = SMB3_11\n    smb encrypt = required\n",
+        };
+        if let Some(kdc) = kdc {
+            conf += &format!(
+                "    realm = {}\n    kerberos method = dedicated keytab\n    dedicated keytab file = FILE:{}\n",
+                kdc.realms[0].name,
+                kdc.service_keytab.display()
+            );
+        }
+        conf += &format!("[share]\n    path = {d}/share\n    read only = no\n    valid users = alice\n");
+        let conf_path = dir.join("smb.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let password = "alice-Passw0rd".to_string();
+        let env = Self::env_for(&dir, kdc);
+        let mut pw = Command::new("smbpasswd");
+        pw.args(["-c", conf_path.to_str().unwrap(), "-s", "-a", "alice"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())));
+        let mut child = pw.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n{password}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "smbpasswd: {}", String::from_utf8_lossy(&out.stderr));
+        let log = std::fs::File::create(dir.join("smbd.out")).unwrap();
+        let process = Command::new("smbd")
+            .args(["--foreground", "--debug-stdout", &format!("--configfile={}", conf_path.display())])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        crate::wait_for_tcp(port, "smbd");
+        Some(Self {
+            share_path: dir.join("share"),
+            dir,
+            port,
+            share: "share".into(),
+            user: "alice".into(),
+            password,
+            conf: conf_path,
+            process,
+        })
+    }
+
+    fn env_for(dir: &Path, kdc: Option<&MitKdc>) -> Vec<(&'static str, std::ffi::OsString)> {
+        let mut env: Vec<(&'static str, std::ffi::OsString)> = vec![
+            ("LD_PRELOAD", NSS_WRAPPER.into()),
+            ("NSS_WRAPPER_PASSWD", dir.join("passwd").into()),
+            ("NSS_WRAPPER_GROUP", dir.join("group").into()),
+            ("_NO_WINBINDD", "1".into()),
+        ];
+        if let Some(kdc) = kdc {
+            env.push(("KRB5_CONFIG", kdc.krb5_conf.clone().into()));
+            env.push(("KRB5RCACHEDIR", dir.into()));
+        }
+        env
+    }
+
+    /// The smbd log (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("smbd.out")).unwrap_or_default()
+    }
+}
+
+impl Drop for Smbd {
+    fn drop(&mut self) {
+        crate::stop(&mut self.process);
+        // smbd may have started samba-dcerpcd on demand; it records its pid in our run dir.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("run/samba-dcerpcd.pid")) {
+            let pid = pid.trim();
+            let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.contains(&self.dir.display().to_string()) {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+        }
+    }
+}
