@@ -28,7 +28,7 @@ const APT_PACKAGES: &[&str] = &[
 
 /// cargo-fuzz targets under fuzz/.
 const FUZZ_TARGETS: &[&str] =
-    &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab", "krb_kkdcp", "gss_spnego", "gss_ntlmssp"];
+    &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab", "krb_kkdcp", "gss_spnego", "gss_ntlmssp", "gss_krb5"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

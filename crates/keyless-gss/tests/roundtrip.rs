@@ -159,3 +159,26 @@ fn spnego_init_round_trip_and_fuzz_seed_replay() {
 fn keyless_kat_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"))
 }
+
+proptest! {
+    #[test]
+    fn ntlm_challenge_round_trip(flags in any::<u32>(), challenge in any::<[u8; 8]>(), name in "[a-zA-Z0-9]{0,15}", pairs in proptest::collection::vec((1u16..10, proptest::collection::vec(any::<u8>(), 0..20)), 0..4)) {
+        let mut info = Vec::new();
+        for (id, v) in &pairs {
+            info.extend_from_slice(&id.to_le_bytes());
+            info.extend_from_slice(&u16::try_from(v.len()).unwrap().to_le_bytes());
+            info.extend_from_slice(v);
+        }
+        info.extend_from_slice(&[0; 4]);
+        let c = keyless_gss::ntlmssp::Challenge { flags, server_challenge: challenge, target_name: name, target_info: info };
+        prop_assert_eq!(keyless_gss::ntlmssp::Challenge::parse(&c.encode()).unwrap(), c);
+    }
+}
+
+#[test]
+fn krb5_token_fuzz_seeds_replay() {
+    let dir = keyless_kat_dir().join("../fuzz/corpus/gss_krb5");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        keyless_gss::fuzzing::krb5_tokens(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+}
