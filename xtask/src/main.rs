@@ -114,10 +114,11 @@ fn deps() -> Result<(), String> {
         install.extend_from_slice(&missing);
         apt(&install)?;
     }
-    // pyspnego (PyPI) as an independent NTLM/SPNEGO peer, into target/py (no venv needed).
+    // pyspnego (PyPI) as an independent NTLM/SPNEGO peer, with python-gssapi and pykrb5 for
+    // its Kerberos (built against libkrb5-dev), into target/py (no venv needed).
     let py = workspace_root().join("target/py");
     let has_spnego = Command::new("python3")
-        .args(["-c", "import spnego"])
+        .args(["-c", "import spnego, gssapi, krb5"])
         .env("PYTHONPATH", &py)
         .stderr(std::process::Stdio::null())
         .status()

@@ -235,3 +235,67 @@ fn spnego_both_ways_with_mit() {
     assert_eq!(message, "spnego from MIT");
     assert!(stdout.contains("Signature verified"), "{stdout}");
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn spnego_kerberos_both_ways_with_pyspnego() {
+    use keyless_gss::spnego;
+    let Some(kdc) = MitKdc::start() else { return };
+    let has_gssapi = Command::new("python3")
+        .args(["-c", "import gssapi"])
+        .env("PYTHONPATH", keyless_testbed::PySpnego::python_path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_gssapi {
+        assert!(std::env::var_os("CI").is_none(), "python-gssapi missing in target/py: run cargo xtask deps");
+        eprintln!("skipped: python-gssapi is not installed");
+        return;
+    }
+    let env: Vec<(&str, std::path::PathBuf)> =
+        vec![("KRB5_CONFIG", kdc.krb5_conf.clone()), ("KRB5_KTNAME", kdc.service_keytab.clone())];
+    let env_ref: Vec<(&str, &std::path::Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+
+    // keyless SPNEGO/Kerberos initiator -> pyspnego Negotiate acceptor (python-gssapi, keytab).
+    let Some(mut py) = keyless_testbed::PySpnego::start("server", "negotiate", &[], &env_ref) else { return };
+    let cred = ticket(&kdc, &kdc.service);
+    let mut rng = OsRandom;
+    let (init, token) =
+        spnego::Krb5Initiator::start(&cred, flags::MUTUAL | flags::INTEG | flags::CONF, SystemTime::now(), &mut rng)
+            .unwrap();
+    py.send(&token);
+    let answer = py.recv();
+    let (ctx, more) = init.handle_reply(&answer).unwrap();
+    if let Some(mic) = more {
+        py.send(&mic);
+        let _ = py.recv_line();
+    }
+    assert_eq!(py.recv_line(), format!("SESSIONKEY {}", hex(ctx.session_key().expose_bytes())));
+
+    // pyspnego Negotiate initiator (Kerberos from a ccache) -> keyless SPNEGO/Kerberos acceptor.
+    let cc = kdc.dir.join("cc-pyspnego");
+    let mut kinit = Command::new("kinit")
+        .args(["-c", &format!("FILE:{}", cc.display()), &kdc.user])
+        .envs(kdc.client_env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
+    assert!(kinit.wait().unwrap().success());
+    let ccname = std::path::PathBuf::from(format!("FILE:{}", cc.display()));
+    let client_env = [("KRB5_CONFIG", kdc.krb5_conf.as_path()), ("KRB5CCNAME", ccname.as_path())];
+    let Some(mut py) = keyless_testbed::PySpnego::start("client", "negotiate", &["-", "-"], &client_env) else {
+        return;
+    };
+    let init = py.recv();
+    let keytab = Keytab::read(&kdc.service_keytab).unwrap();
+    let (accepted, answer) = spnego::accept_krb5(&keytab, &init, SystemTime::now(), &mut rng).unwrap();
+    assert_eq!(accepted.client.to_string(), "alice@EXAMPLE.TEST");
+    py.send(&answer);
+    let _ = py.recv_line(); // the client's last (empty) token
+    assert_eq!(py.recv_line(), format!("SESSIONKEY {}", hex(accepted.context.session_key().expose_bytes())));
+}

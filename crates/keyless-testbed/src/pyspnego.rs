@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// Where `cargo xtask deps` puts the Python packages.
-pub fn python_path() -> PathBuf {
+pub fn python_path_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/py"))
 }
 
@@ -21,7 +21,9 @@ if role == "server":
     while not ctx.complete:
         send(ctx.step(recv()))
 else:
-    ctx = spnego.client(sys.argv[3], sys.argv[4], hostname="files.example.test", service="cifs", protocol=protocol)
+    user = None if sys.argv[3] == "-" else sys.argv[3]
+    password = None if sys.argv[4] == "-" else sys.argv[4]
+    ctx = spnego.client(user, password, hostname="files.example.test", service="cifs", protocol=protocol)
     out = ctx.step()
     while True:
         send(out)
@@ -40,12 +42,18 @@ pub struct PySpnego {
 }
 
 impl PySpnego {
+    /// Where `cargo xtask deps` puts the Python packages (PYTHONPATH).
+    pub fn python_path() -> PathBuf {
+        python_path_dir()
+    }
+
     /// Starts pyspnego as `role` ("server" or "client") for `protocol` ("ntlm", "negotiate");
-    /// a client gets `user` and `password`, a server reads `NTLM_USER_FILE` (DOMAIN:USER:PASSWORD).
+    /// a client gets `user` and `password` ("-" for none: Kerberos from `KRB5CCNAME`), a server
+    /// reads `NTLM_USER_FILE` (DOMAIN:USER:PASSWORD) and, for Kerberos, `KRB5_KTNAME`.
     pub fn start(role: &str, protocol: &str, args: &[&str], env: &[(&str, &std::path::Path)]) -> Option<Self> {
         let ok = Command::new("python3")
             .args(["-c", "import spnego"])
-            .env("PYTHONPATH", python_path())
+            .env("PYTHONPATH", python_path_dir())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
@@ -60,7 +68,7 @@ impl PySpnego {
         let mut child = Command::new("python3")
             .args(["-c", SCRIPT, role, protocol])
             .args(args)
-            .env("PYTHONPATH", python_path())
+            .env("PYTHONPATH", python_path_dir())
             .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
