@@ -27,8 +27,18 @@ const APT_PACKAGES: &[&str] = &[
 ];
 
 /// cargo-fuzz targets under fuzz/.
-const FUZZ_TARGETS: &[&str] =
-    &["krb_decrypt", "krb_kdc_reply", "krb_ccache", "krb_keytab", "krb_kkdcp", "gss_spnego", "gss_ntlmssp", "gss_krb5"];
+const FUZZ_TARGETS: &[&str] = &[
+    "krb_decrypt",
+    "krb_kdc_reply",
+    "krb_ccache",
+    "krb_keytab",
+    "krb_kkdcp",
+    "gss_spnego",
+    "gss_ntlmssp",
+    "gss_krb5",
+    "smb_header",
+    "smb_negotiate_response",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

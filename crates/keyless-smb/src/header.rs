@@ -1,0 +1,189 @@
+//! The 64-byte SMB2 header, sync and async forms (MS-SMB2 2.2.1): a checked view for decoding,
+//! whose accessors cannot fail once [`Header::parse`] succeeded, and a plain struct for
+//! encoding.
+
+use crate::WireError;
+use crate::numbers::{Command, NtStatus};
+
+/// Header length.
+pub const LEN: usize = 64;
+/// ProtocolId of a plain SMB2 message.
+pub const PROTOCOL_ID: [u8; 4] = *b"\xfeSMB";
+
+/// Header flags (MS-SMB2 2.2.1.2).
+pub mod flags {
+    /// Response.
+    pub const SERVER_TO_REDIR: u32 = 0x0000_0001;
+    /// Async header.
+    pub const ASYNC_COMMAND: u32 = 0x0000_0002;
+    /// Related compound operation.
+    pub const RELATED_OPERATIONS: u32 = 0x0000_0004;
+    /// Signed.
+    pub const SIGNED: u32 = 0x0000_0008;
+    /// Priority mask.
+    pub const PRIORITY_MASK: u32 = 0x0000_0070;
+    /// DFS operation.
+    pub const DFS_OPERATIONS: u32 = 0x1000_0000;
+    /// Replay operation.
+    pub const REPLAY_OPERATION: u32 = 0x2000_0000;
+}
+
+/// A checked view of a header at the start of a message.
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    raw: &'a [u8; LEN],
+}
+
+macro_rules! le {
+    ($raw:expr, $t:ty, $at:expr) => {{
+        let mut b = [0u8; core::mem::size_of::<$t>()];
+        b.copy_from_slice(&$raw[$at..$at + core::mem::size_of::<$t>()]);
+        <$t>::from_le_bytes(b)
+    }};
+}
+
+impl<'a> Header<'a> {
+    /// Checks the ProtocolId and StructureSize (64) of the first 64 bytes of `message`.
+    ///
+    /// # Errors
+    /// [`WireError::Truncated`], [`WireError::BadProtocolId`], [`WireError::BadStructureSize`].
+    pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
+        let raw: &[u8; LEN] = message.first_chunk().ok_or(WireError::Truncated {
+            structure: "SMB2 header",
+            need: LEN,
+            got: message.len(),
+        })?;
+        if raw[..4] != PROTOCOL_ID {
+            return Err(WireError::BadProtocolId { got: [raw[0], raw[1], raw[2], raw[3]] });
+        }
+        let size = le!(raw, u16, 4);
+        if size != 64 {
+            return Err(WireError::BadStructureSize { structure: "SMB2 header", got: size });
+        }
+        Ok(Self { raw })
+    }
+
+    /// CreditCharge.
+    pub fn credit_charge(&self) -> u16 {
+        le!(self.raw, u16, 6)
+    }
+    /// Status (responses) / ChannelSequence+Reserved (requests).
+    pub fn status(&self) -> NtStatus {
+        NtStatus(le!(self.raw, u32, 8))
+    }
+    /// Command.
+    pub fn command(&self) -> Command {
+        Command(le!(self.raw, u16, 12))
+    }
+    /// CreditRequest / CreditResponse.
+    pub fn credits(&self) -> u16 {
+        le!(self.raw, u16, 14)
+    }
+    /// Flags.
+    pub fn flags(&self) -> u32 {
+        le!(self.raw, u32, 16)
+    }
+    /// Whether this is a response.
+    pub fn is_response(&self) -> bool {
+        self.flags() & flags::SERVER_TO_REDIR != 0
+    }
+    /// Whether this is the async form.
+    pub fn is_async(&self) -> bool {
+        self.flags() & flags::ASYNC_COMMAND != 0
+    }
+    /// NextCommand: offset of the next message of a compound (0: last).
+    pub fn next_command(&self) -> u32 {
+        le!(self.raw, u32, 20)
+    }
+    /// MessageId.
+    pub fn message_id(&self) -> u64 {
+        le!(self.raw, u64, 24)
+    }
+    /// AsyncId (async form only).
+    pub fn async_id(&self) -> Option<u64> {
+        self.is_async().then(|| le!(self.raw, u64, 32))
+    }
+    /// TreeId (sync form only).
+    pub fn tree_id(&self) -> Option<u32> {
+        (!self.is_async()).then(|| le!(self.raw, u32, 36))
+    }
+    /// SessionId.
+    pub fn session_id(&self) -> u64 {
+        le!(self.raw, u64, 40)
+    }
+    /// Signature.
+    pub fn signature(&self) -> &'a [u8; 16] {
+        self.raw[48..].first_chunk().unwrap_or(&[0; 16])
+    }
+    /// The decoded fields, for encoding again.
+    pub fn fields(&self) -> HeaderFields {
+        HeaderFields {
+            credit_charge: self.credit_charge(),
+            status: self.status(),
+            command: self.command(),
+            credits: self.credits(),
+            flags: self.flags(),
+            next_command: self.next_command(),
+            message_id: self.message_id(),
+            async_or_tree: le!(self.raw, u64, 32),
+            session_id: self.session_id(),
+            signature: *self.signature(),
+        }
+    }
+}
+
+/// A header to encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeaderFields {
+    /// CreditCharge.
+    pub credit_charge: u16,
+    /// Status.
+    pub status: NtStatus,
+    /// Command.
+    pub command: Command,
+    /// CreditRequest/Response.
+    pub credits: u16,
+    /// Flags.
+    pub flags: u32,
+    /// NextCommand.
+    pub next_command: u32,
+    /// MessageId.
+    pub message_id: u64,
+    /// AsyncId (async form) or Reserved(4) | TreeId(4) (sync form), as one little-endian u64.
+    pub async_or_tree: u64,
+    /// SessionId.
+    pub session_id: u64,
+    /// Signature.
+    pub signature: [u8; 16],
+}
+
+impl HeaderFields {
+    /// A sync request header.
+    pub fn request(command: Command, message_id: u64, session_id: u64, tree_id: u32) -> Self {
+        Self {
+            credit_charge: 1,
+            command,
+            credits: 1,
+            message_id,
+            async_or_tree: u64::from(tree_id) << 32,
+            session_id,
+            ..Self::default()
+        }
+    }
+
+    /// Writes the 64 bytes.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&PROTOCOL_ID);
+        out.extend_from_slice(&64u16.to_le_bytes());
+        out.extend_from_slice(&self.credit_charge.to_le_bytes());
+        out.extend_from_slice(&self.status.0.to_le_bytes());
+        out.extend_from_slice(&self.command.0.to_le_bytes());
+        out.extend_from_slice(&self.credits.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&self.next_command.to_le_bytes());
+        out.extend_from_slice(&self.message_id.to_le_bytes());
+        out.extend_from_slice(&self.async_or_tree.to_le_bytes());
+        out.extend_from_slice(&self.session_id.to_le_bytes());
+        out.extend_from_slice(&self.signature);
+    }
+}

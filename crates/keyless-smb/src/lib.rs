@@ -1,0 +1,21 @@
+//! # keyless-smb
+//!
+//! The SMB2/3 wire codec of keyless (MS-SMB2), sans-IO: checked zero-copy views for decoding
+//! (a view's constructor checks every offset and length; its accessors then cannot fail) and
+//! plain structs that encode themselves. Security buffers are opaque bytes: this crate knows
+//! no GSS and no cryptography.
+//!
+//! So far: Direct TCP framing ([`framing`]), the sync/async header ([`header`]), the protocol
+//! numbers ([`Command`], [`NtStatus`], [`Dialect`]). The messages follow (see the crate's issue).
+
+mod error;
+pub mod framing;
+pub mod header;
+pub mod negotiate;
+mod numbers;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use error::WireError;
+pub use numbers::{Command, Dialect, NtStatus};
