@@ -121,3 +121,26 @@ fn fuzz_seeds_replay_and_decode() {
         keyless_smb::fuzzing::header(&std::fs::read(entry.unwrap().path()).unwrap());
     }
 }
+
+#[test]
+fn tshark_dissects_our_negotiate_request() {
+    let scratch = ScratchDir::new("tshark-negotiate");
+    let msg = request();
+    let mut frame = Vec::new();
+    framing::write_frame_header(msg.len(), &mut frame).unwrap();
+    frame.extend_from_slice(&msg);
+    let Some(d) = keyless_testbed::tshark::dissect(
+        &scratch,
+        &[frame],
+        &["smb2.cmd", "smb2.msg_id", "smb2.dialect", "smb2.negotiate_context.type", "smb2.client_guid"],
+    ) else {
+        return;
+    };
+    assert_eq!(d.malformed, 0, "tshark calls our NEGOTIATE malformed:\n{}", d.verbose);
+    assert_eq!(d.fields.len(), 1, "{:?}", d.fields);
+    let f: Vec<&str> = d.fields[0].split('\t').collect();
+    assert_eq!(f[0], "0", "command NEGOTIATE");
+    assert_eq!(f[1], "0", "message id");
+    assert_eq!(f[2], "0x0202,0x0210,0x0300,0x0302,0x0311", "dialects");
+    assert_eq!(f[3], "0x0001,0x0002,0x0008,0x0005", "negotiate contexts, in order");
+}

@@ -10,6 +10,7 @@ mod mit_kdc;
 mod pyspnego;
 mod samba;
 mod scratch;
+pub mod tshark;
 
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};

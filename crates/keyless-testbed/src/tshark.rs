@@ -1,0 +1,54 @@
+//! tshark (Debian) as the judge of what keyless encodes: frames go into a pcap through
+//! `text2pcap` (TCP to port 445, so tshark dissects NBSS then SMB2 by itself), and tshark
+//! reports fields and malformed packets.
+
+use crate::{ScratchDir, require, run};
+use std::fmt::Write as _;
+use std::process::Command;
+
+/// What tshark said about a capture.
+#[derive(Debug)]
+pub struct Dissection {
+    /// Packets tshark flagged `_ws.malformed`.
+    pub malformed: usize,
+    /// One line per packet: the requested fields, tab-separated.
+    pub fields: Vec<String>,
+    /// tshark's full verbose text (for failure messages).
+    pub verbose: String,
+}
+
+/// Dissects Direct-TCP frames (each with its 4-byte header) sent to port 445, asking for `fields`.
+pub fn dissect(scratch: &ScratchDir, frames: &[Vec<u8>], fields: &[&str]) -> Option<Dissection> {
+    require(&["tshark", "text2pcap"])?;
+    let mut dump = String::new();
+    for frame in frames {
+        for (i, chunk) in frame.chunks(16).enumerate() {
+            let _ = write!(dump, "{:06x}", i * 16);
+            for b in chunk {
+                let _ = write!(dump, " {b:02x}");
+            }
+            dump.push('\n');
+        }
+    }
+    let hex = scratch.join("frames.txt");
+    let pcap = scratch.join("frames.pcap");
+    std::fs::write(&hex, dump).unwrap();
+    run(Command::new("text2pcap").args(["-q", "-4", "127.0.0.1,127.0.0.1", "-T", "50000,445"]).arg(&hex).arg(&pcap));
+    let pcap_s = pcap.to_str().unwrap();
+    let mut args = vec!["-r", pcap_s, "-T", "fields"];
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let out = Command::new("tshark").args(&args).output().unwrap();
+    let fields = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let malformed = Command::new("tshark")
+        .args(["-r", pcap_s, "-Y", "_ws.malformed || _ws.expert.severity == error"])
+        .output()
+        .unwrap();
+    let verbose = Command::new("tshark").args(["-r", pcap_s, "-V"]).output().unwrap();
+    Some(Dissection {
+        malformed: String::from_utf8_lossy(&malformed.stdout).lines().count(),
+        fields,
+        verbose: String::from_utf8_lossy(&verbose.stdout).into_owned(),
+    })
+}
