@@ -21,3 +21,20 @@ pub fn negotiate_response(data: &[u8]) {
         }
     }
 }
+
+/// SESSION_SETUP request and response decode; what decodes re-encodes and decodes the same.
+pub fn session_setup(data: &[u8]) {
+    use crate::session_setup::{SessionSetupRequest, SessionSetupResponse};
+    if let (Ok(r), Ok(h)) = (SessionSetupRequest::parse(data), crate::header::Header::parse(data)) {
+        let mut again = Vec::new();
+        if r.encode(&h.fields(), &mut again).is_ok() {
+            assert_eq!(SessionSetupRequest::parse(&again).ok(), Some(r));
+        }
+    }
+    if let (Ok(r), Ok(h)) = (SessionSetupResponse::parse(data), crate::header::Header::parse(data)) {
+        let mut again = Vec::new();
+        if r.encode(&h.fields(), &mut again).is_ok() {
+            assert_eq!(SessionSetupResponse::parse(&again).ok(), Some(r));
+        }
+    }
+}

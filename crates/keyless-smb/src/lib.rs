@@ -6,13 +6,16 @@
 //! no GSS and no cryptography.
 //!
 //! So far: Direct TCP framing ([`framing`]), the sync/async header ([`header`]), the protocol
-//! numbers ([`Command`], [`NtStatus`], [`Dialect`]). The messages follow (see the crate's issue).
+//! numbers ([`Command`], [`NtStatus`], [`Dialect`]), NEGOTIATE with its 3.1.1 contexts
+//! ([`negotiate`]) and SESSION_SETUP ([`session_setup`]). The other messages follow (see the
+//! crate's issue).
 
 mod error;
 pub mod framing;
 pub mod header;
 pub mod negotiate;
 mod numbers;
+pub mod session_setup;
 
 #[doc(hidden)]
 pub mod fuzzing;
