@@ -135,12 +135,10 @@ fn deps() -> Result<(), String> {
         .is_ok_and(|s| s.success());
     if !has_spnego {
         let target = py.to_string_lossy().into_owned();
-        run(
-            "install pyspnego",
-            "python3",
-            &["-m", "pip", "install", "-q", "--target", &target, "pyspnego==0.12.4"],
-            &[],
-        )?;
+        let packages = ["pyspnego==0.12.4", "gssapi==1.12.0", "krb5==0.10.0"];
+        let mut args = vec!["-m", "pip", "install", "-q", "--target", &target];
+        args.extend(packages);
+        run("install pyspnego, python-gssapi, pykrb5", "python3", &args, &[])?;
     }
     if !have("cargo", &["fuzz", "--version"]) {
         run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
