@@ -4,7 +4,7 @@
 //! belong to the GSS layer.
 
 use crate::CryptoError;
-use hmac::{Hmac, KeyInit, Mac};
+use crate::rfc4757::hmac_md5;
 use md5::{Digest, Md5};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -27,17 +27,6 @@ impl core::fmt::Debug for NtlmKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("NtlmKey(..)")
     }
-}
-
-fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    // HMAC accepts any key length, so this cannot fail.
-    let Ok(mut mac) = <Hmac<Md5> as KeyInit>::new_from_slice(key) else {
-        return [0; 16];
-    };
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 fn utf16le(text: &str) -> Vec<u8> {

@@ -29,7 +29,8 @@ pub fn ms_usage(usage: KeyUsage) -> u32 {
     }
 }
 
-fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+/// HMAC-MD5 over the concatenated parts (RFC 4757 and MS-NLMP both build on it).
+pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     // HMAC accepts any key length, so this cannot fail.
     let Ok(mut mac) = <Hmac<Md5> as KeyInit>::new_from_slice(key) else {
         return [0; 16];

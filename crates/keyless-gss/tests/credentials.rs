@@ -9,8 +9,6 @@ use keyless_krb::keytab::Keytab;
 use keyless_krb::transport::{KdcAddr, KdcDirectory};
 use keyless_krb::{Error, Principal};
 use keyless_testbed::{MitKdc, free_port};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -34,14 +32,7 @@ fn password_keytab_ccache_and_ticket() {
 
     // A cache from MIT kinit (TGT only): the ticket is fetched and stored back.
     let cc = kdc.dir.join("cc-tgt");
-    let mut kinit = Command::new("kinit")
-        .args(["-c", &format!("FILE:{}", cc.display()), &kdc.user])
-        .envs(kdc.client_env())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
-    assert!(kinit.wait().unwrap().success());
+    kdc.mit_kinit(&cc);
     assert!(rt().block_on(Credentials::Ccache(cc.clone()).service_ticket(&spn, &dir)).unwrap().server.same_name(&spn));
     assert!(CCache::read(&cc).unwrap().find(&spn, 0).is_some(), "stored back");
 

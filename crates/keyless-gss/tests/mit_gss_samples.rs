@@ -125,14 +125,7 @@ fn mit_gss_client_to_keyless_acceptor() {
         (accepted.client.to_string(), String::from_utf8(message).unwrap())
     });
     let cc = format!("FILE:{}", kdc.dir.join("cc-gss").display());
-    let mut kinit = Command::new("kinit")
-        .args(["-c", &cc, &kdc.user])
-        .envs(kdc.client_env())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
-    assert!(kinit.wait().unwrap().success());
+    kdc.mit_kinit(std::path::Path::new(cc.trim_start_matches("FILE:")));
     let out = Command::new("gss-client")
         .args(["-port", &port.to_string(), "127.0.0.1", "cifs@files.example.test", "hello from MIT, sealed"])
         .envs(kdc.client_env())
@@ -215,14 +208,7 @@ fn spnego_both_ways_with_mit() {
         String::from_utf8(message).unwrap()
     });
     let cc = format!("FILE:{}", kdc.dir.join("cc-spnego").display());
-    let mut kinit = Command::new("kinit")
-        .args(["-c", &cc, &kdc.user])
-        .envs(kdc.client_env())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
-    assert!(kinit.wait().unwrap().success());
+    kdc.mit_kinit(std::path::Path::new(cc.trim_start_matches("FILE:")));
     let out = Command::new("gss-client")
         .args(["-port", &port.to_string(), "-spnego", "127.0.0.1", "cifs@files.example.test", "spnego from MIT"])
         .envs(kdc.client_env())
@@ -277,15 +263,7 @@ fn spnego_kerberos_both_ways_with_pyspnego() {
 
     // pyspnego Negotiate initiator (Kerberos from a ccache) -> keyless SPNEGO/Kerberos acceptor.
     let cc = kdc.dir.join("cc-pyspnego");
-    let mut kinit = Command::new("kinit")
-        .args(["-c", &format!("FILE:{}", cc.display()), &kdc.user])
-        .envs(kdc.client_env())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    kinit.stdin.take().unwrap().write_all(format!("{}\n", kdc.password).as_bytes()).unwrap();
-    assert!(kinit.wait().unwrap().success());
+    kdc.mit_kinit(&cc);
     let ccname = std::path::PathBuf::from(format!("FILE:{}", cc.display()));
     let client_env = [("KRB5_CONFIG", kdc.krb5_conf.as_path()), ("KRB5CCNAME", ccname.as_path())];
     let Some(mut py) = keyless_testbed::PySpnego::start("client", "negotiate", &["-", "-"], &client_env) else {

@@ -159,6 +159,20 @@ impl MitKdc {
         vec![("KRB5_CONFIG", self.krb5_conf.clone().into()), ("KRB5RCACHEDIR", self.dir.path().into())]
     }
 
+    /// MIT `kinit` of the user into the FILE cache at `path` (password on stdin).
+    pub fn mit_kinit(&self, path: &std::path::Path) {
+        use std::io::Write;
+        let mut kinit = Command::new("kinit")
+            .args(["-c", &format!("FILE:{}", path.display()), &self.user])
+            .envs(self.client_env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        kinit.stdin.take().unwrap().write_all(format!("{}\n", self.password).as_bytes()).unwrap();
+        assert!(kinit.wait().unwrap().success(), "MIT kinit failed");
+    }
+
     /// The KDC log of a realm (for failure messages).
     pub fn log(&self, realm: &str) -> String {
         std::fs::read_to_string(self.dir.join(realm).join("kdc.log")).unwrap_or_default()
