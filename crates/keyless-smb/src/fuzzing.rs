@@ -38,3 +38,38 @@ pub fn session_setup(data: &[u8]) {
         }
     }
 }
+
+/// Every other message decoder; what decodes re-encodes and decodes the same.
+pub fn messages(data: &[u8]) {
+    use crate::control::{CloseRequest, CloseResponse, FlushRequest, parse_empty};
+    use crate::tree_connect::{TreeConnectRequest, TreeConnectResponse};
+    let Ok(h) = crate::header::Header::parse(data) else { return };
+    let fields = h.fields();
+    let _ = parse_empty(data);
+    if let Ok(r) = TreeConnectRequest::parse(data) {
+        let mut again = Vec::new();
+        if r.encode(&fields, &mut again).is_ok() {
+            assert_eq!(TreeConnectRequest::parse(&again).ok(), Some(r));
+        }
+    }
+    if let Ok(r) = TreeConnectResponse::parse(data) {
+        let mut again = Vec::new();
+        r.encode(&fields, &mut again);
+        assert_eq!(TreeConnectResponse::parse(&again).ok(), Some(r));
+    }
+    if let Ok(r) = CloseRequest::parse(data) {
+        let mut again = Vec::new();
+        r.encode(&fields, &mut again);
+        assert_eq!(CloseRequest::parse(&again).ok(), Some(r));
+    }
+    if let Ok(r) = CloseResponse::parse(data) {
+        let mut again = Vec::new();
+        r.encode(&fields, &mut again);
+        assert_eq!(CloseResponse::parse(&again).ok(), Some(r));
+    }
+    if let Ok(r) = FlushRequest::parse(data) {
+        let mut again = Vec::new();
+        r.encode(&fields, &mut again);
+        assert_eq!(FlushRequest::parse(&again).ok(), Some(r));
+    }
+}

@@ -7,15 +7,19 @@
 //!
 //! So far: Direct TCP framing ([`framing`]), the sync/async header ([`header`]), the protocol
 //! numbers ([`Command`], [`NtStatus`], [`Dialect`]), NEGOTIATE with its 3.1.1 contexts
-//! ([`negotiate`]) and SESSION_SETUP ([`session_setup`]). The other messages follow (see the
+//! ([`negotiate`]), SESSION_SETUP ([`session_setup`]), TREE_CONNECT ([`tree_connect`]), and
+//! ECHO, LOGOFF, TREE_DISCONNECT, FLUSH, CLOSE ([`control`]). The other messages follow (see the
 //! crate's issue).
 
+mod body;
+pub mod control;
 mod error;
 pub mod framing;
 pub mod header;
 pub mod negotiate;
 mod numbers;
 pub mod session_setup;
+pub mod tree_connect;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -1,6 +1,7 @@
 //! SESSION_SETUP (MS-SMB2 2.2.5 request, 2.2.6 response). The security buffer is an opaque
 //! GSS token here; the offset is from the start of the SMB2 header.
 
+use crate::body::fixed;
 use crate::header::{self, HeaderFields};
 use crate::{Command, WireError};
 
@@ -16,20 +17,6 @@ pub mod session_flags {
 
 fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-/// The body after the header, at least `need` bytes, with the expected StructureSize.
-fn body<'a>(message: &'a [u8], need: usize, size: u16, structure: &'static str) -> Result<&'a [u8], WireError> {
-    header::Header::parse(message)?;
-    let body = message.get(header::LEN..).filter(|b| b.len() >= need).ok_or(WireError::Truncated {
-        structure,
-        need: header::LEN + need,
-        got: message.len(),
-    })?;
-    if le16(body, 0) != size {
-        return Err(WireError::BadStructureSize { structure, got: le16(body, 0) });
-    }
-    Ok(body)
 }
 
 /// The security buffer an (Offset, Length) pair points to, checked.
@@ -87,7 +74,7 @@ impl<'a> SessionSetupRequest<'a> {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = body(message, 24, 25, "SESSION_SETUP request")?;
+        let b = fixed(message, 24, 25, "SESSION_SETUP request")?;
         let mut prev = [0u8; 8];
         prev.copy_from_slice(&b[16..24]);
         Ok(Self {
@@ -116,7 +103,7 @@ impl<'a> SessionSetupResponse<'a> {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = body(message, 8, 9, "SESSION_SETUP response")?;
+        let b = fixed(message, 8, 9, "SESSION_SETUP response")?;
         Ok(Self { session_flags: le16(b, 2), security_buffer: buffer(message, le16(b, 4), le16(b, 6))? })
     }
 
