@@ -67,6 +67,14 @@ pub fn messages(data: &[u8]) {
         r.encode(&fields, &mut again);
         assert_eq!(CloseResponse::parse(&again).ok(), Some(r));
     }
+    if let Ok(r) = crate::read_write::ReadResponse::parse(data) {
+        assert!(r.data.end <= data.len());
+    }
+    if let Ok((w, range)) = crate::read_write::WriteRequest::parse(data) {
+        assert_eq!(range.len(), w.length as usize);
+    }
+    let _ = crate::read_write::ErrorResponse::parse(data);
+    let _ = crate::read_write::ReadRequest::parse(data);
     if let Ok(r) = FlushRequest::parse(data) {
         let mut again = Vec::new();
         r.encode(&fields, &mut again);

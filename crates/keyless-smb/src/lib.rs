@@ -8,7 +8,8 @@
 //! So far: Direct TCP framing ([`framing`]), the sync/async header ([`header`]), the protocol
 //! numbers ([`Command`], [`NtStatus`], [`Dialect`]), NEGOTIATE with its 3.1.1 contexts
 //! ([`negotiate`]), SESSION_SETUP ([`session_setup`]), TREE_CONNECT ([`tree_connect`]), and
-//! ECHO, LOGOFF, TREE_DISCONNECT, FLUSH, CLOSE ([`control`]). The other messages follow (see the
+//! ECHO, LOGOFF, TREE_DISCONNECT, FLUSH, CLOSE ([`control`]), READ, WRITE and the ERROR
+//! response ([`read_write`]). The other messages follow (see the
 //! crate's issue).
 
 mod body;
@@ -18,6 +19,7 @@ pub mod framing;
 pub mod header;
 pub mod negotiate;
 mod numbers;
+pub mod read_write;
 pub mod session_setup;
 pub mod tree_connect;
 
