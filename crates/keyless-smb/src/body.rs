@@ -1,4 +1,5 @@
-//! The one check every message body starts with.
+//! The small pieces every message body is read and written with: the fixed-part check,
+//! little-endian fields at checked positions, (offset, length) buffers, UTF-16LE names.
 
 use crate::{WireError, header};
 
@@ -15,8 +16,148 @@ pub(crate) fn fixed<'a>(
         need: header::LEN + need,
         got: message.len(),
     })?;
-    if u16::from_le_bytes([body[0], body[1]]) != size {
-        return Err(WireError::BadStructureSize { structure, got: u16::from_le_bytes([body[0], body[1]]) });
+    if le16(body, 0) != size {
+        return Err(WireError::BadStructureSize { structure, got: le16(body, 0) });
     }
     Ok(body)
+}
+
+// The readers below index slices whose length the caller checked (with `fixed` or a `get`).
+
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from(le32(b, at)) | u64::from(le32(b, at + 4)) << 32
+}
+
+pub(crate) fn bytes16(b: &[u8], at: usize) -> [u8; 16] {
+    let mut x = [0u8; 16];
+    x.copy_from_slice(&b[at..at + 16]);
+    x
+}
+
+/// The buffer an (offset, length) pair of a message points to; offsets count from the start of
+/// the SMB2 header, so a non-empty buffer never starts inside the header or the fixed body.
+pub(crate) fn buffer<'a>(
+    message: &'a [u8],
+    offset: usize,
+    len: usize,
+    min_offset: usize,
+    field: &'static str,
+) -> Result<&'a [u8], WireError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if offset < min_offset {
+        return Err(WireError::OutOfBounds { field });
+    }
+    offset.checked_add(len).and_then(|end| message.get(offset..end)).ok_or(WireError::OutOfBounds { field })
+}
+
+/// UTF-16LE bytes to a `String`.
+pub(crate) fn utf16(raw: &[u8], field: &'static str) -> Result<String, WireError> {
+    if raw.len() % 2 != 0 {
+        return Err(WireError::Misaligned { field });
+    }
+    char::decode_utf16(raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))
+        .collect::<Result<String, _>>()
+        .map_err(|_| WireError::BadValue { field })
+}
+
+/// Bytes `s` takes in UTF-16LE.
+pub(crate) fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count() * 2
+}
+
+/// Appends `s` in UTF-16LE.
+pub(crate) fn put_utf16(out: &mut Vec<u8>, s: &str) {
+    for unit in s.encode_utf16() {
+        out.extend_from_slice(&unit.to_le_bytes());
+    }
+}
+
+/// At least `n` bytes of a fixed structure.
+pub(crate) fn need(data: &[u8], n: usize, structure: &'static str) -> Result<(), WireError> {
+    if data.len() < n { Err(WireError::Truncated { structure, need: n, got: data.len() }) } else { Ok(()) }
+}
+
+/// A length that must fit its field.
+pub(crate) fn fit16(len: usize, field: &'static str) -> Result<u16, WireError> {
+    u16::try_from(len).map_err(|_| WireError::BadValue { field })
+}
+
+/// A length that must fit its field.
+pub(crate) fn fit32(len: usize, field: &'static str) -> Result<u32, WireError> {
+    u32::try_from(len).map_err(|_| WireError::BadValue { field })
+}
+
+/// Zeros up to the next multiple of 8 counted from `start`.
+pub(crate) fn pad8(out: &mut Vec<u8>, start: usize) {
+    out.resize(start + (out.len() - start).next_multiple_of(8), 0);
+}
+
+/// A list of 8-byte aligned entries chained by a 32-bit NextEntryOffset at the start of each
+/// (directory entries, FILE_NOTIFY_INFORMATION, create contexts, FILE_FULL_EA_INFORMATION):
+/// yields each entry as the slice up to the next one (or the end of the buffer), checked to be
+/// at least `min` bytes long.
+pub(crate) fn chained<'a>(
+    buf: &'a [u8],
+    min: usize,
+    field: &'static str,
+) -> impl Iterator<Item = Result<&'a [u8], WireError>> + 'a {
+    let mut rest = Some(buf).filter(|b| !b.is_empty());
+    core::iter::from_fn(move || {
+        let cur = rest.take()?;
+        if cur.len() < min {
+            return Some(Err(WireError::Truncated { structure: field, need: min, got: cur.len() }));
+        }
+        let next = le32(cur, 0) as usize;
+        if next == 0 {
+            return Some(Ok(cur));
+        }
+        if next < min || next > cur.len() {
+            return Some(Err(WireError::OutOfBounds { field }));
+        }
+        rest = Some(&cur[next..]);
+        Some(Ok(&cur[..next]))
+    })
+}
+
+/// Writes `items` as a chained list: each entry's NextEntryOffset (its first four bytes) points
+/// to the next 8-byte aligned entry; the last says 0. `write` appends one entry, NextEntryOffset
+/// included (as zero).
+pub(crate) fn write_chained<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    mut write: impl FnMut(&T, &mut Vec<u8>) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    let mut prev: Option<usize> = None;
+    for item in items {
+        if let Some(p) = prev {
+            pad8(out, p);
+            let next = fit32(out.len() - p, "NextEntryOffset")?;
+            out[p..p + 4].copy_from_slice(&next.to_le_bytes());
+        }
+        prev = Some(out.len());
+        write(item, out)?;
+    }
+    Ok(())
+}
+
+/// The length `write_chained` produces for entries of these lengths.
+pub(crate) fn chained_len(lens: impl Iterator<Item = usize>) -> usize {
+    let mut total: usize = 0;
+    for (i, len) in lens.enumerate() {
+        if i > 0 {
+            total = total.next_multiple_of(8);
+        }
+        total += len;
+    }
+    total
 }

@@ -1,40 +1,25 @@
-//! The small fixed messages: ECHO (2.2.28/29), LOGOFF (2.2.7/8) and TREE_DISCONNECT (2.2.11/12),
-//! whose bodies are StructureSize 4 and two reserved bytes; FLUSH (2.2.17/18) and CLOSE
-//! (2.2.15/16) on a FileId.
+//! The small fixed messages: ECHO (2.2.28/29), LOGOFF (2.2.7/8), TREE_DISCONNECT (2.2.11/12) and
+//! CANCEL (2.2.30), whose bodies are StructureSize 4 and two reserved bytes; FLUSH (2.2.17/18)
+//! and CLOSE (2.2.15/16) on a FileId.
 
-use crate::body::fixed;
-use crate::header::HeaderFields;
-use crate::{Command, WireError};
+use crate::body::{bytes16, fixed, le16, le32, le64};
+use crate::message::empty_message;
+use crate::{Command, Message, WireError};
 
 /// An SMB2 FileId: Persistent and Volatile, 8 bytes each.
 pub type FileId = [u8; 16];
 
-/// Encodes ECHO, LOGOFF or TREE_DISCONNECT (request or response: the body is the same).
-///
-/// # Errors
-/// [`WireError::BadValue`] for another command.
-pub fn encode_empty(command: Command, header: &HeaderFields, out: &mut Vec<u8>) -> Result<(), WireError> {
-    if ![Command::ECHO, Command::LOGOFF, Command::TREE_DISCONNECT].contains(&command) {
-        return Err(WireError::BadValue { field: "Command" });
-    }
-    HeaderFields { command, ..*header }.encode(out);
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0, 0]);
-    Ok(())
-}
-
-/// Checks an ECHO, LOGOFF or TREE_DISCONNECT message (or a FLUSH response).
-///
-/// # Errors
-/// The [`WireError`] naming the field.
-pub fn parse_empty(message: &[u8]) -> Result<(), WireError> {
-    fixed(message, 4, 4, "SMB2 empty body").map(|_| ())
-}
-
-fn file_id(b: &[u8], at: usize) -> FileId {
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&b[at..at + 16]);
-    id
+empty_message! {
+    /// ECHO request or response.
+    Echo = ECHO, 4, "ECHO";
+    /// LOGOFF request or response.
+    Logoff = LOGOFF, 4, "LOGOFF";
+    /// TREE_DISCONNECT request or response.
+    TreeDisconnect = TREE_DISCONNECT, 4, "TREE_DISCONNECT";
+    /// CANCEL request (sent with the MessageId or AsyncId of the request to cancel; no response).
+    Cancel = CANCEL, 4, "CANCEL";
+    /// FLUSH response.
+    FlushResponse = FLUSH, 4, "FLUSH response";
 }
 
 /// A FLUSH request.
@@ -44,22 +29,23 @@ pub struct FlushRequest {
     pub file_id: FileId,
 }
 
-impl FlushRequest {
-    /// Encodes header and body.
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) {
-        HeaderFields { command: Command::FLUSH, ..*header }.encode(out);
+impl Message<'_> for FlushRequest {
+    const COMMAND: Command = Command::FLUSH;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
+        let b = fixed(message, 24, 24, "FLUSH request")?;
+        Ok(Self { file_id: bytes16(b, 8) })
+    }
+
+    fn body_len(&self) -> usize {
+        24
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.extend_from_slice(&24u16.to_le_bytes());
         out.extend_from_slice(&[0; 6]);
         out.extend_from_slice(&self.file_id);
-    }
-
-    /// Decodes a whole request message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 24, "FLUSH request")?;
-        Ok(Self { file_id: file_id(b, 8) })
+        Ok(())
     }
 }
 
@@ -75,32 +61,31 @@ pub struct CloseRequest {
     pub file_id: FileId,
 }
 
-impl CloseRequest {
-    /// Encodes header and body.
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) {
-        HeaderFields { command: Command::CLOSE, ..*header }.encode(out);
+impl Message<'_> for CloseRequest {
+    const COMMAND: Command = Command::CLOSE;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
+        let b = fixed(message, 24, 24, "CLOSE request")?;
+        Ok(Self { flags: le16(b, 2), file_id: bytes16(b, 8) })
+    }
+
+    fn body_len(&self) -> usize {
+        24
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.extend_from_slice(&24u16.to_le_bytes());
         out.extend_from_slice(&self.flags.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&self.file_id);
-    }
-
-    /// Decodes a whole request message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 24, "CLOSE request")?;
-        Ok(Self { flags: u16::from_le_bytes([b[2], b[3]]), file_id: file_id(b, 8) })
+        Ok(())
     }
 }
 
-/// A CLOSE response (times are FILETIMEs; zero unless POSTQUERY_ATTRIB was asked).
+/// The attributes a CLOSE response (with POSTQUERY_ATTRIB) and a CREATE response carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CloseResponse {
-    /// Flags.
-    pub flags: u16,
-    /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime.
+pub struct FileAttributes {
+    /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime (FILETIMEs).
     pub times: [u64; 4],
     /// AllocationSize.
     pub allocation_size: u64,
@@ -110,38 +95,54 @@ pub struct CloseResponse {
     pub file_attributes: u32,
 }
 
-impl CloseResponse {
-    /// Decodes a whole response message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 60, 60, "CLOSE response")?;
-        let u64_at = |at: usize| {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(&b[at..at + 8]);
-            u64::from_le_bytes(x)
-        };
-        Ok(Self {
-            flags: u16::from_le_bytes([b[2], b[3]]),
-            times: [u64_at(8), u64_at(16), u64_at(24), u64_at(32)],
-            allocation_size: u64_at(40),
-            end_of_file: u64_at(48),
-            file_attributes: u32::from_le_bytes([b[56], b[57], b[58], b[59]]),
-        })
+impl FileAttributes {
+    /// Reads the 52 bytes at `at` (times, sizes, attributes).
+    pub(crate) fn read(b: &[u8], at: usize) -> Self {
+        Self {
+            times: [le64(b, at), le64(b, at + 8), le64(b, at + 16), le64(b, at + 24)],
+            allocation_size: le64(b, at + 32),
+            end_of_file: le64(b, at + 40),
+            file_attributes: le32(b, at + 48),
+        }
     }
 
-    /// Encodes header and body.
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) {
-        HeaderFields { command: Command::CLOSE, ..*header }.encode(out);
-        out.extend_from_slice(&60u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+    /// Writes the 52 bytes.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         for t in self.times {
             out.extend_from_slice(&t.to_le_bytes());
         }
         out.extend_from_slice(&self.allocation_size.to_le_bytes());
         out.extend_from_slice(&self.end_of_file.to_le_bytes());
         out.extend_from_slice(&self.file_attributes.to_le_bytes());
+    }
+}
+
+/// A CLOSE response (attributes are zero unless POSTQUERY_ATTRIB was asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CloseResponse {
+    /// Flags.
+    pub flags: u16,
+    /// The file's times, sizes and attributes.
+    pub attributes: FileAttributes,
+}
+
+impl Message<'_> for CloseResponse {
+    const COMMAND: Command = Command::CLOSE;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
+        let b = fixed(message, 60, 60, "CLOSE response")?;
+        Ok(Self { flags: le16(b, 2), attributes: FileAttributes::read(b, 8) })
+    }
+
+    fn body_len(&self) -> usize {
+        60
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        out.extend_from_slice(&60u16.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        self.attributes.write(out);
+        Ok(())
     }
 }

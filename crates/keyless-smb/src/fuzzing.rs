@@ -1,6 +1,28 @@
 //! Entry points for the cargo-fuzz targets (`fuzz/fuzz_targets/smb_*.rs`), replayed by `cargo test`.
+//! Every decoder must refuse or accept without panicking; what it accepts must encode, and the
+//! encoding must decode to the same value.
 
+use crate::Message;
 use crate::header::Header;
+
+/// Decodes `data` as each type; what decodes re-encodes (with the same header) and decodes equal.
+macro_rules! round_trip {
+    ($data:expr, $($t:ty),+ $(,)?) => {{
+        let data: &[u8] = $data;
+        if let Ok(h) = Header::parse(data) {
+            let fields = h.fields();
+            $(
+                if let Ok(m) = <$t>::parse(data) {
+                    if let Ok(again) = m.to_vec(&fields) {
+                        assert_eq!(again.len(), 64 + m.body_len(), "{}: body_len", stringify!($t));
+                        let back = <$t>::parse(&again).expect(concat!(stringify!($t), ": our encoding decodes"));
+                        assert_eq!(back, m, "{}: decode(encode(x)) == x", stringify!($t));
+                    }
+                }
+            )+
+        }
+    }};
+}
 
 /// Header decode; what decodes re-encodes to the same 64 bytes.
 pub fn header(data: &[u8]) {
@@ -12,72 +34,96 @@ pub fn header(data: &[u8]) {
     let _ = crate::framing::frame_length(data);
 }
 
-/// NEGOTIATE response decode, every context checked and its id lists read.
+/// NEGOTIATE request and response decode, every context checked and its id lists read.
 pub fn negotiate_response(data: &[u8]) {
-    if let Ok(n) = crate::negotiate::NegotiateResponse::parse(data) {
-        let _ = (n.dialect(), n.security_buffer(), n.max_read_size(), n.server_guid());
-        for (_, d) in n.negotiate_contexts().flatten() {
-            let _ = crate::negotiate::parse_id_list(d, "fuzz");
+    use crate::negotiate::{NegotiateRequest, NegotiateResponse, parse_id_list};
+    if let Ok(n) = NegotiateResponse::parse(data) {
+        for c in &n.contexts {
+            let _ = parse_id_list(&c.data, "fuzz");
         }
     }
+    round_trip!(data, NegotiateRequest, NegotiateResponse);
 }
 
-/// SESSION_SETUP request and response decode; what decodes re-encodes and decodes the same.
+/// SESSION_SETUP request and response.
 pub fn session_setup(data: &[u8]) {
     use crate::session_setup::{SessionSetupRequest, SessionSetupResponse};
-    if let (Ok(r), Ok(h)) = (SessionSetupRequest::parse(data), crate::header::Header::parse(data)) {
-        let mut again = Vec::new();
-        if r.encode(&h.fields(), &mut again).is_ok() {
-            assert_eq!(SessionSetupRequest::parse(&again).ok(), Some(r));
+    round_trip!(data, SessionSetupRequest, SessionSetupResponse);
+}
+
+/// Every other message decoder, and the payloads inside them.
+pub fn messages(data: &[u8]) {
+    use crate::change_notify::*;
+    use crate::control::*;
+    use crate::create::*;
+    use crate::info::*;
+    use crate::ioctl::*;
+    use crate::lock::*;
+    use crate::oplock::*;
+    use crate::query_directory::*;
+    use crate::read_write::*;
+    use crate::tree_connect::*;
+    round_trip!(data, Echo, Logoff, TreeDisconnect, Cancel, FlushRequest, FlushResponse, CloseRequest, CloseResponse);
+    round_trip!(data, TreeConnectRequest, TreeConnectResponse, ReadRequest, ReadResponse, WriteRequest, WriteResponse);
+    round_trip!(data, CreateRequest, CreateResponse, LockRequest, LockResponse, IoctlRequest, IoctlResponse);
+    round_trip!(data, QueryDirectoryRequest, QueryDirectoryResponse, ChangeNotifyRequest, ChangeNotifyResponse);
+    round_trip!(data, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse);
+    round_trip!(data, OplockBreak, LeaseBreakNotification, LeaseBreakAck);
+    let _ = Break::parse(data);
+    if let Ok(e) = crate::error_response::ErrorResponse::parse(data) {
+        for c in e.contexts().flatten() {
+            let _ = crate::error_response::SymlinkError::parse(c.data);
+        }
+        let _ = crate::error_response::SymlinkError::parse(e.error_data);
+    }
+    payloads(data);
+}
+
+/// The structures inside buffers (directory entries, create contexts, FSCTL payloads, info).
+pub fn payloads(data: &[u8]) {
+    use crate::query_directory::{class, entries};
+    for c in [class::DIRECTORY, class::FULL_DIRECTORY, class::ID_FULL_DIRECTORY, class::ID_BOTH_DIRECTORY, class::NAMES]
+    {
+        if let Ok(it) = entries(data, c) {
+            for e in it.flatten() {
+                let _ = (e.to_info(), e.file_id(), e.short_name_utf16(), e.times());
+            }
         }
     }
-    if let (Ok(r), Ok(h)) = (SessionSetupResponse::parse(data), crate::header::Header::parse(data)) {
-        let mut again = Vec::new();
-        if r.encode(&h.fields(), &mut again).is_ok() {
-            assert_eq!(SessionSetupResponse::parse(&again).ok(), Some(r));
+    let _ = crate::change_notify::FileNotify::parse_all(data);
+    let _ = crate::create::Lease::parse(data);
+    let _ = crate::ioctl::ValidateNegotiateRequest::parse(data);
+    let _ = crate::ioctl::DfsReferralRequest::parse(data);
+    if let Ok(r) = crate::ioctl::DfsReferralResponse::parse(data) {
+        let _ = r.to_bytes();
+    }
+    let _ = crate::info::FileRenameInformation::parse(data);
+}
+
+/// Compound chain walk: every message of the chain decodes as whatever it is, or is refused.
+pub fn compound(data: &[u8]) {
+    for m in crate::compound::messages(data) {
+        match m {
+            Ok(m) => messages(m),
+            Err(_) => break,
         }
     }
 }
 
-/// Every other message decoder; what decodes re-encodes and decodes the same.
-pub fn messages(data: &[u8]) {
-    use crate::control::{CloseRequest, CloseResponse, FlushRequest, parse_empty};
-    use crate::tree_connect::{TreeConnectRequest, TreeConnectResponse};
-    let Ok(h) = crate::header::Header::parse(data) else { return };
-    let fields = h.fields();
-    let _ = parse_empty(data);
-    if let Ok(r) = TreeConnectRequest::parse(data) {
+/// TRANSFORM and COMPRESSION headers: what decodes re-encodes to the same bytes.
+pub fn transform(data: &[u8]) {
+    use crate::transform::{Compressed, TransformHeader};
+    if let Ok((h, ciphertext)) = TransformHeader::parse(data) {
         let mut again = Vec::new();
-        if r.encode(&fields, &mut again).is_ok() {
-            assert_eq!(TreeConnectRequest::parse(&again).ok(), Some(r));
+        h.encode(&mut again);
+        again.extend_from_slice(ciphertext);
+        assert_eq!(again, data);
+    }
+    if let Ok(c) = Compressed::parse(data) {
+        let mut again = Vec::new();
+        if c.encode(&mut again).is_ok() {
+            assert_eq!(Compressed::parse(&again).ok(), Some(c.clone()));
         }
-    }
-    if let Ok(r) = TreeConnectResponse::parse(data) {
-        let mut again = Vec::new();
-        r.encode(&fields, &mut again);
-        assert_eq!(TreeConnectResponse::parse(&again).ok(), Some(r));
-    }
-    if let Ok(r) = CloseRequest::parse(data) {
-        let mut again = Vec::new();
-        r.encode(&fields, &mut again);
-        assert_eq!(CloseRequest::parse(&again).ok(), Some(r));
-    }
-    if let Ok(r) = CloseResponse::parse(data) {
-        let mut again = Vec::new();
-        r.encode(&fields, &mut again);
-        assert_eq!(CloseResponse::parse(&again).ok(), Some(r));
-    }
-    if let Ok(r) = crate::read_write::ReadResponse::parse(data) {
-        assert!(r.data.end <= data.len());
-    }
-    if let Ok((w, range)) = crate::read_write::WriteRequest::parse(data) {
-        assert_eq!(range.len(), w.length as usize);
-    }
-    let _ = crate::read_write::ErrorResponse::parse(data);
-    let _ = crate::read_write::ReadRequest::parse(data);
-    if let Ok(r) = FlushRequest::parse(data) {
-        let mut again = Vec::new();
-        r.encode(&fields, &mut again);
-        assert_eq!(FlushRequest::parse(&again).ok(), Some(r));
+        let _ = c.decompress_simple();
     }
 }

@@ -1,30 +1,48 @@
 //! # keyless-smb
 //!
-//! The SMB2/3 wire codec of keyless (MS-SMB2), sans-IO: checked zero-copy views for decoding
-//! (a view's constructor checks every offset and length; its accessors then cannot fail) and
-//! plain structs that encode themselves. Security buffers are opaque bytes: this crate knows
-//! no GSS and no cryptography.
+//! The SMB2/3 wire codec of keyless (MS-SMB2), sans-IO. Decoding checks every offset and length
+//! against the message and borrows payloads (data, tokens, buffers, directory entries) from it:
+//! nothing is copied but names, which become `String`s. Malformed input is a [`WireError`]
+//! naming the field. Security buffers are opaque bytes: this crate knows no GSS and no
+//! cryptography.
 //!
-//! So far: Direct TCP framing ([`framing`]), the sync/async header ([`header`]), the protocol
-//! numbers ([`Command`], [`NtStatus`], [`Dialect`]), NEGOTIATE with its 3.1.1 contexts
-//! ([`negotiate`]), SESSION_SETUP ([`session_setup`]), TREE_CONNECT ([`tree_connect`]), and
-//! ECHO, LOGOFF, TREE_DISCONNECT, FLUSH, CLOSE ([`control`]), READ, WRITE and the ERROR
-//! response ([`read_write`]). The other messages follow (see the
-//! crate's issue).
+//! Every body implements [`Message`]: `parse` over the whole message (offsets count from the
+//! header), `body_len` before `write_body`, and `encode`/`to_vec` that write the header with the
+//! right command. Framing: Direct TCP ([`framing`]), the sync/async header ([`header`]),
+//! compound chains ([`compound`]), the encryption and compression wrappers ([`transform`]).
+//! Messages: NEGOTIATE with its 3.1.1 contexts ([`negotiate`]), SESSION_SETUP
+//! ([`session_setup`]), TREE_CONNECT ([`tree_connect`]), ECHO, LOGOFF, TREE_DISCONNECT, CANCEL,
+//! FLUSH, CLOSE ([`control`]), CREATE and its contexts ([`create`]), READ and WRITE
+//! ([`read_write`]), LOCK ([`lock`]), IOCTL and its FSCTL payloads ([`ioctl`]),
+//! QUERY_DIRECTORY and directory entries ([`query_directory`]), CHANGE_NOTIFY
+//! ([`change_notify`]), QUERY_INFO/SET_INFO and information structures ([`info`]), oplock and
+//! lease breaks ([`oplock`]), and the ERROR response with error contexts ([`error_response`]).
 
 mod body;
+pub mod change_notify;
+pub mod compound;
 pub mod control;
+pub mod create;
 mod error;
+pub mod error_response;
 pub mod framing;
 pub mod header;
+pub mod info;
+pub mod ioctl;
+pub mod lock;
+mod message;
 pub mod negotiate;
 mod numbers;
+pub mod oplock;
+pub mod query_directory;
 pub mod read_write;
 pub mod session_setup;
+pub mod transform;
 pub mod tree_connect;
 
 #[doc(hidden)]
 pub mod fuzzing;
 
 pub use error::WireError;
+pub use message::Message;
 pub use numbers::{Command, Dialect, NtStatus};

@@ -2,8 +2,9 @@
 //! (2.2.3.1): preauth integrity, encryption, compression, netname, transport, RDMA transform,
 //! signing. Contexts start 8-byte aligned; offsets count from the start of the SMB2 header.
 
-use crate::header::{self, HeaderFields};
-use crate::{Command, Dialect, WireError};
+use crate::body::{buffer, bytes16, fit16, fit32, fixed, le16, le32, le64, pad8, put_utf16, utf16_len};
+use crate::header;
+use crate::{Command, Dialect, Message, WireError};
 
 /// Negotiate context types (2.2.3.1).
 pub mod context {
@@ -51,15 +52,7 @@ pub mod security_mode {
     pub const SIGNING_REQUIRED: u16 = 0x0002;
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// One negotiate context to send.
+/// One negotiate context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NegotiateContext {
     /// ContextType.
@@ -90,7 +83,9 @@ impl NegotiateContext {
 
     /// The server name (NETNAME), UTF-16LE.
     pub fn netname(name: &str) -> Self {
-        Self { kind: context::NETNAME, data: name.encode_utf16().flat_map(u16::to_le_bytes).collect() }
+        let mut data = Vec::with_capacity(utf16_len(name));
+        put_utf16(&mut data, name);
+        Self { kind: context::NETNAME, data }
     }
 }
 
@@ -130,8 +125,50 @@ pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[
     })
 }
 
-/// A NEGOTIATE request to encode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Decodes `count` contexts from `list` into owned contexts.
+fn read_contexts(list: &[u8], count: u16) -> Result<Vec<NegotiateContext>, WireError> {
+    contexts(list, count).map(|c| c.map(|(kind, data)| NegotiateContext { kind, data: data.to_vec() })).collect()
+}
+
+/// The context list starting at `offset` (8-byte aligned, after the fixed part).
+fn context_list(message: &[u8], offset: usize, count: u16, min: usize) -> Result<&[u8], WireError> {
+    if count == 0 {
+        return Ok(&[]);
+    }
+    if offset % 8 != 0 {
+        return Err(WireError::Misaligned { field: "NegotiateContextOffset" });
+    }
+    message.get(offset..).filter(|_| offset >= min).ok_or(WireError::OutOfBounds { field: "NegotiateContextOffset" })
+}
+
+/// Bytes a context list takes after `at` (an offset from the header), padding included.
+fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
+    let mut end = at;
+    for (i, c) in list.iter().enumerate() {
+        if i > 0 {
+            end = end.next_multiple_of(8);
+        }
+        end += 8 + c.data.len();
+    }
+    end - at
+}
+
+/// Writes a context list (8-byte aligned from `start`, the last one unpadded).
+fn write_contexts(out: &mut Vec<u8>, start: usize, list: &[NegotiateContext]) -> Result<(), WireError> {
+    for (i, c) in list.iter().enumerate() {
+        if i > 0 {
+            pad8(out, start);
+        }
+        out.extend_from_slice(&c.kind.to_le_bytes());
+        out.extend_from_slice(&fit16(c.data.len(), "NegotiateContext DataLength")?.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&c.data);
+    }
+    Ok(())
+}
+
+/// A NEGOTIATE request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NegotiateRequest {
     /// SecurityMode.
     pub security_mode: u16,
@@ -146,135 +183,166 @@ pub struct NegotiateRequest {
 }
 
 impl NegotiateRequest {
-    /// Encodes header and body into `out` (no Direct TCP framing).
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) {
-        let start = out.len();
-        HeaderFields { command: Command::NEGOTIATE, ..*header }.encode(out);
-        let with_contexts = self.dialects.contains(&Dialect::SMB_311) && !self.contexts.is_empty();
+    fn with_contexts(&self) -> bool {
+        self.dialects.contains(&Dialect::SMB_311) && !self.contexts.is_empty()
+    }
+
+    fn contexts_at(&self) -> usize {
+        (header::LEN + 36 + 2 * self.dialects.len()).next_multiple_of(8)
+    }
+}
+
+impl Message<'_> for NegotiateRequest {
+    const COMMAND: Command = Command::NEGOTIATE;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
+        let b = fixed(message, 36, 36, "NEGOTIATE request")?;
+        let n = usize::from(le16(b, 2));
+        let ids = buffer(message, header::LEN + 36, 2 * n, 0, "Dialects")?;
+        let dialects: Vec<Dialect> = ids.chunks_exact(2).map(|c| Dialect(u16::from_le_bytes([c[0], c[1]]))).collect();
+        let count = if dialects.contains(&Dialect::SMB_311) { le16(b, 32) } else { 0 };
+        let list = context_list(message, le32(b, 28) as usize, count, header::LEN + 36 + 2 * n)?;
+        Ok(Self {
+            security_mode: le16(b, 4),
+            capabilities: le32(b, 8),
+            client_guid: bytes16(b, 12),
+            dialects,
+            contexts: read_contexts(list, count)?,
+        })
+    }
+
+    fn body_len(&self) -> usize {
+        let fixed = 36 + 2 * self.dialects.len();
+        if self.with_contexts() {
+            let at = self.contexts_at();
+            at - header::LEN + contexts_len(at, &self.contexts)
+        } else {
+            fixed
+        }
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let start = out.len() - header::LEN;
         out.extend_from_slice(&36u16.to_le_bytes());
-        out.extend_from_slice(&u16::try_from(self.dialects.len()).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&fit16(self.dialects.len(), "DialectCount")?.to_le_bytes());
         out.extend_from_slice(&self.security_mode.to_le_bytes());
         out.extend_from_slice(&[0; 2]);
         out.extend_from_slice(&self.capabilities.to_le_bytes());
         out.extend_from_slice(&self.client_guid);
-        let offset_at = out.len();
-        out.extend_from_slice(&[0; 8]); // NegotiateContextOffset/Count/Reserved2, or ClientStartTime
+        if self.with_contexts() {
+            out.extend_from_slice(&fit32(self.contexts_at(), "NegotiateContextOffset")?.to_le_bytes());
+            out.extend_from_slice(&fit16(self.contexts.len(), "NegotiateContextCount")?.to_le_bytes());
+            out.extend_from_slice(&[0; 2]);
+        } else {
+            out.extend_from_slice(&[0; 8]); // ClientStartTime
+        }
         for d in &self.dialects {
             out.extend_from_slice(&d.0.to_le_bytes());
         }
-        if with_contexts {
-            let first = pad8(out, start);
-            out[offset_at..offset_at + 4].copy_from_slice(&u32::try_from(first).unwrap_or(0).to_le_bytes());
-            out[offset_at + 4..offset_at + 6]
-                .copy_from_slice(&u16::try_from(self.contexts.len()).unwrap_or(0).to_le_bytes());
-            for (i, c) in self.contexts.iter().enumerate() {
-                if i > 0 {
-                    pad8(out, start);
-                }
-                out.extend_from_slice(&c.kind.to_le_bytes());
-                out.extend_from_slice(&u16::try_from(c.data.len()).unwrap_or(0).to_le_bytes());
-                out.extend_from_slice(&[0; 4]);
-                out.extend_from_slice(&c.data);
-            }
+        if self.with_contexts() {
+            pad8(out, start);
+            write_contexts(out, start, &self.contexts)?;
         }
+        Ok(())
     }
 }
 
-/// Pads `out` with zeros to an 8-byte boundary counted from `start`; returns the aligned offset.
-fn pad8(out: &mut Vec<u8>, start: usize) -> usize {
-    let rel = out.len() - start;
-    out.resize(start + rel.next_multiple_of(8), 0);
-    out.len() - start
-}
-
-/// A checked view of a NEGOTIATE response (whole message, header first).
-#[derive(Debug, Clone, Copy)]
+/// A NEGOTIATE response.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NegotiateResponse<'a> {
-    body: &'a [u8; 64],
-    security_buffer: &'a [u8],
-    contexts: &'a [u8],
-    context_count: u16,
+    /// SecurityMode.
+    pub security_mode: u16,
+    /// DialectRevision.
+    pub dialect: Dialect,
+    /// ServerGuid.
+    pub server_guid: [u8; 16],
+    /// Capabilities.
+    pub capabilities: u32,
+    /// MaxTransactSize.
+    pub max_transact_size: u32,
+    /// MaxReadSize.
+    pub max_read_size: u32,
+    /// MaxWriteSize.
+    pub max_write_size: u32,
+    /// SystemTime (FILETIME).
+    pub system_time: u64,
+    /// ServerStartTime (FILETIME).
+    pub server_start_time: u64,
+    /// The server's SPNEGO hint (NegTokenInit2), opaque here.
+    pub security_buffer: &'a [u8],
+    /// The negotiate contexts (3.1.1 only).
+    pub contexts: Vec<NegotiateContext>,
 }
 
-impl<'a> NegotiateResponse<'a> {
-    /// Checks the body's size, the security buffer and the context list against the message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        header::Header::parse(message)?;
-        let body: &[u8; 64] = message.get(header::LEN..).and_then(|b| b.first_chunk()).ok_or(WireError::Truncated {
-            structure: "NEGOTIATE response",
-            need: header::LEN + 64,
-            got: message.len(),
-        })?;
-        if le16(body, 0) != 65 {
-            return Err(WireError::BadStructureSize { structure: "NEGOTIATE response", got: le16(body, 0) });
-        }
-        let (off, len) = (usize::from(le16(body, 56)), usize::from(le16(body, 58)));
-        let security_buffer = if len == 0 {
-            &[][..]
-        } else {
-            message.get(off..off + len).ok_or(WireError::OutOfBounds { field: "SecurityBuffer" })?
-        };
-        // Contexts exist only in 3.1.1 responses; other dialects reuse the field as Reserved.
-        let count = if le16(body, 4) == Dialect::SMB_311.0 { le16(body, 6) } else { 0 };
-        let contexts = if count > 0 {
-            let ctx_off = le32(body, 60) as usize;
-            if ctx_off % 8 != 0 {
-                return Err(WireError::Misaligned { field: "NegotiateContextOffset" });
-            }
-            message.get(ctx_off..).ok_or(WireError::OutOfBounds { field: "NegotiateContextOffset" })?
-        } else {
-            &[][..]
-        };
-        let view = Self { body, security_buffer, contexts, context_count: count };
-        for c in view.negotiate_contexts() {
-            c?;
-        }
-        Ok(view)
+/// Where the security buffer of a response starts (right after the fixed body).
+const RESPONSE_BUFFER_AT: usize = header::LEN + 64;
+
+impl<'a> Message<'a> for NegotiateResponse<'a> {
+    const COMMAND: Command = Command::NEGOTIATE;
+
+    fn parse(message: &'a [u8]) -> Result<Self, WireError> {
+        let b = fixed(message, 64, 65, "NEGOTIATE response")?;
+        let security_buffer =
+            buffer(message, usize::from(le16(b, 56)), usize::from(le16(b, 58)), header::LEN, "SecurityBuffer")?;
+        let dialect = Dialect(le16(b, 4));
+        // Contexts exist only in 3.1.1 responses; other dialects reuse the fields as Reserved.
+        let count = if dialect == Dialect::SMB_311 { le16(b, 6) } else { 0 };
+        let list = context_list(message, le32(b, 60) as usize, count, RESPONSE_BUFFER_AT)?;
+        Ok(Self {
+            security_mode: le16(b, 2),
+            dialect,
+            server_guid: bytes16(b, 8),
+            capabilities: le32(b, 24),
+            max_transact_size: le32(b, 28),
+            max_read_size: le32(b, 32),
+            max_write_size: le32(b, 36),
+            system_time: le64(b, 40),
+            server_start_time: le64(b, 48),
+            security_buffer,
+            contexts: read_contexts(list, count)?,
+        })
     }
 
-    /// SecurityMode.
-    pub fn security_mode(&self) -> u16 {
-        le16(self.body, 2)
+    fn body_len(&self) -> usize {
+        let end = RESPONSE_BUFFER_AT + self.security_buffer.len().max(1);
+        if self.contexts.is_empty() {
+            end - header::LEN
+        } else {
+            let at = end.next_multiple_of(8);
+            at - header::LEN + contexts_len(at, &self.contexts)
+        }
     }
-    /// DialectRevision.
-    pub fn dialect(&self) -> Dialect {
-        Dialect(le16(self.body, 4))
-    }
-    /// NegotiateContextCount.
-    pub fn context_count(&self) -> u16 {
-        self.context_count
-    }
-    /// ServerGuid.
-    pub fn server_guid(&self) -> [u8; 16] {
-        let mut g = [0u8; 16];
-        g.copy_from_slice(&self.body[8..24]);
-        g
-    }
-    /// Capabilities.
-    pub fn capabilities(&self) -> u32 {
-        le32(self.body, 24)
-    }
-    /// MaxTransactSize.
-    pub fn max_transact_size(&self) -> u32 {
-        le32(self.body, 28)
-    }
-    /// MaxReadSize.
-    pub fn max_read_size(&self) -> u32 {
-        le32(self.body, 32)
-    }
-    /// MaxWriteSize.
-    pub fn max_write_size(&self) -> u32 {
-        le32(self.body, 36)
-    }
-    /// The server's SPNEGO hint (NegTokenInit2), opaque here.
-    pub fn security_buffer(&self) -> &'a [u8] {
-        self.security_buffer
-    }
-    /// The negotiate contexts (3.1.1), checked by `parse`.
-    pub fn negotiate_contexts(&self) -> impl Iterator<Item = Result<(u16, &'a [u8]), WireError>> + use<'a> {
-        contexts(self.contexts, self.context_count())
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let start = out.len() - header::LEN;
+        let with_contexts = !self.contexts.is_empty();
+        if with_contexts && self.dialect != Dialect::SMB_311 {
+            return Err(WireError::BadValue { field: "NegotiateContextCount" });
+        }
+        let sec_len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
+        let ctx_at = (RESPONSE_BUFFER_AT + self.security_buffer.len().max(1)).next_multiple_of(8);
+        out.extend_from_slice(&65u16.to_le_bytes());
+        out.extend_from_slice(&self.security_mode.to_le_bytes());
+        out.extend_from_slice(&self.dialect.0.to_le_bytes());
+        out.extend_from_slice(&fit16(self.contexts.len(), "NegotiateContextCount")?.to_le_bytes());
+        out.extend_from_slice(&self.server_guid);
+        for v in [self.capabilities, self.max_transact_size, self.max_read_size, self.max_write_size] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.system_time.to_le_bytes());
+        out.extend_from_slice(&self.server_start_time.to_le_bytes());
+        out.extend_from_slice(&(if sec_len == 0 { 0 } else { RESPONSE_BUFFER_AT as u16 }).to_le_bytes());
+        out.extend_from_slice(&sec_len.to_le_bytes());
+        let ctx_off = if with_contexts { fit32(ctx_at, "NegotiateContextOffset")? } else { 0 };
+        out.extend_from_slice(&ctx_off.to_le_bytes());
+        out.extend_from_slice(self.security_buffer);
+        if sec_len == 0 {
+            out.push(0);
+        }
+        if with_contexts {
+            pad8(out, start);
+            write_contexts(out, start, &self.contexts)?;
+        }
+        Ok(())
     }
 }

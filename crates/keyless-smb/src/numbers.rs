@@ -113,3 +113,9 @@ wire_enum! {
         WILDCARD = 0x02FF => "2.???",
     }
 }
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Self::SMB_311
+    }
+}

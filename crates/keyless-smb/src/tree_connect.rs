@@ -1,9 +1,12 @@
 //! TREE_CONNECT (MS-SMB2 2.2.9 request, 2.2.10 response). The path is `\\server\share` in
-//! UTF-16LE; the 3.1.1 extension (TREE_CONNECT_FLAG_EXTENSION_PRESENT) is decoded as flags only.
+//! UTF-16LE. With TREE_CONNECT_FLAG_EXTENSION_PRESENT (3.1.1) the buffer starts with the request
+//! extension (2.2.9.1): a context offset and count, ten reserved bytes, the path, then the tree
+//! connect contexts (8-byte aligned, laid out like negotiate contexts).
 
-use crate::body::fixed;
-use crate::header::{self, HeaderFields};
-use crate::{Command, WireError};
+use crate::body::{buffer, fit16, fit32, fixed, le16, le32, pad8, put_utf16, utf16, utf16_len};
+use crate::header;
+use crate::negotiate::contexts;
+use crate::{Command, Message, WireError};
 
 /// Share types (2.2.10).
 pub mod share_type {
@@ -23,12 +26,23 @@ pub mod share_flags {
     pub const ENCRYPT_DATA: u32 = 0x0000_8000;
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+/// Request flags (3.1.1, 2.2.9).
+pub mod flags {
+    /// Reconnect to a cluster share.
+    pub const CLUSTER_RECONNECT: u16 = 0x0001;
+    /// The client handles share redirects.
+    pub const REDIRECT_TO_OWNER: u16 = 0x0002;
+    /// The buffer starts with the request extension.
+    pub const EXTENSION_PRESENT: u16 = 0x0004;
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+/// A tree connect context (2.2.9.2), e.g. the remoted identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TreeConnectContext {
+    /// ContextType.
+    pub kind: u16,
+    /// Data.
+    pub data: Vec<u8>,
 }
 
 /// A TREE_CONNECT request.
@@ -38,44 +52,94 @@ pub struct TreeConnectRequest {
     pub flags: u16,
     /// `\\server\share`.
     pub path: String,
+    /// Tree connect contexts (only with [`flags::EXTENSION_PRESENT`]).
+    pub contexts: Vec<TreeConnectContext>,
 }
 
+const FIXED: usize = 8;
+const EXTENSION: usize = 16;
+
 impl TreeConnectRequest {
-    /// Encodes header and body.
-    ///
-    /// # Errors
-    /// [`WireError::BadValue`] for a path over 65535 bytes in UTF-16.
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) -> Result<(), WireError> {
-        let path: Vec<u8> = self.path.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let len = u16::try_from(path.len()).map_err(|_| WireError::BadValue { field: "PathLength" })?;
-        HeaderFields { command: Command::TREE_CONNECT, ..*header }.encode(out);
-        out.extend_from_slice(&9u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&72u16.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&path);
-        Ok(())
+    fn extended(&self) -> bool {
+        self.flags & flags::EXTENSION_PRESENT != 0
     }
 
-    /// Decodes a whole request message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 8, 9, "TREE_CONNECT request")?;
+    fn contexts_len(&self) -> usize {
+        self.contexts.iter().map(|c| (8 + c.data.len()).next_multiple_of(8)).sum::<usize>()
+    }
+}
+
+impl Message<'_> for TreeConnectRequest {
+    const COMMAND: Command = Command::TREE_CONNECT;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
+        let b = fixed(message, FIXED, 9, "TREE_CONNECT request")?;
         let (off, len) = (usize::from(le16(b, 4)), usize::from(le16(b, 6)));
-        if len % 2 != 0 {
-            return Err(WireError::Misaligned { field: "PathLength" });
+        let path = utf16(buffer(message, off, len, header::LEN, "Path")?, "Path")?;
+        let flags = le16(b, 2);
+        let mut list = Vec::new();
+        if flags & flags::EXTENSION_PRESENT != 0 {
+            let ext = message
+                .get(header::LEN + FIXED..header::LEN + FIXED + EXTENSION)
+                .ok_or(WireError::OutOfBounds { field: "TreeConnectRequestExtension" })?;
+            let (ctx_off, count) = (le32(ext, 0) as usize, le16(ext, 4));
+            let raw = if count == 0 {
+                &[][..]
+            } else {
+                message.get(ctx_off..).ok_or(WireError::OutOfBounds { field: "TreeConnectContextOffset" })?
+            };
+            for c in contexts(raw, count) {
+                let (kind, data) = c?;
+                list.push(TreeConnectContext { kind, data: data.to_vec() });
+            }
         }
-        let raw = message
-            .get(off..off + len)
-            .filter(|_| off >= header::LEN)
-            .ok_or(WireError::OutOfBounds { field: "Path" })?;
-        let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        Ok(Self {
-            flags: le16(b, 2),
-            path: String::from_utf16(&units).map_err(|_| WireError::BadValue { field: "Path" })?,
-        })
+        Ok(Self { flags, path, contexts: list })
+    }
+
+    fn body_len(&self) -> usize {
+        let path = utf16_len(&self.path);
+        if self.extended() {
+            let before = header::LEN + FIXED + EXTENSION + path;
+            let pad = if self.contexts.is_empty() { 0 } else { before.next_multiple_of(8) - before };
+            FIXED + EXTENSION + path + pad + self.contexts_len()
+        } else {
+            FIXED + path.max(1)
+        }
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let start = out.len() - header::LEN;
+        let path_len = fit16(utf16_len(&self.path), "PathLength")?;
+        let path_off: u16 = if self.extended() { 88 } else { 72 };
+        out.extend_from_slice(&9u16.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&path_off.to_le_bytes());
+        out.extend_from_slice(&path_len.to_le_bytes());
+        if !self.extended() {
+            put_utf16(out, &self.path);
+            if path_len == 0 {
+                out.push(0); // the Buffer byte StructureSize 9 counts
+            }
+            return Ok(());
+        }
+        let ext_at = out.len();
+        out.extend_from_slice(&[0; EXTENSION]);
+        put_utf16(out, &self.path);
+        if !self.contexts.is_empty() {
+            pad8(out, start);
+            let ctx_off = fit32(out.len() - start, "TreeConnectContextOffset")?;
+            out[ext_at..ext_at + 4].copy_from_slice(&ctx_off.to_le_bytes());
+            let count = fit16(self.contexts.len(), "TreeConnectContextCount")?;
+            out[ext_at + 4..ext_at + 6].copy_from_slice(&count.to_le_bytes());
+            for c in &self.contexts {
+                out.extend_from_slice(&c.kind.to_le_bytes());
+                out.extend_from_slice(&fit16(c.data.len(), "TreeConnectContext DataLength")?.to_le_bytes());
+                out.extend_from_slice(&[0; 4]);
+                out.extend_from_slice(&c.data);
+                pad8(out, start);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -92,24 +156,25 @@ pub struct TreeConnectResponse {
     pub maximal_access: u32,
 }
 
-impl TreeConnectResponse {
-    /// Decodes a whole response message.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(message: &[u8]) -> Result<Self, WireError> {
+impl Message<'_> for TreeConnectResponse {
+    const COMMAND: Command = Command::TREE_CONNECT;
+
+    fn parse(message: &[u8]) -> Result<Self, WireError> {
         let b = fixed(message, 16, 16, "TREE_CONNECT response")?;
         Ok(Self { share_type: b[2], share_flags: le32(b, 4), capabilities: le32(b, 8), maximal_access: le32(b, 12) })
     }
 
-    /// Encodes header and body.
-    pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) {
-        HeaderFields { command: Command::TREE_CONNECT, ..*header }.encode(out);
+    fn body_len(&self) -> usize {
+        16
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.extend_from_slice(&16u16.to_le_bytes());
         out.push(self.share_type);
         out.push(0);
         out.extend_from_slice(&self.share_flags.to_le_bytes());
         out.extend_from_slice(&self.capabilities.to_le_bytes());
         out.extend_from_slice(&self.maximal_access.to_le_bytes());
+        Ok(())
     }
 }

@@ -1,0 +1,74 @@
+//! Compound chains (MS-SMB2 3.2.4.1.4, 3.3.5.2.7): several messages in one frame, each header's
+//! NextCommand pointing 8-byte aligned to the next. A walker that checks every link, and a
+//! builder that pads and links as it appends.
+
+use crate::body::pad8;
+use crate::header::{self, Header, HeaderFields};
+use crate::{Message, WireError};
+
+/// Walks the messages of a frame (one message is a chain of one); each item is a whole message
+/// (its header first, up to the next one), checked: a header that parses, a NextCommand that is
+/// 8-byte aligned, past this header and inside the frame.
+pub fn messages(frame: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> {
+    let mut rest = Some(frame);
+    core::iter::from_fn(move || {
+        let cur = rest.take()?;
+        let next = match Header::parse(cur) {
+            Ok(h) => h.next_command() as usize,
+            Err(e) => return Some(Err(e)),
+        };
+        if next == 0 {
+            return Some(Ok(cur));
+        }
+        if next % 8 != 0 {
+            return Some(Err(WireError::Misaligned { field: "NextCommand" }));
+        }
+        if next < header::LEN || next >= cur.len() {
+            return Some(Err(WireError::OutOfBounds { field: "NextCommand" }));
+        }
+        rest = Some(&cur[next..]);
+        Some(Ok(&cur[..next]))
+    })
+}
+
+/// Appends messages to `out` as one compound: pads each to 8 bytes and sets its NextCommand
+/// when the next one comes. The headers' flags (RELATED_OPERATIONS, ...) are the caller's.
+pub struct CompoundBuilder<'o> {
+    out: &'o mut Vec<u8>,
+    last: Option<usize>,
+}
+
+impl<'o> CompoundBuilder<'o> {
+    /// A builder appending to `out`.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        Self { out, last: None }
+    }
+
+    /// Appends one message.
+    ///
+    /// # Errors
+    /// What [`Message::encode`] returns, or [`WireError::BadValue`] for a chain over 4 GiB.
+    pub fn push<'a, M: Message<'a>>(&mut self, message: &M, header: &HeaderFields) -> Result<&mut Self, WireError> {
+        if let Some(prev) = self.last {
+            pad8(self.out, prev);
+            let next =
+                u32::try_from(self.out.len() - prev).map_err(|_| WireError::BadValue { field: "NextCommand" })?;
+            self.out[prev + 20..prev + 24].copy_from_slice(&next.to_le_bytes());
+        }
+        self.last = Some(self.out.len());
+        message.encode(header, self.out)?;
+        Ok(self)
+    }
+
+    /// The bytes a chain of messages with these encoded lengths takes (padding included).
+    pub fn chain_len(lens: impl IntoIterator<Item = usize>) -> usize {
+        let mut total: usize = 0;
+        for (i, len) in lens.into_iter().enumerate() {
+            if i > 0 {
+                total = total.next_multiple_of(8);
+            }
+            total += len;
+        }
+        total
+    }
+}

@@ -1,0 +1,115 @@
+//! The committed seed corpora of the SMB fuzz targets replay through their entry points (so
+//! `cargo test` runs what the fuzzers start from).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use std::path::Path;
+
+/// A fuzz target's entry point.
+type Entry = fn(&[u8]);
+
+#[test]
+fn seed_corpora_replay() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let targets: [(&str, Entry); 6] = [
+        ("smb_header", keyless_smb::fuzzing::header),
+        ("smb_negotiate_response", keyless_smb::fuzzing::negotiate_response),
+        ("smb_session_setup", keyless_smb::fuzzing::session_setup),
+        ("smb_messages", keyless_smb::fuzzing::messages),
+        ("smb_compound", keyless_smb::fuzzing::compound),
+        ("smb_transform", keyless_smb::fuzzing::transform),
+    ];
+    for (target, run) in targets {
+        let dir = corpus.join(target);
+        let seeds: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).collect();
+        assert!(!seeds.is_empty(), "{target} has no seeds");
+        for seed in seeds {
+            run(&std::fs::read(seed.unwrap().path()).unwrap());
+        }
+    }
+}
+
+/// Writes seeds made by our encoders (run with `--ignored` after adding a message type; the
+/// captures under testdata/captures/public-smb2 seed the real-world shapes).
+#[test]
+#[ignore = "writes into fuzz/corpus"]
+fn write_encoder_seeds() {
+    use keyless_smb::Message;
+    use keyless_smb::compound::CompoundBuilder;
+    use keyless_smb::control::CloseRequest;
+    use keyless_smb::create::{CreateContext, CreateRequest, context_name};
+    use keyless_smb::header::{HeaderFields, flags};
+    use keyless_smb::info::{QueryInfoRequest, file_class, info_type};
+    use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryResponse, class};
+    use keyless_smb::transform::{ChainedPayload, Compressed, TransformHeader, algorithm};
+    use keyless_smb::{Command, Dialect};
+
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        std::fs::create_dir_all(corpus.join(target)).unwrap();
+        std::fs::write(corpus.join(target).join(name), bytes).unwrap();
+    };
+    let h = |c: Command| HeaderFields::request(c, 3, 0x11, 7);
+    let lease = keyless_smb::create::Lease { key: [1; 16], state: 7, flags: 0, v2: Some(([2; 16], 1)) }.to_bytes();
+    let create = CreateRequest {
+        name: "dir\\file.txt".into(),
+        contexts: vec![
+            CreateContext::new(context_name::MAXIMAL_ACCESS, &[]),
+            CreateContext::new(context_name::LEASE, &lease),
+        ],
+        ..Default::default()
+    };
+    let query = QueryInfoRequest {
+        info_type: info_type::FILE,
+        info_class: file_class::ALL,
+        output_buffer_length: 4096,
+        ..Default::default()
+    };
+    let related = HeaderFields { flags: flags::RELATED_OPERATIONS, ..h(Command::QUERY_INFO) };
+    let mut chain = Vec::new();
+    CompoundBuilder::new(&mut chain)
+        .push(&create, &h(Command::CREATE))
+        .unwrap()
+        .push(&query, &related)
+        .unwrap()
+        .push(&CloseRequest { flags: 1, file_id: [0xff; 16] }, &related)
+        .unwrap();
+    write("smb_compound", "create-query-close.bin", &chain);
+    write("smb_messages", "create-request-contexts.bin", &create.to_vec(&h(Command::CREATE)).unwrap());
+    let mut listing = Vec::new();
+    let entries: Vec<DirectoryInfo> =
+        ["a.txt", "b"].iter().map(|n| DirectoryInfo { file_name: (*n).into(), ..Default::default() }).collect();
+    DirectoryInfo::encode_all(&entries, class::ID_BOTH_DIRECTORY, &mut listing).unwrap();
+    write(
+        "smb_messages",
+        "query-directory-response.bin",
+        &QueryDirectoryResponse { output: &listing }.to_vec(&h(Command::QUERY_DIRECTORY)).unwrap(),
+    );
+    let mut t = Vec::new();
+    TransformHeader { original_message_size: 80, flags: 1, session_id: 0x11, ..Default::default() }.encode(&mut t);
+    t.extend_from_slice(&[0x42; 80]);
+    write("smb_transform", "transform-80.bin", &t);
+    let pattern = [0x61u8, 0, 0, 0, 100, 0, 0, 0];
+    let mut c = Vec::new();
+    Compressed::Chained {
+        original_size: 108,
+        payloads: vec![
+            ChainedPayload {
+                algorithm: algorithm::NONE,
+                flags: 1,
+                original_payload_size: None,
+                data: &[0xfe, b'S', b'M', b'B', 64, 0, 0, 0],
+            },
+            ChainedPayload { algorithm: algorithm::PATTERN_V1, flags: 0, original_payload_size: None, data: &pattern },
+        ],
+    }
+    .encode(&mut c)
+    .unwrap();
+    write("smb_transform", "compressed-chained-pattern.bin", &c);
+    let neg = keyless_smb::negotiate::NegotiateRequest {
+        dialects: vec![Dialect::SMB_302, Dialect::SMB_311],
+        contexts: vec![keyless_smb::negotiate::NegotiateContext::preauth_sha512(&[9; 32])],
+        ..Default::default()
+    };
+    write("smb_negotiate_response", "negotiate-request.bin", &neg.to_vec(&h(Command::NEGOTIATE)).unwrap());
+}
