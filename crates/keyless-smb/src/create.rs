@@ -165,7 +165,8 @@ impl<'a> CreateContext<'a> {
 
     fn write(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let start = out.len();
-        let data_off = if self.data.is_empty() { 0 } else { fit16(self.data_at(), "CreateContext DataOffset")? };
+        // DataOffset says where the data is or would be (Windows sends it so for empty data too).
+        let data_off = fit16(self.data_at(), "CreateContext DataOffset")?;
         out.extend_from_slice(&[0; 4]); // Next, set by write_chained
         out.extend_from_slice(&16u16.to_le_bytes());
         out.extend_from_slice(&fit16(self.name.len(), "CreateContext NameLength")?.to_le_bytes());
@@ -186,8 +187,10 @@ fn parse_contexts(list: &[u8]) -> Result<Vec<CreateContext<'_>>, WireError> {
     chained(list, 16, "CreateContext").map(|e| e.and_then(CreateContext::parse_one)).collect()
 }
 
+/// Bytes a context list takes, the last context padded to 8 as well (what Windows sends and
+/// CreateContextsLength counts).
 fn contexts_len(list: &[CreateContext<'_>]) -> usize {
-    chained_len(list.iter().map(CreateContext::len))
+    chained_len(list.iter().map(CreateContext::len)).next_multiple_of(8)
 }
 
 /// A CREATE request.
@@ -217,8 +220,18 @@ pub struct CreateRequest<'a> {
 const NAME_AT: usize = header::LEN + 56;
 
 impl CreateRequest<'_> {
+    /// Bytes the name takes: an empty name (the share root) still takes 8 zero bytes, as
+    /// Windows, macOS and Samba clients send it.
+    fn name_len(&self) -> usize {
+        match utf16_len(&self.name) {
+            0 => 8,
+            n => n,
+        }
+    }
+
+    /// Where the contexts start: 8-byte aligned after the name.
     fn contexts_at(&self) -> usize {
-        (NAME_AT + utf16_len(&self.name)).next_multiple_of(8)
+        (NAME_AT + self.name_len()).next_multiple_of(8)
     }
 }
 
@@ -243,9 +256,8 @@ impl<'a> Message<'a> for CreateRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        let name = utf16_len(&self.name);
         if self.contexts.is_empty() {
-            56 + name.max(1)
+            56 + self.name_len()
         } else {
             self.contexts_at() - header::LEN + contexts_len(&self.contexts)
         }
@@ -277,12 +289,11 @@ impl<'a> Message<'a> for CreateRequest<'a> {
         out.extend_from_slice(&ctx_len.to_le_bytes());
         put_utf16(out, &self.name);
         if self.contexts.is_empty() {
-            if name_len == 0 {
-                out.push(0);
-            }
+            out.resize(start + NAME_AT + self.name_len(), 0);
         } else {
-            pad8(out, start);
+            out.resize(start + self.contexts_at(), 0);
             write_chained(out, &self.contexts, CreateContext::write)?;
+            pad8(out, start);
         }
         Ok(())
     }
@@ -325,10 +336,11 @@ impl<'a> Message<'a> for CreateResponse<'a> {
     }
 
     fn body_len(&self) -> usize {
-        88 + contexts_len(&self.contexts).max(1)
+        88 + contexts_len(&self.contexts)
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let start = out.len() - header::LEN;
         let (ctx_off, ctx_len) = if self.contexts.is_empty() {
             (0, 0)
         } else {
@@ -343,10 +355,9 @@ impl<'a> Message<'a> for CreateResponse<'a> {
         out.extend_from_slice(&self.file_id);
         out.extend_from_slice(&ctx_off.to_le_bytes());
         out.extend_from_slice(&ctx_len.to_le_bytes());
-        if self.contexts.is_empty() {
-            out.push(0);
-        } else {
+        if !self.contexts.is_empty() {
             write_chained(out, &self.contexts, CreateContext::write)?;
+            pad8(out, start);
         }
         Ok(())
     }

@@ -113,7 +113,7 @@ impl<'a> Message<'a> for QueryInfoRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        40 + self.input.len().max(1)
+        40 + self.input.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -122,16 +122,13 @@ impl<'a> Message<'a> for QueryInfoRequest<'a> {
         out.push(self.info_type);
         out.push(self.info_class);
         out.extend_from_slice(&self.output_buffer_length.to_le_bytes());
-        out.extend_from_slice(&(if len == 0 { 0 } else { QUERY_INPUT_AT as u16 }).to_le_bytes());
+        out.extend_from_slice(&(QUERY_INPUT_AT as u16).to_le_bytes()); // even when empty, as Windows
         out.extend_from_slice(&[0; 2]);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.additional_information.to_le_bytes());
         out.extend_from_slice(&self.flags.to_le_bytes());
         out.extend_from_slice(&self.file_id);
         out.extend_from_slice(self.input);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }
@@ -175,7 +172,7 @@ impl<'a> Message<'a> for SetInfoRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        32 + self.buffer.len().max(1)
+        32 + self.buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -189,9 +186,6 @@ impl<'a> Message<'a> for SetInfoRequest<'a> {
         out.extend_from_slice(&self.additional_information.to_le_bytes());
         out.extend_from_slice(&self.file_id);
         out.extend_from_slice(self.buffer);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }

@@ -77,12 +77,13 @@ impl<'a> Message<'a> for IoctlRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        56 + self.input.len().max(1)
+        56 + self.input.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let len = fit32(self.input.len(), "IOCTL InputCount")?;
-        let off = if len == 0 { 0 } else { REQUEST_INPUT_AT as u32 };
+        // The offsets say where the buffer is or would be, as Windows sends them.
+        let off = REQUEST_INPUT_AT as u32;
         out.extend_from_slice(&57u16.to_le_bytes());
         out.extend_from_slice(&[0; 2]);
         out.extend_from_slice(&self.ctl_code.to_le_bytes());
@@ -96,9 +97,6 @@ impl<'a> Message<'a> for IoctlRequest<'a> {
         out.extend_from_slice(&self.flags.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(self.input);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }
@@ -138,19 +136,16 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
     }
 
     fn body_len(&self) -> usize {
-        if self.output.is_empty() {
-            48 + self.input.len().max(1)
-        } else {
-            self.output_at() - header::LEN + self.output.len()
-        }
+        if self.output.is_empty() { 48 + self.input.len() } else { self.output_at() - header::LEN + self.output.len() }
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let start = out.len() - header::LEN;
         let (in_len, out_len) =
             (fit32(self.input.len(), "IOCTL InputCount")?, fit32(self.output.len(), "IOCTL OutputCount")?);
-        let in_off = if in_len == 0 { 0 } else { RESPONSE_BUFFER_AT as u32 };
-        let out_off = if out_len == 0 { 0 } else { fit32(self.output_at(), "IOCTL OutputOffset")? };
+        // Both offsets say where their buffer is or would be, as Windows and Samba send them.
+        let in_off = RESPONSE_BUFFER_AT as u32;
+        let out_off = fit32(self.output_at(), "IOCTL OutputOffset")?;
         out.extend_from_slice(&49u16.to_le_bytes());
         out.extend_from_slice(&[0; 2]);
         out.extend_from_slice(&self.ctl_code.to_le_bytes());
@@ -159,11 +154,7 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(self.input);
-        if out_len == 0 {
-            if in_len == 0 {
-                out.push(0);
-            }
-        } else {
+        if out_len > 0 {
             crate::body::pad8(out, start);
             out.extend_from_slice(self.output);
         }

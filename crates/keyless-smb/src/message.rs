@@ -103,19 +103,16 @@ macro_rules! output_response {
             }
 
             fn body_len(&self) -> usize {
-                8 + self.output.len().max(1)
+                8 + self.output.len()
             }
 
             fn write_body(&self, out: &mut Vec<u8>) -> Result<(), $crate::WireError> {
                 let len = $crate::body::fit32(self.output.len(), $structure)?;
-                let off: u16 = if len == 0 { 0 } else { ($crate::header::LEN + 8) as u16 };
+                let off = ($crate::header::LEN + 8) as u16;
                 out.extend_from_slice(&9u16.to_le_bytes());
                 out.extend_from_slice(&off.to_le_bytes());
                 out.extend_from_slice(&len.to_le_bytes());
                 out.extend_from_slice(self.output);
-                if len == 0 {
-                    out.push(0);
-                }
                 Ok(())
             }
         }

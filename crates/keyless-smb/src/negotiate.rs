@@ -304,7 +304,7 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
     }
 
     fn body_len(&self) -> usize {
-        let end = RESPONSE_BUFFER_AT + self.security_buffer.len().max(1);
+        let end = RESPONSE_BUFFER_AT + self.security_buffer.len();
         if self.contexts.is_empty() {
             end - header::LEN
         } else {
@@ -320,7 +320,7 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
             return Err(WireError::BadValue { field: "NegotiateContextCount" });
         }
         let sec_len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
-        let ctx_at = (RESPONSE_BUFFER_AT + self.security_buffer.len().max(1)).next_multiple_of(8);
+        let ctx_at = (RESPONSE_BUFFER_AT + self.security_buffer.len()).next_multiple_of(8);
         out.extend_from_slice(&65u16.to_le_bytes());
         out.extend_from_slice(&self.security_mode.to_le_bytes());
         out.extend_from_slice(&self.dialect.0.to_le_bytes());
@@ -331,14 +331,11 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
         }
         out.extend_from_slice(&self.system_time.to_le_bytes());
         out.extend_from_slice(&self.server_start_time.to_le_bytes());
-        out.extend_from_slice(&(if sec_len == 0 { 0 } else { RESPONSE_BUFFER_AT as u16 }).to_le_bytes());
+        out.extend_from_slice(&(RESPONSE_BUFFER_AT as u16).to_le_bytes());
         out.extend_from_slice(&sec_len.to_le_bytes());
         let ctx_off = if with_contexts { fit32(ctx_at, "NegotiateContextOffset")? } else { 0 };
         out.extend_from_slice(&ctx_off.to_le_bytes());
         out.extend_from_slice(self.security_buffer);
-        if sec_len == 0 {
-            out.push(0);
-        }
         if with_contexts {
             pad8(out, start);
             write_contexts(out, start, &self.contexts)?;

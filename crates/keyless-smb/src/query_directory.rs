@@ -76,7 +76,7 @@ impl Message<'_> for QueryDirectoryRequest {
     }
 
     fn body_len(&self) -> usize {
-        32 + utf16_len(&self.pattern).max(1)
+        32 + utf16_len(&self.pattern)
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -86,13 +86,10 @@ impl Message<'_> for QueryDirectoryRequest {
         out.push(self.flags);
         out.extend_from_slice(&self.file_index.to_le_bytes());
         out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&(if len == 0 { 0 } else { PATTERN_AT as u16 }).to_le_bytes());
+        out.extend_from_slice(&(PATTERN_AT as u16).to_le_bytes());
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.output_buffer_length.to_le_bytes());
         put_utf16(out, &self.pattern);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }

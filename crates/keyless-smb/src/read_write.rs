@@ -102,7 +102,7 @@ impl<'a> Message<'a> for ReadResponse<'a> {
 
     fn body_len(&self) -> usize {
         let gap = usize::from(self.data_offset).saturating_sub(header::LEN + 16);
-        16 + if self.data.is_empty() { 1 } else { gap + self.data.len() }
+        16 + if self.data.is_empty() { 0 } else { gap + self.data.len() }
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -116,9 +116,7 @@ impl<'a> Message<'a> for ReadResponse<'a> {
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.data_remaining.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
-        if len == 0 {
-            out.push(0);
-        } else {
+        if len > 0 {
             out.resize(out.len() + usize::from(self.data_offset) - (header::LEN + 16), 0);
             out.extend_from_slice(self.data);
         }
@@ -176,15 +174,12 @@ impl<'a> Message<'a> for WriteRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        48 + self.data.len().max(1)
+        48 + self.data.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         self.write_fixed(fit32(self.data.len(), "WRITE Length")?, out);
         out.extend_from_slice(self.data);
-        if self.data.is_empty() {
-            out.push(0);
-        }
         Ok(())
     }
 }
@@ -207,7 +202,7 @@ impl Message<'_> for WriteResponse {
     }
 
     fn body_len(&self) -> usize {
-        17
+        16
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -215,7 +210,7 @@ impl Message<'_> for WriteResponse {
         out.extend_from_slice(&[0; 2]);
         out.extend_from_slice(&self.count.to_le_bytes());
         out.extend_from_slice(&self.remaining.to_le_bytes());
-        out.extend_from_slice(&[0; 5]); // WriteChannelInfoOffset/Length, Buffer
+        out.extend_from_slice(&[0; 4]); // WriteChannelInfoOffset/Length
         Ok(())
     }
 }

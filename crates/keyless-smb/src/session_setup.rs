@@ -53,7 +53,7 @@ impl<'a> Message<'a> for SessionSetupRequest<'a> {
     }
 
     fn body_len(&self) -> usize {
-        24 + self.security_buffer.len().max(1)
+        24 + self.security_buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -67,9 +67,6 @@ impl<'a> Message<'a> for SessionSetupRequest<'a> {
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.previous_session_id.to_le_bytes());
         out.extend_from_slice(self.security_buffer);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }
@@ -92,19 +89,16 @@ impl<'a> Message<'a> for SessionSetupResponse<'a> {
     }
 
     fn body_len(&self) -> usize {
-        8 + self.security_buffer.len().max(1)
+        8 + self.security_buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
         out.extend_from_slice(&9u16.to_le_bytes());
         out.extend_from_slice(&self.session_flags.to_le_bytes());
-        out.extend_from_slice(&(if len == 0 { 0u16 } else { 72 }).to_le_bytes());
+        out.extend_from_slice(&72u16.to_le_bytes()); // where the token is or would be, as Windows sends it
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(self.security_buffer);
-        if len == 0 {
-            out.push(0);
-        }
         Ok(())
     }
 }

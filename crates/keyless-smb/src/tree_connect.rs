@@ -103,7 +103,7 @@ impl Message<'_> for TreeConnectRequest {
             let pad = if self.contexts.is_empty() { 0 } else { before.next_multiple_of(8) - before };
             FIXED + EXTENSION + path + pad + self.contexts_len()
         } else {
-            FIXED + path.max(1)
+            FIXED + path
         }
     }
 
@@ -117,9 +117,6 @@ impl Message<'_> for TreeConnectRequest {
         out.extend_from_slice(&path_len.to_le_bytes());
         if !self.extended() {
             put_utf16(out, &self.path);
-            if path_len == 0 {
-                out.push(0); // the Buffer byte StructureSize 9 counts
-            }
             return Ok(());
         }
         let ext_at = out.len();

@@ -112,4 +112,27 @@ fn write_encoder_seeds() {
         ..Default::default()
     };
     write("smb_negotiate_response", "negotiate-request.bin", &neg.to_vec(&h(Command::NEGOTIATE)).unwrap());
+
+    // Real shapes: the first frame of each command and direction in our Samba captures, and a
+    // few of their encrypted frames.
+    let captures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut transforms = 0;
+    for path in keyless_testbed::pcap::capture_files(&captures) {
+        for f in keyless_testbed::pcap::smb_frames(&path, 445).unwrap() {
+            let p = &f.payload;
+            if p.starts_with(b"\xfdSMB") && transforms < 3 {
+                transforms += 1;
+                write("smb_transform", &format!("samba-transform-{transforms}.bin"), p);
+            }
+            let Ok(h) = keyless_smb::header::Header::parse(p) else { continue };
+            let kind = (h.command().0, h.is_response(), h.next_command() != 0);
+            if seen.insert(kind) {
+                let name =
+                    format!("samba-{}-{}.bin", h.command(), if h.is_response() { "response" } else { "request" });
+                let target = if kind.2 { "smb_compound" } else { "smb_messages" };
+                write(target, &name.to_lowercase(), p);
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 mod kdcproxy;
 mod mit_kdc;
+pub mod pcap;
 mod pyspnego;
 mod samba;
 mod scratch;
