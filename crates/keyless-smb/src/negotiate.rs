@@ -87,6 +87,69 @@ impl NegotiateContext {
         put_utf16(&mut data, name);
         Self { kind: context::NETNAME, data }
     }
+
+    /// Compression capabilities (2.2.3.1.3): flags (1: chained) and algorithms.
+    pub fn compression(flags: u32, algorithms: &[u16]) -> Self {
+        let mut d = u16::try_from(algorithms.len()).unwrap_or(0).to_le_bytes().to_vec();
+        d.extend_from_slice(&[0; 2]);
+        d.extend_from_slice(&flags.to_le_bytes());
+        for a in algorithms {
+            d.extend_from_slice(&a.to_le_bytes());
+        }
+        Self { kind: context::COMPRESSION, data: d }
+    }
+
+    /// Transport capabilities (2.2.3.1.5): flags (1: accept transport-level security).
+    pub fn transport(flags: u32) -> Self {
+        Self { kind: context::TRANSPORT, data: flags.to_le_bytes().to_vec() }
+    }
+
+    /// RDMA transform capabilities (2.2.3.1.6): transform ids (1: encryption, 2: signing).
+    pub fn rdma_transform(ids: &[u16]) -> Self {
+        let mut d = u16::try_from(ids.len()).unwrap_or(0).to_le_bytes().to_vec();
+        d.extend_from_slice(&[0; 6]);
+        for id in ids {
+            d.extend_from_slice(&id.to_le_bytes());
+        }
+        Self { kind: context::RDMA_TRANSFORM, data: d }
+    }
+}
+
+/// Preauth integrity data: the hash algorithm ids and the salt.
+///
+/// # Errors
+/// [`WireError::OutOfBounds`] when the counts say more than the data holds.
+pub fn parse_preauth(data: &[u8]) -> Result<(Vec<u16>, &[u8]), WireError> {
+    let field = "PREAUTH_INTEGRITY_CAPABILITIES";
+    let head = data.get(..4).ok_or(WireError::OutOfBounds { field })?;
+    let (count, salt_len) = (usize::from(le16(head, 0)), usize::from(le16(head, 2)));
+    let ids = data.get(4..4 + 2 * count).ok_or(WireError::OutOfBounds { field })?;
+    let salt = data.get(4 + 2 * count..4 + 2 * count + salt_len).ok_or(WireError::OutOfBounds { field })?;
+    Ok((ids.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect(), salt))
+}
+
+/// Compression capabilities data: flags and algorithms.
+///
+/// # Errors
+/// [`WireError::OutOfBounds`] when the count says more than the data holds.
+pub fn parse_compression(data: &[u8]) -> Result<(u32, Vec<u16>), WireError> {
+    let field = "COMPRESSION_CAPABILITIES";
+    let head = data.get(..8).ok_or(WireError::OutOfBounds { field })?;
+    let mut list = le16(head, 0).to_le_bytes().to_vec();
+    list.extend_from_slice(data.get(8..).unwrap_or(&[]));
+    Ok((le32(head, 4), parse_id_list(&list, field)?))
+}
+
+/// RDMA transform capabilities data: the transform ids.
+///
+/// # Errors
+/// [`WireError::OutOfBounds`] when the count says more than the data holds.
+pub fn parse_rdma_transform(data: &[u8]) -> Result<Vec<u16>, WireError> {
+    let field = "RDMA_TRANSFORM_CAPABILITIES";
+    let head = data.get(..8).ok_or(WireError::OutOfBounds { field })?;
+    let mut list = le16(head, 0).to_le_bytes().to_vec();
+    list.extend_from_slice(&data[8..]);
+    parse_id_list(&list, field)
 }
 
 /// The ids of an id-list context (encryption, signing): count, then 16-bit ids.

@@ -100,7 +100,7 @@ output_response! {
 }
 
 /// Where each class keeps its fields (byte offsets in the entry); `None`: not in this class.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Layout {
     name_len_at: usize,
     name_at: usize,
@@ -142,7 +142,7 @@ fn layout(info_class: u8) -> Result<Layout, WireError> {
 pub struct DirectoryEntry<'a> {
     raw: &'a [u8],
     name: &'a [u8],
-    info_class: u8,
+    layout: Layout,
 }
 
 /// Walks the entries of a directory query's output for `info_class`, each checked.
@@ -164,23 +164,11 @@ pub fn entries(
         if l.short_name_at.is_some_and(|at| raw[at] > 24) {
             return Err(WireError::BadValue { field: "ShortNameLength" });
         }
-        Ok(DirectoryEntry { raw, name, info_class })
+        Ok(DirectoryEntry { raw, name, layout: l })
     }))
 }
 
 impl<'a> DirectoryEntry<'a> {
-    fn layout(&self) -> Layout {
-        // The class was checked when the entry was made.
-        layout(self.info_class).unwrap_or(Layout {
-            name_len_at: 8,
-            name_at: 12,
-            ea_size_at: None,
-            short_name_at: None,
-            file_id_at: None,
-            attributes: false,
-        })
-    }
-
     /// FileIndex.
     pub fn file_index(&self) -> u32 {
         le32(self.raw, 4)
@@ -198,7 +186,7 @@ impl<'a> DirectoryEntry<'a> {
     }
     /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime (zero for FileNamesInformation).
     pub fn times(&self) -> [u64; 4] {
-        if self.layout().attributes {
+        if self.layout.attributes {
             [le64(self.raw, 8), le64(self.raw, 16), le64(self.raw, 24), le64(self.raw, 32)]
         } else {
             [0; 4]
@@ -206,27 +194,27 @@ impl<'a> DirectoryEntry<'a> {
     }
     /// EndOfFile.
     pub fn end_of_file(&self) -> u64 {
-        if self.layout().attributes { le64(self.raw, 40) } else { 0 }
+        if self.layout.attributes { le64(self.raw, 40) } else { 0 }
     }
     /// AllocationSize.
     pub fn allocation_size(&self) -> u64 {
-        if self.layout().attributes { le64(self.raw, 48) } else { 0 }
+        if self.layout.attributes { le64(self.raw, 48) } else { 0 }
     }
     /// FileAttributes (0x10: directory).
     pub fn file_attributes(&self) -> u32 {
-        if self.layout().attributes { le32(self.raw, 56) } else { 0 }
+        if self.layout.attributes { le32(self.raw, 56) } else { 0 }
     }
     /// EaSize (or reparse tag), where the class has it.
     pub fn ea_size(&self) -> Option<u32> {
-        self.layout().ea_size_at.map(|at| le32(self.raw, at))
+        self.layout.ea_size_at.map(|at| le32(self.raw, at))
     }
     /// The 8.3 name in UTF-16LE, where the class has it.
     pub fn short_name_utf16(&self) -> Option<&'a [u8]> {
-        self.layout().short_name_at.map(|at| &self.raw[at + 2..at + 2 + usize::from(self.raw[at])])
+        self.layout.short_name_at.map(|at| &self.raw[at + 2..at + 2 + usize::from(self.raw[at])])
     }
     /// FileId, where the class has it.
     pub fn file_id(&self) -> Option<u64> {
-        self.layout().file_id_at.map(|at| le64(self.raw, at))
+        self.layout.file_id_at.map(|at| le64(self.raw, at))
     }
 
     /// The entry as an owned [`DirectoryInfo`].

@@ -12,7 +12,10 @@ use keyless_smb::header::{Header, HeaderFields};
 use keyless_smb::info::*;
 use keyless_smb::ioctl::*;
 use keyless_smb::lock::{LockElement, LockRequest, LockResponse};
-use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, context};
+use keyless_smb::negotiate::{
+    NegotiateContext, NegotiateRequest, NegotiateResponse, context, parse_compression, parse_preauth,
+    parse_rdma_transform,
+};
 use keyless_smb::oplock::{Break, LeaseBreakAck, LeaseBreakNotification, OplockBreak};
 use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse, class, entries};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
@@ -69,6 +72,14 @@ proptest! {
         } else {
             Vec::new()
         };
+        let mut contexts = contexts;
+        if with_contexts {
+            contexts.extend([NegotiateContext::compression(1, &[2, 4]), NegotiateContext::transport(1), NegotiateContext::rdma_transform(&[1, 2]), NegotiateContext::id_list(context::SIGNING, &[2, 1])]);
+            let (hashes, back_salt) = parse_preauth(&contexts[0].data).unwrap();
+            prop_assert_eq!((hashes, back_salt), (vec![context::SHA512], &salt[..]));
+            prop_assert_eq!(parse_compression(&contexts[3].data).unwrap(), (1, vec![2, 4]));
+            prop_assert_eq!(parse_rdma_transform(&contexts[5].data).unwrap(), vec![1, 2]);
+        }
         round_trip!(NegotiateRequest { security_mode: mode, capabilities: caps, client_guid: guid, dialects: all[..n].to_vec(), contexts: contexts.clone() });
         let dialect = all[n - 1];
         round_trip!(NegotiateResponse {

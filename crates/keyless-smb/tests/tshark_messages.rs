@@ -66,6 +66,11 @@ fn tshark_dissects_every_message() {
             contexts: vec![
                 NegotiateContext::preauth_sha512(&[0x5a; 32]),
                 NegotiateContext::id_list(context::ENCRYPTION, &[2, 1]),
+                NegotiateContext::compression(1, &[2, 4]),
+                NegotiateContext::netname("files.example.test"),
+                NegotiateContext::transport(1),
+                NegotiateContext::rdma_transform(&[1, 2]),
+                NegotiateContext::id_list(context::SIGNING, &[2, 1]),
             ],
         },
         &NegotiateResponse {
@@ -329,6 +334,9 @@ fn tshark_dissects_every_message() {
             "smb2.find.pattern",
             "smb2.ioctl.function",
             "smb2.tree",
+            "smb2.credits.requested",
+            "smb2.credits.granted",
+            "smb2.negotiate_context.type",
         ],
     ) else {
         return;
@@ -342,6 +350,10 @@ fn tshark_dissects_every_message() {
     assert!(all.contains("*.txt"), "search pattern: {all}");
     assert!(all.contains("0x00140204") && all.contains("0x00060194"), "FSCTLs: {all}");
     assert!(all.contains("\\\\files.example.test\\share"), "tree path: {all}");
+    // Credits as we set them (10 + message id), requested and granted.
+    assert_eq!((rows[0][7], rows[1][8], rows[2][7]), ("10", "10", "11"), "{:?}", d.fields);
+    // Every 3.1.1 negotiate context we encode, in order.
+    assert_eq!(rows[0][9], "0x0001,0x0002,0x0003,0x0005,0x0006,0x0007,0x0008", "{:?}", d.fields);
     // Message ids 0.. for the pairs, as we numbered them.
     assert_eq!(rows[0][1], "0");
     assert_eq!(rows[2][1], "1");
