@@ -1,0 +1,185 @@
+//! The sans-IO core of a connection: message ids and credits, signing of requests, encryption
+//! (TRANSFORM_HEADER), and the checks every received frame passes before anyone reads it. Bytes
+//! in, bytes out; the async driver ([`crate::Connection`]) only moves them.
+
+use crate::Error;
+use keyless_crypto::{Aead, Cipher, Signer};
+use keyless_smb::header::{self, Header, HeaderFields, flags};
+use keyless_smb::transform::{TRANSFORM_FLAG_ENCRYPTED, TRANSFORM_LEN, TransformHeader};
+use keyless_smb::{Command, NtStatus, framing};
+
+/// Credits asked for with every request: enough for a window of 1 MiB requests.
+const CREDIT_REQUEST: u16 = 256;
+
+/// Payload bytes one credit pays for (MS-SMB2 3.1.5.2).
+pub const CREDIT_UNIT: usize = 65_536;
+
+/// The keys of an established session's crypto.
+pub(crate) struct Sealing {
+    pub(crate) encrypt: Aead,
+    pub(crate) decrypt: Aead,
+    /// Nonces are a counter (never repeats on one key) behind 4 random bytes.
+    pub(crate) nonce_prefix: [u8; 4],
+    pub(crate) nonce_counter: u64,
+}
+
+/// One connection's state.
+pub(crate) struct Channel {
+    next_message_id: u64,
+    /// Credits the server has granted and we have not spent.
+    credits: u32,
+    pub(crate) session_id: u64,
+    pub(crate) signer: Option<Signer>,
+    pub(crate) sealing: Option<Sealing>,
+    /// Encrypt every request (the session or the user requires it).
+    pub(crate) encrypt_all: bool,
+    /// Whether LARGE_MTU lets one request carry more than 64 KiB.
+    pub(crate) multi_credit: bool,
+}
+
+/// A received message, checked.
+#[derive(Debug)]
+pub struct Received {
+    /// Its header's fields.
+    pub header: HeaderFields,
+    /// The whole message, header first (decrypted if it came encrypted).
+    pub bytes: Vec<u8>,
+    /// Whether it came inside a TRANSFORM_HEADER.
+    pub encrypted: bool,
+}
+
+impl Channel {
+    pub(crate) fn new() -> Self {
+        Self {
+            next_message_id: 0,
+            credits: 1,
+            session_id: 0,
+            signer: None,
+            sealing: None,
+            encrypt_all: false,
+            multi_credit: false,
+        }
+    }
+
+    /// Credits a request carrying `payload` bytes costs.
+    pub(crate) fn charge_for(&self, payload: usize) -> u16 {
+        if self.multi_credit { payload.div_ceil(CREDIT_UNIT).max(1) as u16 } else { 1 }
+    }
+
+    /// The header of the next request: message id, charge, credit request, session, tree.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when the server has left us without credits.
+    pub(crate) fn next_header(&mut self, command: Command, tree_id: u32, charge: u16) -> Result<HeaderFields, Error> {
+        if self.credits < u32::from(charge) && command != Command::NEGOTIATE {
+            return Err(Error::Refused("the server granted no credits for another request"));
+        }
+        self.credits = self.credits.saturating_sub(u32::from(charge));
+        let id = self.next_message_id;
+        self.next_message_id += u64::from(charge.max(1));
+        Ok(HeaderFields {
+            credit_charge: charge,
+            credits: CREDIT_REQUEST,
+            ..HeaderFields::request(command, id, self.session_id, tree_id)
+        })
+    }
+
+    /// Signs or encrypts a request (per the session's state) and frames it for Direct TCP.
+    ///
+    /// # Errors
+    /// A cryptographic failure (never expected) or a message over the frame limit.
+    pub(crate) fn seal(&mut self, mut message: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let command = Header::parse(&message)?.command();
+        let protect = command != Command::NEGOTIATE && command != Command::SESSION_SETUP;
+        if protect && self.encrypt_all {
+            return self.encrypt(message);
+        }
+        if protect {
+            if let Some(signer) = &self.signer {
+                signer.sign(&mut message)?;
+            }
+        }
+        let mut frame = Vec::with_capacity(4 + message.len());
+        framing::write_frame_header(message.len(), &mut frame)?;
+        frame.extend_from_slice(&message);
+        Ok(frame)
+    }
+
+    fn encrypt(&mut self, mut message: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let sealing = self.sealing.as_mut().ok_or(Error::Refused("encryption required before keys exist"))?;
+        let cipher = sealing.encrypt.cipher();
+        let mut nonce = [0u8; 16];
+        nonce[..4].copy_from_slice(&sealing.nonce_prefix);
+        nonce[4..12].copy_from_slice(&sealing.nonce_counter.to_le_bytes());
+        sealing.nonce_counter += 1;
+        nonce[cipher.nonce_len()..].fill(0);
+        let mut th = TransformHeader {
+            signature: [0; 16],
+            nonce,
+            original_message_size: u32::try_from(message.len()).map_err(|_| Error::Refused("message over 4 GiB"))?,
+            flags: TRANSFORM_FLAG_ENCRYPTED,
+            session_id: self.session_id,
+        };
+        let mut head = Vec::with_capacity(TRANSFORM_LEN);
+        th.encode(&mut head);
+        th.signature = sealing.encrypt.seal_in_place(&nonce[..cipher.nonce_len()], &head[20..], &mut message)?;
+        let mut frame = Vec::with_capacity(4 + TRANSFORM_LEN + message.len());
+        framing::write_frame_header(TRANSFORM_LEN + message.len(), &mut frame)?;
+        th.encode(&mut frame);
+        frame.extend_from_slice(&message);
+        Ok(frame)
+    }
+
+    /// Checks a received frame payload: decrypts it, verifies its signature when the session
+    /// signs, counts the credits it grants. Compound responses are not expected here.
+    ///
+    /// # Errors
+    /// A malformed message, a bad signature or tag, or an unprotected message where the
+    /// session requires protection.
+    pub(crate) fn open(&mut self, payload: Vec<u8>) -> Result<Received, Error> {
+        let (bytes, encrypted) = if payload.starts_with(&keyless_smb::transform::TRANSFORM_PROTOCOL_ID) {
+            (self.decrypt(payload)?, true)
+        } else {
+            (payload, false)
+        };
+        let h = Header::parse(&bytes)?;
+        if !h.is_response() {
+            return Err(Error::Refused("the server sent a request"));
+        }
+        self.credits = self.credits.saturating_add(u32::from(h.credits()));
+        let interim = h.status() == NtStatus::PENDING && h.is_async();
+        let command = h.command();
+        let setup = command == Command::NEGOTIATE || command == Command::SESSION_SETUP;
+        if !encrypted && !setup && !interim {
+            if self.encrypt_all {
+                return Err(Error::Refused("the server answered in clear on a session that requires encryption"));
+            }
+            // An oplock break notification (MessageId all ones) is not signed (3.2.5.19).
+            let notification = h.message_id() == u64::MAX;
+            if let (Some(signer), false) = (&self.signer, notification) {
+                if h.flags() & flags::SIGNED == 0 {
+                    return Err(Error::Refused("the server sent an unsigned response on a signed session"));
+                }
+                signer.verify(&bytes)?;
+            }
+        }
+        let header = h.fields();
+        Ok(Received { header, bytes, encrypted })
+    }
+
+    fn decrypt(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let sealing = self.sealing.as_ref().ok_or(Error::Refused("an encrypted message before keys exist"))?;
+        let (th, _) = TransformHeader::parse(&frame)?;
+        if th.session_id != self.session_id {
+            return Err(Error::Refused("an encrypted message for another session"));
+        }
+        let cipher: Cipher = sealing.decrypt.cipher();
+        let mut body = frame;
+        let mut plain = body.split_off(TRANSFORM_LEN);
+        sealing.decrypt.open_in_place(&th.nonce[..cipher.nonce_len()], &body[20..], &mut plain, &th.signature)?;
+        if plain.len() < header::LEN {
+            return Err(Error::Refused("an encrypted message too short to hold a header"));
+        }
+        Ok(plain)
+    }
+}

@@ -1,0 +1,328 @@
+//! The async driver: a TCP connection to one server, negotiated, with one authenticated session.
+//! Requests go out one at a time and wait for their answer (pipelining is still to come).
+
+use crate::auth::{Auth, Authenticator, Step};
+use crate::channel::{Channel, Received, Sealing};
+use crate::negotiate::{self, Negotiated};
+use crate::{Error, Tree};
+use keyless_crypto::{Aead, Derivation, SessionKeys, Signer, SigningKey, preauth_hash_step};
+use keyless_krb::{OsRandom, RandomSource};
+use keyless_smb::header::Header;
+use keyless_smb::negotiate::NegotiateResponse;
+use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse, session_flags};
+use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse, share_flags};
+use keyless_smb::{Command, Dialect, Message, NtStatus, framing};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's name: it names the SPN (`cifs/<host>`) and the tree paths.
+    pub host: String,
+    /// Dialects to offer (all of them by default).
+    pub dialects: Vec<Dialect>,
+    /// Refuse to go on without encryption.
+    pub require_encryption: bool,
+    /// How long to wait for any one answer.
+    pub timeout: Duration,
+}
+
+impl Options {
+    /// Defaults for `host`: every dialect, encryption when the server asks, 30 s per answer.
+    pub fn new(host: &str) -> Self {
+        Self {
+            host: host.to_string(),
+            dialects: negotiate::DIALECTS.to_vec(),
+            require_encryption: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An authenticated connection.
+pub struct Connection {
+    stream: TcpStream,
+    channel: Channel,
+    negotiated: Negotiated,
+    options: Options,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("host", &self.options.host)
+            .field("dialect", &self.negotiated.dialect)
+            .field("session_id", &self.channel.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running SHA-512 preauth integrity hash (3.1.1).
+struct Preauth([u8; 64]);
+
+impl Preauth {
+    fn add(&mut self, message: &[u8]) {
+        self.0 = preauth_hash_step(&self.0, message);
+    }
+}
+
+impl Connection {
+    /// Connects to `addr`, negotiates, and authenticates.
+    ///
+    /// # Errors
+    /// Whatever fails first, as one [`Error`].
+    pub async fn connect(addr: (&str, u16), options: Options, auth: &Auth) -> Result<Self, Error> {
+        let stream = tokio::time::timeout(options.timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout("TCP connect"))?
+            .map_err(|source| Error::Io { doing: "connecting to the SMB server", source })?;
+        let _ = stream.set_nodelay(true);
+        let mut rng = OsRandom;
+        let mut conn = Self {
+            stream,
+            channel: Channel::new(),
+            negotiated: Negotiated {
+                dialect: Dialect::SMB_202,
+                security_mode: 0,
+                capabilities: 0,
+                server_guid: [0; 16],
+                max_transact: 65_536,
+                max_read: 65_536,
+                max_write: 65_536,
+                cipher: None,
+                signing: keyless_crypto::SigningAlgorithm::HmacSha256,
+                gss_hint: Vec::new(),
+            },
+            options,
+        };
+        let preauth = conn.negotiate(&mut rng).await?;
+        conn.session_setup(auth, preauth, &mut rng).await?;
+        Ok(conn)
+    }
+
+    /// What was negotiated.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// Whether one request may carry more than 64 KiB (LARGE_MTU).
+    pub(crate) fn multi_credit(&self) -> bool {
+        self.channel.multi_credit
+    }
+
+    /// Whether requests go out encrypted.
+    pub fn encrypted(&self) -> bool {
+        self.channel.encrypt_all
+    }
+
+    async fn negotiate(&mut self, rng: &mut dyn RandomSource) -> Result<Preauth, Error> {
+        let (mut guid, mut salt) = ([0u8; 16], [0u8; 32]);
+        rng.fill(&mut guid)?;
+        rng.fill(&mut salt)?;
+        let offered = self.options.dialects.clone();
+        let req = negotiate::offer(&offered, guid, &salt, &self.options.host);
+        let header = self.channel.next_header(Command::NEGOTIATE, 0, 0)?;
+        let msg = req.to_vec(&header)?;
+        let mut preauth = Preauth([0; 64]);
+        preauth.add(&msg);
+        let resp = self.exchange(msg).await?;
+        check_status(&resp, Command::NEGOTIATE)?;
+        preauth.add(&resp.bytes);
+        let n = negotiate::accept(&NegotiateResponse::parse(&resp.bytes)?, &offered)?;
+        self.channel.multi_credit =
+            n.dialect != Dialect::SMB_202 && n.capabilities & keyless_smb::negotiate::caps::LARGE_MTU != 0;
+        if self.options.require_encryption && n.cipher.is_none() {
+            return Err(Error::Refused("encryption is required (--require-encryption) but the server offers none"));
+        }
+        self.negotiated = n;
+        Ok(preauth)
+    }
+
+    async fn session_setup(
+        &mut self,
+        auth: &Auth,
+        mut preauth: Preauth,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(), Error> {
+        let spn = format!("cifs/{}", self.options.host);
+        let (mut authenticator, mut token) = Authenticator::start(auth, rng)?;
+        let (key, last) = loop {
+            let req = SessionSetupRequest {
+                security_mode: keyless_smb::negotiate::security_mode::SIGNING_ENABLED as u8,
+                security_buffer: &token,
+                ..Default::default()
+            };
+            let header = self.channel.next_header(Command::SESSION_SETUP, 0, 1)?;
+            let msg = req.to_vec(&header)?;
+            preauth.add(&msg);
+            let resp = self.exchange(msg).await?;
+            let status = resp.header.status;
+            if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
+                return Err(Error::Status { command: Command::SESSION_SETUP, status });
+            }
+            self.channel.session_id = resp.header.session_id;
+            let body = SessionSetupResponse::parse(&resp.bytes)?;
+            let done = status == NtStatus::SUCCESS;
+            if !done {
+                preauth.add(&resp.bytes);
+            }
+            if body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
+                return Err(Error::Refused("the server made this a guest or anonymous session"));
+            }
+            match authenticator.step(body.security_buffer, done, &spn, rng)? {
+                Step::Send(next) => token = next,
+                Step::Done(key) if done => break (key, resp),
+                Step::Done(_) => return Err(Error::Refused("authentication finished before the server agreed")),
+            }
+        };
+        self.install_keys(&key, &preauth)?;
+        // The final SESSION_SETUP response is signed with the new key (3.2.5.3.1): check it.
+        if let Some(signer) = &self.channel.signer {
+            if !last.encrypted {
+                signer.verify(&last.bytes)?;
+            }
+        }
+        let flags = SessionSetupResponse::parse(&last.bytes)?.session_flags;
+        if flags & session_flags::ENCRYPT_DATA != 0 || self.options.require_encryption {
+            self.require_encryption()?;
+        }
+        Ok(())
+    }
+
+    fn install_keys(&mut self, gss_key: &[u8], preauth: &Preauth) -> Result<(), Error> {
+        let n = &self.negotiated;
+        let (signing_key, sealing) = match n.dialect {
+            Dialect::SMB_202 | Dialect::SMB_21 => (SigningKey::smb2(gss_key), None),
+            d => {
+                let derivation = if d == Dialect::SMB_311 {
+                    Derivation::Smb311 { preauth_hash: &preauth.0 }
+                } else {
+                    Derivation::Smb30
+                };
+                let keys = SessionKeys::derive(gss_key, derivation, n.cipher);
+                let sealing = match n.cipher {
+                    Some(c) => {
+                        let mut prefix = [0u8; 4];
+                        OsRandom.fill(&mut prefix)?;
+                        Some(Sealing {
+                            encrypt: Aead::new(c, &keys.encryption)?,
+                            decrypt: Aead::new(c, &keys.decryption)?,
+                            nonce_prefix: prefix,
+                            nonce_counter: 0,
+                        })
+                    }
+                    None => None,
+                };
+                (keys.signing.clone(), sealing)
+            }
+        };
+        self.channel.signer = Some(Signer::new(n.signing, &signing_key));
+        self.channel.sealing = sealing;
+        Ok(())
+    }
+
+    fn require_encryption(&mut self) -> Result<(), Error> {
+        if self.channel.sealing.is_none() {
+            return Err(Error::Refused("encryption is required but this dialect or server cannot encrypt"));
+        }
+        self.channel.encrypt_all = true;
+        Ok(())
+    }
+
+    /// Connects to a share (`share` is its name).
+    ///
+    /// # Errors
+    /// [`Error::Status`] with BAD_NETWORK_NAME for a share that does not exist, and the like.
+    pub async fn tree_connect(&mut self, share: &str) -> Result<Tree<'_>, Error> {
+        let req =
+            TreeConnectRequest { flags: 0, path: format!("\\\\{}\\{share}", self.options.host), contexts: vec![] };
+        let resp = self.request(0, &req, 0).await?;
+        check_status(&resp, Command::TREE_CONNECT)?;
+        let body = TreeConnectResponse::parse(&resp.bytes)?;
+        if body.share_flags & share_flags::ENCRYPT_DATA != 0 {
+            self.require_encryption()?;
+        }
+        // The sync header keeps TreeId in the upper half of the AsyncId/Reserved+TreeId word.
+        let tree_id = (resp.header.async_or_tree >> 32) as u32;
+        Ok(Tree::new(self, tree_id))
+    }
+
+    /// Sends one request on tree `tree_id` (charged for `payload` bytes) and returns its answer.
+    ///
+    /// # Errors
+    /// I/O, timeout, integrity and wire errors (a status is the caller's to judge).
+    pub async fn request<'a, M: Message<'a>>(
+        &mut self,
+        tree_id: u32,
+        body: &M,
+        payload: usize,
+    ) -> Result<Received, Error> {
+        let charge = self.channel.charge_for(payload);
+        let header = self.channel.next_header(M::COMMAND, tree_id, charge)?;
+        let msg = body.to_vec(&header)?;
+        self.exchange(msg).await
+    }
+
+    /// Sends one message and waits for the final answer with its message id.
+    async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
+        let id = Header::parse(&message)?.message_id();
+        let frame = self.channel.seal(message)?;
+        self.stream
+            .write_all(&frame)
+            .await
+            .map_err(|source| Error::Io { doing: "sending to the SMB server", source })?;
+        loop {
+            let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
+                .await
+                .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
+            let received = self.channel.open(payload)?;
+            let h = &received.header;
+            if h.message_id == u64::MAX {
+                continue; // an oplock or lease break; keyless asks for none
+            }
+            if h.message_id != id {
+                return Err(Error::Refused("a response to a request keyless did not send"));
+            }
+            if h.status == NtStatus::PENDING && h.flags & keyless_smb::header::flags::ASYNC_COMMAND != 0 {
+                continue; // interim response: the final one follows
+            }
+            return Ok(received);
+        }
+    }
+
+    async fn read_frame(&mut self) -> Result<Vec<u8>, Error> {
+        let mut head = [0u8; 4];
+        self.stream
+            .read_exact(&mut head)
+            .await
+            .map_err(|source| Error::Io { doing: "reading from the SMB server", source })?;
+        let len = framing::payload_length(&head)?;
+        let mut payload = vec![0u8; len];
+        self.stream
+            .read_exact(&mut payload)
+            .await
+            .map_err(|source| Error::Io { doing: "reading from the SMB server", source })?;
+        Ok(payload)
+    }
+
+    /// Logs off and closes the connection.
+    ///
+    /// # Errors
+    /// An I/O error on the way out.
+    pub async fn logoff(mut self) -> Result<(), Error> {
+        let resp = self.request(0, &keyless_smb::control::Logoff, 0).await?;
+        check_status(&resp, Command::LOGOFF)?;
+        let _ = self.stream.shutdown().await;
+        Ok(())
+    }
+}
+
+/// [`Error::Status`] unless the response says SUCCESS.
+pub(crate) fn check_status(resp: &Received, command: Command) -> Result<(), Error> {
+    match resp.header.status {
+        NtStatus::SUCCESS => Ok(()),
+        status => Err(Error::Status { command, status }),
+    }
+}

@@ -1,0 +1,136 @@
+//! NEGOTIATE from the client's side: what keyless offers, and the checks on what the server
+//! chose (MS-SMB2 3.2.4.2.2, 3.2.5.2). Pure functions over the codec's types.
+
+use crate::Error;
+use keyless_crypto::{Cipher, SigningAlgorithm};
+use keyless_smb::Dialect;
+use keyless_smb::negotiate::{
+    NegotiateContext, NegotiateRequest, NegotiateResponse, caps, context, parse_id_list, parse_preauth, security_mode,
+};
+
+/// Ciphers in keyless's order of preference: GCM before CCM, 256 before 128.
+pub const CIPHERS: [Cipher; 4] = [Cipher::Aes256Gcm, Cipher::Aes128Gcm, Cipher::Aes256Ccm, Cipher::Aes128Ccm];
+
+/// Signing algorithms in order of preference (3.1.1).
+pub const SIGNING: [SigningAlgorithm; 3] =
+    [SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac, SigningAlgorithm::HmacSha256];
+
+/// Every dialect keyless speaks, oldest first.
+pub const DIALECTS: [Dialect; 5] =
+    [Dialect::SMB_202, Dialect::SMB_21, Dialect::SMB_30, Dialect::SMB_302, Dialect::SMB_311];
+
+/// Capabilities keyless announces.
+pub const CAPABILITIES: u32 = caps::DFS | caps::LARGE_MTU | caps::ENCRYPTION;
+
+/// What the connection runs with.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The server's SecurityMode.
+    pub security_mode: u16,
+    /// The server's Capabilities.
+    pub capabilities: u32,
+    /// ServerGuid.
+    pub server_guid: [u8; 16],
+    /// MaxTransactSize.
+    pub max_transact: u32,
+    /// MaxReadSize.
+    pub max_read: u32,
+    /// MaxWriteSize.
+    pub max_write: u32,
+    /// The cipher, when the dialect has encryption and the server agreed to one.
+    pub cipher: Option<Cipher>,
+    /// How messages are signed.
+    pub signing: SigningAlgorithm,
+    /// The server's SPNEGO hint.
+    pub gss_hint: Vec<u8>,
+}
+
+/// The NEGOTIATE request for `dialects`, with the 3.1.1 contexts when 3.1.1 is among them.
+pub fn offer(dialects: &[Dialect], client_guid: [u8; 16], salt: &[u8; 32], server_name: &str) -> NegotiateRequest {
+    let contexts = vec![
+        NegotiateContext::preauth_sha512(salt),
+        NegotiateContext::id_list(context::ENCRYPTION, &CIPHERS.map(Cipher::id)),
+        NegotiateContext::id_list(context::SIGNING, &SIGNING.map(SigningAlgorithm::id)),
+        NegotiateContext::netname(server_name),
+    ];
+    NegotiateRequest {
+        security_mode: security_mode::SIGNING_ENABLED | security_mode::SIGNING_REQUIRED,
+        capabilities: CAPABILITIES,
+        client_guid,
+        dialects: dialects.to_vec(),
+        contexts: if dialects.contains(&Dialect::SMB_311) { contexts } else { Vec::new() },
+    }
+}
+
+/// Checks the server's choices against the offer.
+///
+/// # Errors
+/// [`Error::Refused`] for a dialect not offered, a 3.1.1 response without SHA-512 preauth
+/// integrity, or a cipher or signing algorithm keyless did not offer.
+pub fn accept(resp: &NegotiateResponse<'_>, offered: &[Dialect]) -> Result<Negotiated, Error> {
+    if !offered.contains(&resp.dialect) {
+        return Err(Error::Refused("the server chose a dialect keyless did not offer (no common dialect?)"));
+    }
+    let mut cipher = None;
+    let mut signing = match resp.dialect {
+        Dialect::SMB_202 | Dialect::SMB_21 => SigningAlgorithm::HmacSha256,
+        _ => SigningAlgorithm::AesCmac,
+    };
+    if resp.dialect == Dialect::SMB_311 {
+        let mut preauth = false;
+        for c in &resp.contexts {
+            match c.kind {
+                context::PREAUTH_INTEGRITY => {
+                    let (hashes, _) = parse_preauth(&c.data)?;
+                    if hashes != [context::SHA512] {
+                        return Err(Error::Refused("the server chose a preauth hash other than SHA-512"));
+                    }
+                    preauth = true;
+                }
+                context::ENCRYPTION => {
+                    let ids = parse_id_list(&c.data, "Ciphers")?;
+                    cipher = match ids.as_slice() {
+                        [0] => None,
+                        [id] => Some(
+                            Cipher::from_id(*id)
+                                .filter(|c| CIPHERS.contains(c))
+                                .ok_or(Error::Refused("the server chose a cipher keyless did not offer"))?,
+                        ),
+                        _ => return Err(Error::Refused("the server chose more than one cipher")),
+                    };
+                }
+                context::SIGNING => {
+                    let ids = parse_id_list(&c.data, "SigningAlgorithms")?;
+                    signing = match ids.as_slice() {
+                        [id] => SigningAlgorithm::from_id(*id)
+                            .ok_or(Error::Refused("the server chose a signing algorithm keyless did not offer"))?,
+                        _ => return Err(Error::Refused("the server chose more than one signing algorithm")),
+                    };
+                }
+                _ => {}
+            }
+        }
+        if !preauth {
+            return Err(Error::Refused("a 3.1.1 NEGOTIATE response without preauth integrity"));
+        }
+    } else if resp.dialect != Dialect::SMB_202
+        && resp.dialect != Dialect::SMB_21
+        && resp.capabilities & caps::ENCRYPTION != 0
+    {
+        cipher = Some(Cipher::Aes128Ccm);
+    }
+    Ok(Negotiated {
+        dialect: resp.dialect,
+        security_mode: resp.security_mode,
+        capabilities: resp.capabilities,
+        server_guid: resp.server_guid,
+        max_transact: resp.max_transact_size,
+        max_read: resp.max_read_size,
+        max_write: resp.max_write_size,
+        cipher,
+        signing,
+        gss_hint: resp.security_buffer.to_vec(),
+    })
+}
