@@ -42,6 +42,14 @@ pub fn klist_format(seconds: i64) -> String {
         .unwrap_or_else(|| seconds.to_string())
 }
 
+/// Formats epoch seconds as `YYYY-MM-DD HH:MM` in UTC (file listings).
+pub fn format_utc(seconds: i64) -> String {
+    Utc.timestamp_opt(seconds, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

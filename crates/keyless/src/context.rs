@@ -1,11 +1,14 @@
 //! What every Kerberos command shares: krb5.conf, the credential cache location, the KDC
 //! directory (krb5.conf plus `--kdc`), password input, and errors as one line with a hint.
 
-use keyless_krb::Error;
+use keyless_krb::ccache::CCache;
 use keyless_krb::config::Krb5Conf;
+use keyless_krb::time::unix_seconds;
 use keyless_krb::transport::{KdcAddr, KdcDirectory};
+use keyless_krb::{Credential, Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::SystemTime;
 use zeroize::Zeroizing;
 
 /// A command's failure: one line, with what to try after a semicolon.
@@ -74,6 +77,57 @@ impl Context {
         }
         dir.set_fallback(given);
         Ok(dir)
+    }
+
+    /// `service/host[@REALM]`; without a realm, the host's realm by [domain_realm], else the
+    /// client's realm (the KDC may then refer us onwards).
+    pub fn service_principal(&self, spn: &str, client_realm: &str) -> Result<Principal, Failure> {
+        if spn.contains('@') {
+            return Ok(Principal::parse(spn, None)?);
+        }
+        let mut p = Principal::parse(spn, Some(client_realm))?;
+        if let Some(host) = p.components.get(1) {
+            if let Some(realm) = self.conf.realm_for_host(host) {
+                p.realm = realm.to_string();
+            }
+        }
+        Ok(p)
+    }
+
+    /// A valid ticket for `server`: from the cache, else through TGS exchanges with `tgt`
+    /// (following referrals and cross-realm trusts); new tickets go into `cache` (the caller
+    /// writes it).
+    pub fn service_ticket(
+        &self,
+        cache: &mut CCache,
+        tgt: &Credential,
+        server: &Principal,
+        kdc: &[String],
+        ca_files: &[PathBuf],
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<Credential, Failure> {
+        let now = unix_seconds(SystemTime::now());
+        if let Some(c) = cache.find(server, now) {
+            return Ok(c);
+        }
+        let client_realm = tgt.client.realm.clone();
+        let mut realms: Vec<&str> = vec![&client_realm];
+        if server.realm != client_realm {
+            realms.push(&server.realm);
+        }
+        let dir = self.kdcs(&realms, kdc, ca_files)?;
+        let mut opts = TgsOptions::new(server.clone());
+        opts.etypes = self.enctypes();
+        let (cred, cross) = rt.block_on(async {
+            let mut rng = OsRandom;
+            let (mut ex, first) = TgsExchange::start(tgt.clone(), opts, SystemTime::now(), &mut rng)?;
+            let cred = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await?;
+            Ok::<_, Error>((cred, ex.cross_realm_tgts().to_vec()))
+        })?;
+        for c in cross.iter().chain(std::iter::once(&cred)) {
+            cache.store(c);
+        }
+        Ok(cred)
     }
 
     /// Enctypes allowed by krb5.conf (RC4 only with allow_rc4).

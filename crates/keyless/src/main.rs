@@ -34,6 +34,22 @@ enum Command {
     /// Create and inspect keytab files.
     #[command(subcommand)]
     Keytab(cmd::keytab::Command),
+    /// List a directory on a share: smb://host[:port]/share/dir.
+    Ls(cmd::smb::LsArgs),
+    /// Show a file's size, type and time.
+    Stat(cmd::smb::StatArgs),
+    /// Download a file (to a temporary name, renamed when complete).
+    Get(cmd::smb::GetArgs),
+    /// Upload a file (created or replaced).
+    Put(cmd::smb::PutArgs),
+    /// Delete a file.
+    Rm(cmd::smb::PathArgs),
+    /// Create a directory.
+    Mkdir(cmd::smb::PathArgs),
+    /// Remove an empty directory.
+    Rmdir(cmd::smb::PathArgs),
+    /// Rename a file or directory on its share.
+    Mv(cmd::smb::MvArgs),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
@@ -49,6 +65,14 @@ fn main() -> ExitCode {
         Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
         Command::Import(a) => ("import", cmd::import::run(a)),
         Command::Keytab(c) => ("keytab", cmd::keytab::run(c)),
+        Command::Ls(a) => ("ls", cmd::smb::ls(a)),
+        Command::Stat(a) => ("stat", cmd::smb::stat(a)),
+        Command::Get(a) => ("get", cmd::smb::get(a)),
+        Command::Put(a) => ("put", cmd::smb::put(a)),
+        Command::Rm(a) => ("rm", cmd::smb::rm(a)),
+        Command::Mkdir(a) => ("mkdir", cmd::smb::mkdir(a)),
+        Command::Rmdir(a) => ("rmdir", cmd::smb::rmdir(a)),
+        Command::Mv(a) => ("mv", cmd::smb::mv(a)),
         Command::Selftest => return cmd::selftest::run(),
     };
     match result {

@@ -2,9 +2,9 @@
 //! cross-realm trusts and referrals), stored back into the cache with any cross-realm TGTs.
 
 use crate::context::{Context, Failure, runtime};
+use keyless_krb::Error;
 use keyless_krb::messages::ticket_enc_info;
 use keyless_krb::time::unix_seconds;
-use keyless_krb::{Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -34,47 +34,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         cache.find_tgt(&client.realm, now).ok_or_else(|| Error::NotInCache(format!("a valid TGT for {client}")))?;
     let rt = runtime()?;
     for spn in &args.services {
-        let server = service_principal(&ctx, spn, &client.realm)?;
-        let (cred, cross) = match cache.find(&server, now) {
-            Some(c) => (c, Vec::new()),
-            None => {
-                let mut realms: Vec<&str> = vec![&client.realm];
-                if server.realm != client.realm {
-                    realms.push(&server.realm);
-                }
-                let dir = ctx.kdcs(&realms, &args.kdc, &args.ca_file)?;
-                let mut opts = TgsOptions::new(server.clone());
-                opts.etypes = ctx.enctypes();
-                rt.block_on(async {
-                    let mut rng = OsRandom;
-                    let (mut ex, first) = TgsExchange::start(tgt.clone(), opts, SystemTime::now(), &mut rng)?;
-                    let cred = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await?;
-                    Ok::<_, Error>((cred, ex.cross_realm_tgts().to_vec()))
-                })?
-            }
-        };
-        for c in cross.iter().chain(std::iter::once(&cred)) {
-            cache.store(c);
-        }
+        let server = ctx.service_principal(spn, &client.realm)?;
+        let cred = ctx.service_ticket(&mut cache, &tgt, &server, &args.kdc, &args.ca_file, &rt)?;
         cache.write(&path)?;
         let kvno =
             ticket_enc_info(&cred.ticket).and_then(|(_, k)| k).map(|k| k.to_string()).unwrap_or_else(|| "?".into());
         println!("{}: kvno = {kvno}", cred.server);
     }
     Ok(())
-}
-
-/// `service/host[@REALM]`; without a realm, the host's realm by [domain_realm], else the
-/// client's realm (the KDC may then refer us onwards).
-fn service_principal(ctx: &Context, spn: &str, client_realm: &str) -> Result<Principal, Failure> {
-    if spn.contains('@') {
-        return Ok(Principal::parse(spn, None)?);
-    }
-    let mut p = Principal::parse(spn, Some(client_realm))?;
-    if let Some(host) = p.components.get(1) {
-        if let Some(realm) = ctx.conf.realm_for_host(host) {
-            p.realm = realm.to_string();
-        }
-    }
-    Ok(p)
 }

@@ -8,3 +8,4 @@ pub mod kinit;
 pub mod klist;
 pub mod kvno;
 pub mod selftest;
+pub mod smb;

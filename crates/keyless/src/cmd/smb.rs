@@ -1,0 +1,434 @@
+//! The file commands: `ls`, `stat`, `get`, `put`, `rm`, `mkdir`, `rmdir`, `mv` on
+//! `smb://host[:port]/share/path` (or `//host/share/path`), with Kerberos from the ccache or
+//! NTLMv2 with a password file. Downloads land in a temporary file renamed at the end, so a
+//! failure never leaves a partial file under the wanted name.
+
+use crate::context::{Context, Failure, read_password, runtime};
+use keyless_client::{Auth, Connection, Metadata, Options};
+use keyless_krb::time::unix_seconds;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+/// How to authenticate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthKind {
+    /// Kerberos if the ccache holds or can get a ticket for cifs/<host>, else NTLM with --user.
+    Auto,
+    /// Kerberos from the credential cache.
+    Krb5,
+    /// NTLMv2 with --user and a password (also a storage account key, user `Azure\<account>`).
+    Ntlm,
+}
+
+/// What every file command takes.
+#[derive(clap::Args)]
+pub struct Connect {
+    /// Authentication.
+    #[arg(long, value_enum, default_value = "auto")]
+    auth: AuthKind,
+    /// User for NTLM: `name` or `DOMAIN\name`.
+    #[arg(long, short = 'U')]
+    user: Option<String>,
+    /// File whose first line is the password (else the terminal asks, or stdin gives it).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Credential cache for Kerberos (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
+    #[arg(short = 'c', value_name = "CCACHE")]
+    ccache: Option<String>,
+    /// Service principal to ask a ticket for (default: cifs/<host>).
+    #[arg(long)]
+    spn: Option<String>,
+    /// Connect to this address instead of the URL's host (the host still names the SPN).
+    #[arg(long, value_name = "ADDR")]
+    ip: Option<String>,
+    /// Port, when the URL has none (default 445).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Refuse to go on without encryption.
+    #[arg(long)]
+    require_encryption: bool,
+    /// KDC to use first for the client's realm (for the ticket): host:port or a URL.
+    #[arg(long = "kdc", value_name = "URL")]
+    kdc: Vec<String>,
+    /// Extra CA certificate (PEM) to trust for an https:// KDC proxy.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
+}
+
+/// `smb://host[:port]/share/path` or `//host/share/path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmbUrl {
+    host: String,
+    port: Option<u16>,
+    share: String,
+    path: String,
+}
+
+impl SmbUrl {
+    fn parse(url: &str) -> Result<Self, Failure> {
+        let rest = url
+            .strip_prefix("smb://")
+            .or_else(|| url.strip_prefix("//"))
+            .or_else(|| url.strip_prefix("\\\\"))
+            .ok_or_else(|| Failure::from(format!("{url}: not an SMB URL; write smb://host/share/path")))?;
+        let mut parts = rest.splitn(3, ['/', '\\']);
+        let authority = parts.next().unwrap_or("");
+        let share = parts.next().unwrap_or("").to_string();
+        let path = parts.next().unwrap_or("").to_string();
+        if authority.is_empty() || share.is_empty() {
+            return Err(format!("{url}: no host or share; write smb://host/share/path").into());
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+                (h.trim_matches(['[', ']']).to_string(), Some(p.parse().map_err(|_| format!("{url}: bad port {p}"))?))
+            }
+            _ => (authority.to_string(), None),
+        };
+        Ok(Self { host, port, share, path })
+    }
+}
+
+/// Connects and authenticates as the options say.
+fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Connection, Failure> {
+    let auth = authenticate(c, url, rt)?;
+    let mut options = Options::new(&url.host);
+    options.require_encryption = c.require_encryption;
+    let addr = c.ip.clone().unwrap_or_else(|| url.host.clone());
+    let port = url.port.or(c.port).unwrap_or(445);
+    let conn = rt
+        .block_on(Connection::connect((&addr, port), options, &auth))
+        .map_err(|e| Failure::from(format!("{}:{port}: {e}", url.host)))?;
+    Ok(conn)
+}
+
+fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Auth, Failure> {
+    let ntlm = || -> Result<Auth, Failure> {
+        let user = c.user.as_deref().ok_or_else(|| {
+            Failure::from("NTLM needs --user (and --password-file, or the password on stdin)".to_string())
+        })?;
+        let (domain, name) = user.split_once('\\').unwrap_or(("", user));
+        let password = read_password(&format!("Password for {user}: "), c.password_file.as_ref())?;
+        Ok(Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password })
+    };
+    match c.auth {
+        AuthKind::Ntlm => ntlm(),
+        AuthKind::Krb5 => kerberos(c, url, rt),
+        AuthKind::Auto => match kerberos(c, url, rt) {
+            Ok(a) => Ok(a),
+            Err(_) if c.user.is_some() => ntlm(),
+            Err(e) => Err(format!("{e}; or give --user for NTLM").into()),
+        },
+    }
+}
+
+/// A ticket for cifs/<host> from the cache, or through the cache's TGT.
+fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Auth, Failure> {
+    let ctx = Context::load()?;
+    let path = ctx.ccache_path(c.ccache.as_deref())?;
+    let mut cache = ctx.read_cache(&path)?;
+    let client = cache.principal.clone();
+    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
+    let server = ctx.service_principal(&spn, &client.realm)?;
+    let now = unix_seconds(SystemTime::now());
+    let ticket = match cache.find(&server, now) {
+        Some(t) => t,
+        None => {
+            let tgt = cache.find_tgt(&client.realm, now).ok_or_else(|| {
+                Failure::from(format!("no valid ticket for {client} in FILE:{}; run keyless kinit", path.display()))
+            })?;
+            let t = ctx.service_ticket(&mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)?;
+            cache.write(&path)?;
+            t
+        }
+    };
+    Ok(Auth::Kerberos(ticket))
+}
+
+/// `keyless ls URL`.
+#[derive(clap::Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share/dir
+    url: String,
+}
+
+pub fn ls(a: LsArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| {
+        let meta = if path.is_empty() { None } else { Some(rt.block_on(tree.stat(path))?) };
+        let entries = match meta {
+            Some(m) if !m.is_dir => vec![m],
+            _ => rt.block_on(tree.list(path))?,
+        };
+        let mut out = std::io::stdout().lock();
+        for e in entries {
+            let _ =
+                writeln!(out, "{} {:>14} {} {}", if e.is_dir { 'd' } else { '-' }, e.size, time(e.modified), e.name);
+        }
+        Ok(())
+    })
+}
+
+/// `keyless stat URL`.
+#[derive(clap::Args)]
+pub struct StatArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share/path
+    url: String,
+}
+
+pub fn stat(a: StatArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| {
+        let m: Metadata = rt.block_on(tree.stat(path))?;
+        println!(
+            "{}: {} bytes, {}, modified {}",
+            a.url,
+            m.size,
+            if m.is_dir { "directory" } else { "file" },
+            time(m.modified)
+        );
+        Ok(())
+    })
+}
+
+/// `keyless get URL [LOCAL]`.
+#[derive(clap::Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share/file
+    url: String,
+    /// Where to write (default: the file's name in the current directory; `-` for stdout).
+    local: Option<PathBuf>,
+}
+
+pub fn get(a: GetArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| {
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        let local = a.local.clone().unwrap_or_else(|| PathBuf::from(name));
+        let size = rt.block_on(tree.stat(path))?.size;
+        if local.as_os_str() == "-" {
+            let mut out = Progress::new(std::io::stdout().lock(), name, size);
+            rt.block_on(tree.get(path, &mut out))?;
+            return Ok(());
+        }
+        // Into a temporary file beside the target, renamed only when complete.
+        let tmp = temp_beside(&local);
+        let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let mut out = Progress::new(std::io::BufWriter::with_capacity(1 << 20, file), name, size);
+        let result = rt.block_on(tree.get(path, &mut out)).map_err(Failure::from).and_then(|n| {
+            out.finish();
+            out.inner.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
+            Ok(n)
+        });
+        match result {
+            Ok(_) => std::fs::rename(&tmp, &local).map_err(|e| format!("{}: {e}", local.display()).into()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// `keyless put LOCAL URL`.
+#[derive(clap::Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// The local file.
+    local: PathBuf,
+    /// smb://host/share/path (ending in `/`: the local file's name in that directory)
+    url: String,
+}
+
+pub fn put(a: PutArgs) -> Result<(), Failure> {
+    let file = std::fs::File::open(&a.local).map_err(|e| format!("{}: {e}", a.local.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let name = a.local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    with_tree(&a.connect, &a.url, |tree, path, rt| {
+        let target = if path.is_empty() || path.ends_with('/') { format!("{path}{name}") } else { path.to_string() };
+        let mut input = Progress::new(std::io::BufReader::with_capacity(1 << 20, &file), &name, size);
+        let n = rt.block_on(tree.put(&target, &mut input))?;
+        input.finish();
+        if n != size {
+            return Err(format!("{}: changed while being sent ({n} of {size} bytes)", a.local.display()).into());
+        }
+        Ok(())
+    })
+}
+
+/// `keyless rm|mkdir|rmdir URL`.
+#[derive(clap::Args)]
+pub struct PathArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share/path
+    url: String,
+}
+
+pub fn rm(a: PathArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| Ok(rt.block_on(tree.remove(path))?))
+}
+
+pub fn mkdir(a: PathArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| Ok(rt.block_on(tree.mkdir(path))?))
+}
+
+pub fn rmdir(a: PathArgs) -> Result<(), Failure> {
+    with_tree(&a.connect, &a.url, |tree, path, rt| Ok(rt.block_on(tree.rmdir(path))?))
+}
+
+/// `keyless mv URL NEW_PATH`.
+#[derive(clap::Args)]
+pub struct MvArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share/path
+    url: String,
+    /// The new path on the same share (or a URL to it).
+    to: String,
+}
+
+pub fn mv(a: MvArgs) -> Result<(), Failure> {
+    let to = match SmbUrl::parse(&a.to) {
+        Ok(u) => u.path,
+        Err(_) => a.to.clone(),
+    };
+    with_tree(&a.connect, &a.url, |tree, path, rt| Ok(rt.block_on(tree.rename(path, &to))?))
+}
+
+/// Connects, opens the URL's share, runs `f` on it with the URL's path.
+fn with_tree(
+    c: &Connect,
+    url: &str,
+    f: impl FnOnce(&mut keyless_client::Tree<'_>, &str, &tokio::runtime::Runtime) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let url = SmbUrl::parse(url)?;
+    let rt = runtime()?;
+    let mut conn = connect(c, &url, &rt)?;
+    let mut tree =
+        rt.block_on(conn.tree_connect(&url.share)).map_err(|e| format!("//{}/{}: {e}", url.host, url.share))?;
+    let path = url.path.trim_end_matches(['/', '\\']).to_string();
+    let path = if url.path.ends_with('/') && !path.is_empty() { format!("{path}/") } else { path };
+    f(&mut tree, &path, &rt)?;
+    let _ = rt.block_on(tree.disconnect());
+    let _ = rt.block_on(conn.logoff());
+    Ok(())
+}
+
+impl From<keyless_client::Error> for Failure {
+    fn from(e: keyless_client::Error) -> Self {
+        Failure::from(e.to_string())
+    }
+}
+
+/// A FILETIME as `YYYY-MM-DD HH:MM` (UTC).
+fn time(filetime: u64) -> String {
+    let secs = (filetime / 10_000_000).saturating_sub(11_644_473_600) as i64;
+    keyless_krb::time::format_utc(secs)
+}
+
+fn temp_beside(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.keyless-partial"))
+}
+
+/// Counts bytes through a reader or writer and, on a terminal, shows progress and rate.
+struct Progress<T> {
+    inner: T,
+    name: String,
+    total: u64,
+    done: u64,
+    started: Instant,
+    shown: Instant,
+    tty: bool,
+}
+
+impl<T> Progress<T> {
+    fn new(inner: T, name: &str, total: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            inner,
+            name: name.to_string(),
+            total,
+            done: 0,
+            started: now,
+            shown: now,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n as u64;
+        if self.tty && self.shown.elapsed().as_millis() >= 200 {
+            self.shown = Instant::now();
+            self.show();
+        }
+    }
+
+    fn show(&self) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let pct = if self.total == 0 { 100.0 } else { self.done as f64 * 100.0 / self.total as f64 };
+        eprint!(
+            "\r{} {:5.1}% {} / {} {:.1} MB/s ",
+            self.name,
+            pct,
+            self.done,
+            self.total,
+            self.done as f64 / secs / 1e6
+        );
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            self.show();
+            eprintln!();
+        }
+    }
+}
+
+impl<T: Write> Write for Progress<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.advance(n);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<T: Read> Read for Progress<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = SmbUrl::parse("smb://files.example.com:4455/share/a/b.txt").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            u,
+            SmbUrl {
+                host: "files.example.com".into(),
+                port: Some(4455),
+                share: "share".into(),
+                path: "a/b.txt".into()
+            }
+        );
+        let u = SmbUrl::parse("//srv/share").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((u.host.as_str(), u.port, u.share.as_str(), u.path.as_str()), ("srv", None, "share", ""));
+        assert!(SmbUrl::parse("http://x/y").is_err());
+        assert!(SmbUrl::parse("smb://host").is_err());
+        assert!(SmbUrl::parse("smb://host:port/share").is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! `keyless ls/stat/get/put/mv/rm/mkdir/rmdir` against Debian's Samba `smbd` on loopback, with
+//! NTLMv2 from a password file and with Kerberos from a `keyless kinit` cache (MIT KDC); what
+//! keyless writes, smbd stores byte for byte (and what smbd holds, keyless reads back); and the
+//! one-line errors a user meets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_testbed::{MitKdc, ScratchDir, SmbMode, Smbd};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn keyless(args: &[&str], env: &[(String, String)], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyless"))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env_remove("KRB5CCNAME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The command fails with exactly one line on stderr; returns it.
+fn fails(out: Output, what: &str) -> String {
+    assert!(!out.status.success(), "{what} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{what}: one line, got {stderr:?}");
+    stderr.trim_end().to_string()
+}
+
+#[test]
+fn ntlm_file_commands_round_trip() {
+    let scratch = ScratchDir::new("cli-smb");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    let pw = pw.to_str().unwrap().to_string();
+    let base = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
+    let auth = ["--auth", "ntlm", "--user", "alice", "--password-file", &pw];
+    let run = |args: &[&str]| keyless(&[args, &auth[..]].concat(), &[], "");
+
+    let local = scratch.join("report 2026 €.bin");
+    let data: Vec<u8> = (0..(1 << 20) + 1).map(|i: usize| (i * 13 + i / 977) as u8).collect();
+    std::fs::write(&local, &data).unwrap();
+    ok(run(&["mkdir", &format!("{base}/docs")]), "mkdir");
+    ok(run(&["put", local.to_str().unwrap(), &format!("{base}/docs/")]), "put");
+    assert!(std::fs::read(smbd.share_path.join("docs/report 2026 €.bin")).unwrap() == data, "smbd stored the bytes");
+    let listing = ok(run(&["ls", &format!("{base}/docs")]), "ls");
+    assert!(listing.contains("1048577") && listing.contains("report 2026 €.bin"), "{listing}");
+    let back = scratch.join("back.bin");
+    ok(run(&["get", &format!("{base}/docs/report 2026 €.bin"), back.to_str().unwrap()]), "get");
+    assert!(std::fs::read(&back).unwrap() == data, "get returns the bytes");
+    // What smbd holds (written behind keyless's back), keyless reads.
+    std::fs::write(smbd.share_path.join("docs/from-samba.txt"), b"written by smbd's side\n").unwrap();
+    let out = ok(run(&["get", &format!("{base}/docs/from-samba.txt"), "-"]), "get to stdout");
+    assert_eq!(out, "written by smbd's side\n");
+    ok(run(&["mv", &format!("{base}/docs/from-samba.txt"), "docs/renamed.txt"]), "mv");
+    let stat = ok(run(&["stat", &format!("{base}/docs/renamed.txt")]), "stat");
+    assert!(stat.contains("23 bytes, file"), "{stat}");
+    for f in ["renamed.txt", "report 2026 €.bin"] {
+        ok(run(&["rm", &format!("{base}/docs/{f}")]), "rm");
+    }
+    ok(run(&["rmdir", &format!("{base}/docs")]), "rmdir");
+    assert!(!smbd.share_path.join("docs").exists());
+
+    // Mistakes: one line each, and no partial download left behind.
+    let line = fails(keyless(&["ls", &base, "--auth", "ntlm", "--user", "alice"], &[], "wrong\n"), "wrong password");
+    assert!(
+        line.starts_with("keyless ls: 127.0.0.1:")
+            && line.contains("STATUS_LOGON_FAILURE: wrong user name or password"),
+        "{line}"
+    );
+    let line = fails(run(&["ls", &format!("smb://127.0.0.1:{}/nosuch", smbd.port)]), "missing share");
+    assert!(line.ends_with("STATUS_BAD_NETWORK_NAME: no share of that name on this server"), "{line}");
+    let target = scratch.join("never.bin");
+    let line = fails(run(&["get", &format!("{base}/absent.bin"), target.to_str().unwrap()]), "missing file");
+    assert!(line.ends_with("no such file or directory"), "{line}");
+    assert!(
+        !target.exists()
+            && std::fs::read_dir(scratch.path()).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial"))
+    );
+    let line = fails(keyless(&["ls", "http://x/y"], &[], ""), "bad URL");
+    assert!(line.contains("not an SMB URL"), "{line}");
+}
+
+#[test]
+fn kerberos_from_keyless_kinit() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc)) else { return };
+    let env: Vec<(String, String)> =
+        kdc.client_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string_lossy().into_owned())).collect();
+    let cc = format!("FILE:{}", kdc.dir.join("cc").display());
+    ok(keyless(&["kinit", "-c", &cc, &kdc.user], &env, &format!("{}\n", kdc.password)), "kinit");
+    // The URL names the SPN's host; --ip says where it really is.
+    let host = kdc.service.trim_start_matches("cifs/").split('@').next().unwrap().to_string();
+    let url = format!("smb://{host}:{}/{}/", smbd.port, smbd.share);
+    std::fs::write(smbd.share_path.join("kerberos.txt"), b"hello").unwrap();
+    let out =
+        ok(keyless(&["ls", &url, "--auth", "krb5", "-c", &cc, "--ip", "127.0.0.1"], &env, ""), "ls with Kerberos");
+    assert!(out.contains("kerberos.txt"), "{out}");
+    // The service ticket went into the cache.
+    let listed = ok(keyless(&["klist", "-c", &cc], &env, ""), "klist");
+    assert!(listed.contains(&kdc.service), "{listed}");
+    // No ticket and no --user: one line that says what to do.
+    let empty = format!("FILE:{}", kdc.dir.join("none").display());
+    let line = fails(keyless(&["ls", &url, "-c", &empty, "--ip", "127.0.0.1"], &env, ""), "no ticket");
+    assert!(line.contains("keyless kinit") && line.contains("--user"), "{line}");
+}
