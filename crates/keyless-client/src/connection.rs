@@ -8,6 +8,9 @@ use crate::{Error, Tree};
 use keyless_crypto::{Aead, Derivation, SessionKeys, Signer, SigningKey, preauth_hash_step};
 use keyless_krb::{OsRandom, RandomSource};
 use keyless_smb::header::Header;
+use keyless_smb::ioctl::{
+    IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ValidateNegotiateRequest, ValidateNegotiateResponse, ctl_code,
+};
 use keyless_smb::negotiate::NegotiateResponse;
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse, session_flags};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse, share_flags};
@@ -27,6 +30,10 @@ pub struct Options {
     pub require_encryption: bool,
     /// How long to wait for any one answer.
     pub timeout: Duration,
+    /// Keep every frame sent and received (as on the wire), for inspection and tests.
+    pub record: bool,
+    /// Most bytes one READ or WRITE carries (the server's limit applies too).
+    pub max_io: usize,
 }
 
 impl Options {
@@ -37,6 +44,8 @@ impl Options {
             dialects: negotiate::DIALECTS.to_vec(),
             require_encryption: false,
             timeout: Duration::from_secs(30),
+            record: false,
+            max_io: 1 << 20,
         }
     }
 }
@@ -47,6 +56,12 @@ pub struct Connection {
     channel: Channel,
     negotiated: Negotiated,
     options: Options,
+    /// What we sent in NEGOTIATE, for FSCTL_VALIDATE_NEGOTIATE_INFO.
+    offered: ValidateNegotiateRequest,
+    /// Whether the negotiation has been validated (or needs no validation).
+    validated: bool,
+    /// Frames as on the wire (`true`: sent), when `Options::record` asks for them.
+    transcript: Vec<(bool, Vec<u8>)>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -96,6 +111,9 @@ impl Connection {
                 gss_hint: Vec::new(),
             },
             options,
+            offered: ValidateNegotiateRequest::default(),
+            validated: false,
+            transcript: Vec::new(),
         };
         let preauth = conn.negotiate(&mut rng).await?;
         conn.session_setup(auth, preauth, &mut rng).await?;
@@ -107,9 +125,22 @@ impl Connection {
         &self.negotiated
     }
 
-    /// Whether one request may carry more than 64 KiB (LARGE_MTU).
-    pub(crate) fn multi_credit(&self) -> bool {
-        self.channel.multi_credit
+    /// Bytes per READ or WRITE: the server's limit and ours, 64 KiB without LARGE_MTU.
+    pub(crate) fn io_size(&self, server_max: u32) -> usize {
+        let cap = if self.channel.multi_credit { self.options.max_io } else { 65_536 };
+        (server_max as usize).min(cap).max(4096)
+    }
+
+    /// Whether FSCTL_VALIDATE_NEGOTIATE_INFO confirmed a 3.0/3.0.2 negotiation (true for other
+    /// dialects once a tree is connected: 3.1.1 is protected by its preauth hash, 2.x has neither).
+    pub fn negotiation_validated(&self) -> bool {
+        self.validated
+    }
+
+    /// The frames sent (`true`) and received so far, as on the wire (Direct TCP payloads),
+    /// when [`Options::record`] is set.
+    pub fn transcript(&self) -> &[(bool, Vec<u8>)] {
+        &self.transcript
     }
 
     /// Whether requests go out encrypted.
@@ -123,6 +154,12 @@ impl Connection {
         rng.fill(&mut salt)?;
         let offered = self.options.dialects.clone();
         let req = negotiate::offer(&offered, guid, &salt, &self.options.host);
+        self.offered = ValidateNegotiateRequest {
+            capabilities: req.capabilities,
+            guid,
+            security_mode: req.security_mode,
+            dialects: offered.clone(),
+        };
         let header = self.channel.next_header(Command::NEGOTIATE, 0, 0)?;
         let msg = req.to_vec(&header)?;
         let mut preauth = Preauth([0; 64]);
@@ -246,7 +283,48 @@ impl Connection {
         }
         // The sync header keeps TreeId in the upper half of the AsyncId/Reserved+TreeId word.
         let tree_id = (resp.header.async_or_tree >> 32) as u32;
+        if !self.validated {
+            self.validate_negotiate(tree_id).await?;
+        }
         Ok(Tree::new(self, tree_id))
+    }
+
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO (3.0 and 3.0.2; 3.1.1 has the preauth hash instead): the
+    /// server repeats, under the session's signature, what it negotiated, so a man in the
+    /// middle who rewrote the NEGOTIATE exchange (to a weaker dialect, say) is caught.
+    async fn validate_negotiate(&mut self, tree_id: u32) -> Result<(), Error> {
+        if !matches!(self.negotiated.dialect, Dialect::SMB_30 | Dialect::SMB_302) {
+            self.validated = true;
+            return Ok(());
+        }
+        let input = self.offered.to_bytes()?;
+        let req = IoctlRequest {
+            ctl_code: ctl_code::VALIDATE_NEGOTIATE_INFO,
+            file_id: [0xff; 16],
+            max_output_response: 24,
+            flags: IOCTL_IS_FSCTL,
+            input: &input,
+            ..Default::default()
+        };
+        let resp = self.request(tree_id, &req, input.len()).await?;
+        if resp.header.status != NtStatus::SUCCESS {
+            return Err(Error::Refused(
+                "the server could not validate the negotiation (FSCTL_VALIDATE_NEGOTIATE_INFO)",
+            ));
+        }
+        let got = ValidateNegotiateResponse::parse(IoctlResponse::parse(&resp.bytes)?.output)?;
+        let n = &self.negotiated;
+        let expected = ValidateNegotiateResponse {
+            capabilities: n.capabilities,
+            guid: n.server_guid,
+            security_mode: n.security_mode,
+            dialect: n.dialect,
+        };
+        if got != expected {
+            return Err(Error::Refused("the negotiation was tampered with (validate negotiate info differs)"));
+        }
+        self.validated = true;
+        Ok(())
     }
 
     /// Sends one request on tree `tree_id` (charged for `payload` bytes) and returns its answer.
@@ -269,6 +347,9 @@ impl Connection {
     async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
         let id = Header::parse(&message)?.message_id();
         let frame = self.channel.seal(message)?;
+        if self.options.record {
+            self.transcript.push((true, frame[4..].to_vec()));
+        }
         self.stream
             .write_all(&frame)
             .await
@@ -277,6 +358,9 @@ impl Connection {
             let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
                 .await
                 .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
+            if self.options.record {
+                self.transcript.push((false, payload.clone()));
+            }
             let received = self.channel.open(payload)?;
             let h = &received.header;
             if h.message_id == u64::MAX {

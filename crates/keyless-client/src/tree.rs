@@ -150,7 +150,7 @@ impl<'c> Tree<'c> {
             .create(path, access::READ_DATA | access::READ_ATTRIBUTES, disposition::OPEN, options::NON_DIRECTORY_FILE)
             .await?;
         let size = h.attributes.end_of_file;
-        let chunk = self.io_size(self.conn.negotiated().max_read);
+        let chunk = self.conn.io_size(self.conn.negotiated().max_read);
         let mut offset = 0u64;
         let result = async {
             while offset < size {
@@ -200,7 +200,7 @@ impl<'c> Tree<'c> {
                 options::NON_DIRECTORY_FILE,
             )
             .await?;
-        let chunk = self.io_size(self.conn.negotiated().max_write);
+        let chunk = self.conn.io_size(self.conn.negotiated().max_write);
         let mut buf = vec![0u8; chunk];
         let mut offset = 0u64;
         let result = async {
@@ -277,12 +277,6 @@ impl<'c> Tree<'c> {
         let result = self.conn.request(self.id, &req, 0).await.and_then(|r| check_status(&r, Command::SET_INFO));
         self.close(h).await?;
         result
-    }
-
-    /// Bytes per READ or WRITE: the server's limit, at most 1 MiB (64 KiB without LARGE_MTU).
-    fn io_size(&self, server_max: u32) -> usize {
-        let cap = if self.conn.multi_credit() { 1 << 20 } else { 65_536 };
-        (server_max as usize).clamp(4096, cap)
     }
 
     /// Disconnects from the share.
