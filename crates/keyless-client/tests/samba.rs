@@ -95,8 +95,7 @@ fn every_dialect_in_turn() {
                 .await
                 .unwrap_or_else(|e| panic!("{dialect}: {e}"));
             assert_eq!(conn.negotiated().dialect, dialect);
-            let mut share = conn.tree_connect(&smbd.share).await.unwrap();
-            drop(share);
+            conn.tree_connect(&smbd.share).await.unwrap().disconnect().await.unwrap();
             assert!(conn.negotiation_validated(), "{dialect}: validated (FSCTL for 3.0/3.0.2)");
             let mut share = conn.tree_connect(&smbd.share).await.unwrap();
             let data = pattern(200_000);
