@@ -283,8 +283,38 @@ fn demo() -> Result<(), String> {
     show("the TGT in our cache", &exe, &["klist", "-c", &cc], None)?;
     show("a service ticket through a TGS exchange", &exe, &["kvno", "-c", &cc, &kdc.service], None)?;
     show("MIT's own klist reads keyless's cache", "klist", &["-e", "-c", &cc], None)?;
+
+    eprintln!("\n==> starting Samba smbd on loopback: signing mandatory, encryption required, Kerberos from that KDC");
+    let smbd = keyless_testbed::Smbd::start(&kdc.dir, keyless_testbed::SmbMode::Encrypt, Some(&kdc))
+        .ok_or("Samba is not installed")?;
+    let host = kdc.service.trim_start_matches("cifs/").split('@').next().unwrap_or("").to_string();
+    let share = format!("smb://{host}:{}/{}/", smbd.port, smbd.share);
+    let local = kdc.dir.join("hello.txt");
+    std::fs::write(&local, "Hello from keyless: Kerberos to SMB, no storage account key.\n")
+        .map_err(|e| e.to_string())?;
+    let local = local.to_string_lossy().into_owned();
+    let smb = |verb: &str, args: &[&str]| -> Vec<String> {
+        let mut v = vec![verb.to_string()];
+        v.extend(args.iter().map(|a| a.to_string()));
+        v.extend(["-c".to_string(), cc.clone(), "--ip".into(), "127.0.0.1".into()]);
+        v
+    };
+    let args = smb("put", &[&local, &share]);
+    show(
+        "upload with the Kerberos ticket in the cache (the URL's host names cifs/<host>)",
+        &exe,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    )?;
+    let args = smb("ls", &[&share]);
+    show("list the share", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
+    let file = format!("{share}hello.txt");
+    let args = smb("get", &[&file, "-"]);
+    show("read it back to stdout", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
+    show("the tickets used: the TGT and cifs/<host>", &exe, &["klist", "-c", &cc], None)?;
     show("gone", &exe, &["kdestroy", "-c", &cc], None)?;
+    drop(smbd);
     drop(kdc);
-    eprintln!("\ndemo: done; the KDC is stopped and its directory removed");
+    eprintln!("\ndemo: done; smbd and the KDC are stopped and their directory removed");
     Ok(())
 }
