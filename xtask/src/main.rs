@@ -12,6 +12,9 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
   demo        build keyless, run its self-check, then kinit/klist/kvno against a throwaway
               MIT KDC on loopback
   fuzz [S]    run every fuzz target for S seconds (default 30)
+  smb-bench [MIB]
+              copy a file of MIB MiB (default 256) each way between this machine and a local
+              smbd with keyless and with smbclient, signed and encrypted; prints MB/s
   deps        install the system packages and cargo tools the tests need";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
@@ -47,6 +50,10 @@ fn main() -> ExitCode {
             deps().and_then(|()| fuzz(secs))
         }
         Some("deps") => deps(),
+        Some("smb-bench") => {
+            let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
+            deps().and_then(|()| smb_bench(mib))
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -316,5 +323,98 @@ fn demo() -> Result<(), String> {
     drop(smbd);
     drop(kdc);
     eprintln!("\ndemo: done; smbd and the KDC are stopped and their directory removed");
+    Ok(())
+}
+
+/// Throughput of keyless against smbclient over loopback to the same smbd, same file, same run:
+/// `put` then `get`, signed (3.1.1, AES-GMAC) and encrypted (AES-128-GCM, AES-256-GCM). Each
+/// figure is the wall time of the whole command (connect, authenticate, copy, close), best of 3.
+fn smb_bench(mib: usize) -> Result<(), String> {
+    use keyless_testbed::{ScratchDir, SmbMode, Smbd};
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+    let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
+    let scratch = ScratchDir::new("smb-bench");
+    let local = scratch.join("payload.bin");
+    let data: Vec<u8> = (0..mib << 20).map(|i| (i * 31 + i / 4093) as u8).collect();
+    std::fs::write(&local, &data).map_err(|e| e.to_string())?;
+    let local = local.to_string_lossy().into_owned();
+    let back = scratch.join("back.bin").to_string_lossy().into_owned();
+    let client_conf = scratch.join("client.conf");
+    let d = scratch.path().display();
+    std::fs::write(
+        &client_conf,
+        format!(
+            "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let client_conf = client_conf.to_string_lossy().into_owned();
+    let best_of_3 = |program: &str, args: &[String]| -> Result<f64, String> {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        Ok(best)
+    };
+    let mb = (mib << 20) as f64 / 1e6;
+    println!("{mib} MiB over loopback, best of 3, MB/s (higher is better)");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "mode", "keyless put", "smbclient put", "keyless get", "smbclient get", "put x", "get x"
+    );
+    for (label, mode, cipher) in [
+        ("signed (AES-GMAC)", SmbMode::Signing, None),
+        ("encrypted AES-128-GCM", SmbMode::EncryptWith("AES-128-GCM"), Some("AES-128-GCM")),
+        ("encrypted AES-256-GCM", SmbMode::EncryptWith("AES-256-GCM"), Some("AES-256-GCM")),
+    ] {
+        let smbd = Smbd::start(&scratch, mode, None).ok_or("Samba is not installed")?;
+        let pw = scratch.join("pw");
+        std::fs::write(&pw, format!("{}\n", smbd.password)).map_err(|e| e.to_string())?;
+        let url = format!("smb://127.0.0.1:{}/{}/bench.bin", smbd.port, smbd.share);
+        let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", &pw.to_string_lossy()].map(String::from);
+        let ours = |verb: &str, a: &str, b: &str| -> Vec<String> {
+            let mut v = vec![verb.to_string(), a.to_string(), b.to_string()];
+            v.extend(auth.iter().cloned());
+            v
+        };
+        let theirs = |cmd: String| -> Vec<String> {
+            let mut v = vec![
+                "-s".to_string(),
+                client_conf.clone(),
+                format!("//127.0.0.1/{}", smbd.share),
+                "-p".into(),
+                smbd.port.to_string(),
+                "-U".into(),
+                format!("{}%{}", smbd.user, smbd.password),
+            ];
+            if let Some(c) = cipher {
+                v.push("--option=client smb encrypt=required".into());
+                v.push(format!("--option=client smb3 encryption algorithms={c}"));
+            }
+            v.extend(["-c".to_string(), cmd]);
+            v
+        };
+        let k_put = best_of_3(&exe, &ours("put", &local, &url))?;
+        let k_get = best_of_3(&exe, &ours("get", &url, &back))?;
+        if std::fs::read(&back).map_err(|e| e.to_string())? != data {
+            return Err(format!("{label}: keyless get returned other bytes"));
+        }
+        let s_put = best_of_3("smbclient", &theirs(format!("put {local} bench2.bin")))?;
+        let s_get = best_of_3("smbclient", &theirs(format!("get bench2.bin {back}")))?;
+        println!(
+            "{label:<22} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>7.2}x {:>7.2}x",
+            mb / k_put,
+            mb / s_put,
+            mb / k_get,
+            mb / s_get,
+            s_put / k_put,
+            s_get / k_get
+        );
+    }
     Ok(())
 }

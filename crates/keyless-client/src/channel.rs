@@ -61,6 +61,11 @@ impl Channel {
         }
     }
 
+    /// Credits granted and not yet spent.
+    pub(crate) fn credits(&self) -> u32 {
+        self.credits
+    }
+
     /// Credits a request carrying `payload` bytes costs.
     pub(crate) fn charge_for(&self, payload: usize) -> u16 {
         if self.multi_credit { payload.div_ceil(CREDIT_UNIT).max(1) as u16 } else { 1 }

@@ -337,23 +337,50 @@ impl Connection {
         body: &M,
         payload: usize,
     ) -> Result<Received, Error> {
-        let charge = self.channel.charge_for(payload);
-        let header = self.channel.next_header(M::COMMAND, tree_id, charge)?;
-        let msg = body.to_vec(&header)?;
-        self.exchange(msg).await
+        let id = self.send(tree_id, body, payload).await?;
+        let received = self.receive().await?;
+        if received.header.message_id != id {
+            return Err(Error::Refused("a response to a request keyless did not send"));
+        }
+        Ok(received)
     }
 
-    /// Sends one message and waits for the final answer with its message id.
-    async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
-        let id = Header::parse(&message)?.message_id();
+    /// Sends one request without waiting; returns its message id. Answers come from
+    /// [`Connection::receive`], in whatever order the server sends them.
+    ///
+    /// # Errors
+    /// No credits left, or an I/O error.
+    pub async fn send<'a, M: Message<'a>>(&mut self, tree_id: u32, body: &M, payload: usize) -> Result<u64, Error> {
+        let charge = self.channel.charge_for(payload);
+        let header = self.channel.next_header(M::COMMAND, tree_id, charge)?;
+        self.send_message(body.to_vec(&header)?).await?;
+        Ok(header.message_id)
+    }
+
+    /// Credits a request carrying `payload` bytes costs.
+    pub(crate) fn charge_for(&self, payload: usize) -> u16 {
+        self.channel.charge_for(payload)
+    }
+
+    /// Credits available for more requests in flight.
+    pub fn credits(&self) -> u32 {
+        self.channel.credits()
+    }
+
+    async fn send_message(&mut self, message: Vec<u8>) -> Result<(), Error> {
         let frame = self.channel.seal(message)?;
         if self.options.record {
             self.transcript.push((true, frame[4..].to_vec()));
         }
-        self.stream
-            .write_all(&frame)
-            .await
-            .map_err(|source| Error::Io { doing: "sending to the SMB server", source })?;
+        self.stream.write_all(&frame).await.map_err(|source| Error::Io { doing: "sending to the SMB server", source })
+    }
+
+    /// Waits for the next final response (interim STATUS_PENDING answers and break
+    /// notifications are passed over).
+    ///
+    /// # Errors
+    /// I/O, timeout, integrity and wire errors.
+    pub async fn receive(&mut self) -> Result<Received, Error> {
         loop {
             let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
                 .await
@@ -366,14 +393,22 @@ impl Connection {
             if h.message_id == u64::MAX {
                 continue; // an oplock or lease break; keyless asks for none
             }
-            if h.message_id != id {
-                return Err(Error::Refused("a response to a request keyless did not send"));
-            }
             if h.status == NtStatus::PENDING && h.flags & keyless_smb::header::flags::ASYNC_COMMAND != 0 {
                 continue; // interim response: the final one follows
             }
             return Ok(received);
         }
+    }
+
+    /// Sends one message and waits for its answer (NEGOTIATE and SESSION_SETUP).
+    async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
+        let id = Header::parse(&message)?.message_id();
+        self.send_message(message).await?;
+        let received = self.receive().await?;
+        if received.header.message_id != id {
+            return Err(Error::Refused("a response to a request keyless did not send"));
+        }
+        Ok(received)
     }
 
     async fn read_frame(&mut self) -> Result<Vec<u8>, Error> {

@@ -33,4 +33,4 @@ pub use auth::Auth;
 pub use channel::{CREDIT_UNIT, Received};
 pub use connection::{Connection, Options};
 pub use error::Error;
-pub use tree::{Metadata, Tree};
+pub use tree::{Metadata, Tree, WINDOW};

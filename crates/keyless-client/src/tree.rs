@@ -9,10 +9,38 @@ use keyless_smb::info::{FileRenameInformation, SetInfoRequest, file_class, info_
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
 use keyless_smb::{Command, Message, NtStatus};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 
 /// FILE_ATTRIBUTE_DIRECTORY.
 const ATTRIBUTE_DIRECTORY: u32 = 0x10;
+
+/// Most READs or WRITEs in flight at once (within the server's credits): 16 of 1 MiB keep a
+/// loopback or LAN link busy without holding more than 16 MiB.
+pub const WINDOW: usize = 16;
+
+/// Requests in flight: message id → (offset, length).
+#[derive(Default)]
+struct Flight(HashMap<u64, (u64, u64)>);
+
+impl Flight {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn insert(&mut self, id: u64, range: (u64, u64)) {
+        self.0.insert(id, range);
+    }
+    fn take(&mut self, id: u64) -> Result<(u64, u64), Error> {
+        self.0.remove(&id).ok_or(Error::Refused("a response to a request keyless did not send"))
+    }
+}
+
+fn local_write(source: std::io::Error) -> Error {
+    Error::Io { doing: "writing the local file", source }
+}
 
 /// A file's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,8 +168,8 @@ impl<'c> Tree<'c> {
         result.map(|()| out)
     }
 
-    /// Reads the whole file `path` into `out`, in chunks of the negotiated read size; returns
-    /// the byte count, which must equal the file's size.
+    /// Reads the whole file `path` into `out`: up to [`WINDOW`] READs of the negotiated size in
+    /// flight, written out in order; returns the byte count, which must equal the file's size.
     ///
     /// # Errors
     /// As [`Tree::stat`], or an I/O error of `out`.
@@ -150,44 +178,72 @@ impl<'c> Tree<'c> {
             .create(path, access::READ_DATA | access::READ_ATTRIBUTES, disposition::OPEN, options::NON_DIRECTORY_FILE)
             .await?;
         let size = h.attributes.end_of_file;
-        let chunk = self.conn.io_size(self.conn.negotiated().max_read);
-        let mut offset = 0u64;
-        let result = async {
-            while offset < size {
-                let want = chunk.min((size - offset) as usize) as u32;
-                let req = ReadRequest {
-                    padding: 0x50,
-                    length: want,
-                    offset,
-                    file_id: h.id,
-                    minimum_count: 0,
-                    ..Default::default()
-                };
-                let resp = self.conn.request(self.id, &req, want as usize).await?;
-                if resp.header.status == NtStatus::END_OF_FILE {
-                    break;
-                }
-                check_status(&resp, Command::READ)?;
-                let data = ReadResponse::parse(&resp.bytes)?.data;
-                if data.is_empty() {
-                    break;
-                }
-                out.write_all(data).map_err(|source| Error::Io { doing: "writing the local file", source })?;
-                offset += data.len() as u64;
-            }
-            Ok::<(), Error>(())
-        }
-        .await;
+        let mut flight = Flight::default();
+        let result = self.read_all(h.id, size, out, &mut flight).await;
+        self.drain(&mut flight).await;
         self.close(h).await?;
-        result?;
-        if offset != size {
+        let written = result?;
+        if written != size {
             return Err(Error::Refused("the file ended before its size (was it truncated while reading?)"));
         }
-        Ok(offset)
+        Ok(written)
     }
 
-    /// Writes all of `input` to `path` (created or truncated), in chunks of the negotiated
-    /// write size; returns the byte count, checked against the size the server reports.
+    async fn read_all(
+        &mut self,
+        id: FileId,
+        size: u64,
+        out: &mut dyn Write,
+        flight: &mut Flight,
+    ) -> Result<u64, Error> {
+        let chunk = self.conn.io_size(self.conn.negotiated().max_read) as u64;
+        let (mut next, mut written) = (0u64, 0u64);
+        // Chunks that arrived before the ones in front of them.
+        let mut early: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut retry: Vec<(u64, u64)> = Vec::new();
+        loop {
+            while flight.len() < WINDOW && (next < size || !retry.is_empty()) && self.has_credits(chunk as usize) {
+                let (offset, len) = retry.pop().unwrap_or_else(|| {
+                    let len = chunk.min(size - next);
+                    next += len;
+                    (next - len, len)
+                });
+                let req = ReadRequest { padding: 0x50, length: len as u32, offset, file_id: id, ..Default::default() };
+                let msg_id = self.conn.send(self.id, &req, len as usize).await?;
+                flight.insert(msg_id, (offset, len));
+            }
+            if flight.is_empty() {
+                return Ok(written);
+            }
+            let resp = self.conn.receive().await?;
+            let (offset, len) = flight.take(resp.header.message_id)?;
+            if resp.header.status == NtStatus::END_OF_FILE {
+                continue; // the file shrank: the size check reports it
+            }
+            check_status(&resp, Command::READ)?;
+            let data = ReadResponse::parse(&resp.bytes)?.data;
+            if data.is_empty() {
+                continue;
+            }
+            if (data.len() as u64) < len {
+                retry.push((offset + data.len() as u64, len - data.len() as u64)); // a short read: ask for the rest
+            }
+            if offset == written {
+                out.write_all(data).map_err(local_write)?;
+                written += data.len() as u64;
+                while let Some(d) = early.remove(&written) {
+                    out.write_all(&d).map_err(local_write)?;
+                    written += d.len() as u64;
+                }
+            } else {
+                early.insert(offset, data.to_vec());
+            }
+        }
+    }
+
+    /// Writes all of `input` to `path` (created or truncated): up to [`WINDOW`] WRITEs of the
+    /// negotiated size in flight; returns the byte count, checked against the size the server
+    /// reports at the end.
     ///
     /// # Errors
     /// As [`Tree::stat`], ACCESS_DENIED on a read-only share, or an I/O error of `input`.
@@ -200,34 +256,63 @@ impl<'c> Tree<'c> {
                 options::NON_DIRECTORY_FILE,
             )
             .await?;
+        let mut flight = Flight::default();
+        let result = self.write_all(h.id, input, &mut flight).await;
+        self.drain(&mut flight).await;
+        let attrs = self.close(h).await?;
+        let sent = result?;
+        if attrs.end_of_file != sent {
+            return Err(Error::Refused("the file's size on the server differs from the bytes written"));
+        }
+        Ok(sent)
+    }
+
+    async fn write_all(&mut self, id: FileId, input: &mut dyn Read, flight: &mut Flight) -> Result<u64, Error> {
         let chunk = self.conn.io_size(self.conn.negotiated().max_write);
         let mut buf = vec![0u8; chunk];
-        let mut offset = 0u64;
-        let result = async {
-            loop {
+        let (mut offset, mut at_end) = (0u64, false);
+        loop {
+            while flight.len() < WINDOW && !at_end && self.has_credits(chunk) {
                 let n = read_full(input, &mut buf)
                     .map_err(|source| Error::Io { doing: "reading the local file", source })?;
                 if n == 0 {
+                    at_end = true;
                     break;
                 }
-                let req = WriteRequest { offset, file_id: h.id, remaining_bytes: 0, flags: 0, data: &buf[..n] };
-                let resp = self.conn.request(self.id, &req, n).await?;
-                check_status(&resp, Command::WRITE)?;
-                let written = WriteResponse::parse(&resp.bytes)?.count as usize;
-                if written != n {
-                    return Err(Error::Refused("the server wrote fewer bytes than sent"));
-                }
+                let req = WriteRequest { offset, file_id: id, remaining_bytes: 0, flags: 0, data: &buf[..n] };
+                let msg_id = self.conn.send(self.id, &req, n).await?;
+                flight.insert(msg_id, (offset, n as u64));
                 offset += n as u64;
+                at_end = n < chunk;
             }
-            Ok(())
+            if flight.is_empty() {
+                return Ok(offset);
+            }
+            let resp = self.conn.receive().await?;
+            let (_, len) = flight.take(resp.header.message_id)?;
+            check_status(&resp, Command::WRITE)?;
+            if u64::from(WriteResponse::parse(&resp.bytes)?.count) != len {
+                return Err(Error::Refused("the server wrote fewer bytes than sent"));
+            }
         }
-        .await;
-        let attrs = self.close(h).await?;
-        result?;
-        if attrs.end_of_file != offset {
-            return Err(Error::Refused("the file's size on the server differs from the bytes written"));
+    }
+
+    /// Whether the server's credits allow another request of `payload` bytes in flight.
+    fn has_credits(&self, payload: usize) -> bool {
+        self.conn.credits() >= u32::from(self.conn.charge_for(payload))
+    }
+
+    /// After a failure with requests in flight: collects their answers, so the connection is
+    /// in step again for what follows (the close).
+    async fn drain(&mut self, flight: &mut Flight) {
+        while !flight.is_empty() {
+            match self.conn.receive().await {
+                Ok(r) => {
+                    let _ = flight.take(r.header.message_id);
+                }
+                Err(_) => break,
+            }
         }
-        Ok(offset)
     }
 
     /// Creates directory `path`.

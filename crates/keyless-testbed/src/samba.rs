@@ -17,6 +17,8 @@ pub enum SmbMode {
     Signing,
     /// SMB3_11 only, signing mandatory, encryption required.
     Encrypt,
+    /// As `Encrypt`, with only this cipher allowed (`AES-128-GCM`, `AES-256-GCM`, ...).
+    EncryptWith(&'static str),
 }
 
 /// A running smbd.
@@ -94,9 +96,12 @@ impl Smbd {
     server signing = mandatory
 "
         );
-        conf += match mode {
-            SmbMode::Signing => "    server min protocol = SMB2_02\n",
-            SmbMode::Encrypt => "    server min protocol = SMB3_11\n    smb encrypt = required\n",
+        conf += &match mode {
+            SmbMode::Signing => "    server min protocol = SMB2_02\n".to_string(),
+            SmbMode::Encrypt => "    server min protocol = SMB3_11\n    smb encrypt = required\n".to_string(),
+            SmbMode::EncryptWith(cipher) => format!(
+                "    server min protocol = SMB3_11\n    smb encrypt = required\n    server smb3 encryption algorithms = {cipher}\n"
+            ),
         };
         if let Some(kdc) = kdc {
             conf += &format!(
