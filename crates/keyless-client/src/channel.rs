@@ -76,10 +76,12 @@ impl Channel {
     /// # Errors
     /// [`Error::Refused`] when the server has left us without credits.
     pub(crate) fn next_header(&mut self, command: Command, tree_id: u32, charge: u16) -> Result<HeaderFields, Error> {
-        if self.credits < u32::from(charge) && command != Command::NEGOTIATE {
+        // Every request spends at least one credit (a CreditCharge of 0 is the 2.0.2 way of saying 1).
+        let cost = u32::from(charge.max(1));
+        if self.credits < cost {
             return Err(Error::Refused("the server granted no credits for another request"));
         }
-        self.credits = self.credits.saturating_sub(u32::from(charge));
+        self.credits -= cost;
         let id = self.next_message_id;
         self.next_message_id += u64::from(charge.max(1));
         Ok(HeaderFields {

@@ -411,6 +411,14 @@ impl Connection {
         Ok(received)
     }
 
+    /// The largest frame a well-behaved server sends us: the negotiated maxima plus headers
+    /// (1 MiB before NEGOTIATE says more).
+    fn max_frame(&self) -> usize {
+        let n = &self.negotiated;
+        let most = n.max_read.max(n.max_write).max(n.max_transact) as usize;
+        most.max(1 << 20) + 65_536
+    }
+
     async fn read_frame(&mut self) -> Result<Vec<u8>, Error> {
         let mut head = [0u8; 4];
         self.stream
@@ -418,6 +426,9 @@ impl Connection {
             .await
             .map_err(|source| Error::Io { doing: "reading from the SMB server", source })?;
         let len = framing::payload_length(&head)?;
+        if len > self.max_frame() {
+            return Err(Error::Refused("the server announced a frame larger than anything negotiated"));
+        }
         let mut payload = vec![0u8; len];
         self.stream
             .read_exact(&mut payload)
