@@ -6,7 +6,7 @@ use crate::Error;
 use keyless_crypto::{Aead, Cipher, Signer};
 use keyless_smb::header::{self, Header, HeaderFields, flags};
 use keyless_smb::transform::{TRANSFORM_FLAG_ENCRYPTED, TRANSFORM_LEN, TransformHeader};
-use keyless_smb::{Command, NtStatus, framing};
+use keyless_smb::{Command, NtStatus, compound, framing};
 
 /// Credits asked for with every request: enough for a window of 1 MiB requests.
 const CREDIT_REQUEST: u16 = 256;
@@ -91,24 +91,36 @@ impl Channel {
         })
     }
 
-    /// Signs or encrypts a request (per the session's state) and frames it for Direct TCP.
+    /// Links `messages` into one compound (each but the last padded to 8 bytes, NextCommand
+    /// set), signs each or encrypts the whole (per the session's state), and frames it for
+    /// Direct TCP. One message is a chain of one.
     ///
     /// # Errors
-    /// A cryptographic failure (never expected) or a message over the frame limit.
-    pub(crate) fn seal(&mut self, mut message: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let command = Header::parse(&message)?.command();
+    /// A cryptographic failure (never expected) or a chain over the frame limit.
+    pub(crate) fn seal(&mut self, messages: Vec<Vec<u8>>) -> Result<Vec<u8>, Error> {
+        let command = Header::parse(messages.first().map_or(&[][..], |m| m))?.command();
         let protect = command != Command::NEGOTIATE && command != Command::SESSION_SETUP;
-        if protect && self.encrypt_all {
-            return self.encrypt(message);
-        }
-        if protect {
-            if let Some(signer) = &self.signer {
-                signer.sign(&mut message)?;
+        let count = messages.len();
+        let mut chain = Vec::with_capacity(messages.iter().map(|m| m.len() + 7).sum());
+        for (i, mut m) in messages.into_iter().enumerate() {
+            if i + 1 < count {
+                m.resize(m.len().next_multiple_of(8), 0);
+                let next = u32::try_from(m.len()).map_err(|_| Error::Refused("message over 4 GiB"))?;
+                m[20..24].copy_from_slice(&next.to_le_bytes());
             }
+            if protect && !self.encrypt_all {
+                if let Some(signer) = &self.signer {
+                    signer.sign(&mut m)?; // the signature covers the padding too
+                }
+            }
+            chain.extend_from_slice(&m);
         }
-        let mut frame = Vec::with_capacity(4 + message.len());
-        framing::write_frame_header(message.len(), &mut frame)?;
-        frame.extend_from_slice(&message);
+        if protect && self.encrypt_all {
+            return self.encrypt(chain);
+        }
+        let mut frame = Vec::with_capacity(4 + chain.len());
+        framing::write_frame_header(chain.len(), &mut frame)?;
+        frame.extend_from_slice(&chain);
         Ok(frame)
     }
 
@@ -137,19 +149,40 @@ impl Channel {
         Ok(frame)
     }
 
-    /// Checks a received frame payload: decrypts it, verifies its signature when the session
-    /// signs, counts the credits it grants. Compound responses are not expected here.
+    /// Checks a received frame payload: decrypts it, splits a compound response, verifies each
+    /// message's signature when the session signs, counts the credits granted.
     ///
     /// # Errors
     /// A malformed message, a bad signature or tag, or an unprotected message where the
     /// session requires protection.
-    pub(crate) fn open(&mut self, payload: Vec<u8>) -> Result<Received, Error> {
+    pub(crate) fn open(&mut self, payload: Vec<u8>) -> Result<Vec<Received>, Error> {
         let (bytes, encrypted) = if payload.starts_with(&keyless_smb::transform::TRANSFORM_PROTOCOL_ID) {
             (self.decrypt(payload)?, true)
         } else {
             (payload, false)
         };
-        let h = Header::parse(&bytes)?;
+        let mut ranges = Vec::new();
+        for m in compound::messages(&bytes) {
+            let m = m?;
+            let start = m.as_ptr() as usize - bytes.as_ptr() as usize;
+            ranges.push(start..start + m.len());
+        }
+        let mut out = Vec::with_capacity(ranges.len());
+        if let [only] = ranges.as_slice() {
+            let header = self.check(&bytes[only.clone()], encrypted)?;
+            out.push(Received { header, bytes, encrypted });
+        } else {
+            for r in ranges {
+                let header = self.check(&bytes[r.clone()], encrypted)?;
+                out.push(Received { header, bytes: bytes[r].to_vec(), encrypted });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The checks on one received message (a whole message, its compound padding included).
+    fn check(&mut self, message: &[u8], encrypted: bool) -> Result<HeaderFields, Error> {
+        let h = Header::parse(message)?;
         if !h.is_response() {
             return Err(Error::Refused("the server sent a request"));
         }
@@ -167,11 +200,10 @@ impl Channel {
                 if h.flags() & flags::SIGNED == 0 {
                     return Err(Error::Refused("the server sent an unsigned response on a signed session"));
                 }
-                signer.verify(&bytes)?;
+                signer.verify(message)?;
             }
         }
-        let header = h.fields();
-        Ok(Received { header, bytes, encrypted })
+        Ok(h.fields())
     }
 
     fn decrypt(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, Error> {

@@ -7,7 +7,7 @@ use crate::negotiate::{self, Negotiated};
 use crate::{Error, Tree};
 use keyless_crypto::{Aead, Derivation, SessionKeys, Signer, SigningKey, preauth_hash_step};
 use keyless_krb::{OsRandom, RandomSource};
-use keyless_smb::header::Header;
+use keyless_smb::header::{Header, HeaderFields};
 use keyless_smb::ioctl::{
     IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ValidateNegotiateRequest, ValidateNegotiateResponse, ctl_code,
 };
@@ -62,6 +62,8 @@ pub struct Connection {
     validated: bool,
     /// Frames as on the wire (`true`: sent), when `Options::record` asks for them.
     transcript: Vec<(bool, Vec<u8>)>,
+    /// Messages of a compound response not yet handed out.
+    pending: std::collections::VecDeque<Received>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -114,6 +116,7 @@ impl Connection {
             offered: ValidateNegotiateRequest::default(),
             validated: false,
             transcript: Vec::new(),
+            pending: std::collections::VecDeque::new(),
         };
         let preauth = conn.negotiate(&mut rng).await?;
         conn.session_setup(auth, preauth, &mut rng).await?;
@@ -362,13 +365,24 @@ impl Connection {
         self.channel.charge_for(payload)
     }
 
+    /// The header of the next request (message id and credits taken), for a compound.
+    pub(crate) fn header(&mut self, command: Command, tree_id: u32, payload: usize) -> Result<HeaderFields, Error> {
+        let charge = self.channel.charge_for(payload);
+        self.channel.next_header(command, tree_id, charge)
+    }
+
     /// Credits available for more requests in flight.
     pub fn credits(&self) -> u32 {
         self.channel.credits()
     }
 
     async fn send_message(&mut self, message: Vec<u8>) -> Result<(), Error> {
-        let frame = self.channel.seal(message)?;
+        self.send_chain(vec![message]).await
+    }
+
+    /// Sends messages as one compound (their headers made with [`Connection::header`]).
+    pub(crate) async fn send_chain(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
+        let frame = self.channel.seal(messages)?;
         if self.options.record {
             self.transcript.push((true, frame[4..].to_vec()));
         }
@@ -382,13 +396,19 @@ impl Connection {
     /// I/O, timeout, integrity and wire errors.
     pub async fn receive(&mut self) -> Result<Received, Error> {
         loop {
-            let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
-                .await
-                .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
-            if self.options.record {
-                self.transcript.push((false, payload.clone()));
-            }
-            let received = self.channel.open(payload)?;
+            let received = match self.pending.pop_front() {
+                Some(r) => r,
+                None => {
+                    let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
+                        .await
+                        .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
+                    if self.options.record {
+                        self.transcript.push((false, payload.clone()));
+                    }
+                    self.pending.extend(self.channel.open(payload)?);
+                    continue;
+                }
+            };
             let h = &received.header;
             if h.message_id == u64::MAX {
                 continue; // an oplock or lease break; keyless asks for none

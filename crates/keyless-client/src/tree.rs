@@ -5,7 +5,11 @@ use crate::connection::check_status;
 use crate::{Connection, Error};
 use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseResponse, FileAttributes, FileId};
 use keyless_smb::create::{CreateRequest, CreateResponse, access, disposition, options, share_access};
-use keyless_smb::info::{FileRenameInformation, SetInfoRequest, file_class, info_type};
+use keyless_smb::header::{HeaderFields, flags as header_flags};
+use keyless_smb::info::{
+    FileRenameInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, file_class,
+    info_type,
+};
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
 use keyless_smb::{Command, Message, NtStatus};
@@ -84,8 +88,8 @@ impl<'c> Tree<'c> {
         self.id
     }
 
-    async fn create(&mut self, path: &str, desired_access: u32, disp: u32, opts: u32) -> Result<Handle, Error> {
-        let req = CreateRequest {
+    fn create_request(&self, path: &str, desired_access: u32, disp: u32, opts: u32) -> CreateRequest<'static> {
+        CreateRequest {
             impersonation_level: 2,
             desired_access: desired_access | access::SYNCHRONIZE,
             file_attributes: 0,
@@ -94,7 +98,11 @@ impl<'c> Tree<'c> {
             create_options: opts,
             name: smb_path(path),
             ..Default::default()
-        };
+        }
+    }
+
+    async fn create(&mut self, path: &str, desired_access: u32, disp: u32, opts: u32) -> Result<Handle, Error> {
+        let req = self.create_request(path, desired_access, disp, opts);
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
         let body = CreateResponse::parse(&resp.bytes)?;
@@ -110,14 +118,45 @@ impl<'c> Tree<'c> {
         Ok(CloseResponse::parse(&resp.bytes)?.attributes)
     }
 
-    /// Metadata of `path`.
+    /// Metadata of `path`, in one round trip: CREATE, QUERY_INFO and CLOSE as a related
+    /// compound (the last two act on the file the first one opens).
     ///
     /// # Errors
     /// [`Error::Status`] with OBJECT_NAME_NOT_FOUND when it does not exist, and the like.
     pub async fn stat(&mut self, path: &str) -> Result<Metadata, Error> {
-        let h = self.create(path, access::READ_ATTRIBUTES, disposition::OPEN, 0).await?;
-        self.close(h).await?;
-        Ok(metadata(smb_path(path), &h.attributes))
+        let create = self.create_request(path, access::READ_ATTRIBUTES, disposition::OPEN, 0);
+        let query = QueryInfoRequest {
+            info_type: info_type::FILE,
+            info_class: file_class::STANDARD,
+            output_buffer_length: 24,
+            file_id: [0xff; 16],
+            ..Default::default()
+        };
+        let close = CloseRequest { flags: 0, file_id: [0xff; 16] };
+        let related = |mut h: HeaderFields| {
+            h.flags |= header_flags::RELATED_OPERATIONS;
+            h
+        };
+        let h1 = self.conn.header(Command::CREATE, self.id, 0)?;
+        let h2 = related(self.conn.header(Command::QUERY_INFO, self.id, 0)?);
+        let h3 = related(self.conn.header(Command::CLOSE, self.id, 0)?);
+        self.conn.send_chain(vec![create.to_vec(&h1)?, query.to_vec(&h2)?, close.to_vec(&h3)?]).await?;
+        let mut answers = Vec::with_capacity(3);
+        for _ in 0..3 {
+            answers.push(self.conn.receive().await?);
+        }
+        answers.sort_by_key(|r| r.header.message_id);
+        if answers.iter().map(|r| r.header.message_id).ne([h1.message_id, h2.message_id, h3.message_id]) {
+            return Err(Error::Refused("a compound answer that does not match its requests"));
+        }
+        // The CREATE's status says it all when the file is not there (the others then fail too).
+        check_status(&answers[0], Command::CREATE)?;
+        check_status(&answers[1], Command::QUERY_INFO)?;
+        let created = CreateResponse::parse(&answers[0].bytes)?;
+        let standard = FileStandardInformation::parse(QueryInfoResponse::parse(&answers[1].bytes)?.output)?;
+        let mut meta = metadata(smb_path(path), &created.attributes);
+        meta.is_dir = standard.directory;
+        Ok(meta)
     }
 
     /// The entries of directory `path` (without `.` and `..`), every page of them.

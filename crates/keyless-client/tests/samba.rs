@@ -186,6 +186,14 @@ fn tshark_reads_a_whole_session() {
         conn.transcript().to_vec()
     });
     assert!(frames.len() > 40, "{}", frames.len());
+    // stat went out as one compound: CREATE, QUERY_INFO, CLOSE in one frame.
+    let chains: Vec<usize> = frames
+        .iter()
+        .filter(|(sent, _)| *sent)
+        .map(|(_, p)| keyless_smb::compound::messages(p).count())
+        .filter(|&n| n > 1)
+        .collect();
+    assert!(chains.contains(&3), "a 3-request compound was sent: {chains:?}");
     let framed: Vec<Vec<u8>> = frames
         .iter()
         .map(|(_, p)| {
