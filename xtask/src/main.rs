@@ -27,6 +27,18 @@ const APT_PACKAGES: &[&str] = &[
     "krb5-k5tls",
     "python3-kdcproxy",
     "openssl",
+    "krb5-gss-samples",
+    "libkrb5-dev",
+    "python3-pip",
+    "python3-dev",
+    "gcc",
+    "samba",
+    "samba-ad-dc",
+    "samba-ad-provision",
+    "winbind",
+    "libnss-wrapper",
+    "smbclient",
+    "tshark",
 ];
 
 /// The cargo-fuzz targets: every `fuzz/fuzz_targets/*.rs`, so a new target cannot be forgotten.

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: fail loudly")]
 
+mod ad_dc;
 mod kdcproxy;
 mod mit_kdc;
 pub mod pcap;
@@ -13,6 +14,7 @@ mod samba;
 mod scratch;
 pub mod tshark;
 
+pub use ad_dc::{AD_IP, AdDc};
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
 pub use pyspnego::PySpnego;

@@ -137,7 +137,9 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<A
             let tgt = cache.find_tgt(&client.realm, now).ok_or_else(|| {
                 Failure::from(format!("no valid ticket for {client} in FILE:{}; run keyless kinit", path.display()))
             })?;
-            let t = ctx.service_ticket(&mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)?;
+            let t = ctx
+                .service_ticket(&mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)
+                .map_err(|e| Failure::from(format!("a ticket for {server}: {e}")))?;
             cache.write(&path)?;
             t
         }
