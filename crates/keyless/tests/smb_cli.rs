@@ -63,6 +63,36 @@ fn ntlm_file_commands_round_trip() {
     std::fs::write(smbd.share_path.join("docs/from-samba.txt"), b"written by smbd's side\n").unwrap();
     let out = ok(run(&["get", &format!("{base}/docs/from-samba.txt"), "-"]), "get to stdout");
     assert_eq!(out, "written by smbd's side\n");
+    // Interop with Samba's own client, both ways, byte for byte.
+    let conf = scratch.join("client.conf");
+    let d = scratch.path().display();
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
+        ),
+    )
+    .unwrap();
+    let smbclient = |cmd: &str| {
+        let out = Command::new("smbclient")
+            .args(["-s", conf.to_str().unwrap(), &format!("//127.0.0.1/{}", smbd.share), "-p", &smbd.port.to_string()])
+            .args(["-U", &format!("alice%{}", smbd.password), "--option=client smb encrypt=required", "-c", cmd])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "smbclient {cmd}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let via_smbclient = scratch.join("via-smbclient.bin");
+    smbclient(&format!("get \"docs/report 2026 €.bin\" {}", via_smbclient.display()));
+    assert!(std::fs::read(&via_smbclient).unwrap() == data, "smbclient reads what keyless put");
+    let theirs = scratch.join("theirs.bin");
+    let their_data: Vec<u8> = (0..300_001).map(|i: usize| (i * 101) as u8).collect();
+    std::fs::write(&theirs, &their_data).unwrap();
+    smbclient(&format!("put {} docs/theirs.bin", theirs.display()));
+    let got = scratch.join("got-theirs.bin");
+    ok(run(&["get", &format!("{base}/docs/theirs.bin"), got.to_str().unwrap()]), "get what smbclient put");
+    assert!(std::fs::read(&got).unwrap() == their_data, "keyless reads what smbclient put");
+    ok(run(&["rm", &format!("{base}/docs/theirs.bin")]), "rm");
+
     ok(run(&["mv", &format!("{base}/docs/from-samba.txt"), "docs/renamed.txt"]), "mv");
     let stat = ok(run(&["stat", &format!("{base}/docs/renamed.txt")]), "stat");
     assert!(stat.contains("23 bytes, file"), "{stat}");
