@@ -93,6 +93,27 @@ fn ntlm_file_commands_round_trip() {
     assert!(std::fs::read(&got).unwrap() == their_data, "keyless reads what smbclient put");
     ok(run(&["rm", &format!("{base}/docs/theirs.bin")]), "rm");
 
+    // Trees with -r: up, and back down elsewhere, the same files.
+    let tree = scratch.join("tree");
+    std::fs::create_dir_all(tree.join("sub/deeper")).unwrap();
+    std::fs::write(tree.join("top.txt"), "top").unwrap();
+    std::fs::write(tree.join("sub/mid.bin"), &data[..70_000]).unwrap();
+    std::fs::write(tree.join("sub/deeper/ünï.txt"), "deep").unwrap();
+    let line = fails(run(&["put", tree.to_str().unwrap(), &format!("{base}/")]), "put of a directory without -r");
+    assert!(line.contains("use -r"), "{line}");
+    ok(run(&["put", "-r", tree.to_str().unwrap(), &format!("{base}/docs/")]), "put -r");
+    let down = scratch.join("down");
+    ok(run(&["get", "-r", &format!("{base}/docs/tree"), down.to_str().unwrap()]), "get -r");
+    for f in ["top.txt", "sub/mid.bin", "sub/deeper/ünï.txt"] {
+        assert_eq!(std::fs::read(down.join(f)).unwrap(), std::fs::read(tree.join(f)).unwrap(), "{f}");
+    }
+    for f in ["sub/deeper/ünï.txt", "sub/mid.bin", "top.txt"] {
+        ok(run(&["rm", &format!("{base}/docs/tree/{f}")]), "rm");
+    }
+    for d in ["sub/deeper", "sub", ""] {
+        ok(run(&["rmdir", &format!("{base}/docs/tree/{d}")]), "rmdir");
+    }
+
     ok(run(&["mv", &format!("{base}/docs/from-samba.txt"), "docs/renamed.txt"]), "mv");
     let stat = ok(run(&["stat", &format!("{base}/docs/renamed.txt")]), "stat");
     assert!(stat.contains("23 bytes, file"), "{stat}");

@@ -200,39 +200,80 @@ pub fn stat(a: StatArgs) -> Result<(), Failure> {
 pub struct GetArgs {
     #[command(flatten)]
     connect: Connect,
-    /// smb://host/share/file
+    /// Copy a directory and everything below it.
+    #[arg(short = 'r', long)]
+    recursive: bool,
+    /// smb://host/share/file (or directory, with -r)
     url: String,
-    /// Where to write (default: the file's name in the current directory; `-` for stdout).
+    /// Where to write (default: the name in the current directory; `-` for stdout).
     local: Option<PathBuf>,
 }
 
 pub fn get(a: GetArgs) -> Result<(), Failure> {
     with_tree(&a.connect, &a.url, |tree, path, rt| {
+        let path = path.trim_end_matches('/');
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let local = a.local.clone().unwrap_or_else(|| PathBuf::from(name));
-        let size = rt.block_on(tree.stat(path))?.size;
+        let local = a.local.clone().unwrap_or_else(|| PathBuf::from(if name.is_empty() { "." } else { name }));
+        let meta = rt.block_on(tree.stat(path))?;
+        if meta.is_dir {
+            if !a.recursive {
+                return Err(format!("{}: a directory; use -r to copy it", a.url).into());
+            }
+            return get_tree(tree, path, &local, rt);
+        }
         if local.as_os_str() == "-" {
-            let mut out = Progress::new(std::io::stdout().lock(), name, size);
+            let mut out = Progress::new(std::io::stdout().lock(), name, meta.size);
             rt.block_on(tree.get(path, &mut out))?;
             return Ok(());
         }
-        // Into a temporary file beside the target, renamed only when complete.
-        let tmp = temp_beside(&local);
-        let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        let mut out = Progress::new(std::io::BufWriter::with_capacity(1 << 20, file), name, size);
-        let result = rt.block_on(tree.get(path, &mut out)).map_err(Failure::from).and_then(|n| {
-            out.finish();
-            out.inner.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
-            Ok(n)
-        });
-        match result {
-            Ok(_) => std::fs::rename(&tmp, &local).map_err(|e| format!("{}: {e}", local.display()).into()),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
+        get_file(tree, path, &local, meta.size, rt)
     })
+}
+
+/// One file into `local`, through a temporary file beside it renamed only when complete.
+fn get_file(
+    tree: &mut keyless_client::Tree<'_>,
+    path: &str,
+    local: &Path,
+    size: u64,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let tmp = temp_beside(local);
+    let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut out = Progress::new(std::io::BufWriter::with_capacity(1 << 20, file), name, size);
+    let result = rt.block_on(tree.get(path, &mut out)).map_err(Failure::from).and_then(|n| {
+        out.finish();
+        out.inner.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
+        Ok(n)
+    });
+    match result {
+        Ok(_) => std::fs::rename(&tmp, local).map_err(|e| format!("{}: {e}", local.display()).into()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// A remote directory and everything below it into `local`.
+fn get_tree(
+    tree: &mut keyless_client::Tree<'_>,
+    path: &str,
+    local: &Path,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
+    std::fs::create_dir_all(local).map_err(|e| format!("{}: {e}", local.display()))?;
+    for entry in rt.block_on(tree.list(path))? {
+        let remote = if path.is_empty() { entry.name.clone() } else { format!("{path}/{}", entry.name) };
+        let target = local.join(&entry.name);
+        if entry.is_dir {
+            get_tree(tree, &remote, &target, rt)?;
+        } else {
+            get_file(tree, &remote, &target, entry.size, rt)?;
+        }
+    }
+    Ok(())
 }
 
 /// `keyless put LOCAL URL`.
@@ -240,26 +281,73 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
 pub struct PutArgs {
     #[command(flatten)]
     connect: Connect,
-    /// The local file.
+    /// Copy a directory and everything below it.
+    #[arg(short = 'r', long)]
+    recursive: bool,
+    /// The local file (or directory, with -r).
     local: PathBuf,
-    /// smb://host/share/path (ending in `/`: the local file's name in that directory)
+    /// smb://host/share/path (ending in `/`: the local name in that directory)
     url: String,
 }
 
 pub fn put(a: PutArgs) -> Result<(), Failure> {
-    let file = std::fs::File::open(&a.local).map_err(|e| format!("{}: {e}", a.local.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = std::fs::metadata(&a.local).map_err(|e| format!("{}: {e}", a.local.display()))?;
     let name = a.local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if meta.is_dir() && !a.recursive {
+        return Err(format!("{}: a directory; use -r to copy it", a.local.display()).into());
+    }
     with_tree(&a.connect, &a.url, |tree, path, rt| {
         let target = if path.is_empty() || path.ends_with('/') { format!("{path}{name}") } else { path.to_string() };
-        let mut input = Progress::new(std::io::BufReader::with_capacity(1 << 20, &file), &name, size);
-        let n = rt.block_on(tree.put(&target, &mut input))?;
-        input.finish();
-        if n != size {
-            return Err(format!("{}: changed while being sent ({n} of {size} bytes)", a.local.display()).into());
-        }
-        Ok(())
+        if meta.is_dir() { put_tree(tree, &a.local, &target, rt) } else { put_file(tree, &a.local, &target, rt) }
     })
+}
+
+fn put_file(
+    tree: &mut keyless_client::Tree<'_>,
+    local: &Path,
+    target: &str,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
+    let file = std::fs::File::open(local).map_err(|e| format!("{}: {e}", local.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut input = Progress::new(std::io::BufReader::with_capacity(1 << 20, &file), &name, size);
+    let n = rt.block_on(tree.put(target, &mut input))?;
+    input.finish();
+    if n != size {
+        return Err(format!("{}: changed while being sent ({n} of {size} bytes)", local.display()).into());
+    }
+    Ok(())
+}
+
+/// A local directory and everything below it to `target` (made if missing).
+fn put_tree(
+    tree: &mut keyless_client::Tree<'_>,
+    local: &Path,
+    target: &str,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
+    match rt.block_on(tree.mkdir(target)) {
+        Ok(()) => {}
+        Err(e) if e.status() == Some(keyless_smb::NtStatus::OBJECT_NAME_COLLISION) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(local)
+        .map_err(|e| format!("{}: {e}", local.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", local.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let remote = format!("{target}/{name}");
+        let kind = entry.file_type().map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        if kind.is_dir() {
+            put_tree(tree, &entry.path(), &remote, rt)?;
+        } else if kind.is_file() {
+            put_file(tree, &entry.path(), &remote, rt)?;
+        }
+    }
+    Ok(())
 }
 
 /// `keyless rm|mkdir|rmdir URL`.
