@@ -217,14 +217,19 @@ impl<'a> Compressed<'a> {
     /// The original message, when every payload is NONE or Pattern_V1 (2.2.42.2.2).
     ///
     /// # Errors
-    /// [`WireError::BadValue`] for another algorithm, a bad pattern payload, or a result whose
-    /// size differs from OriginalCompressedSegmentSize.
+    /// [`WireError::BadValue`] for another algorithm, a bad pattern payload, a size over
+    /// [`crate::framing::MAX_FRAME`], or a result whose size differs from
+    /// OriginalCompressedSegmentSize.
     pub fn decompress_simple(&self) -> Result<Vec<u8>, WireError> {
         let Self::Chained { original_size, payloads } = self else {
             return Err(WireError::BadValue { field: "CompressionAlgorithm" });
         };
         let want = *original_size as usize;
-        let mut out = Vec::with_capacity(want.min(1 << 24));
+        // A message never exceeds a Direct TCP frame: refuse to inflate past that.
+        if want > crate::framing::MAX_FRAME {
+            return Err(WireError::BadValue { field: "OriginalCompressedSegmentSize" });
+        }
+        let mut out = Vec::with_capacity(want.min(1 << 20));
         for p in payloads {
             match p.algorithm {
                 algorithm::NONE => out.extend_from_slice(p.data),
