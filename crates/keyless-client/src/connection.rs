@@ -457,6 +457,15 @@ impl Connection {
         Ok(payload)
     }
 
+    /// ECHO: proves the server and the connection are alive (a keep-alive for idle sessions).
+    ///
+    /// # Errors
+    /// I/O, timeout, integrity errors.
+    pub async fn echo(&mut self) -> Result<(), Error> {
+        let resp = self.request(0, &keyless_smb::control::Echo, 0).await?;
+        check_status(&resp, Command::ECHO)
+    }
+
     /// Logs off and closes the connection.
     ///
     /// # Errors

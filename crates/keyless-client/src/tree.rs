@@ -7,8 +7,8 @@ use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseRespo
 use keyless_smb::create::{CreateRequest, CreateResponse, access, disposition, options, share_access};
 use keyless_smb::header::{HeaderFields, flags as header_flags};
 use keyless_smb::info::{
-    FileRenameInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, file_class,
-    info_type,
+    FileBasicInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse,
+    SetInfoRequest, end_of_file_info, file_class, info_type,
 };
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
@@ -382,6 +382,52 @@ impl<'c> Tree<'c> {
     async fn delete(&mut self, path: &str, kind: u32) -> Result<(), Error> {
         let h = self.create(path, access::DELETE, disposition::OPEN, kind | options::DELETE_ON_CLOSE).await?;
         self.close(h).await.map(|_| ())
+    }
+
+    /// Sets the size of file `path` (truncates or extends with zeros).
+    ///
+    /// # Errors
+    /// As [`Tree::stat`], ACCESS_DENIED, DISK_FULL.
+    pub async fn set_size(&mut self, path: &str, size: u64) -> Result<(), Error> {
+        self.set_info(path, access::WRITE_DATA, file_class::END_OF_FILE, &end_of_file_info(size)).await
+    }
+
+    /// Sets the last write time of `path` (a FILETIME; other times left alone).
+    ///
+    /// # Errors
+    /// As [`Tree::stat`], ACCESS_DENIED.
+    pub async fn set_modified(&mut self, path: &str, filetime: u64) -> Result<(), Error> {
+        let info = FileBasicInformation { times: [0, 0, filetime, 0], file_attributes: 0 }.to_bytes();
+        self.set_info(path, access::WRITE_ATTRIBUTES, file_class::BASIC, &info).await
+    }
+
+    async fn set_info(&mut self, path: &str, want: u32, class: u8, info: &[u8]) -> Result<(), Error> {
+        let h = self.create(path, want | access::READ_ATTRIBUTES, disposition::OPEN, 0).await?;
+        let req = SetInfoRequest {
+            info_type: info_type::FILE,
+            info_class: class,
+            additional_information: 0,
+            file_id: h.id,
+            buffer: info,
+        };
+        let result = self.conn.request(self.id, &req, 0).await.and_then(|r| check_status(&r, Command::SET_INFO));
+        self.close(h).await?;
+        result
+    }
+
+    /// Flushes `path`'s data to the server's stable storage.
+    ///
+    /// # Errors
+    /// As [`Tree::stat`].
+    pub async fn flush(&mut self, path: &str) -> Result<(), Error> {
+        let h = self.create(path, access::WRITE_DATA, disposition::OPEN, options::NON_DIRECTORY_FILE).await?;
+        let result = self
+            .conn
+            .request(self.id, &keyless_smb::control::FlushRequest { file_id: h.id }, 0)
+            .await
+            .and_then(|r| check_status(&r, Command::FLUSH));
+        self.close(h).await?;
+        result
     }
 
     /// Renames `from` to `to` (both relative to the share root), replacing nothing.

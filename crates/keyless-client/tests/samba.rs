@@ -39,6 +39,14 @@ async fn round_trips(conn: &mut Connection, smbd: &Smbd) {
     let mut names: Vec<String> = share.list("docs").await.unwrap().into_iter().map(|m| m.name).collect();
     names.sort();
     assert_eq!(names, ["empty.bin", "one.bin", "résumé €.bin"]);
+    share.set_size("docs/one.bin", 5000).await.unwrap();
+    assert_eq!(std::fs::metadata(smbd.share_path.join("docs/one.bin")).unwrap().len(), 5000);
+    let filetime = 133_000_000_000_000_000u64; // 2022-06-18
+    share.set_modified("docs/one.bin", filetime).await.unwrap();
+    let mtime = std::fs::metadata(smbd.share_path.join("docs/one.bin")).unwrap().modified().unwrap();
+    let unix = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(unix, filetime / 10_000_000 - 11_644_473_600, "the new modification time is on disk");
+    share.flush("docs/one.bin").await.unwrap();
     share.rename("docs/one.bin", "docs/two.bin").await.unwrap();
     let gone = share.stat("docs/one.bin").await.unwrap_err();
     assert_eq!(gone.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND), "{gone}");
@@ -64,6 +72,7 @@ fn ntlm_signed_session_round_trips_files() {
         assert_eq!(conn.negotiated().signing, keyless_crypto::SigningAlgorithm::AesGmac);
         assert!(!conn.encrypted());
         round_trips(&mut conn, &smbd).await;
+        conn.echo().await.unwrap();
         conn.logoff().await.unwrap();
     });
 }
