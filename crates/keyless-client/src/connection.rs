@@ -457,6 +457,22 @@ impl Connection {
         Ok(payload)
     }
 
+    /// CANCEL for a request still in flight (one sent with [`Connection::send`]); its answer
+    /// then comes with STATUS_CANCELLED, or as usual if it had already finished. A CANCEL has
+    /// no answer of its own and spends no credit.
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub async fn cancel(&mut self, message_id: u64) -> Result<(), Error> {
+        let header = HeaderFields {
+            credit_charge: 0,
+            credits: 0,
+            ..HeaderFields::request(Command::CANCEL, message_id, self.channel.session_id, 0)
+        };
+        let msg = keyless_smb::control::Cancel.to_vec(&header)?;
+        self.send_message(msg).await
+    }
+
     /// ECHO: proves the server and the connection are alive (a keep-alive for idle sessions).
     ///
     /// # Errors

@@ -3,6 +3,7 @@
 
 use crate::connection::check_status;
 use crate::{Connection, Error};
+use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse, FileNotify, filter};
 use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseResponse, FileAttributes, FileId};
 use keyless_smb::create::{CreateRequest, CreateResponse, access, disposition, options, share_access};
 use keyless_smb::header::{HeaderFields, flags as header_flags};
@@ -382,6 +383,43 @@ impl<'c> Tree<'c> {
     async fn delete(&mut self, path: &str, kind: u32) -> Result<(), Error> {
         let h = self.create(path, access::DELETE, disposition::OPEN, kind | options::DELETE_ON_CLOSE).await?;
         self.close(h).await.map(|_| ())
+    }
+
+    /// Watches directory `path` for `duration`: returns the changes the server reported (the
+    /// first batch), or none when nothing changed, in which case the pending CHANGE_NOTIFY is
+    /// cancelled. Exercises the asynchronous path: STATUS_PENDING, then CANCEL.
+    ///
+    /// # Errors
+    /// As [`Tree::list`].
+    pub async fn watch(&mut self, path: &str, duration: std::time::Duration) -> Result<Vec<FileNotify>, Error> {
+        let dir = self
+            .create(path, access::READ_DATA | access::READ_ATTRIBUTES, disposition::OPEN, options::DIRECTORY_FILE)
+            .await?;
+        let req = ChangeNotifyRequest {
+            flags: 0,
+            output_buffer_length: 4096,
+            file_id: dir.id,
+            completion_filter: filter::FILE_NAME | filter::DIR_NAME | filter::SIZE | filter::LAST_WRITE,
+        };
+        let result = async {
+            let id = self.conn.send(self.id, &req, 0).await?;
+            tokio::time::sleep(duration).await;
+            self.conn.cancel(id).await?;
+            let resp = self.conn.receive().await?;
+            if resp.header.message_id != id {
+                return Err(Error::Refused("a response to a request keyless did not send"));
+            }
+            match resp.header.status {
+                NtStatus::CANCELLED => Ok(Vec::new()),
+                _ => {
+                    check_status(&resp, Command::CHANGE_NOTIFY)?;
+                    Ok(FileNotify::parse_all(ChangeNotifyResponse::parse(&resp.bytes)?.output)?)
+                }
+            }
+        }
+        .await;
+        self.close(dir).await?;
+        result
     }
 
     /// Sets the size of file `path` (truncates or extends with zeros).

@@ -325,3 +325,29 @@ fn every_cipher_in_turn() {
         });
     }
 }
+
+/// CHANGE_NOTIFY goes asynchronous (STATUS_PENDING); a change in the directory completes it, and
+/// without one keyless cancels it and gets STATUS_CANCELLED.
+#[test]
+fn watch_completes_on_change_and_cancels_without() {
+    let scratch = ScratchDir::new("client-watch");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
+    block_on(async {
+        let mut conn =
+            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
+                .await
+                .unwrap();
+        let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+        assert!(share.watch("", std::time::Duration::from_millis(300)).await.unwrap().is_empty(), "nothing changed");
+        let dir = smbd.share_path.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::fs::write(dir.join("new.txt"), b"x").unwrap();
+        });
+        let changes = share.watch("", std::time::Duration::from_millis(1500)).await.unwrap();
+        writer.join().unwrap();
+        assert!(changes.iter().any(|c| c.file_name == "new.txt" && c.action == 1), "{changes:?}");
+        // The connection is still in step afterwards.
+        assert_eq!(share.stat("new.txt").await.unwrap().size, 1);
+    });
+}
