@@ -351,3 +351,33 @@ fn watch_completes_on_change_and_cancels_without() {
         assert_eq!(share.stat("new.txt").await.unwrap().size, 1);
     });
 }
+
+/// Each dialect forced by the server's configuration while keyless offers them all: keyless
+/// follows, and on 3.0/3.0.2 validates the negotiation.
+#[test]
+fn every_dialect_forced_by_the_server() {
+    for (protocol, dialect) in [
+        ("SMB2_10", Dialect::SMB_21),
+        ("SMB3_00", Dialect::SMB_30),
+        ("SMB3_02", Dialect::SMB_302),
+        ("SMB3_11", Dialect::SMB_311),
+    ] {
+        let scratch = ScratchDir::new("client-server-dialect");
+        let Some(smbd) = Smbd::start(&scratch, SmbMode::Only(protocol), None) else { return };
+        block_on(async {
+            let mut conn =
+                Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
+                    .await
+                    .unwrap_or_else(|e| panic!("{protocol}: {e}\n{}", smbd.log()));
+            assert_eq!(conn.negotiated().dialect, dialect, "{protocol}");
+            let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+            let data = pattern(300_000);
+            share.put("p.bin", &mut &data[..]).await.unwrap();
+            let mut back = Vec::new();
+            share.get("p.bin", &mut back).await.unwrap();
+            assert!(back == data, "{protocol}");
+            share.disconnect().await.unwrap();
+            assert!(conn.negotiation_validated(), "{protocol}");
+        });
+    }
+}

@@ -19,6 +19,8 @@ pub enum SmbMode {
     Encrypt,
     /// As `Encrypt`, with only this cipher allowed (`AES-128-GCM`, `AES-256-GCM`, ...).
     EncryptWith(&'static str),
+    /// Signing mandatory, this one protocol only (`SMB2_10`, `SMB3_00`, `SMB3_02`, `SMB3_11`).
+    Only(&'static str),
 }
 
 /// A running smbd.
@@ -99,6 +101,9 @@ impl Smbd {
         conf += &match mode {
             SmbMode::Signing => "    server min protocol = SMB2_02\n".to_string(),
             SmbMode::Encrypt => "    server min protocol = SMB3_11\n    smb encrypt = required\n".to_string(),
+            SmbMode::Only(protocol) => {
+                format!("    server min protocol = {protocol}\n    server max protocol = {protocol}\n")
+            }
             SmbMode::EncryptWith(cipher) => format!(
                 "    server min protocol = SMB3_11\n    smb encrypt = required\n    server smb3 encryption algorithms = {cipher}\n"
             ),
