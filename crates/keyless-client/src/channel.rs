@@ -37,15 +37,32 @@ pub(crate) struct Channel {
     pub(crate) multi_credit: bool,
 }
 
+/// A frame ready to send: a small head (Direct TCP header, TRANSFORM_HEADER when encrypted)
+/// and the body, kept apart so a large message is never copied to be framed.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    pub(crate) head: Vec<u8>,
+    pub(crate) body: Vec<u8>,
+}
+
 /// A received message, checked.
 #[derive(Debug)]
 pub struct Received {
     /// Its header's fields.
     pub header: HeaderFields,
-    /// The whole message, header first (decrypted if it came encrypted).
-    pub bytes: Vec<u8>,
+    /// The frame it came in (decrypted in place if it came encrypted).
+    buf: Vec<u8>,
+    /// Where the message lies in `buf`.
+    range: core::ops::Range<usize>,
     /// Whether it came inside a TRANSFORM_HEADER.
     pub encrypted: bool,
+}
+
+impl Received {
+    /// The whole message, header first.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
 }
 
 impl Channel {
@@ -93,16 +110,15 @@ impl Channel {
 
     /// Links `messages` into one compound (each but the last padded to 8 bytes, NextCommand
     /// set), signs each or encrypts the whole (per the session's state), and frames it for
-    /// Direct TCP. One message is a chain of one.
+    /// Direct TCP. One message is a chain of one, protected in place: no copy of its bytes.
     ///
     /// # Errors
     /// A cryptographic failure (never expected) or a chain over the frame limit.
-    pub(crate) fn seal(&mut self, messages: Vec<Vec<u8>>) -> Result<Vec<u8>, Error> {
+    pub(crate) fn seal(&mut self, mut messages: Vec<Vec<u8>>) -> Result<Sealed, Error> {
         let command = Header::parse(messages.first().map_or(&[][..], |m| m))?.command();
         let protect = command != Command::NEGOTIATE && command != Command::SESSION_SETUP;
         let count = messages.len();
-        let mut chain = Vec::with_capacity(messages.iter().map(|m| m.len() + 7).sum());
-        for (i, mut m) in messages.into_iter().enumerate() {
+        for (i, m) in messages.iter_mut().enumerate() {
             if i + 1 < count {
                 m.resize(m.len().next_multiple_of(8), 0);
                 let next = u32::try_from(m.len()).map_err(|_| Error::Refused("message over 4 GiB"))?;
@@ -110,21 +126,21 @@ impl Channel {
             }
             if protect && !self.encrypt_all {
                 if let Some(signer) = &self.signer {
-                    signer.sign(&mut m)?; // the signature covers the padding too
+                    signer.sign(m)?; // the signature covers the padding too
                 }
             }
-            chain.extend_from_slice(&m);
         }
+        let body = if count == 1 { messages.pop().unwrap_or_default() } else { messages.concat() };
         if protect && self.encrypt_all {
-            return self.encrypt(chain);
+            return self.encrypt(body);
         }
-        let mut frame = Vec::with_capacity(4 + chain.len());
-        framing::write_frame_header(chain.len(), &mut frame)?;
-        frame.extend_from_slice(&chain);
-        Ok(frame)
+        let mut head = Vec::with_capacity(4);
+        framing::write_frame_header(body.len(), &mut head)?;
+        Ok(Sealed { head, body })
     }
 
-    fn encrypt(&mut self, mut message: Vec<u8>) -> Result<Vec<u8>, Error> {
+    /// Encrypts `message` in place; the head carries the Direct TCP and TRANSFORM headers.
+    fn encrypt(&mut self, mut message: Vec<u8>) -> Result<Sealed, Error> {
         let sealing = self.sealing.as_mut().ok_or(Error::Refused("encryption required before keys exist"))?;
         let cipher = sealing.encrypt.cipher();
         let mut nonce = [0u8; 16];
@@ -139,14 +155,13 @@ impl Channel {
             flags: TRANSFORM_FLAG_ENCRYPTED,
             session_id: self.session_id,
         };
-        let mut head = Vec::with_capacity(TRANSFORM_LEN);
+        let mut aad = Vec::with_capacity(TRANSFORM_LEN);
+        th.encode(&mut aad);
+        th.signature = sealing.encrypt.seal_in_place(&nonce[..cipher.nonce_len()], &aad[20..], &mut message)?;
+        let mut head = Vec::with_capacity(4 + TRANSFORM_LEN);
+        framing::write_frame_header(TRANSFORM_LEN + message.len(), &mut head)?;
         th.encode(&mut head);
-        th.signature = sealing.encrypt.seal_in_place(&nonce[..cipher.nonce_len()], &head[20..], &mut message)?;
-        let mut frame = Vec::with_capacity(4 + TRANSFORM_LEN + message.len());
-        framing::write_frame_header(TRANSFORM_LEN + message.len(), &mut frame)?;
-        th.encode(&mut frame);
-        frame.extend_from_slice(&message);
-        Ok(frame)
+        Ok(Sealed { head, body: message })
     }
 
     /// Checks a received frame payload: decrypts it, splits a compound response, verifies each
@@ -155,26 +170,24 @@ impl Channel {
     /// # Errors
     /// A malformed message, a bad signature or tag, or an unprotected message where the
     /// session requires protection.
-    pub(crate) fn open(&mut self, payload: Vec<u8>) -> Result<Vec<Received>, Error> {
-        let (bytes, encrypted) = if payload.starts_with(&keyless_smb::transform::TRANSFORM_PROTOCOL_ID) {
-            (self.decrypt(payload)?, true)
-        } else {
-            (payload, false)
-        };
+    pub(crate) fn open(&mut self, mut payload: Vec<u8>) -> Result<Vec<Received>, Error> {
+        let encrypted = payload.starts_with(&keyless_smb::transform::TRANSFORM_PROTOCOL_ID);
+        let at = if encrypted { self.decrypt(&mut payload)? } else { 0 };
         let mut ranges = Vec::new();
-        for m in compound::messages(&bytes) {
+        for m in compound::messages(&payload[at..]) {
             let m = m?;
-            let start = m.as_ptr() as usize - bytes.as_ptr() as usize;
+            let start = m.as_ptr() as usize - payload.as_ptr() as usize;
             ranges.push(start..start + m.len());
         }
         let mut out = Vec::with_capacity(ranges.len());
         if let [only] = ranges.as_slice() {
-            let header = self.check(&bytes[only.clone()], encrypted)?;
-            out.push(Received { header, bytes, encrypted });
+            let header = self.check(&payload[only.clone()], encrypted)?;
+            out.push(Received { header, range: only.clone(), buf: payload, encrypted });
         } else {
             for r in ranges {
-                let header = self.check(&bytes[r.clone()], encrypted)?;
-                out.push(Received { header, bytes: bytes[r].to_vec(), encrypted });
+                let header = self.check(&payload[r.clone()], encrypted)?;
+                let buf = payload[r].to_vec();
+                out.push(Received { header, range: 0..buf.len(), buf, encrypted });
             }
         }
         Ok(out)
@@ -206,19 +219,19 @@ impl Channel {
         Ok(h.fields())
     }
 
-    fn decrypt(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, Error> {
+    /// Decrypts a TRANSFORM frame in place; returns where the plaintext message starts.
+    fn decrypt(&mut self, frame: &mut [u8]) -> Result<usize, Error> {
         let sealing = self.sealing.as_ref().ok_or(Error::Refused("an encrypted message before keys exist"))?;
-        let (th, _) = TransformHeader::parse(&frame)?;
+        let (th, _) = TransformHeader::parse(frame)?;
         if th.session_id != self.session_id {
             return Err(Error::Refused("an encrypted message for another session"));
         }
         let cipher: Cipher = sealing.decrypt.cipher();
-        let mut body = frame;
-        let mut plain = body.split_off(TRANSFORM_LEN);
-        sealing.decrypt.open_in_place(&th.nonce[..cipher.nonce_len()], &body[20..], &mut plain, &th.signature)?;
+        let (head, plain) = frame.split_at_mut(TRANSFORM_LEN);
+        sealing.decrypt.open_in_place(&th.nonce[..cipher.nonce_len()], &head[20..], plain, &th.signature)?;
         if plain.len() < header::LEN {
             return Err(Error::Refused("an encrypted message too short to hold a header"));
         }
-        Ok(plain)
+        Ok(TRANSFORM_LEN)
     }
 }

@@ -169,8 +169,8 @@ impl Connection {
         preauth.add(&msg);
         let resp = self.exchange(msg).await?;
         check_status(&resp, Command::NEGOTIATE)?;
-        preauth.add(&resp.bytes);
-        let n = negotiate::accept(&NegotiateResponse::parse(&resp.bytes)?, &offered)?;
+        preauth.add(resp.bytes());
+        let n = negotiate::accept(&NegotiateResponse::parse(resp.bytes())?, &offered)?;
         self.channel.multi_credit =
             n.dialect != Dialect::SMB_202 && n.capabilities & keyless_smb::negotiate::caps::LARGE_MTU != 0;
         if self.options.require_encryption && n.cipher.is_none() {
@@ -203,10 +203,10 @@ impl Connection {
                 return Err(Error::Status { command: Command::SESSION_SETUP, status });
             }
             self.channel.session_id = resp.header.session_id;
-            let body = SessionSetupResponse::parse(&resp.bytes)?;
+            let body = SessionSetupResponse::parse(resp.bytes())?;
             let done = status == NtStatus::SUCCESS;
             if !done {
-                preauth.add(&resp.bytes);
+                preauth.add(resp.bytes());
             }
             if body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
                 return Err(Error::Refused("the server made this a guest or anonymous session"));
@@ -221,10 +221,10 @@ impl Connection {
         // The final SESSION_SETUP response is signed with the new key (3.2.5.3.1): check it.
         if let Some(signer) = &self.channel.signer {
             if !last.encrypted {
-                signer.verify(&last.bytes)?;
+                signer.verify(last.bytes())?;
             }
         }
-        let flags = SessionSetupResponse::parse(&last.bytes)?.session_flags;
+        let flags = SessionSetupResponse::parse(last.bytes())?.session_flags;
         if flags & session_flags::ENCRYPT_DATA != 0 || self.options.require_encryption {
             self.require_encryption()?;
         }
@@ -280,7 +280,7 @@ impl Connection {
             TreeConnectRequest { flags: 0, path: format!("\\\\{}\\{share}", self.options.host), contexts: vec![] };
         let resp = self.request(0, &req, 0).await?;
         check_status(&resp, Command::TREE_CONNECT)?;
-        let body = TreeConnectResponse::parse(&resp.bytes)?;
+        let body = TreeConnectResponse::parse(resp.bytes())?;
         if body.share_flags & share_flags::ENCRYPT_DATA != 0 {
             self.require_encryption()?;
         }
@@ -315,7 +315,7 @@ impl Connection {
                 "the server could not validate the negotiation (FSCTL_VALIDATE_NEGOTIATE_INFO)",
             ));
         }
-        let got = ValidateNegotiateResponse::parse(IoctlResponse::parse(&resp.bytes)?.output)?;
+        let got = ValidateNegotiateResponse::parse(IoctlResponse::parse(resp.bytes())?.output)?;
         let n = &self.negotiated;
         let expected = ValidateNegotiateResponse {
             capabilities: n.capabilities,
@@ -382,11 +382,37 @@ impl Connection {
 
     /// Sends messages as one compound (their headers made with [`Connection::header`]).
     pub(crate) async fn send_chain(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
-        let frame = self.channel.seal(messages)?;
+        let sealed = self.channel.seal(messages)?;
         if self.options.record {
-            self.transcript.push((true, frame[4..].to_vec()));
+            let mut payload = sealed.head[4..].to_vec();
+            payload.extend_from_slice(&sealed.body);
+            self.transcript.push((true, payload));
         }
-        self.stream.write_all(&frame).await.map_err(|source| Error::Io { doing: "sending to the SMB server", source })
+        // Head and body in one vectored write (one segment for small messages, no copy).
+        let (mut head, mut body) = (&sealed.head[..], &sealed.body[..]);
+        while !head.is_empty() || !body.is_empty() {
+            let slices = [std::io::IoSlice::new(head), std::io::IoSlice::new(body)];
+            let n = self
+                .stream
+                .write_vectored(&slices)
+                .await
+                .map_err(|source| Error::Io { doing: "sending to the SMB server", source })?;
+            if n == 0 {
+                return Err(Error::Io {
+                    doing: "sending to the SMB server",
+                    source: std::io::ErrorKind::WriteZero.into(),
+                });
+            }
+            let from_head = n.min(head.len());
+            head = &head[from_head..];
+            body = &body[n - from_head..];
+        }
+        Ok(())
+    }
+
+    /// Sends a message already encoded with a header from [`Connection::header`].
+    pub(crate) async fn send_encoded(&mut self, message: Vec<u8>) -> Result<(), Error> {
+        self.send_chain(vec![message]).await
     }
 
     /// Waits for the next final response (interim STATUS_PENDING answers and break
@@ -449,11 +475,19 @@ impl Connection {
         if len > self.max_frame() {
             return Err(Error::Refused("the server announced a frame larger than anything negotiated"));
         }
-        let mut payload = vec![0u8; len];
-        self.stream
-            .read_exact(&mut payload)
+        // Read into spare capacity (no zeroing of a megabyte per response first).
+        let mut payload = Vec::with_capacity(len);
+        let got = (&mut self.stream)
+            .take(len as u64)
+            .read_to_end(&mut payload)
             .await
             .map_err(|source| Error::Io { doing: "reading from the SMB server", source })?;
+        if got < len {
+            return Err(Error::Io {
+                doing: "reading from the SMB server",
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            });
+        }
         Ok(payload)
     }
 

@@ -34,4 +34,4 @@ pub use channel::{CREDIT_UNIT, Received};
 pub use connection::{Connection, Options};
 pub use error::Error;
 pub use keyless_smb::change_notify::FileNotify;
-pub use tree::{Metadata, Tree, WINDOW};
+pub use tree::{Metadata, Tree, WINDOW_BYTES};

@@ -17,12 +17,20 @@ use keyless_smb::{Command, Message, NtStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 
+/// Header and fixed part of a WRITE request: where its data starts.
+const WRITE_HEAD: usize = keyless_smb::read_write::WRITE_DATA_OFFSET as usize;
+
 /// FILE_ATTRIBUTE_DIRECTORY.
 const ATTRIBUTE_DIRECTORY: u32 = 0x10;
 
-/// Most READs or WRITEs in flight at once (within the server's credits): 16 of 1 MiB keep a
-/// loopback or LAN link busy without holding more than 16 MiB.
-pub const WINDOW: usize = 16;
+/// Bytes of READs or WRITEs in flight at once (within the server's credits): enough to keep a
+/// loopback or LAN link busy, little enough to bound memory.
+pub const WINDOW_BYTES: usize = 16 << 20;
+
+/// Requests in flight for chunks of `chunk` bytes: at least 2, at most 16.
+fn window(chunk: usize) -> usize {
+    (WINDOW_BYTES / chunk.max(1)).clamp(2, 16)
+}
 
 /// Requests in flight: message id → (offset, length).
 #[derive(Default)]
@@ -106,7 +114,7 @@ impl<'c> Tree<'c> {
         let req = self.create_request(path, desired_access, disp, opts);
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
-        let body = CreateResponse::parse(&resp.bytes)?;
+        let body = CreateResponse::parse(resp.bytes())?;
         Ok(Handle { id: body.file_id, attributes: body.attributes })
     }
 
@@ -116,7 +124,7 @@ impl<'c> Tree<'c> {
             .request(self.id, &CloseRequest { flags: CLOSE_FLAG_POSTQUERY_ATTRIB, file_id: handle.id }, 0)
             .await?;
         check_status(&resp, Command::CLOSE)?;
-        Ok(CloseResponse::parse(&resp.bytes)?.attributes)
+        Ok(CloseResponse::parse(resp.bytes())?.attributes)
     }
 
     /// Metadata of `path`, in one round trip: CREATE, QUERY_INFO and CLOSE as a related
@@ -153,8 +161,8 @@ impl<'c> Tree<'c> {
         // The CREATE's status says it all when the file is not there (the others then fail too).
         check_status(&answers[0], Command::CREATE)?;
         check_status(&answers[1], Command::QUERY_INFO)?;
-        let created = CreateResponse::parse(&answers[0].bytes)?;
-        let standard = FileStandardInformation::parse(QueryInfoResponse::parse(&answers[1].bytes)?.output)?;
+        let created = CreateResponse::parse(answers[0].bytes())?;
+        let standard = FileStandardInformation::parse(QueryInfoResponse::parse(answers[1].bytes())?.output)?;
         let mut meta = metadata(smb_path(path), &created.attributes);
         meta.is_dir = standard.directory;
         Ok(meta)
@@ -190,7 +198,7 @@ impl<'c> Tree<'c> {
             if let Err(e) = check_status(&resp, Command::QUERY_DIRECTORY) {
                 break Err(e);
             }
-            let body = QueryDirectoryResponse::parse(&resp.bytes)?;
+            let body = QueryDirectoryResponse::parse(resp.bytes())?;
             for e in entries(body.output, class::ID_BOTH_DIRECTORY)? {
                 let e = e?;
                 let name = e.file_name()?;
@@ -208,7 +216,7 @@ impl<'c> Tree<'c> {
         result.map(|()| out)
     }
 
-    /// Reads the whole file `path` into `out`: up to [`WINDOW`] READs of the negotiated size in
+    /// Reads the whole file `path` into `out`: up to [`WINDOW_BYTES`] of READs of the negotiated size in
     /// flight, written out in order; returns the byte count, which must equal the file's size.
     ///
     /// # Errors
@@ -242,7 +250,10 @@ impl<'c> Tree<'c> {
         let mut early: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let mut retry: Vec<(u64, u64)> = Vec::new();
         loop {
-            while flight.len() < WINDOW && (next < size || !retry.is_empty()) && self.has_credits(chunk as usize) {
+            while flight.len() < window(chunk as usize)
+                && (next < size || !retry.is_empty())
+                && self.has_credits(chunk as usize)
+            {
                 let (offset, len) = retry.pop().unwrap_or_else(|| {
                     let len = chunk.min(size - next);
                     next += len;
@@ -261,7 +272,7 @@ impl<'c> Tree<'c> {
                 continue; // the file shrank: the size check reports it
             }
             check_status(&resp, Command::READ)?;
-            let data = ReadResponse::parse(&resp.bytes)?.data;
+            let data = ReadResponse::parse(resp.bytes())?.data;
             if data.is_empty() {
                 continue;
             }
@@ -281,7 +292,7 @@ impl<'c> Tree<'c> {
         }
     }
 
-    /// Writes all of `input` to `path` (created or truncated): up to [`WINDOW`] WRITEs of the
+    /// Writes all of `input` to `path` (created or truncated): up to [`WINDOW_BYTES`] of WRITEs of the
     /// negotiated size in flight; returns the byte count, checked against the size the server
     /// reports at the end.
     ///
@@ -309,21 +320,27 @@ impl<'c> Tree<'c> {
 
     async fn write_all(&mut self, id: FileId, input: &mut dyn Read, flight: &mut Flight) -> Result<u64, Error> {
         let chunk = self.conn.io_size(self.conn.negotiated().max_write);
-        let mut buf = vec![0u8; chunk];
         let (mut offset, mut at_end) = (0u64, false);
         loop {
-            while flight.len() < WINDOW && !at_end && self.has_credits(chunk) {
-                let n = read_full(input, &mut buf)
+            while flight.len() < window(chunk) && !at_end && self.has_credits(chunk) {
+                // The data is read straight into the message after its 112-byte head, and signed
+                // or encrypted there: no copy between the file and the socket.
+                let mut msg = Vec::with_capacity(WRITE_HEAD + chunk);
+                msg.resize(WRITE_HEAD, 0);
+                let n = read_up_to(input, chunk, &mut msg)
                     .map_err(|source| Error::Io { doing: "reading the local file", source })?;
+                at_end = n < chunk;
                 if n == 0 {
-                    at_end = true;
                     break;
                 }
-                let req = WriteRequest { offset, file_id: id, remaining_bytes: 0, flags: 0, data: &buf[..n] };
-                let msg_id = self.conn.send(self.id, &req, n).await?;
-                flight.insert(msg_id, (offset, n as u64));
+                let header = self.conn.header(Command::WRITE, self.id, n)?;
+                let mut head = Vec::with_capacity(WRITE_HEAD);
+                WriteRequest { offset, file_id: id, remaining_bytes: 0, flags: 0, data: &[] }
+                    .encode_head(&header, n as u32, &mut head);
+                msg[..WRITE_HEAD].copy_from_slice(&head);
+                self.conn.send_encoded(msg).await?;
+                flight.insert(header.message_id, (offset, n as u64));
                 offset += n as u64;
-                at_end = n < chunk;
             }
             if flight.is_empty() {
                 return Ok(offset);
@@ -331,7 +348,7 @@ impl<'c> Tree<'c> {
             let resp = self.conn.receive().await?;
             let (_, len) = flight.take(resp.header.message_id)?;
             check_status(&resp, Command::WRITE)?;
-            if u64::from(WriteResponse::parse(&resp.bytes)?.count) != len {
+            if u64::from(WriteResponse::parse(resp.bytes())?.count) != len {
                 return Err(Error::Refused("the server wrote fewer bytes than sent"));
             }
         }
@@ -413,7 +430,7 @@ impl<'c> Tree<'c> {
                 NtStatus::CANCELLED => Ok(Vec::new()),
                 _ => {
                     check_status(&resp, Command::CHANGE_NOTIFY)?;
-                    Ok(FileNotify::parse_all(ChangeNotifyResponse::parse(&resp.bytes)?.output)?)
+                    Ok(FileNotify::parse_all(ChangeNotifyResponse::parse(resp.bytes())?.output)?)
                 }
             }
         }
@@ -501,16 +518,8 @@ fn metadata(name: String, a: &FileAttributes) -> Metadata {
     Metadata { name, size: a.end_of_file, is_dir: a.file_attributes & ATTRIBUTE_DIRECTORY != 0, modified: a.times[2] }
 }
 
-/// Fills `buf` as far as `input` goes (short only at the end).
-fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match input.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
+/// Appends up to `limit` bytes of `input` to `out` (short only at the end), reading into the
+/// vector's spare capacity without zeroing it first.
+fn read_up_to(input: &mut dyn Read, limit: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    input.take(limit as u64).read_to_end(out)
 }
