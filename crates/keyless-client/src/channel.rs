@@ -46,7 +46,6 @@ pub(crate) struct Sealed {
 }
 
 /// A received message, checked.
-#[derive(Debug)]
 pub struct Received {
     /// Its header's fields.
     pub header: HeaderFields,
@@ -56,6 +55,17 @@ pub struct Received {
     range: core::ops::Range<usize>,
     /// Whether it came inside a TRANSFORM_HEADER.
     pub encrypted: bool,
+}
+
+impl core::fmt::Debug for Received {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The header only: the body may be decrypted file data.
+        f.debug_struct("Received")
+            .field("header", &self.header)
+            .field("len", &self.range.len())
+            .field("encrypted", &self.encrypted)
+            .finish()
+    }
 }
 
 impl Received {
@@ -85,7 +95,8 @@ impl Channel {
 
     /// Credits a request carrying `payload` bytes costs.
     pub(crate) fn charge_for(&self, payload: usize) -> u16 {
-        if self.multi_credit { payload.div_ceil(CREDIT_UNIT).max(1) as u16 } else { 1 }
+        // Without LARGE_MTU the charge is 0 (3.2.4.1.5), which still spends one credit.
+        if self.multi_credit { payload.div_ceil(CREDIT_UNIT).max(1) as u16 } else { 0 }
     }
 
     /// The header of the next request: message id, charge, credit request, session, tree.
@@ -200,16 +211,19 @@ impl Channel {
             return Err(Error::Refused("the server sent a request"));
         }
         self.credits = self.credits.saturating_add(u32::from(h.credits()));
+        // What may arrive unprotected (3.2.5.1.3): anything before the session has keys (the
+        // final SESSION_SETUP response is verified by the connection once they exist), an
+        // interim STATUS_PENDING, and an oplock or lease break (MessageId all ones). Never
+        // judged by the Command field alone: a forged "SESSION_SETUP" later is refused.
+        let before_keys = self.signer.is_none() && self.sealing.is_none();
         let interim = h.status() == NtStatus::PENDING && h.is_async();
-        let command = h.command();
-        let setup = command == Command::NEGOTIATE || command == Command::SESSION_SETUP;
-        if !encrypted && !setup && !interim {
+        let notification = h.message_id() == u64::MAX;
+        let exempt = before_keys || notification || (interim && !self.encrypt_all);
+        if !encrypted && !exempt {
             if self.encrypt_all {
                 return Err(Error::Refused("the server answered in clear on a session that requires encryption"));
             }
-            // An oplock break notification (MessageId all ones) is not signed (3.2.5.19).
-            let notification = h.message_id() == u64::MAX;
-            if let (Some(signer), false) = (&self.signer, notification) {
+            if let Some(signer) = &self.signer {
                 if h.flags() & flags::SIGNED == 0 {
                     return Err(Error::Refused("the server sent an unsigned response on a signed session"));
                 }
@@ -223,6 +237,9 @@ impl Channel {
     fn decrypt(&mut self, frame: &mut [u8]) -> Result<usize, Error> {
         let sealing = self.sealing.as_ref().ok_or(Error::Refused("an encrypted message before keys exist"))?;
         let (th, _) = TransformHeader::parse(frame)?;
+        if th.flags != TRANSFORM_FLAG_ENCRYPTED {
+            return Err(Error::Refused("a TRANSFORM_HEADER whose Flags are not 'encrypted'"));
+        }
         if th.session_id != self.session_id {
             return Err(Error::Refused("an encrypted message for another session"));
         }

@@ -37,11 +37,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults for `host`: every dialect, encryption when the server asks, 30 s per answer.
+    /// Defaults for `host`: SMB 3.0 to 3.1.1 (2.x only when asked for), encryption when the
+    /// server asks, 30 s per answer.
     pub fn new(host: &str) -> Self {
         Self {
             host: host.to_string(),
-            dialects: negotiate::DIALECTS.to_vec(),
+            // SMB 3 only by default: 2.x has no downgrade protection and no encryption.
+            dialects: negotiate::DIALECTS[2..].to_vec(),
             require_encryption: false,
             timeout: Duration::from_secs(30),
             record: false,
@@ -62,8 +64,14 @@ pub struct Connection {
     validated: bool,
     /// Frames as on the wire (`true`: sent), when `Options::record` asks for them.
     transcript: Vec<(bool, Vec<u8>)>,
-    /// Messages of a compound response not yet handed out.
+    /// Checked final responses not yet handed out (a compound answer brings several).
     pending: std::collections::VecDeque<Received>,
+    /// Requests awaiting their answer: MessageId → (command, AsyncId once an interim answer
+    /// gave one). A response to anything else is refused.
+    outstanding: std::collections::HashMap<u64, (Command, Option<u64>)>,
+    /// Set by an I/O, timeout, integrity or protocol failure: the byte stream can no longer be
+    /// trusted to be in step, so nothing more is sent or read.
+    broken: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -117,6 +125,8 @@ impl Connection {
             validated: false,
             transcript: Vec::new(),
             pending: std::collections::VecDeque::new(),
+            outstanding: std::collections::HashMap::new(),
+            broken: false,
         };
         let preauth = conn.negotiate(&mut rng).await?;
         conn.session_setup(auth, preauth, &mut rng).await?;
@@ -134,10 +144,11 @@ impl Connection {
         (server_max as usize).min(cap).max(4096)
     }
 
-    /// Whether FSCTL_VALIDATE_NEGOTIATE_INFO confirmed a 3.0/3.0.2 negotiation (true for other
-    /// dialects once a tree is connected: 3.1.1 is protected by its preauth hash, 2.x has neither).
+    /// Whether the negotiation is protected against a downgrade: FSCTL_VALIDATE_NEGOTIATE_INFO
+    /// confirmed it (3.0/3.0.2, once a tree is connected), or the preauth hash binds it (3.1.1).
+    /// Never for 2.x, which has neither.
     pub fn negotiation_validated(&self) -> bool {
-        self.validated
+        self.validated && !matches!(self.negotiated.dialect, Dialect::SMB_202 | Dialect::SMB_21)
     }
 
     /// The frames sent (`true`) and received so far, as on the wire (Direct TCP payloads),
@@ -190,7 +201,9 @@ impl Connection {
         let (mut authenticator, mut token) = Authenticator::start(auth, rng)?;
         let (key, last) = loop {
             let req = SessionSetupRequest {
-                security_mode: keyless_smb::negotiate::security_mode::SIGNING_ENABLED as u8,
+                // keyless requires signing (3.2.4.2.3): say so, so the server signs too.
+                security_mode: (keyless_smb::negotiate::security_mode::SIGNING_ENABLED
+                    | keyless_smb::negotiate::security_mode::SIGNING_REQUIRED) as u8,
                 security_buffer: &token,
                 ..Default::default()
             };
@@ -202,7 +215,11 @@ impl Connection {
             if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
                 return Err(Error::Status { command: Command::SESSION_SETUP, status });
             }
-            self.channel.session_id = resp.header.session_id;
+            let sid = resp.header.session_id;
+            if sid == 0 || (self.channel.session_id != 0 && sid != self.channel.session_id) {
+                return Err(Error::Refused("the server changed the SessionId during SESSION_SETUP"));
+            }
+            self.channel.session_id = sid;
             let body = SessionSetupResponse::parse(resp.bytes())?;
             let done = status == NtStatus::SUCCESS;
             if !done {
@@ -221,6 +238,9 @@ impl Connection {
         // The final SESSION_SETUP response is signed with the new key (3.2.5.3.1): check it.
         if let Some(signer) = &self.channel.signer {
             if !last.encrypted {
+                if last.header.flags & keyless_smb::header::flags::SIGNED == 0 {
+                    return Err(Error::Refused("the server did not sign the final SESSION_SETUP response"));
+                }
                 signer.verify(last.bytes())?;
             }
         }
@@ -310,10 +330,17 @@ impl Connection {
             ..Default::default()
         };
         let resp = self.request(tree_id, &req, input.len()).await?;
-        if resp.header.status != NtStatus::SUCCESS {
-            return Err(Error::Refused(
-                "the server could not validate the negotiation (FSCTL_VALIDATE_NEGOTIATE_INFO)",
-            ));
+        match resp.header.status {
+            NtStatus::SUCCESS => {}
+            // 3.2.5.14.12: only ACCESS_DENIED (or an unprotected answer, which the channel
+            // already refuses) ends the connection; older servers answer a signed
+            // NOT_SUPPORTED, and the negotiation then stays unvalidated.
+            NtStatus::ACCESS_DENIED => {
+                return Err(Error::Refused(
+                    "the server refused to validate the negotiation (FSCTL_VALIDATE_NEGOTIATE_INFO)",
+                ));
+            }
+            _ => return Ok(()),
         }
         let got = ValidateNegotiateResponse::parse(IoctlResponse::parse(resp.bytes())?.output)?;
         let n = &self.negotiated;
@@ -360,15 +387,23 @@ impl Connection {
         Ok(header.message_id)
     }
 
-    /// Credits a request carrying `payload` bytes costs.
-    pub(crate) fn charge_for(&self, payload: usize) -> u16 {
-        self.channel.charge_for(payload)
-    }
-
     /// The header of the next request (message id and credits taken), for a compound.
     pub(crate) fn header(&mut self, command: Command, tree_id: u32, payload: usize) -> Result<HeaderFields, Error> {
         let charge = self.channel.charge_for(payload);
         self.channel.next_header(command, tree_id, charge)
+    }
+
+    /// The most payload bytes (up to `chunk`) the credits at hand pay for in one request; 0 when
+    /// none are left until answers bring more.
+    pub(crate) fn affordable(&self, chunk: usize) -> usize {
+        let credits = self.channel.credits() as usize;
+        if self.channel.multi_credit {
+            chunk.min(credits * crate::CREDIT_UNIT)
+        } else if credits > 0 {
+            chunk.min(crate::CREDIT_UNIT)
+        } else {
+            0
+        }
     }
 
     /// Credits available for more requests in flight.
@@ -382,6 +417,23 @@ impl Connection {
 
     /// Sends messages as one compound (their headers made with [`Connection::header`]).
     pub(crate) async fn send_chain(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
+        if self.broken {
+            return Err(Error::Refused("the connection was dropped after an earlier failure"));
+        }
+        for m in &messages {
+            let h = Header::parse(m)?;
+            if h.command() != Command::CANCEL {
+                self.outstanding.insert(h.message_id(), (h.command(), None));
+            }
+        }
+        let result = self.write_chain(messages).await;
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    async fn write_chain(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
         let sealed = self.channel.seal(messages)?;
         if self.options.record {
             let mut payload = sealed.head[4..].to_vec();
@@ -422,27 +474,63 @@ impl Connection {
     /// I/O, timeout, integrity and wire errors.
     pub async fn receive(&mut self) -> Result<Received, Error> {
         loop {
-            let received = match self.pending.pop_front() {
-                Some(r) => r,
-                None => {
-                    let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
-                        .await
-                        .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
-                    if self.options.record {
-                        self.transcript.push((false, payload.clone()));
-                    }
-                    self.pending.extend(self.channel.open(payload)?);
-                    continue;
-                }
-            };
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(r);
+            }
+            self.read_one().await?;
+        }
+    }
+
+    /// Reads one frame and files what it holds: final answers into `pending`, AsyncIds of
+    /// interim answers into `outstanding`; break notifications are passed over. A failure
+    /// marks the connection broken.
+    async fn read_one(&mut self) -> Result<(), Error> {
+        if self.broken {
+            return Err(Error::Refused("the connection was dropped after an earlier failure"));
+        }
+        let result = self.read_and_file().await;
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    async fn read_and_file(&mut self) -> Result<(), Error> {
+        let payload = tokio::time::timeout(self.options.timeout, self.read_frame())
+            .await
+            .map_err(|_| Error::Timeout("waiting for an SMB response"))??;
+        if self.options.record {
+            self.transcript.push((false, payload.clone()));
+        }
+        for received in self.channel.open(payload)? {
             let h = &received.header;
             if h.message_id == u64::MAX {
                 continue; // an oplock or lease break; keyless asks for none
             }
-            if h.status == NtStatus::PENDING && h.flags & keyless_smb::header::flags::ASYNC_COMMAND != 0 {
-                continue; // interim response: the final one follows
+            let Some((command, async_id)) = self.outstanding.get_mut(&h.message_id) else {
+                return Err(Error::Refused("a response to a request keyless did not send"));
+            };
+            if *command != h.command {
+                return Err(Error::Refused("a response whose command differs from its request's"));
             }
-            return Ok(received);
+            if h.status == NtStatus::PENDING && h.flags & keyless_smb::header::flags::ASYNC_COMMAND != 0 {
+                *async_id = Some(h.async_or_tree); // interim: the final answer follows
+                continue;
+            }
+            self.outstanding.remove(&h.message_id);
+            self.pending.push_back(received);
+        }
+        Ok(())
+    }
+
+    /// Waits until request `message_id` has gone asynchronous (so a CANCEL can name its
+    /// AsyncId) or has been answered.
+    pub(crate) async fn wait_interim(&mut self, message_id: u64) -> Result<(), Error> {
+        loop {
+            match self.outstanding.get(&message_id) {
+                None | Some((_, Some(_))) => return Ok(()),
+                Some((_, None)) => self.read_one().await?,
+            }
         }
     }
 
@@ -498,11 +586,16 @@ impl Connection {
     /// # Errors
     /// An I/O error.
     pub async fn cancel(&mut self, message_id: u64) -> Result<(), Error> {
-        let header = HeaderFields {
+        let mut header = HeaderFields {
             credit_charge: 0,
             credits: 0,
             ..HeaderFields::request(Command::CANCEL, message_id, self.channel.session_id, 0)
         };
+        // A request that went asynchronous is named by its AsyncId (2.2.1).
+        if let Some((_, Some(async_id))) = self.outstanding.get(&message_id) {
+            header.flags |= keyless_smb::header::flags::ASYNC_COMMAND;
+            header.async_or_tree = *async_id;
+        }
         let msg = keyless_smb::control::Cancel.to_vec(&header)?;
         self.send_message(msg).await
     }

@@ -121,6 +121,10 @@ pub fn accept(resp: &NegotiateResponse<'_>, offered: &[Dialect]) -> Result<Negot
     {
         cipher = Some(Cipher::Aes128Ccm);
     }
+    // 3.2.5.2: a server that cannot take 64 KiB requests is not one to talk to.
+    if resp.max_transact_size < 65_536 || resp.max_read_size < 65_536 || resp.max_write_size < 65_536 {
+        return Err(Error::Refused("the server's maximum request sizes are below 64 KiB"));
+    }
     Ok(Negotiated {
         dialect: resp.dialect,
         security_mode: resp.security_mode,

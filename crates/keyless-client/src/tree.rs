@@ -198,22 +198,16 @@ impl<'c> Tree<'c> {
             if let Err(e) = check_status(&resp, Command::QUERY_DIRECTORY) {
                 break Err(e);
             }
-            let body = QueryDirectoryResponse::parse(resp.bytes())?;
-            for e in entries(body.output, class::ID_BOTH_DIRECTORY)? {
-                let e = e?;
-                let name = e.file_name()?;
-                if name != "." && name != ".." {
-                    out.push(Metadata {
-                        name,
-                        size: e.end_of_file(),
-                        is_dir: e.file_attributes() & ATTRIBUTE_DIRECTORY != 0,
-                        modified: e.times()[2],
-                    });
-                }
+            match page(&resp, &mut out) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()), // an empty page: nothing more will come
+                Err(e) => break Err(e),
             }
         };
-        self.close(dir).await?;
-        result.map(|()| out)
+        let closed = self.close(dir).await;
+        result?;
+        closed?;
+        Ok(out)
     }
 
     /// Reads the whole file `path` into `out`: up to [`WINDOW_BYTES`] of READs of the negotiated size in
@@ -229,8 +223,9 @@ impl<'c> Tree<'c> {
         let mut flight = Flight::default();
         let result = self.read_all(h.id, size, out, &mut flight).await;
         self.drain(&mut flight).await;
-        self.close(h).await?;
-        let written = result?;
+        let closed = self.close(h).await;
+        let written = result?; // the first failure is the one to report
+        closed?;
         if written != size {
             return Err(Error::Refused("the file ended before its size (was it truncated while reading?)"));
         }
@@ -250,20 +245,31 @@ impl<'c> Tree<'c> {
         let mut early: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let mut retry: Vec<(u64, u64)> = Vec::new();
         loop {
-            while flight.len() < window(chunk as usize)
-                && (next < size || !retry.is_empty())
-                && self.has_credits(chunk as usize)
-            {
-                let (offset, len) = retry.pop().unwrap_or_else(|| {
-                    let len = chunk.min(size - next);
-                    next += len;
-                    (next - len, len)
-                });
+            while flight.len() < window(chunk as usize) && (next < size || !retry.is_empty()) {
+                let most = self.conn.affordable(chunk as usize) as u64;
+                if most == 0 {
+                    break; // wait for answers to bring credits
+                }
+                let (offset, len) = match retry.pop() {
+                    Some((offset, len)) if len > most => {
+                        retry.push((offset + most, len - most));
+                        (offset, most)
+                    }
+                    Some(r) => r,
+                    None => {
+                        let len = most.min(size - next);
+                        next += len;
+                        (next - len, len)
+                    }
+                };
                 let req = ReadRequest { padding: 0x50, length: len as u32, offset, file_id: id, ..Default::default() };
                 let msg_id = self.conn.send(self.id, &req, len as usize).await?;
                 flight.insert(msg_id, (offset, len));
             }
             if flight.is_empty() {
+                if next < size || !retry.is_empty() {
+                    return Err(Error::Refused("the server granted no credits for the next READ"));
+                }
                 return Ok(written);
             }
             let resp = self.conn.receive().await?;
@@ -275,6 +281,9 @@ impl<'c> Tree<'c> {
             let data = ReadResponse::parse(resp.bytes())?.data;
             if data.is_empty() {
                 continue;
+            }
+            if data.len() as u64 > len {
+                return Err(Error::Refused("the server returned more data than was asked for"));
             }
             if (data.len() as u64) < len {
                 retry.push((offset + data.len() as u64, len - data.len() as u64)); // a short read: ask for the rest
@@ -310,8 +319,9 @@ impl<'c> Tree<'c> {
         let mut flight = Flight::default();
         let result = self.write_all(h.id, input, &mut flight).await;
         self.drain(&mut flight).await;
-        let attrs = self.close(h).await?;
-        let sent = result?;
+        let closed = self.close(h).await;
+        let sent = result?; // the first failure is the one to report
+        let attrs = closed?;
         if attrs.end_of_file != sent {
             return Err(Error::Refused("the file's size on the server differs from the bytes written"));
         }
@@ -322,14 +332,18 @@ impl<'c> Tree<'c> {
         let chunk = self.conn.io_size(self.conn.negotiated().max_write);
         let (mut offset, mut at_end) = (0u64, false);
         loop {
-            while flight.len() < window(chunk) && !at_end && self.has_credits(chunk) {
+            while flight.len() < window(chunk) && !at_end {
+                let most = self.conn.affordable(chunk);
+                if most == 0 {
+                    break; // wait for answers to bring credits
+                }
                 // The data is read straight into the message after its 112-byte head, and signed
                 // or encrypted there: no copy between the file and the socket.
-                let mut msg = Vec::with_capacity(WRITE_HEAD + chunk);
+                let mut msg = Vec::with_capacity(WRITE_HEAD + most);
                 msg.resize(WRITE_HEAD, 0);
-                let n = read_up_to(input, chunk, &mut msg)
+                let n = read_up_to(input, most, &mut msg)
                     .map_err(|source| Error::Io { doing: "reading the local file", source })?;
-                at_end = n < chunk;
+                at_end = n < most;
                 if n == 0 {
                     break;
                 }
@@ -343,6 +357,9 @@ impl<'c> Tree<'c> {
                 offset += n as u64;
             }
             if flight.is_empty() {
+                if !at_end {
+                    return Err(Error::Refused("the server granted no credits for the next WRITE"));
+                }
                 return Ok(offset);
             }
             let resp = self.conn.receive().await?;
@@ -352,11 +369,6 @@ impl<'c> Tree<'c> {
                 return Err(Error::Refused("the server wrote fewer bytes than sent"));
             }
         }
-    }
-
-    /// Whether the server's credits allow another request of `payload` bytes in flight.
-    fn has_credits(&self, payload: usize) -> bool {
-        self.conn.credits() >= u32::from(self.conn.charge_for(payload))
     }
 
     /// After a failure with requests in flight: collects their answers, so the connection is
@@ -420,6 +432,7 @@ impl<'c> Tree<'c> {
         };
         let result = async {
             let id = self.conn.send(self.id, &req, 0).await?;
+            self.conn.wait_interim(id).await?;
             tokio::time::sleep(duration).await;
             self.conn.cancel(id).await?;
             let resp = self.conn.receive().await?;
@@ -512,6 +525,27 @@ impl<'c> Tree<'c> {
         let resp = self.conn.request(self.id, &keyless_smb::control::TreeDisconnect, 0).await?;
         check_status(&resp, Command::TREE_DISCONNECT)
     }
+}
+
+/// Adds one QUERY_DIRECTORY page to `out` (without `.` and `..`); false when it was empty.
+fn page(resp: &crate::Received, out: &mut Vec<Metadata>) -> Result<bool, Error> {
+    let body = QueryDirectoryResponse::parse(resp.bytes())?;
+    if body.output.is_empty() {
+        return Ok(false);
+    }
+    for e in entries(body.output, class::ID_BOTH_DIRECTORY)? {
+        let e = e?;
+        let name = e.file_name()?;
+        if name != "." && name != ".." {
+            out.push(Metadata {
+                name,
+                size: e.end_of_file(),
+                is_dir: e.file_attributes() & ATTRIBUTE_DIRECTORY != 0,
+                modified: e.times()[2],
+            });
+        }
+    }
+    Ok(true)
 }
 
 fn metadata(name: String, a: &FileAttributes) -> Metadata {

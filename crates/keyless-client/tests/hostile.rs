@@ -121,6 +121,19 @@ fn hostile_servers_get_clear_errors() {
     });
     assert!(matches!(e, Error::Crypto(_)), "{e}");
 
+    // A response dressed as SESSION_SETUP after the session exists (once skipped the checks).
+    let (e, _) = through(&smbd, |p| {
+        if command(p) == Command::TREE_CONNECT {
+            let mut q = p.to_vec();
+            q[12..14].copy_from_slice(&Command::SESSION_SETUP.0.to_le_bytes());
+            q[16] &= !0x08; // and unsigned
+            Act::Replace(q)
+        } else {
+            Act::Pass
+        }
+    });
+    assert!(matches!(e, Error::Refused(_) | Error::Crypto(_)), "{e}");
+
     // No common dialect.
     let (e, _) = through(&smbd, |p| {
         if command(p) == Command::NEGOTIATE {

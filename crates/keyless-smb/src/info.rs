@@ -309,6 +309,8 @@ impl FileRenameInformation {
         b.extend_from_slice(&[0; 15]); // Reserved, RootDirectory
         b.extend_from_slice(&fit32(len, "FileNameLength")?.to_le_bytes());
         put_utf16(&mut b, &self.file_name);
+        // Servers want at least the size of the C structure (24 bytes) even for short names.
+        b.resize(b.len().max(24), 0);
         Ok(b)
     }
 }

@@ -48,6 +48,9 @@ pub struct Connect {
     /// Refuse to go on without encryption.
     #[arg(long)]
     require_encryption: bool,
+    /// Also offer SMB 2.0.2 and 2.1 (no encryption, no downgrade protection) for old servers.
+    #[arg(long)]
+    allow_smb2: bool,
     /// KDC to use first for the client's realm (for the ticket): host:port or a URL.
     #[arg(long = "kdc", value_name = "URL")]
     kdc: Vec<String>,
@@ -94,6 +97,9 @@ fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Co
     let auth = authenticate(c, url, rt)?;
     let mut options = Options::new(&url.host);
     options.require_encryption = c.require_encryption;
+    if c.allow_smb2 {
+        options.dialects = keyless_client::negotiate::DIALECTS.to_vec();
+    }
     let addr = c.ip.clone().unwrap_or_else(|| url.host.clone());
     let port = url.port.or(c.port).unwrap_or(445);
     let conn = rt
