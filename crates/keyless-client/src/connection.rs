@@ -444,10 +444,10 @@ impl Connection {
         let (mut head, mut body) = (&sealed.head[..], &sealed.body[..]);
         while !head.is_empty() || !body.is_empty() {
             let slices = [std::io::IoSlice::new(head), std::io::IoSlice::new(body)];
-            let n = self
-                .stream
-                .write_vectored(&slices)
+            // A server that stops reading must not hang us: each write has the answer timeout.
+            let n = tokio::time::timeout(self.options.timeout, self.stream.write_vectored(&slices))
                 .await
+                .map_err(|_| Error::Timeout("sending to the SMB server (it stopped reading)"))?
                 .map_err(|source| Error::Io { doing: "sending to the SMB server", source })?;
             if n == 0 {
                 return Err(Error::Io {
