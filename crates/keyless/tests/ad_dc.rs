@@ -57,6 +57,14 @@ fn kerberos_from_an_ad_dc_to_its_share() {
     let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
     assert!(!out.status.success() && line.lines().count() == 1, "{line}");
     assert!(line.contains("nosuch"), "{line}");
+    // An expired ticket: a 5-second TGT, then nothing valid left; one line saying what to do.
+    let short = format!("FILE:{}", scratch.join("cc-short").display());
+    ok(keyless(&dc, &["kinit", "-l", "5s", "-c", &short, &dc.user], &format!("{}\n", dc.password)), "kinit -l 5s", &dc);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let out = keyless(&dc, &[&["ls", &format!("{base}/")][..], &["-c", &short, "--ip", AD_IP][..]].concat(), "");
+    let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    assert!(!out.status.success() && line.lines().count() == 1, "{line}");
+    assert!(line.contains("no valid ticket") && line.contains("keyless kinit"), "{line}");
     // A wrong password at kinit: one line.
     let out = keyless(&dc, &["kinit", "-c", &format!("FILE:{}", scratch.join("cc2").display()), &dc.user], "wrong\n");
     let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();

@@ -28,9 +28,10 @@ pub struct Args {
     /// Read the password from the first line of this file.
     #[arg(long, value_name = "FILE", conflicts_with = "use_keytab")]
     password_file: Option<PathBuf>,
-    /// Ticket lifetime in hours.
-    #[arg(short = 'l', long, value_name = "HOURS", default_value_t = 10)]
-    lifetime: u64,
+    /// Ticket lifetime, as MIT writes it: `10h`, `30m`, `90s`, `1d`, `1h30m`, or `h:m[:s]`
+    /// (a bare number is hours).
+    #[arg(short = 'l', long, value_name = "DURATION", default_value = "10h", value_parser = parse_lifetime)]
+    lifetime: Duration,
     /// Ask for a ticket without a PAC (what standalone Samba needs from an MIT KDC).
     #[arg(long)]
     no_pac: bool,
@@ -45,7 +46,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
     let client = Principal::parse(&args.principal, ctx.conf.default_realm())?;
     let mut opts = AsOptions::new(client.clone());
-    opts.lifetime = Duration::from_secs(args.lifetime * 3600);
+    opts.lifetime = args.lifetime;
     opts.etypes = match &args.enctypes {
         Some(list) => list.split(',').flat_map(keyless_krb::config::enctypes_named).collect(),
         None => ctx.enctypes(),
@@ -78,4 +79,65 @@ pub fn run(args: Args) -> Result<(), Failure> {
     cache.store(&tgt);
     cache.write(&path)?;
     Ok(())
+}
+
+/// `10h`, `30m`, `90s`, `2d`, `1h30m`, `h:m[:s]`, or a bare number of hours.
+fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text}: not a lifetime (write 10h, 30m, 90s, 1d, 1h30m or 1:30)");
+    if let Ok(hours) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(hours * 3600));
+    }
+    if text.contains(':') {
+        let parts: Vec<u64> = text.split(':').map(str::parse).collect::<Result<_, _>>().map_err(|_| bad())?;
+        return match parts.as_slice() {
+            [h, m] => Ok(Duration::from_secs(h * 3600 + m * 60)),
+            [h, m, s] => Ok(Duration::from_secs(h * 3600 + m * 60 + s)),
+            _ => Err(bad()),
+        };
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        total += number.parse::<u64>().map_err(|_| bad())? * unit;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+    use std::time::Duration;
+
+    #[test]
+    fn lifetimes_as_mit_writes_them() {
+        for (text, secs) in [
+            ("10", 36_000),
+            ("10h", 36_000),
+            ("30m", 1800),
+            ("90s", 90),
+            ("1d", 86_400),
+            ("1h30m", 5400),
+            ("1:30", 5400),
+            ("0:0:45", 45),
+        ] {
+            assert_eq!(parse_lifetime(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for text in ["", "h", "10x", "1:2:3:4", "0s"] {
+            assert!(parse_lifetime(text).is_err(), "{text}");
+        }
+    }
 }
