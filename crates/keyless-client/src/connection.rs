@@ -368,11 +368,7 @@ impl Connection {
         payload: usize,
     ) -> Result<Received, Error> {
         let id = self.send(tree_id, body, payload).await?;
-        let received = self.receive().await?;
-        if received.header.message_id != id {
-            return Err(Error::Refused("a response to a request keyless did not send"));
-        }
-        Ok(received)
+        self.answer(id).await
     }
 
     /// Sends one request without waiting; returns its message id. Answers come from
@@ -383,7 +379,7 @@ impl Connection {
     pub async fn send<'a, M: Message<'a>>(&mut self, tree_id: u32, body: &M, payload: usize) -> Result<u64, Error> {
         let charge = self.channel.charge_for(payload);
         let header = self.channel.next_header(M::COMMAND, tree_id, charge)?;
-        self.send_message(body.to_vec(&header)?).await?;
+        self.send_encoded(body.to_vec(&header)?).await?;
         Ok(header.message_id)
     }
 
@@ -409,10 +405,6 @@ impl Connection {
     /// Credits available for more requests in flight.
     pub fn credits(&self) -> u32 {
         self.channel.credits()
-    }
-
-    async fn send_message(&mut self, message: Vec<u8>) -> Result<(), Error> {
-        self.send_chain(vec![message]).await
     }
 
     /// Sends messages as one compound (their headers made with [`Connection::header`]).
@@ -534,10 +526,15 @@ impl Connection {
         }
     }
 
-    /// Sends one message and waits for its answer (NEGOTIATE and SESSION_SETUP).
+    /// Sends one encoded message and waits for its answer (NEGOTIATE and SESSION_SETUP).
     async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
         let id = Header::parse(&message)?.message_id();
-        self.send_message(message).await?;
+        self.send_encoded(message).await?;
+        self.answer(id).await
+    }
+
+    /// The next answer, which must be to request `id` (nothing else is in flight).
+    async fn answer(&mut self, id: u64) -> Result<Received, Error> {
         let received = self.receive().await?;
         if received.header.message_id != id {
             return Err(Error::Refused("a response to a request keyless did not send"));
@@ -597,7 +594,7 @@ impl Connection {
             header.async_or_tree = *async_id;
         }
         let msg = keyless_smb::control::Cancel.to_vec(&header)?;
-        self.send_message(msg).await
+        self.send_encoded(msg).await
     }
 
     /// ECHO: proves the server and the connection are alive (a keep-alive for idle sessions).

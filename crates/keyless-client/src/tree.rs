@@ -127,6 +127,14 @@ impl<'c> Tree<'c> {
         Ok(CloseResponse::parse(resp.bytes())?.attributes)
     }
 
+    /// Closes `handle` after an operation on it; the operation's failure, if any, is the one
+    /// reported (a failed close after it would only hide it).
+    async fn close_after<T>(&mut self, handle: Handle, result: Result<T, Error>) -> Result<(T, FileAttributes), Error> {
+        let closed = self.close(handle).await;
+        let value = result?;
+        Ok((value, closed?))
+    }
+
     /// Metadata of `path`, in one round trip: CREATE, QUERY_INFO and CLOSE as a related
     /// compound (the last two act on the file the first one opens).
     ///
@@ -204,9 +212,7 @@ impl<'c> Tree<'c> {
                 Err(e) => break Err(e),
             }
         };
-        let closed = self.close(dir).await;
-        result?;
-        closed?;
+        self.close_after(dir, result).await?;
         Ok(out)
     }
 
@@ -223,9 +229,7 @@ impl<'c> Tree<'c> {
         let mut flight = Flight::default();
         let result = self.read_all(h.id, size, out, &mut flight).await;
         self.drain(&mut flight).await;
-        let closed = self.close(h).await;
-        let written = result?; // the first failure is the one to report
-        closed?;
+        let (written, _) = self.close_after(h, result).await?;
         if written != size {
             return Err(Error::Refused("the file ended before its size (was it truncated while reading?)"));
         }
@@ -319,9 +323,7 @@ impl<'c> Tree<'c> {
         let mut flight = Flight::default();
         let result = self.write_all(h.id, input, &mut flight).await;
         self.drain(&mut flight).await;
-        let closed = self.close(h).await;
-        let sent = result?; // the first failure is the one to report
-        let attrs = closed?;
+        let (sent, attrs) = self.close_after(h, result).await?;
         if attrs.end_of_file != sent {
             return Err(Error::Refused("the file's size on the server differs from the bytes written"));
         }
@@ -448,8 +450,7 @@ impl<'c> Tree<'c> {
             }
         }
         .await;
-        self.close(dir).await?;
-        result
+        self.close_after(dir, result).await.map(|(changes, _)| changes)
     }
 
     /// Sets the size of file `path` (truncates or extends with zeros).
@@ -479,8 +480,7 @@ impl<'c> Tree<'c> {
             buffer: info,
         };
         let result = self.conn.request(self.id, &req, 0).await.and_then(|r| check_status(&r, Command::SET_INFO));
-        self.close(h).await?;
-        result
+        self.close_after(h, result).await.map(|_| ())
     }
 
     /// Flushes `path`'s data to the server's stable storage.
@@ -494,8 +494,7 @@ impl<'c> Tree<'c> {
             .request(self.id, &keyless_smb::control::FlushRequest { file_id: h.id }, 0)
             .await
             .and_then(|r| check_status(&r, Command::FLUSH));
-        self.close(h).await?;
-        result
+        self.close_after(h, result).await.map(|_| ())
     }
 
     /// Renames `from` to `to` (both relative to the share root), replacing nothing.
@@ -503,18 +502,8 @@ impl<'c> Tree<'c> {
     /// # Errors
     /// OBJECT_NAME_COLLISION when `to` exists, and the like.
     pub async fn rename(&mut self, from: &str, to: &str) -> Result<(), Error> {
-        let h = self.create(from, access::DELETE | access::READ_ATTRIBUTES, disposition::OPEN, 0).await?;
         let info = FileRenameInformation { replace_if_exists: false, file_name: smb_path(to) }.to_bytes()?;
-        let req = SetInfoRequest {
-            info_type: info_type::FILE,
-            info_class: file_class::RENAME,
-            additional_information: 0,
-            file_id: h.id,
-            buffer: &info,
-        };
-        let result = self.conn.request(self.id, &req, 0).await.and_then(|r| check_status(&r, Command::SET_INFO));
-        self.close(h).await?;
-        result
+        self.set_info(from, access::DELETE, file_class::RENAME, &info).await
     }
 
     /// Disconnects from the share.

@@ -17,6 +17,11 @@ fn ntlm(smbd: &Smbd, password: &str) -> Auth {
     Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: password.to_string().into() }
 }
 
+/// Connects to `smbd` as alice, NTLMv2 with her password.
+async fn open(smbd: &Smbd, options: Options) -> Result<Connection, Error> {
+    Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(smbd, &smbd.password)).await
+}
+
 /// Bytes that are not all the same (so an offset error shows).
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
@@ -64,10 +69,7 @@ fn ntlm_signed_session_round_trips_files() {
     let scratch = ScratchDir::new("client-ntlm");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
     block_on(async {
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
         assert_eq!(conn.negotiated().dialect, Dialect::SMB_311);
         assert_eq!(conn.negotiated().signing, keyless_crypto::SigningAlgorithm::AesGmac);
         assert!(!conn.encrypted());
@@ -82,10 +84,7 @@ fn encryption_required_share() {
     let scratch = ScratchDir::new("client-encrypt");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     block_on(async {
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
         assert!(conn.negotiated().cipher.is_some());
         assert!(conn.encrypted(), "smbd requires encryption for the session");
         round_trips(&mut conn, &smbd).await;
@@ -100,9 +99,7 @@ fn every_dialect_in_turn() {
         block_on(async {
             let mut options = Options::new("127.0.0.1");
             options.dialects = vec![dialect];
-            let mut conn = Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap_or_else(|e| panic!("{dialect}: {e}"));
+            let mut conn = open(&smbd, options).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
             assert_eq!(conn.negotiated().dialect, dialect);
             conn.tree_connect(&smbd.share).await.unwrap().disconnect().await.unwrap();
             let smb3 = !matches!(dialect, Dialect::SMB_202 | Dialect::SMB_21);
@@ -135,10 +132,7 @@ fn mistakes_give_one_clear_line() {
             e.to_string(),
             "SESSION_SETUP failed with STATUS_LOGON_FAILURE: wrong user name or password (check --user and --password-file)"
         );
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap();
+        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
         let e = conn.tree_connect("nosuchshare").await.unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -147,7 +141,7 @@ fn mistakes_give_one_clear_line() {
         let mut options = Options::new("127.0.0.1");
         options.dialects = vec![Dialect::SMB_21];
         options.require_encryption = true;
-        let e = Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(&smbd, &smbd.password)).await.unwrap_err();
+        let e = open(&smbd, options).await.unwrap_err();
         assert!(matches!(e, Error::Refused(_)), "{e}");
         let closed = keyless_testbed::free_port();
         let e = Connection::connect(("127.0.0.1", closed), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
@@ -194,8 +188,7 @@ fn tshark_reads_a_whole_session() {
         let mut options = Options::new("127.0.0.1");
         options.record = true;
         options.max_io = 65_536; // frames text2pcap can hold
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(&smbd, &smbd.password)).await.unwrap();
+        let mut conn = open(&smbd, options).await.unwrap();
         round_trips(&mut conn, &smbd).await;
         conn.transcript().to_vec()
     });
@@ -281,10 +274,7 @@ fn large_file_streams_both_ways() {
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     let len = 256u64 << 20;
     block_on(async {
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap();
+        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
         let mut share = conn.tree_connect(&smbd.share).await.unwrap();
         let mut source = Source { left: len, state: 42, hash: sha2::Sha256::new() };
         assert_eq!(share.put("big.bin", &mut source).await.unwrap(), len);
@@ -315,9 +305,7 @@ fn every_cipher_in_turn() {
         let Some(smbd) = Smbd::start(&scratch, SmbMode::EncryptWith(name), None) else { return };
         block_on(async {
             let mut conn =
-                Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                    .await
-                    .unwrap_or_else(|e| panic!("{name}: {e}\n{}", smbd.log()));
+                open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{name}: {e}\n{}", smbd.log()));
             assert_eq!(conn.negotiated().cipher, Some(cipher), "{name}");
             assert!(conn.encrypted());
             let mut share = conn.tree_connect(&smbd.share).await.unwrap();
@@ -338,10 +326,7 @@ fn watch_completes_on_change_and_cancels_without() {
     let scratch = ScratchDir::new("client-watch");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     block_on(async {
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap();
+        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
         let mut share = conn.tree_connect(&smbd.share).await.unwrap();
         assert!(share.watch("", std::time::Duration::from_millis(300)).await.unwrap().is_empty(), "nothing changed");
         let dir = smbd.share_path.clone();
@@ -383,9 +368,7 @@ fn every_dialect_forced_by_the_server() {
             }
             let mut options = Options::new("127.0.0.1");
             options.dialects = keyless_client::negotiate::DIALECTS.to_vec();
-            let mut conn = Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(&smbd, &smbd.password))
-                .await
-                .unwrap_or_else(|e| panic!("{protocol}: {e}\n{}", smbd.log()));
+            let mut conn = open(&smbd, options).await.unwrap_or_else(|e| panic!("{protocol}: {e}\n{}", smbd.log()));
             assert_eq!(conn.negotiated().dialect, dialect, "{protocol}");
             let mut share = conn.tree_connect(&smbd.share).await.unwrap();
             let data = pattern(300_000);

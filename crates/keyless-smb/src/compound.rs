@@ -62,13 +62,6 @@ impl<'o> CompoundBuilder<'o> {
 
     /// The bytes a chain of messages with these encoded lengths takes (padding included).
     pub fn chain_len(lens: impl IntoIterator<Item = usize>) -> usize {
-        let mut total: usize = 0;
-        for (i, len) in lens.into_iter().enumerate() {
-            if i > 0 {
-                total = total.next_multiple_of(8);
-            }
-            total += len;
-        }
-        total
+        crate::body::chained_len(lens.into_iter())
     }
 }

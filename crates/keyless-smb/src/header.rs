@@ -3,6 +3,7 @@
 //! encoding.
 
 use crate::WireError;
+use crate::body::{le16, le32, le64};
 use crate::numbers::{Command, NtStatus};
 
 /// Header length.
@@ -34,14 +35,6 @@ pub struct Header<'a> {
     raw: &'a [u8; LEN],
 }
 
-macro_rules! le {
-    ($raw:expr, $t:ty, $at:expr) => {{
-        let mut b = [0u8; core::mem::size_of::<$t>()];
-        b.copy_from_slice(&$raw[$at..$at + core::mem::size_of::<$t>()]);
-        <$t>::from_le_bytes(b)
-    }};
-}
-
 impl<'a> Header<'a> {
     /// Checks the ProtocolId and StructureSize (64) of the first 64 bytes of `message`.
     ///
@@ -56,7 +49,7 @@ impl<'a> Header<'a> {
         if raw[..4] != PROTOCOL_ID {
             return Err(WireError::BadProtocolId { got: [raw[0], raw[1], raw[2], raw[3]] });
         }
-        let size = le!(raw, u16, 4);
+        let size = le16(raw, 4);
         if size != 64 {
             return Err(WireError::BadStructureSize { structure: "SMB2 header", got: size });
         }
@@ -65,23 +58,23 @@ impl<'a> Header<'a> {
 
     /// CreditCharge.
     pub fn credit_charge(&self) -> u16 {
-        le!(self.raw, u16, 6)
+        le16(self.raw, 6)
     }
     /// Status (responses) / ChannelSequence+Reserved (requests).
     pub fn status(&self) -> NtStatus {
-        NtStatus(le!(self.raw, u32, 8))
+        NtStatus(le32(self.raw, 8))
     }
     /// Command.
     pub fn command(&self) -> Command {
-        Command(le!(self.raw, u16, 12))
+        Command(le16(self.raw, 12))
     }
     /// CreditRequest / CreditResponse.
     pub fn credits(&self) -> u16 {
-        le!(self.raw, u16, 14)
+        le16(self.raw, 14)
     }
     /// Flags.
     pub fn flags(&self) -> u32 {
-        le!(self.raw, u32, 16)
+        le32(self.raw, 16)
     }
     /// Whether this is a response.
     pub fn is_response(&self) -> bool {
@@ -93,23 +86,23 @@ impl<'a> Header<'a> {
     }
     /// NextCommand: offset of the next message of a compound (0: last).
     pub fn next_command(&self) -> u32 {
-        le!(self.raw, u32, 20)
+        le32(self.raw, 20)
     }
     /// MessageId.
     pub fn message_id(&self) -> u64 {
-        le!(self.raw, u64, 24)
+        le64(self.raw, 24)
     }
     /// AsyncId (async form only).
     pub fn async_id(&self) -> Option<u64> {
-        self.is_async().then(|| le!(self.raw, u64, 32))
+        self.is_async().then(|| le64(self.raw, 32))
     }
     /// TreeId (sync form only).
     pub fn tree_id(&self) -> Option<u32> {
-        (!self.is_async()).then(|| le!(self.raw, u32, 36))
+        (!self.is_async()).then(|| le32(self.raw, 36))
     }
     /// SessionId.
     pub fn session_id(&self) -> u64 {
-        le!(self.raw, u64, 40)
+        le64(self.raw, 40)
     }
     /// Signature.
     pub fn signature(&self) -> &'a [u8; 16] {
@@ -125,7 +118,7 @@ impl<'a> Header<'a> {
             flags: self.flags(),
             next_command: self.next_command(),
             message_id: self.message_id(),
-            async_or_tree: le!(self.raw, u64, 32),
+            async_or_tree: le64(self.raw, 32),
             session_id: self.session_id(),
             signature: *self.signature(),
         }

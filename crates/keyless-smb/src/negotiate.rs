@@ -189,7 +189,7 @@ pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[
 }
 
 /// Decodes `count` contexts from `list` into owned contexts.
-fn read_contexts(list: &[u8], count: u16) -> Result<Vec<NegotiateContext>, WireError> {
+pub(crate) fn read_contexts(list: &[u8], count: u16) -> Result<Vec<NegotiateContext>, WireError> {
     contexts(list, count).map(|c| c.map(|(kind, data)| NegotiateContext { kind, data: data.to_vec() })).collect()
 }
 
@@ -205,7 +205,7 @@ fn context_list(message: &[u8], offset: usize, count: u16, min: usize) -> Result
 }
 
 /// Bytes a context list takes after `at` (an offset from the header), padding included.
-fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
+pub(crate) fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
     let mut end = at;
     for (i, c) in list.iter().enumerate() {
         if i > 0 {
@@ -217,7 +217,7 @@ fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
 }
 
 /// Writes a context list (8-byte aligned from `start`, the last one unpadded).
-fn write_contexts(out: &mut Vec<u8>, start: usize, list: &[NegotiateContext]) -> Result<(), WireError> {
+pub(crate) fn write_contexts(out: &mut Vec<u8>, start: usize, list: &[NegotiateContext]) -> Result<(), WireError> {
     for (i, c) in list.iter().enumerate() {
         if i > 0 {
             pad8(out, start);

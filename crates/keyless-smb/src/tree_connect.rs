@@ -5,7 +5,7 @@
 
 use crate::body::{buffer, fit16, fit32, fixed, le16, le32, pad8, put_utf16, utf16, utf16_len};
 use crate::header;
-use crate::negotiate::contexts;
+use crate::negotiate::{contexts_len, read_contexts, write_contexts};
 use crate::{Command, Message, WireError};
 
 /// Share types (2.2.10).
@@ -36,14 +36,9 @@ pub mod flags {
     pub const EXTENSION_PRESENT: u16 = 0x0004;
 }
 
-/// A tree connect context (2.2.9.2), e.g. the remoted identity.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TreeConnectContext {
-    /// ContextType.
-    pub kind: u16,
-    /// Data.
-    pub data: Vec<u8>,
-}
+/// A tree connect context (2.2.9.2), e.g. the remoted identity: laid out as a negotiate
+/// context, and read and written by the same code.
+pub type TreeConnectContext = crate::negotiate::NegotiateContext;
 
 /// A TREE_CONNECT request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,8 +59,9 @@ impl TreeConnectRequest {
         self.flags & flags::EXTENSION_PRESENT != 0
     }
 
-    fn contexts_len(&self) -> usize {
-        self.contexts.iter().map(|c| (8 + c.data.len()).next_multiple_of(8)).sum::<usize>()
+    /// Where the contexts start: 8-byte aligned after the extension and the path.
+    fn contexts_at(&self) -> usize {
+        (header::LEN + FIXED + EXTENSION + utf16_len(&self.path)).next_multiple_of(8)
     }
 }
 
@@ -88,10 +84,7 @@ impl Message<'_> for TreeConnectRequest {
             } else {
                 message.get(ctx_off..).ok_or(WireError::OutOfBounds { field: "TreeConnectContextOffset" })?
             };
-            for c in contexts(raw, count) {
-                let (kind, data) = c?;
-                list.push(TreeConnectContext { kind, data: data.to_vec() });
-            }
+            list = read_contexts(raw, count)?;
         }
         Ok(Self { flags, path, contexts: list })
     }
@@ -99,9 +92,12 @@ impl Message<'_> for TreeConnectRequest {
     fn body_len(&self) -> usize {
         let path = utf16_len(&self.path);
         if self.extended() {
-            let before = header::LEN + FIXED + EXTENSION + path;
-            let pad = if self.contexts.is_empty() { 0 } else { before.next_multiple_of(8) - before };
-            FIXED + EXTENSION + path + pad + self.contexts_len()
+            if self.contexts.is_empty() {
+                FIXED + EXTENSION + path
+            } else {
+                let at = self.contexts_at();
+                at - header::LEN + contexts_len(at, &self.contexts)
+            }
         } else {
             FIXED + path
         }
@@ -128,13 +124,7 @@ impl Message<'_> for TreeConnectRequest {
             out[ext_at..ext_at + 4].copy_from_slice(&ctx_off.to_le_bytes());
             let count = fit16(self.contexts.len(), "TreeConnectContextCount")?;
             out[ext_at + 4..ext_at + 6].copy_from_slice(&count.to_le_bytes());
-            for c in &self.contexts {
-                out.extend_from_slice(&c.kind.to_le_bytes());
-                out.extend_from_slice(&fit16(c.data.len(), "TreeConnectContext DataLength")?.to_le_bytes());
-                out.extend_from_slice(&[0; 4]);
-                out.extend_from_slice(&c.data);
-                pad8(out, start);
-            }
+            write_contexts(out, start, &self.contexts)?;
         }
         Ok(())
     }

@@ -6,21 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{AD_IP, AdDc, ScratchDir};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod common;
 
 fn keyless(dc: &AdDc, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyless"))
-        .args(args)
-        .envs(dc.client_env())
-        .env_remove("KRB5CCNAME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::run(common::KEYLESS, args, dc.client_env(), stdin)
 }
 
 fn ok(out: Output, what: &str, dc: &AdDc) -> String {

@@ -4,24 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+use common::KEYLESS;
 use keyless_testbed::{MitKdc, PyKdcProxy, TestCert, free_port, require, wait_for_tcp};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
+mod common;
+
 fn run_with(env: &[(&str, &Path)], program: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
-        .env_remove("KRB5CCNAME")
-        .env_remove("SSL_CERT_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::run(program, args, env.iter().copied(), stdin)
 }
 
 fn ok(out: Output, what: &str) -> String {
@@ -29,8 +21,6 @@ fn ok(out: Output, what: &str) -> String {
     assert!(out.status.success(), "{what} failed:\n{text}");
     text
 }
-
-const KEYLESS: &str = env!("CARGO_BIN_EXE_keyless");
 
 /// A client krb5.conf whose realms are reached only through `url`, trusting `ca`.
 fn proxied_conf(kdc: &MitKdc, url: &str, ca: &Path, extra: &str) -> std::path::PathBuf {

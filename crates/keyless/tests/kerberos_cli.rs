@@ -4,27 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{ENCTYPES, MitKdc, require};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod common;
 
 /// Runs a program with the KDC's client environment and `stdin` fed in.
 fn run_with(kdc: &MitKdc, program: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(kdc.client_env())
-        .env_remove("KRB5CCNAME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::run(program, args, kdc.client_env(), stdin)
 }
 
 fn keyless(kdc: &MitKdc, args: &[&str], stdin: &str) -> Output {
-    run_with(kdc, env!("CARGO_BIN_EXE_keyless"), args, stdin)
+    run_with(kdc, common::KEYLESS, args, stdin)
 }
 
 fn ok(out: Output, what: &str) -> String {

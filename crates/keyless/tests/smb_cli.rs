@@ -6,21 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{MitKdc, ScratchDir, SmbMode, Smbd};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-fn keyless(args: &[&str], env: &[(String, String)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyless"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env_remove("KRB5CCNAME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+mod common;
+
+fn keyless(args: &[&str], env: &[(&str, std::ffi::OsString)], stdin: &str) -> Output {
+    common::run(common::KEYLESS, args, env.iter().map(|(k, v)| (*k, v)), stdin)
 }
 
 fn ok(out: Output, what: &str) -> String {
@@ -151,8 +142,7 @@ fn ntlm_file_commands_round_trip() {
 fn kerberos_from_keyless_kinit() {
     let Some(kdc) = MitKdc::start() else { return };
     let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc)) else { return };
-    let env: Vec<(String, String)> =
-        kdc.client_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string_lossy().into_owned())).collect();
+    let env = kdc.client_env();
     let cc = format!("FILE:{}", kdc.dir.join("cc").display());
     ok(keyless(&["kinit", "-c", &cc, &kdc.user], &env, &format!("{}\n", kdc.password)), "kinit");
     // The URL names the SPN's host; --ip says where it really is.
