@@ -4,10 +4,13 @@
 use crate::Error;
 use keyless_gss::{ntlmssp, spnego};
 use keyless_krb::{Credential, RandomSource};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::SystemTime;
 use zeroize::Zeroizing;
 
 /// Who the session is.
+#[derive(Clone)]
 pub enum Auth {
     /// NTLMv2 with a password (also a storage account key with user `Azure\<account>`).
     Ntlm {
@@ -29,6 +32,46 @@ impl core::fmt::Debug for Auth {
             Self::Kerberos(c) => write!(f, "Kerberos({} for {})", c.client, c.server),
         }
     }
+}
+
+impl Auth {
+    /// When the credential stops being accepted (seconds since the epoch): a Kerberos
+    /// ticket's end time; `None` for a password, which does not expire.
+    pub fn expires_at(&self) -> Option<i64> {
+        match self {
+            Self::Ntlm { .. } => None,
+            Self::Kerberos(c) => Some(c.end_time),
+        }
+    }
+
+    /// How long the credential was issued for (seconds), when it expires.
+    fn lifetime(&self) -> Option<i64> {
+        match self {
+            Self::Ntlm { .. } => None,
+            Self::Kerberos(c) => Some(c.end_time - if c.start_time != 0 { c.start_time } else { c.auth_time }),
+        }
+    }
+
+    /// Whether to renew before `now`'s next request: within five minutes of the end, or a
+    /// quarter of the lifetime for short tickets.
+    pub(crate) fn due_for_renewal(&self, now: i64) -> bool {
+        match (self.expires_at(), self.lifetime()) {
+            (Some(end), Some(life)) => now >= end - (life / 4).clamp(1, 300),
+            _ => false,
+        }
+    }
+}
+
+/// The future [`Renew::renew`] returns.
+pub type RenewFuture<'a> = Pin<Box<dyn Future<Output = Result<Auth, String>> + 'a>>;
+
+/// Where a fresh credential comes from when the session's is about to expire (a new service
+/// ticket from the cache's TGT, say). The connection reauthenticates with it before the
+/// ticket ends, and again when the server says the session expired; the error is one line
+/// for the user.
+pub trait Renew: Send {
+    /// A fresh credential for the same user.
+    fn renew(&mut self) -> RenewFuture<'_>;
 }
 
 /// What to do after a step.

@@ -55,6 +55,8 @@ pub struct Received {
     range: core::ops::Range<usize>,
     /// Whether it came inside a TRANSFORM_HEADER.
     pub encrypted: bool,
+    /// The session's authentication generation when its request was sent.
+    pub(crate) generation: u32,
 }
 
 impl core::fmt::Debug for Received {
@@ -126,8 +128,9 @@ impl Channel {
     /// # Errors
     /// A cryptographic failure (never expected) or a chain over the frame limit.
     pub(crate) fn seal(&mut self, mut messages: Vec<Vec<u8>>) -> Result<Sealed, Error> {
+        // Everything but NEGOTIATE once keys exist: a reauthenticating SESSION_SETUP too.
         let command = Header::parse(messages.first().map_or(&[][..], |m| m))?.command();
-        let protect = command != Command::NEGOTIATE && command != Command::SESSION_SETUP;
+        let protect = command != Command::NEGOTIATE;
         let count = messages.len();
         for (i, m) in messages.iter_mut().enumerate() {
             if i + 1 < count {
@@ -193,12 +196,12 @@ impl Channel {
         let mut out = Vec::with_capacity(ranges.len());
         if let [only] = ranges.as_slice() {
             let header = self.check(&payload[only.clone()], encrypted)?;
-            out.push(Received { header, range: only.clone(), buf: payload, encrypted });
+            out.push(Received { header, range: only.clone(), buf: payload, encrypted, generation: 0 });
         } else {
             for r in ranges {
                 let header = self.check(&payload[r.clone()], encrypted)?;
                 let buf = payload[r].to_vec();
-                out.push(Received { header, range: 0..buf.len(), buf, encrypted });
+                out.push(Received { header, range: 0..buf.len(), buf, encrypted, generation: 0 });
             }
         }
         Ok(out)

@@ -1,7 +1,8 @@
-//! The async driver: a TCP connection to one server, negotiated, with one authenticated session.
-//! Requests go out one at a time and wait for their answer (pipelining is still to come).
+//! The async driver: a TCP connection to one server, negotiated, with one authenticated session
+//! that is reauthenticated before its ticket ends and can be re-established on a new
+//! connection after the old one dropped.
 
-use crate::auth::{Auth, Authenticator, Step};
+use crate::auth::{Auth, Authenticator, Renew, Step};
 use crate::channel::{Channel, Received, Sealing};
 use crate::negotiate::{self, Negotiated};
 use crate::{Error, Tree};
@@ -15,9 +16,10 @@ use keyless_smb::negotiate::NegotiateResponse;
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse, session_flags};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse, share_flags};
 use keyless_smb::{Command, Dialect, Message, NtStatus, framing};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use zeroize::Zeroizing;
 
 /// How to connect.
 #[derive(Debug, Clone)]
@@ -52,9 +54,36 @@ impl Options {
     }
 }
 
+/// A request awaiting its answer.
+struct Outstanding {
+    command: Command,
+    /// The AsyncId, once an interim answer gave one.
+    async_id: Option<u64>,
+    /// The session's authentication generation when it was sent.
+    generation: u32,
+    /// Sent by the connection itself (a lease break acknowledgment): its answer is not
+    /// handed out.
+    internal: bool,
+}
+
 /// An authenticated connection.
 pub struct Connection {
     stream: TcpStream,
+    /// Where the server is, for reconnecting.
+    addr: (String, u16),
+    /// The session's credential.
+    auth: Auth,
+    /// Where a fresh credential comes from, if anywhere.
+    renew: Option<Box<dyn Renew>>,
+    /// A renewal gave nothing fresher: no more tries before each request (the server's
+    /// NETWORK_SESSION_EXPIRED still gets one).
+    renewal_stuck: bool,
+    /// Bumped by each reauthentication and reconnection: an answer of NETWORK_SESSION_EXPIRED
+    /// to a request sent before it needs no new renewal.
+    generation: u32,
+    /// Our ClientGuid: the same on every reconnection, since the server binds durable handles
+    /// to it.
+    client_guid: [u8; 16],
     channel: Channel,
     negotiated: Negotiated,
     options: Options,
@@ -66,9 +95,10 @@ pub struct Connection {
     transcript: Vec<(bool, Vec<u8>)>,
     /// Checked final responses not yet handed out (a compound answer brings several).
     pending: std::collections::VecDeque<Received>,
-    /// Requests awaiting their answer: MessageId → (command, AsyncId once an interim answer
-    /// gave one). A response to anything else is refused.
-    outstanding: std::collections::HashMap<u64, (Command, Option<u64>)>,
+    /// Requests awaiting their answer, by MessageId. A response to anything else is refused.
+    outstanding: std::collections::HashMap<u64, Outstanding>,
+    /// Leases held, by key: the tree their open is on (a break is acknowledged there).
+    leases: std::collections::HashMap<[u8; 16], u32>,
     /// Set by an I/O, timeout, integrity or protocol failure: the byte stream can no longer be
     /// trusted to be in step, so nothing more is sent or read.
     broken: bool,
@@ -87,6 +117,19 @@ impl core::fmt::Debug for Connection {
 /// The running SHA-512 preauth integrity hash (3.1.1).
 struct Preauth([u8; 64]);
 
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn dial(addr: (&str, u16), timeout: Duration) -> Result<TcpStream, Error> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| Error::Timeout("TCP connect"))?
+        .map_err(|source| Error::Io { doing: "connecting to the SMB server", source })?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
 impl Preauth {
     fn add(&mut self, message: &[u8]) {
         self.0 = preauth_hash_step(&self.0, message);
@@ -99,14 +142,17 @@ impl Connection {
     /// # Errors
     /// Whatever fails first, as one [`Error`].
     pub async fn connect(addr: (&str, u16), options: Options, auth: &Auth) -> Result<Self, Error> {
-        let stream = tokio::time::timeout(options.timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Timeout("TCP connect"))?
-            .map_err(|source| Error::Io { doing: "connecting to the SMB server", source })?;
-        let _ = stream.set_nodelay(true);
-        let mut rng = OsRandom;
+        let stream = dial(addr, options.timeout).await?;
+        let mut client_guid = [0u8; 16];
+        OsRandom.fill(&mut client_guid)?;
         let mut conn = Self {
             stream,
+            addr: (addr.0.to_string(), addr.1),
+            auth: auth.clone(),
+            renew: None,
+            renewal_stuck: false,
+            generation: 0,
+            client_guid,
             channel: Channel::new(),
             negotiated: Negotiated {
                 dialect: Dialect::SMB_202,
@@ -126,11 +172,57 @@ impl Connection {
             transcript: Vec::new(),
             pending: std::collections::VecDeque::new(),
             outstanding: std::collections::HashMap::new(),
+            leases: std::collections::HashMap::new(),
             broken: false,
         };
-        let preauth = conn.negotiate(&mut rng).await?;
-        conn.session_setup(auth, preauth, &mut rng).await?;
+        conn.establish(0).await?;
         Ok(conn)
+    }
+
+    /// Where fresh credentials come from: the session is then reauthenticated before its
+    /// ticket ends, and when the server says it expired.
+    pub fn set_renewal(&mut self, renew: Box<dyn Renew>) {
+        self.renew = Some(renew);
+    }
+
+    /// NEGOTIATE and SESSION_SETUP on a fresh stream; `previous` names the session this one
+    /// replaces (0: none), so the server lets go of it at once.
+    async fn establish(&mut self, previous: u64) -> Result<(), Error> {
+        let mut rng = OsRandom;
+        let preauth = self.negotiate(&mut rng).await?;
+        self.session_setup(preauth, previous, &mut rng).await
+    }
+
+    /// A new TCP connection and session in place of one that dropped (same ClientGuid, the
+    /// old session named as previous), with a fresh credential when the old one is due.
+    /// Trees must be connected again, and durable handles reclaimed, by their owners.
+    ///
+    /// # Errors
+    /// As [`Connection::connect`].
+    pub async fn reconnect(&mut self) -> Result<(), Error> {
+        let previous = self.channel.session_id;
+        self.broken = true;
+        if self.auth.due_for_renewal(unix_now()) {
+            if let Some(renew) = self.renew.as_mut() {
+                self.auth = renew.renew().await.map_err(Error::Renewal)?;
+            }
+        }
+        self.stream = dial((&self.addr.0, self.addr.1), self.options.timeout).await?;
+        self.channel = Channel::new();
+        self.pending.clear();
+        self.outstanding.clear();
+        self.leases.clear();
+        self.validated = false;
+        self.generation += 1;
+        self.broken = false;
+        let result = self.establish(previous).await;
+        self.broken = result.is_err();
+        result
+    }
+
+    /// Whether the connection failed and must be re-established before more requests.
+    pub fn is_broken(&self) -> bool {
+        self.broken
     }
 
     /// What was negotiated.
@@ -163,8 +255,7 @@ impl Connection {
     }
 
     async fn negotiate(&mut self, rng: &mut dyn RandomSource) -> Result<Preauth, Error> {
-        let (mut guid, mut salt) = ([0u8; 16], [0u8; 32]);
-        rng.fill(&mut guid)?;
+        let (guid, mut salt) = (self.client_guid, [0u8; 32]);
         rng.fill(&mut salt)?;
         let offered = self.options.dialects.clone();
         let req = negotiate::offer(&offered, guid, &salt, &self.options.host);
@@ -191,49 +282,15 @@ impl Connection {
         Ok(preauth)
     }
 
+    /// A new session: SESSION_SETUP legs with the preauth hash running, then the keys.
     async fn session_setup(
         &mut self,
-        auth: &Auth,
         mut preauth: Preauth,
+        previous: u64,
         rng: &mut dyn RandomSource,
     ) -> Result<(), Error> {
-        let spn = format!("cifs/{}", self.options.host);
-        let (mut authenticator, mut token) = Authenticator::start(auth, rng)?;
-        let (key, last) = loop {
-            let req = SessionSetupRequest {
-                // keyless requires signing (3.2.4.2.3): say so, so the server signs too.
-                security_mode: (keyless_smb::negotiate::security_mode::SIGNING_ENABLED
-                    | keyless_smb::negotiate::security_mode::SIGNING_REQUIRED) as u8,
-                security_buffer: &token,
-                ..Default::default()
-            };
-            let header = self.channel.next_header(Command::SESSION_SETUP, 0, 1)?;
-            let msg = req.to_vec(&header)?;
-            preauth.add(&msg);
-            let resp = self.exchange(msg).await?;
-            let status = resp.header.status;
-            if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
-                return Err(Error::Status { command: Command::SESSION_SETUP, status });
-            }
-            let sid = resp.header.session_id;
-            if sid == 0 || (self.channel.session_id != 0 && sid != self.channel.session_id) {
-                return Err(Error::Refused("the server changed the SessionId during SESSION_SETUP"));
-            }
-            self.channel.session_id = sid;
-            let body = SessionSetupResponse::parse(resp.bytes())?;
-            let done = status == NtStatus::SUCCESS;
-            if !done {
-                preauth.add(resp.bytes());
-            }
-            if body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
-                return Err(Error::Refused("the server made this a guest or anonymous session"));
-            }
-            match authenticator.step(body.security_buffer, done, &spn, rng)? {
-                Step::Send(next) => token = next,
-                Step::Done(key) if done => break (key, resp),
-                Step::Done(_) => return Err(Error::Refused("authentication finished before the server agreed")),
-            }
-        };
+        let auth = self.auth.clone();
+        let (key, last) = self.setup_legs(&auth, Some(&mut preauth), previous, rng).await?;
         self.install_keys(&key, &preauth)?;
         // The final SESSION_SETUP response is signed with the new key (3.2.5.3.1): check it.
         if let Some(signer) = &self.channel.signer {
@@ -249,6 +306,108 @@ impl Connection {
             self.require_encryption()?;
         }
         Ok(())
+    }
+
+    /// Authenticates the established session again with `auth` (a fresh ticket for the same
+    /// user, 3.2.4.2.3): the keys stay as they are; requests in flight go on.
+    ///
+    /// # Errors
+    /// The server's refusal (LOGON_FAILURE, say), or I/O.
+    pub async fn reauthenticate(&mut self, auth: Auth) -> Result<(), Error> {
+        self.setup_legs(&auth, None, 0, &mut OsRandom).await?;
+        self.auth = auth;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// SESSION_SETUP legs until the server agrees; the GSS session key and the final answer.
+    /// `preauth` runs the 3.1.1 hash over the legs of a new session.
+    async fn setup_legs(
+        &mut self,
+        auth: &Auth,
+        mut preauth: Option<&mut Preauth>,
+        previous: u64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(Zeroizing<Vec<u8>>, Received), Error> {
+        let spn = format!("cifs/{}", self.options.host);
+        let (mut authenticator, mut token) = Authenticator::start(auth, rng)?;
+        loop {
+            let req = SessionSetupRequest {
+                // keyless requires signing (3.2.4.2.3): say so, so the server signs too.
+                security_mode: (keyless_smb::negotiate::security_mode::SIGNING_ENABLED
+                    | keyless_smb::negotiate::security_mode::SIGNING_REQUIRED) as u8,
+                previous_session_id: previous,
+                security_buffer: &token,
+                ..Default::default()
+            };
+            let header = self.channel.next_header(Command::SESSION_SETUP, 0, 1)?;
+            let msg = req.to_vec(&header)?;
+            if let Some(p) = preauth.as_deref_mut() {
+                p.add(&msg);
+            }
+            let resp = self.exchange(msg).await?;
+            let status = resp.header.status;
+            if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
+                return Err(Error::Status { command: Command::SESSION_SETUP, status });
+            }
+            let sid = resp.header.session_id;
+            if sid == 0 || (self.channel.session_id != 0 && sid != self.channel.session_id) {
+                return Err(Error::Refused("the server changed the SessionId during SESSION_SETUP"));
+            }
+            self.channel.session_id = sid;
+            let body = SessionSetupResponse::parse(resp.bytes())?;
+            let done = status == NtStatus::SUCCESS;
+            if !done {
+                if let Some(p) = preauth.as_deref_mut() {
+                    p.add(resp.bytes());
+                }
+            }
+            if body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
+                return Err(Error::Refused("the server made this a guest or anonymous session"));
+            }
+            match authenticator.step(body.security_buffer, done, &spn, rng)? {
+                Step::Send(next) => token = next,
+                Step::Done(key) if done => return Ok((key, resp)),
+                Step::Done(_) => return Err(Error::Refused("authentication finished before the server agreed")),
+            }
+        }
+    }
+
+    /// Before a request: a fresh ticket and reauthentication when the session's is near its
+    /// end. A renewal that fails or gives nothing fresher is not an error yet: the session
+    /// goes on until the server says it expired.
+    async fn keep_fresh(&mut self) -> Result<(), Error> {
+        if self.renewal_stuck || self.channel.credits() == 0 || !self.auth.due_for_renewal(unix_now()) {
+            return Ok(());
+        }
+        let Some(renew) = self.renew.as_mut() else { return Ok(()) };
+        match renew.renew().await {
+            Ok(auth) if auth.expires_at() > self.auth.expires_at() => {
+                self.reauthenticate(auth).await?;
+                self.renewal_stuck = self.auth.due_for_renewal(unix_now());
+            }
+            _ => self.renewal_stuck = true,
+        }
+        Ok(())
+    }
+
+    /// After a NETWORK_SESSION_EXPIRED answer: whether the request may go again, the session
+    /// having been reauthenticated since it was sent (now, or by an earlier answer).
+    ///
+    /// # Errors
+    /// [`Error::Renewal`] when no fresh credential could be had; the reauthentication's.
+    pub(crate) async fn recover_expired(&mut self, resp: &Received) -> Result<bool, Error> {
+        if resp.generation != self.generation {
+            return Ok(true);
+        }
+        let Some(renew) = self.renew.as_mut() else { return Ok(false) };
+        let auth = renew.renew().await.map_err(Error::Renewal)?;
+        if auth.expires_at().is_some_and(|end| end <= unix_now()) {
+            return Ok(false);
+        }
+        self.reauthenticate(auth).await?;
+        self.renewal_stuck = false;
+        Ok(true)
     }
 
     fn install_keys(&mut self, gss_key: &[u8], preauth: &Preauth) -> Result<(), Error> {
@@ -296,6 +455,12 @@ impl Connection {
     /// # Errors
     /// [`Error::Status`] with BAD_NETWORK_NAME for a share that does not exist, and the like.
     pub async fn tree_connect(&mut self, share: &str) -> Result<Tree<'_>, Error> {
+        let id = self.connect_tree(share).await?;
+        Ok(Tree::new(self, id, share))
+    }
+
+    /// TREE_CONNECT (and negotiation validation on the first): the TreeId.
+    pub(crate) async fn connect_tree(&mut self, share: &str) -> Result<u32, Error> {
         let req =
             TreeConnectRequest { flags: 0, path: format!("\\\\{}\\{share}", self.options.host), contexts: vec![] };
         let resp = self.request(0, &req, 0).await?;
@@ -309,7 +474,7 @@ impl Connection {
         if !self.validated {
             self.validate_negotiate(tree_id).await?;
         }
-        Ok(Tree::new(self, tree_id))
+        Ok(tree_id)
     }
 
     /// FSCTL_VALIDATE_NEGOTIATE_INFO (3.0 and 3.0.2; 3.1.1 has the preauth hash instead): the
@@ -368,7 +533,12 @@ impl Connection {
         payload: usize,
     ) -> Result<Received, Error> {
         let id = self.send(tree_id, body, payload).await?;
-        self.answer(id).await
+        let resp = self.answer(id).await?;
+        if resp.header.status == NtStatus::NETWORK_SESSION_EXPIRED && self.recover_expired(&resp).await? {
+            let id = self.send(tree_id, body, payload).await?;
+            return self.answer(id).await;
+        }
+        Ok(resp)
     }
 
     /// Sends one request without waiting; returns its message id. Answers come from
@@ -407,15 +577,23 @@ impl Connection {
         self.channel.credits()
     }
 
-    /// Sends messages as one compound (their headers made with [`Connection::header`]).
+    /// Sends messages as one compound (their headers made with [`Connection::header`]),
+    /// reauthenticating first if the session's ticket is near its end.
     pub(crate) async fn send_chain(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
+        self.keep_fresh().await?;
+        self.transmit(messages).await
+    }
+
+    async fn transmit(&mut self, messages: Vec<Vec<u8>>) -> Result<(), Error> {
         if self.broken {
             return Err(Error::Refused("the connection was dropped after an earlier failure"));
         }
         for m in &messages {
             let h = Header::parse(m)?;
             if h.command() != Command::CANCEL {
-                self.outstanding.insert(h.message_id(), (h.command(), None));
+                let internal = h.command() == Command::OPLOCK_BREAK;
+                let o = Outstanding { command: h.command(), async_id: None, generation: self.generation, internal };
+                self.outstanding.insert(h.message_id(), o);
             }
         }
         let result = self.write_chain(messages).await;
@@ -494,25 +672,54 @@ impl Connection {
         if self.options.record {
             self.transcript.push((false, payload.clone()));
         }
-        for received in self.channel.open(payload)? {
+        for mut received in self.channel.open(payload)? {
             let h = &received.header;
             if h.message_id == u64::MAX {
-                continue; // an oplock or lease break; keyless asks for none
+                self.acknowledge_break(&received).await?;
+                continue;
             }
-            let Some((command, async_id)) = self.outstanding.get_mut(&h.message_id) else {
+            let Some(o) = self.outstanding.get_mut(&h.message_id) else {
                 return Err(Error::Refused("a response to a request keyless did not send"));
             };
-            if *command != h.command {
+            if o.command != h.command {
                 return Err(Error::Refused("a response whose command differs from its request's"));
             }
             if h.status == NtStatus::PENDING && h.flags & keyless_smb::header::flags::ASYNC_COMMAND != 0 {
-                *async_id = Some(h.async_or_tree); // interim: the final answer follows
+                o.async_id = Some(h.async_or_tree); // interim: the final answer follows
                 continue;
             }
+            received.generation = o.generation;
+            let internal = o.internal;
             self.outstanding.remove(&h.message_id);
-            self.pending.push_back(received);
+            if !internal {
+                self.pending.push_back(received);
+            }
         }
         Ok(())
+    }
+
+    /// A lease break: the server wants a lease given up (another client opened the file).
+    /// keyless caches nothing under a lease, so it agrees at once to the state offered.
+    async fn acknowledge_break(&mut self, notice: &Received) -> Result<(), Error> {
+        use keyless_smb::oplock::{Break, LeaseBreakAck};
+        let Break::LeaseNotification(n) = Break::parse(notice.bytes())? else { return Ok(()) };
+        let Some(&tree_id) = self.leases.get(&n.lease_key) else { return Ok(()) };
+        if n.flags & 1 == 0 {
+            return Ok(()); // no acknowledgment wanted
+        }
+        let header = self.channel.next_header(Command::OPLOCK_BREAK, tree_id, 0)?;
+        let ack = LeaseBreakAck { flags: 0, lease_key: n.lease_key, state: n.new_state };
+        self.transmit(vec![ack.to_vec(&header)?]).await
+    }
+
+    /// Notes a lease held on an open of tree `tree_id` (so its breaks are acknowledged).
+    pub(crate) fn hold_lease(&mut self, key: [u8; 16], tree_id: u32) {
+        self.leases.insert(key, tree_id);
+    }
+
+    /// Forgets a lease (its open is closed).
+    pub(crate) fn drop_lease(&mut self, key: &[u8; 16]) {
+        self.leases.remove(key);
     }
 
     /// Waits until request `message_id` has gone asynchronous (so a CANCEL can name its
@@ -520,8 +727,8 @@ impl Connection {
     pub(crate) async fn wait_interim(&mut self, message_id: u64) -> Result<(), Error> {
         loop {
             match self.outstanding.get(&message_id) {
-                None | Some((_, Some(_))) => return Ok(()),
-                Some((_, None)) => self.read_one().await?,
+                Some(Outstanding { async_id: None, .. }) => self.read_one().await?,
+                _ => return Ok(()),
             }
         }
     }
@@ -529,17 +736,19 @@ impl Connection {
     /// Sends one encoded message and waits for its answer (NEGOTIATE and SESSION_SETUP).
     async fn exchange(&mut self, message: Vec<u8>) -> Result<Received, Error> {
         let id = Header::parse(&message)?.message_id();
-        self.send_encoded(message).await?;
+        self.transmit(vec![message]).await?;
         self.answer(id).await
     }
 
-    /// The next answer, which must be to request `id` (nothing else is in flight).
+    /// The answer to request `id`; answers to others in flight stay for [`Connection::receive`].
     async fn answer(&mut self, id: u64) -> Result<Received, Error> {
-        let received = self.receive().await?;
-        if received.header.message_id != id {
-            return Err(Error::Refused("a response to a request keyless did not send"));
+        loop {
+            let at = self.pending.iter().position(|r| r.header.message_id == id);
+            if let Some(found) = at.and_then(|at| self.pending.remove(at)) {
+                return Ok(found);
+            }
+            self.read_one().await?;
         }
-        Ok(received)
     }
 
     /// The largest frame a well-behaved server sends us: the negotiated maxima plus headers
@@ -589,7 +798,7 @@ impl Connection {
             ..HeaderFields::request(Command::CANCEL, message_id, self.channel.session_id, 0)
         };
         // A request that went asynchronous is named by its AsyncId (2.2.1).
-        if let Some((_, Some(async_id))) = self.outstanding.get(&message_id) {
+        if let Some(Outstanding { async_id: Some(async_id), .. }) = self.outstanding.get(&message_id) {
             header.flags |= keyless_smb::header::flags::ASYNC_COMMAND;
             header.async_or_tree = *async_id;
         }

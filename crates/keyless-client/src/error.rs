@@ -31,6 +31,8 @@ pub enum Error {
     Refused(&'static str),
     /// No answer in time.
     Timeout(&'static str),
+    /// The session's ticket expired and no fresh one could be had.
+    Renewal(String),
 }
 
 impl Error {
@@ -53,7 +55,8 @@ fn status_hint(status: NtStatus) -> &'static str {
         NtStatus::OBJECT_PATH_NOT_FOUND => "a directory on the path does not exist",
         NtStatus::OBJECT_NAME_COLLISION => "it exists already",
         NtStatus::NOT_SUPPORTED => "the server does not support this",
-        NtStatus::USER_SESSION_DELETED | NtStatus::NETWORK_SESSION_EXPIRED => "the session ended; connect again",
+        NtStatus::USER_SESSION_DELETED => "the session ended; connect again",
+        NtStatus::NETWORK_SESSION_EXPIRED => "the Kerberos ticket expired; run keyless kinit and try again",
         _ => "see MS-ERREF for the status",
     }
 }
@@ -70,6 +73,7 @@ impl fmt::Display for Error {
             Self::Crypto(e) => write!(f, "message integrity: {e}; the connection is dropped"),
             Self::Refused(why) => write!(f, "refused: {why}"),
             Self::Timeout(what) => write!(f, "no answer from the server: {what}"),
+            Self::Renewal(why) => write!(f, "the session's ticket expired and renewing it failed: {why}"),
         }
     }
 }

@@ -3,9 +3,13 @@
 
 use crate::connection::check_status;
 use crate::{Connection, Error};
+use keyless_krb::{OsRandom, RandomSource};
 use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse, FileNotify, filter};
 use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseResponse, FileAttributes, FileId};
-use keyless_smb::create::{CreateRequest, CreateResponse, access, disposition, options, share_access};
+use keyless_smb::create::{
+    CreateContext, CreateRequest, CreateResponse, DurableHandleReconnectV2, DurableHandleV2, Lease, access,
+    context_name, disposition, lease_state, oplock_level, options, share_access,
+};
 use keyless_smb::header::{HeaderFields, flags as header_flags};
 use keyless_smb::info::{
     FileBasicInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse,
@@ -13,9 +17,9 @@ use keyless_smb::info::{
 };
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
-use keyless_smb::{Command, Message, NtStatus};
+use keyless_smb::{Command, Dialect, Message, NtStatus};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 /// Header and fixed part of a WRITE request: where its data starts.
 const WRITE_HEAD: usize = keyless_smb::read_write::WRITE_DATA_OFFSET as usize;
@@ -32,22 +36,73 @@ fn window(chunk: usize) -> usize {
     (WINDOW_BYTES / chunk.max(1)).clamp(2, 16)
 }
 
-/// Requests in flight: message id → (offset, length).
-#[derive(Default)]
-struct Flight(HashMap<u64, (u64, u64)>);
+/// How many times one transfer re-establishes a dropped connection before giving up.
+const RECONNECTS: u32 = 3;
 
-impl Flight {
-    fn len(&self) -> usize {
-        self.0.len()
+/// A reader that can also seek: [`Tree::put_seekable`] resends from it what a dropped
+/// connection or an expired session lost.
+pub trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// What `put` reads: a stream, or a seekable source it can go back in.
+enum Input<'a> {
+    Stream(&'a mut dyn Read),
+    Seekable { source: &'a mut dyn ReadSeek, base: u64 },
+}
+
+impl Input<'_> {
+    fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Self::Stream(r) => *r,
+            Self::Seekable { source, .. } => *source,
+        }
     }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+
+    /// Moves to byte `offset` of the transfer.
+    fn seek(&mut self, offset: u64) -> Result<(), Error> {
+        match self {
+            Self::Stream(_) => Err(Error::Refused("data to send again, and the input cannot go back")),
+            Self::Seekable { source, base } => source
+                .seek(SeekFrom::Start(*base + offset))
+                .map(|_| ())
+                .map_err(|source| Error::Io { doing: "seeking in the local file", source }),
+        }
     }
-    fn insert(&mut self, id: u64, range: (u64, u64)) {
-        self.0.insert(id, range);
-    }
+}
+
+/// A transfer's state, kept across reauthentications and reconnections: the requests in
+/// flight (message id → offset, length), ranges to ask for or send again, where new ones start.
+#[derive(Default)]
+struct Transfer {
+    flight: HashMap<u64, (u64, u64)>,
+    again: Vec<(u64, u64)>,
+    next: u64,
+    /// Bytes delivered in order (get), and chunks that arrived ahead of them.
+    written: u64,
+    early: BTreeMap<u64, Vec<u8>>,
+    /// The input is exhausted (put).
+    at_end: bool,
+}
+
+impl Transfer {
     fn take(&mut self, id: u64) -> Result<(u64, u64), Error> {
-        self.0.remove(&id).ok_or(Error::Refused("a response to a request keyless did not send"))
+        self.flight.remove(&id).ok_or(Error::Refused("a response to a request keyless did not send"))
+    }
+
+    /// A range to ask for again, at most `most` bytes of it (the rest stays queued).
+    fn again(&mut self, most: u64) -> Option<(u64, u64)> {
+        let (offset, len) = self.again.pop()?;
+        if len > most {
+            self.again.push((offset + most, len - most));
+            return Some((offset, most));
+        }
+        Some((offset, len))
+    }
+
+    /// After a reconnection: everything that was in flight is asked for again.
+    fn requeue(&mut self) {
+        self.again.extend(self.flight.drain().map(|(_, range)| range));
     }
 }
 
@@ -73,6 +128,8 @@ pub struct Metadata {
 pub struct Tree<'c> {
     conn: &'c mut Connection,
     id: u32,
+    /// Its name, to connect again after a reconnection.
+    share: String,
 }
 
 /// An open file or directory.
@@ -80,6 +137,16 @@ pub struct Tree<'c> {
 struct Handle {
     id: FileId,
     attributes: FileAttributes,
+    /// Set when the server made the open durable.
+    durable: Option<Durable>,
+}
+
+/// What reclaims a durable open on a new connection (MS-SMB2 3.2.4.4): its CreateGuid and
+/// the lease it holds.
+#[derive(Debug, Clone, Copy)]
+struct Durable {
+    create_guid: [u8; 16],
+    lease: Lease,
 }
 
 /// `a/b\\c` → `a\b\c`, without leading or trailing separators.
@@ -88,8 +155,8 @@ fn smb_path(path: &str) -> String {
 }
 
 impl<'c> Tree<'c> {
-    pub(crate) fn new(conn: &'c mut Connection, id: u32) -> Self {
-        Self { conn, id }
+    pub(crate) fn new(conn: &'c mut Connection, id: u32, share: &str) -> Self {
+        Self { conn, id, share: share.to_string() }
     }
 
     /// The tree id the server gave.
@@ -115,10 +182,92 @@ impl<'c> Tree<'c> {
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
         let body = CreateResponse::parse(resp.bytes())?;
-        Ok(Handle { id: body.file_id, attributes: body.attributes })
+        Ok(Handle { id: body.file_id, attributes: body.attributes, durable: None })
+    }
+
+    /// Opens a file for a transfer asking for a durable handle (DH2Q) under a lease with
+    /// `state` (durability needs handle caching), so that the transfer can survive a dropped
+    /// connection. The server may grant neither: the open is then an ordinary one.
+    async fn create_durable(
+        &mut self,
+        path: &str,
+        desired_access: u32,
+        disp: u32,
+        state: u32,
+    ) -> Result<Handle, Error> {
+        if matches!(self.conn.negotiated().dialect, Dialect::SMB_202 | Dialect::SMB_21) {
+            return self.create(path, desired_access, disp, options::NON_DIRECTORY_FILE).await;
+        }
+        let (mut create_guid, mut key) = ([0u8; 16], [0u8; 16]);
+        OsRandom.fill(&mut create_guid)?;
+        OsRandom.fill(&mut key)?;
+        let lease = Lease { key, state, flags: 0, v2: Some(([0; 16], 0)) };
+        let dh2q = DurableHandleV2 { timeout: 0, flags: 0, create_guid }.request_bytes();
+        let handle =
+            self.open_leased(path, desired_access, disp, lease, (context_name::DURABLE_HANDLE_V2, &dh2q)).await?;
+        Ok(Handle { durable: handle.durable.map(|_| Durable { create_guid, lease }), ..handle })
+    }
+
+    /// CREATE with a lease and a durable-handle context (DH2Q or DH2C): the handle, durable
+    /// when the server answered the durable context.
+    async fn open_leased(
+        &mut self,
+        path: &str,
+        desired_access: u32,
+        disp: u32,
+        lease: Lease,
+        durable: (&[u8; 4], &[u8]),
+    ) -> Result<Handle, Error> {
+        let lease_bytes = lease.to_bytes();
+        let mut req = self.create_request(path, desired_access, disp, options::NON_DIRECTORY_FILE);
+        req.oplock_level = oplock_level::LEASE;
+        req.contexts =
+            vec![CreateContext::new(context_name::LEASE, &lease_bytes), CreateContext::new(durable.0, durable.1)];
+        let resp = self.conn.request(self.id, &req, 0).await?;
+        check_status(&resp, Command::CREATE)?;
+        let body = CreateResponse::parse(resp.bytes())?;
+        if body.oplock_level == oplock_level::LEASE && body.context(context_name::LEASE).is_some() {
+            self.conn.hold_lease(lease.key, self.id);
+        }
+        let durable = body
+            .context(context_name::DURABLE_HANDLE_V2)
+            .or_else(|| body.context(context_name::DURABLE_HANDLE_RECONNECT_V2))
+            .map(|_| Durable { create_guid: [0; 16], lease });
+        Ok(Handle { id: body.file_id, attributes: body.attributes, durable })
+    }
+
+    /// After the connection dropped: a new connection and session, the share again, and the
+    /// durable open reclaimed (DH2C with its CreateGuid and lease key).
+    async fn reclaim(&mut self, path: &str, handle: &mut Handle, desired_access: u32) -> Result<(), Error> {
+        let d = handle.durable.ok_or(Error::Refused("the connection dropped and the open was not durable"))?;
+        self.conn.reconnect().await?;
+        self.id = self.conn.connect_tree(&self.share).await?;
+        let dh2c = DurableHandleReconnectV2 { file_id: handle.id, create_guid: d.create_guid, flags: 0 }.to_bytes();
+        let reclaimed = self
+            .open_leased(
+                path,
+                desired_access,
+                disposition::OPEN,
+                d.lease,
+                (context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c),
+            )
+            .await?;
+        handle.id = reclaimed.id;
+        Ok(())
+    }
+
+    /// Whether a failed transfer can go on after a reconnection: the connection dropped, the
+    /// open is durable, and tries are left.
+    fn can_resume(&self, handle: &Handle, reconnects: &mut u32) -> bool {
+        let ok = self.conn.is_broken() && handle.durable.is_some() && *reconnects < RECONNECTS;
+        *reconnects += u32::from(ok);
+        ok
     }
 
     async fn close(&mut self, handle: Handle) -> Result<FileAttributes, Error> {
+        if let Some(d) = &handle.durable {
+            self.conn.drop_lease(&d.lease.key);
+        }
         let resp = self
             .conn
             .request(self.id, &CloseRequest { flags: CLOSE_FLAG_POSTQUERY_ATTRIB, file_id: handle.id }, 0)
@@ -216,19 +365,31 @@ impl<'c> Tree<'c> {
         Ok(out)
     }
 
-    /// Reads the whole file `path` into `out`: up to [`WINDOW_BYTES`] of READs of the negotiated size in
-    /// flight, written out in order; returns the byte count, which must equal the file's size.
+    /// Reads the whole file `path` into `out`: up to [`WINDOW_BYTES`] of READs of the
+    /// negotiated size in flight, written out in order; returns the byte count, which must
+    /// equal the file's size. The open is durable where the server allows it, so a dropped
+    /// connection is re-established and the transfer goes on where it was.
     ///
     /// # Errors
     /// As [`Tree::stat`], or an I/O error of `out`.
     pub async fn get(&mut self, path: &str, out: &mut dyn Write) -> Result<u64, Error> {
-        let h = self
-            .create(path, access::READ_DATA | access::READ_ATTRIBUTES, disposition::OPEN, options::NON_DIRECTORY_FILE)
-            .await?;
+        let want = access::READ_DATA | access::READ_ATTRIBUTES;
+        let mut h = self.create_durable(path, want, disposition::OPEN, lease_state::READ | lease_state::HANDLE).await?;
         let size = h.attributes.end_of_file;
-        let mut flight = Flight::default();
-        let result = self.read_all(h.id, size, out, &mut flight).await;
-        self.drain(&mut flight).await;
+        let mut t = Transfer::default();
+        let mut reconnects = 0;
+        let result = loop {
+            match self.read_all(h.id, size, out, &mut t).await {
+                Err(e) if self.can_resume(&h, &mut reconnects) => {
+                    if self.reclaim(path, &mut h, want).await.is_err() {
+                        break Err(e);
+                    }
+                    t.requeue();
+                }
+                r => break r,
+            }
+        };
+        self.drain(&mut t).await;
         let (written, _) = self.close_after(h, result).await?;
         if written != size {
             return Err(Error::Refused("the file ended before its size (was it truncated while reading?)"));
@@ -236,52 +397,45 @@ impl<'c> Tree<'c> {
         Ok(written)
     }
 
-    async fn read_all(
-        &mut self,
-        id: FileId,
-        size: u64,
-        out: &mut dyn Write,
-        flight: &mut Flight,
-    ) -> Result<u64, Error> {
+    async fn read_all(&mut self, id: FileId, size: u64, out: &mut dyn Write, t: &mut Transfer) -> Result<u64, Error> {
         let chunk = self.conn.io_size(self.conn.negotiated().max_read) as u64;
-        let (mut next, mut written) = (0u64, 0u64);
-        // Chunks that arrived before the ones in front of them.
-        let mut early: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-        let mut retry: Vec<(u64, u64)> = Vec::new();
         loop {
-            while flight.len() < window(chunk as usize) && (next < size || !retry.is_empty()) {
+            while t.flight.len() < window(chunk as usize) && (t.next < size || !t.again.is_empty()) {
                 let most = self.conn.affordable(chunk as usize) as u64;
                 if most == 0 {
                     break; // wait for answers to bring credits
                 }
-                let (offset, len) = match retry.pop() {
-                    Some((offset, len)) if len > most => {
-                        retry.push((offset + most, len - most));
-                        (offset, most)
-                    }
-                    Some(r) => r,
-                    None => {
-                        let len = most.min(size - next);
-                        next += len;
-                        (next - len, len)
+                let (offset, len) = t.again(most).unwrap_or_else(|| {
+                    let len = most.min(size - t.next);
+                    t.next += len;
+                    (t.next - len, len)
+                });
+                let req = ReadRequest { padding: 0x50, length: len as u32, offset, file_id: id, ..Default::default() };
+                let msg_id = match self.conn.send(self.id, &req, len as usize).await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        t.again.push((offset, len)); // not sent, or lost with the connection
+                        return Err(e);
                     }
                 };
-                let req = ReadRequest { padding: 0x50, length: len as u32, offset, file_id: id, ..Default::default() };
-                let msg_id = self.conn.send(self.id, &req, len as usize).await?;
-                flight.insert(msg_id, (offset, len));
+                t.flight.insert(msg_id, (offset, len));
             }
-            if flight.is_empty() {
-                if next < size || !retry.is_empty() {
+            if t.flight.is_empty() {
+                if t.next < size || !t.again.is_empty() {
                     return Err(Error::Refused("the server granted no credits for the next READ"));
                 }
-                return Ok(written);
+                return Ok(t.written);
             }
             let resp = self.conn.receive().await?;
-            let (offset, len) = flight.take(resp.header.message_id)?;
-            if resp.header.status == NtStatus::END_OF_FILE {
-                continue; // the file shrank: the size check reports it
+            let (offset, len) = t.take(resp.header.message_id)?;
+            match resp.header.status {
+                NtStatus::END_OF_FILE => continue, // the file shrank: the size check reports it
+                NtStatus::NETWORK_SESSION_EXPIRED if self.conn.recover_expired(&resp).await? => {
+                    t.again.push((offset, len));
+                    continue;
+                }
+                _ => check_status(&resp, Command::READ)?,
             }
-            check_status(&resp, Command::READ)?;
             let data = ReadResponse::parse(resp.bytes())?.data;
             if data.is_empty() {
                 continue;
@@ -290,39 +444,64 @@ impl<'c> Tree<'c> {
                 return Err(Error::Refused("the server returned more data than was asked for"));
             }
             if (data.len() as u64) < len {
-                retry.push((offset + data.len() as u64, len - data.len() as u64)); // a short read: ask for the rest
+                t.again.push((offset + data.len() as u64, len - data.len() as u64)); // a short read: ask for the rest
             }
-            if offset == written {
+            if offset == t.written {
                 out.write_all(data).map_err(local_write)?;
-                written += data.len() as u64;
-                while let Some(d) = early.remove(&written) {
+                t.written += data.len() as u64;
+                while let Some(d) = t.early.remove(&t.written) {
                     out.write_all(&d).map_err(local_write)?;
-                    written += d.len() as u64;
+                    t.written += d.len() as u64;
                 }
-            } else {
-                early.insert(offset, data.to_vec());
+            } else if offset > t.written {
+                t.early.insert(offset, data.to_vec());
             }
         }
     }
 
-    /// Writes all of `input` to `path` (created or truncated): up to [`WINDOW_BYTES`] of WRITEs of the
-    /// negotiated size in flight; returns the byte count, checked against the size the server
-    /// reports at the end.
+    /// Writes all of `input` to `path` (created or truncated): up to [`WINDOW_BYTES`] of
+    /// WRITEs of the negotiated size in flight; returns the byte count, checked against the
+    /// size the server reports at the end. A stream cannot be sent again: a dropped connection
+    /// ends the transfer ([`Tree::put_seekable`] survives it).
     ///
     /// # Errors
     /// As [`Tree::stat`], ACCESS_DENIED on a read-only share, or an I/O error of `input`.
     pub async fn put(&mut self, path: &str, input: &mut dyn Read) -> Result<u64, Error> {
-        let h = self
-            .create(
-                path,
-                access::WRITE_DATA | access::READ_ATTRIBUTES,
-                disposition::OVERWRITE_IF,
-                options::NON_DIRECTORY_FILE,
-            )
-            .await?;
-        let mut flight = Flight::default();
-        let result = self.write_all(h.id, input, &mut flight).await;
-        self.drain(&mut flight).await;
+        self.put_from(path, Input::Stream(input)).await
+    }
+
+    /// As [`Tree::put`], from a source that can seek (a file): on a durable open, a dropped
+    /// connection is re-established and every WRITE not acknowledged is sent again from the
+    /// source, so nothing is lost and nothing lands twice at another offset. Likewise after
+    /// the server says the session expired.
+    ///
+    /// # Errors
+    /// As [`Tree::put`].
+    pub async fn put_seekable(&mut self, path: &str, input: &mut dyn ReadSeek) -> Result<u64, Error> {
+        let base =
+            input.stream_position().map_err(|source| Error::Io { doing: "seeking in the local file", source })?;
+        self.put_from(path, Input::Seekable { source: input, base }).await
+    }
+
+    async fn put_from(&mut self, path: &str, mut input: Input<'_>) -> Result<u64, Error> {
+        let want = access::WRITE_DATA | access::READ_ATTRIBUTES;
+        let state = lease_state::READ | lease_state::WRITE | lease_state::HANDLE;
+        let mut h = self.create_durable(path, want, disposition::OVERWRITE_IF, state).await?;
+        let resumable = matches!(input, Input::Seekable { .. });
+        let mut t = Transfer::default();
+        let mut reconnects = 0;
+        let result = loop {
+            match self.write_all(h.id, &mut input, &mut t).await {
+                Err(e) if resumable && self.can_resume(&h, &mut reconnects) => {
+                    if self.reclaim(path, &mut h, want).await.is_err() {
+                        break Err(e);
+                    }
+                    t.requeue();
+                }
+                r => break r,
+            }
+        };
+        self.drain(&mut t).await;
         let (sent, attrs) = self.close_after(h, result).await?;
         if attrs.end_of_file != sent {
             return Err(Error::Refused("the file's size on the server differs from the bytes written"));
@@ -330,42 +509,57 @@ impl<'c> Tree<'c> {
         Ok(sent)
     }
 
-    async fn write_all(&mut self, id: FileId, input: &mut dyn Read, flight: &mut Flight) -> Result<u64, Error> {
+    async fn write_all(&mut self, id: FileId, input: &mut Input<'_>, t: &mut Transfer) -> Result<u64, Error> {
         let chunk = self.conn.io_size(self.conn.negotiated().max_write);
-        let (mut offset, mut at_end) = (0u64, false);
         loop {
-            while flight.len() < window(chunk) && !at_end {
+            while t.flight.len() < window(chunk) && (!t.at_end || !t.again.is_empty()) {
                 let most = self.conn.affordable(chunk);
                 if most == 0 {
                     break; // wait for answers to bring credits
                 }
+                let again = t.again(most as u64);
+                let (offset, want) = again.map_or((t.next, most), |(o, l)| (o, l as usize));
+                if again.is_some() {
+                    input.seek(offset)?;
+                }
                 // The data is read straight into the message after its 112-byte head, and signed
                 // or encrypted there: no copy between the file and the socket.
-                let mut msg = Vec::with_capacity(WRITE_HEAD + most);
+                let mut msg = Vec::with_capacity(WRITE_HEAD + want);
                 msg.resize(WRITE_HEAD, 0);
-                let n = read_up_to(input, most, &mut msg)
+                let n = read_up_to(input.reader(), want, &mut msg)
                     .map_err(|source| Error::Io { doing: "reading the local file", source })?;
-                at_end = n < most;
-                if n == 0 {
-                    break;
+                if again.is_some() {
+                    input.seek(t.next)?;
+                    if n < want {
+                        return Err(Error::Refused("the local file shrank while it was being sent"));
+                    }
+                } else {
+                    t.at_end = n < want;
+                    if n == 0 {
+                        break;
+                    }
+                    t.next += n as u64;
                 }
                 let header = self.conn.header(Command::WRITE, self.id, n)?;
                 let mut head = Vec::with_capacity(WRITE_HEAD);
                 WriteRequest { offset, file_id: id, remaining_bytes: 0, flags: 0, data: &[] }
                     .encode_head(&header, n as u32, &mut head);
                 msg[..WRITE_HEAD].copy_from_slice(&head);
+                t.flight.insert(header.message_id, (offset, n as u64));
                 self.conn.send_encoded(msg).await?;
-                flight.insert(header.message_id, (offset, n as u64));
-                offset += n as u64;
             }
-            if flight.is_empty() {
-                if !at_end {
+            if t.flight.is_empty() {
+                if !t.at_end || !t.again.is_empty() {
                     return Err(Error::Refused("the server granted no credits for the next WRITE"));
                 }
-                return Ok(offset);
+                return Ok(t.next);
             }
             let resp = self.conn.receive().await?;
-            let (_, len) = flight.take(resp.header.message_id)?;
+            let (offset, len) = t.take(resp.header.message_id)?;
+            if resp.header.status == NtStatus::NETWORK_SESSION_EXPIRED && self.conn.recover_expired(&resp).await? {
+                t.again.push((offset, len));
+                continue;
+            }
             check_status(&resp, Command::WRITE)?;
             if u64::from(WriteResponse::parse(resp.bytes())?.count) != len {
                 return Err(Error::Refused("the server wrote fewer bytes than sent"));
@@ -375,11 +569,11 @@ impl<'c> Tree<'c> {
 
     /// After a failure with requests in flight: collects their answers, so the connection is
     /// in step again for what follows (the close).
-    async fn drain(&mut self, flight: &mut Flight) {
-        while !flight.is_empty() {
+    async fn drain(&mut self, t: &mut Transfer) {
+        while !t.flight.is_empty() && !self.conn.is_broken() {
             match self.conn.receive().await {
                 Ok(r) => {
-                    let _ = flight.take(r.header.message_id);
+                    let _ = t.take(r.header.message_id);
                 }
                 Err(_) => break,
             }

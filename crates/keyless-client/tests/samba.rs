@@ -381,3 +381,54 @@ fn every_dialect_forced_by_the_server() {
         });
     }
 }
+
+/// A reader of `.0` bytes that takes 100 ms for each MiB, so an upload stays open for a while.
+struct Slow(usize, usize);
+
+impl std::io::Read for Slow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.1 % (1 << 20) == 0 && self.1 < self.0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let to_boundary = (1 << 20) - self.1 % (1 << 20);
+        let n = buf.len().min(self.0 - self.1).min(to_boundary);
+        buf[..n].fill(b'x');
+        self.1 += n;
+        Ok(n)
+    }
+}
+
+/// While keyless uploads under a read-write-handle lease, another client opens the file: smbd
+/// breaks the lease and keyless acknowledges at once, so the other client gets the file while
+/// the upload goes on (not after it, or after smbd's 35-second break timeout).
+#[test]
+fn a_lease_break_is_acknowledged_at_once() {
+    let scratch = ScratchDir::new("client-lease");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
+    block_on(async {
+        let (port, share_name) = (smbd.port, smbd.share.clone());
+        let auth = ntlm(&smbd, &smbd.password);
+        let upload = {
+            let (auth, share_name) = (auth.clone(), share_name.clone());
+            std::thread::spawn(move || {
+                block_on(async move {
+                    let options = Options::new("127.0.0.1");
+                    let mut conn = Connection::connect(("127.0.0.1", port), options, &auth).await.unwrap();
+                    let mut share = conn.tree_connect(&share_name).await.unwrap();
+                    let sent = share.put("leased.bin", &mut Slow(60 << 20, 0)).await.map_err(|e| e.to_string());
+                    (sent, std::time::Instant::now())
+                })
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let mut conn = Connection::connect(("127.0.0.1", port), Options::new("127.0.0.1"), &auth).await.unwrap();
+        let mut share = conn.tree_connect(&share_name).await.unwrap();
+        let mut seen = Vec::new();
+        share.get("leased.bin", &mut seen).await.unwrap();
+        let read_at = std::time::Instant::now();
+        let (sent, uploaded_at) = upload.join().unwrap();
+        assert_eq!(sent, Ok(60 << 20));
+        assert!(!seen.is_empty() && seen.len() < 60 << 20, "{} bytes", seen.len());
+        assert!(read_at < uploaded_at, "the second client waited for the upload to end");
+    });
+}

@@ -466,6 +466,37 @@ impl DurableHandleV2 {
     }
 }
 
+/// DH2C request data (2.2.13.2.12): the durable open to reclaim after a reconnection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurableHandleReconnectV2 {
+    /// The open's FileId.
+    pub file_id: crate::control::FileId,
+    /// The CreateGuid it was opened with.
+    pub create_guid: [u8; 16],
+    /// Flags (2: persistent).
+    pub flags: u32,
+}
+
+impl DurableHandleReconnectV2 {
+    /// Decodes the 36 bytes.
+    ///
+    /// # Errors
+    /// [`WireError::Truncated`].
+    pub fn parse(data: &[u8]) -> Result<Self, WireError> {
+        need(data, 36, "DH2C")?;
+        Ok(Self { file_id: bytes16(data, 0), create_guid: bytes16(data, 16), flags: le32(data, 32) })
+    }
+
+    /// Encodes the 36 bytes.
+    pub fn to_bytes(&self) -> [u8; 36] {
+        let mut b = [0u8; 36];
+        b[..16].copy_from_slice(&self.file_id);
+        b[16..32].copy_from_slice(&self.create_guid);
+        b[32..].copy_from_slice(&self.flags.to_le_bytes());
+        b
+    }
+}
+
 /// RqLs data, v1 (32 bytes, 2.2.13.2.8) or v2 (52 bytes, 2.2.13.2.10), request and response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Lease {

@@ -129,6 +129,8 @@ proptest! {
     fn create(name in name(), access in any::<u32>(), options in any::<u32>(), disposition in 0u32..6, id in any::<[u8; 16]>(), times in any::<[u64; 4]>(), key in any::<[u8; 16]>(), state in 0u32..8, v2 in any::<bool>(), guid in any::<[u8; 16]>(), extra in bytes(40), with_contexts in any::<bool>()) {
         let lease = Lease { key, state, flags: 0, v2: v2.then_some((guid, 3)) }.to_bytes();
         let dh2q = DurableHandleV2 { timeout: 0, flags: 0, create_guid: guid }.request_bytes();
+        let dh2c = DurableHandleReconnectV2 { file_id: id, create_guid: guid, flags: 0 };
+        prop_assert_eq!(DurableHandleReconnectV2::parse(&dh2c.to_bytes()).unwrap(), dh2c);
         let contexts = if with_contexts {
             vec![
                 CreateContext::new(context_name::MAXIMAL_ACCESS, &[]),

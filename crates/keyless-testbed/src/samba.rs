@@ -115,6 +115,8 @@ impl Smbd {
                 kdc.service_keytab.display()
             );
         }
+        // Durable handles need smbd's own share modes and locks, not the kernel's.
+        conf += "    kernel oplocks = no\n    kernel share modes = no\n    posix locking = no\n";
         conf += &format!("[share]\n    path = {d}/share\n    read only = no\n    valid users = alice\n");
         let conf_path = dir.join("smb.conf");
         std::fs::write(&conf_path, conf).unwrap();

@@ -318,7 +318,7 @@ fn put_file(
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut input = Progress::new(std::io::BufReader::with_capacity(1 << 20, &file), &name, size);
-    let n = rt.block_on(tree.put(target, &mut input))?;
+    let n = rt.block_on(tree.put_seekable(target, &mut input))?;
     input.finish();
     if n != size {
         return Err(format!("{}: changed while being sent ({n} of {size} bytes)", local.display()).into());
@@ -502,6 +502,15 @@ impl<T: Read> Read for Progress<T> {
         let n = self.inner.read(buf)?;
         self.advance(n);
         Ok(n)
+    }
+}
+
+/// Going back to send a range again (after a reconnection) moves the count back with it.
+impl<T: std::io::Seek> std::io::Seek for Progress<T> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let at = self.inner.seek(to)?;
+        self.done = at;
+        Ok(at)
     }
 }
 

@@ -1,0 +1,165 @@
+//! Sessions that outlive their Kerberos ticket, against Debian's smbd and the MIT KDC: the
+//! service's tickets live 8 seconds, and smbd ends a session whose ticket has ended
+//! (NETWORK_SESSION_EXPIRED). keyless reauthenticates the same session with a fresh ticket
+//! before the end, or when the server says it expired; without a source of fresh tickets the
+//! user gets one line saying to kinit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_client::{Auth, Connection, Options, Renew, RenewFuture};
+use keyless_gss::credentials::Credentials;
+use keyless_krb::Principal;
+use keyless_krb::transport::{KdcAddr, KdcDirectory};
+use keyless_smb::header::Header;
+use keyless_smb::{Command, NtStatus};
+use keyless_testbed::{MitKdc, SmbMode, Smbd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const LIFETIME: u64 = 8;
+
+/// Fresh service tickets from the KDC with alice's password, counted.
+struct FromKdc {
+    creds: Credentials,
+    spn: Principal,
+    dir: KdcDirectory,
+    renewals: Arc<AtomicUsize>,
+}
+
+impl Renew for FromKdc {
+    fn renew(&mut self) -> RenewFuture<'_> {
+        Box::pin(async move {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            self.creds.service_ticket(&self.spn, &self.dir).await.map(Auth::Kerberos).map_err(|e| e.to_string())
+        })
+    }
+}
+
+struct Setup {
+    kdc: MitKdc,
+    smbd: Smbd,
+    source: FromKdc,
+}
+
+/// A KDC whose cifs tickets live [`LIFETIME`] seconds and an smbd (signing, so the
+/// transcript shows the commands) that accepts them.
+fn setup() -> Option<Setup> {
+    let kdc = MitKdc::start()?;
+    let out = kdc.kadmin("EXAMPLE.TEST", &format!("modprinc -maxlife \"{LIFETIME} seconds\" {}", kdc.service));
+    assert!(out.contains("modified"), "{out}");
+    let smbd = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc))?;
+    let mut dir = KdcDirectory::new();
+    dir.add("EXAMPLE.TEST", KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let source = FromKdc {
+        creds: Credentials::Password {
+            client: Principal::parse(&kdc.user, None).unwrap(),
+            password: zeroize::Zeroizing::new(kdc.password.clone()),
+        },
+        spn: Principal::parse(&kdc.service, None).unwrap(),
+        dir,
+        renewals: Arc::new(AtomicUsize::new(0)),
+    };
+    Some(Setup { kdc, smbd, source })
+}
+
+async fn fresh_ticket(source: &mut FromKdc) -> Auth {
+    let auth = source.renew().await.unwrap();
+    source.renewals.store(0, Ordering::SeqCst);
+    auth
+}
+
+async fn connect(smbd: &Smbd, auth: &Auth) -> Connection {
+    let mut options = Options::new("127.0.0.1");
+    options.record = true;
+    Connection::connect(("127.0.0.1", smbd.port), options, auth).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()))
+}
+
+/// SESSION_SETUP requests sent so far, and the SessionIds they named.
+fn session_setups(conn: &Connection) -> Vec<u64> {
+    conn.transcript()
+        .iter()
+        .filter(|(sent, _)| *sent)
+        .filter_map(|(_, frame)| Header::parse(frame).ok())
+        .filter(|h| h.command() == Command::SESSION_SETUP)
+        .map(|h| h.session_id())
+        .collect()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+#[test]
+fn session_is_reauthenticated_before_its_ticket_ends() {
+    let Some(mut s) = setup() else { return };
+    block_on(async {
+        let auth = fresh_ticket(&mut s.source).await;
+        let Auth::Kerberos(ticket) = &auth else { unreachable!() };
+        let life = ticket.end_time - ticket.auth_time.max(ticket.start_time);
+        assert!(life <= LIFETIME as i64, "the KDC issued a {life} s ticket");
+        let renewals = s.source.renewals.clone();
+        let mut conn = connect(&s.smbd, &auth).await;
+        conn.set_renewal(Box::new(s.source));
+        let first = session_setups(&conn);
+        let mut share = conn.tree_connect(&s.smbd.share).await.unwrap();
+        share.put("r.txt", &mut &b"before"[..]).await.unwrap();
+        // Past the ticket's last quarter, then past its end: requests go on, on one session.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(LIFETIME / 2)).await;
+            let names: Vec<String> = share.list("").await.unwrap().into_iter().map(|m| m.name).collect();
+            assert!(names.contains(&"r.txt".to_string()), "{names:?}");
+        }
+        drop(share);
+        let setups = session_setups(&conn);
+        assert!(renewals.load(Ordering::SeqCst) >= 1);
+        assert!(setups.len() > first.len(), "no reauthentication: {setups:?}");
+        let sid = setups[first.len()];
+        assert!(sid != 0 && setups[first.len()..].iter().all(|&id| id == sid), "{setups:?}");
+    });
+    drop(s.kdc);
+}
+
+/// A ticket keyless believes valid that the server has seen end: the server's
+/// NETWORK_SESSION_EXPIRED makes keyless reauthenticate and send the request again.
+#[test]
+fn expired_session_is_recovered_when_the_server_says_so() {
+    let Some(mut s) = setup() else { return };
+    block_on(async {
+        let Auth::Kerberos(mut ticket) = fresh_ticket(&mut s.source).await else { unreachable!() };
+        ticket.end_time += 3600; // what keyless thinks; the server knows better
+        let renewals = s.source.renewals.clone();
+        let mut conn = connect(&s.smbd, &Auth::Kerberos(ticket)).await;
+        conn.set_renewal(Box::new(s.source));
+        let mut share = conn.tree_connect(&s.smbd.share).await.unwrap();
+        share.put("big.bin", &mut &vec![7u8; 3 << 20][..]).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(LIFETIME + 2)).await;
+        assert_eq!(renewals.load(Ordering::SeqCst), 0);
+        // A pipelined read and write whose requests all come back expired.
+        let mut back = Vec::new();
+        assert_eq!(share.get("big.bin", &mut back).await.unwrap(), 3 << 20);
+        assert!(back.iter().all(|&b| b == 7));
+        assert_eq!(renewals.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(LIFETIME + 2)).await;
+        share.put("big2.bin", &mut &back[..]).await.unwrap();
+        assert_eq!(renewals.load(Ordering::SeqCst), 2);
+        assert_eq!(share.stat("big2.bin").await.unwrap().size, 3 << 20);
+    });
+    drop(s.kdc);
+}
+
+/// Without a source of fresh tickets the session ends with one line that says what to do.
+#[test]
+fn expired_session_without_renewal_says_kinit() {
+    let Some(mut s) = setup() else { return };
+    block_on(async {
+        let auth = fresh_ticket(&mut s.source).await;
+        let mut conn = connect(&s.smbd, &auth).await;
+        let mut share = conn.tree_connect(&s.smbd.share).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(LIFETIME + 2)).await;
+        let e = share.list("").await.unwrap_err();
+        assert_eq!(e.status(), Some(NtStatus::NETWORK_SESSION_EXPIRED), "{e}");
+        assert!(e.to_string().contains("run keyless kinit"), "{e}");
+    });
+    drop(s.kdc);
+}
