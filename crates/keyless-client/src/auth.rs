@@ -2,6 +2,7 @@
 //! NTLMv2 (`keyless-gss`), as a small state machine the connection feeds server tokens to.
 
 use crate::Error;
+use keyless_gss::credentials::Credentials;
 use keyless_gss::{ntlmssp, spnego};
 use keyless_krb::{Credential, RandomSource};
 use std::future::Future;
@@ -70,8 +71,29 @@ pub type RenewFuture<'a> = Pin<Box<dyn Future<Output = Result<Auth, String>> + '
 /// ticket ends, and again when the server says the session expired; the error is one line
 /// for the user.
 pub trait Renew: Send {
-    /// A fresh credential for the same user.
-    fn renew(&mut self) -> RenewFuture<'_>;
+    /// A fresh credential for the same user, to replace `expiring`.
+    fn renew<'a>(&'a mut self, expiring: &Auth) -> RenewFuture<'a>;
+}
+
+/// Fresh service tickets from Kerberos [`Credentials`]: a cache's TGT (what `keyless` uses),
+/// a keytab, or a password.
+pub struct RenewFrom {
+    /// Where tickets come from.
+    pub credentials: Credentials,
+    /// The service (`cifs/<host>`).
+    pub spn: keyless_krb::Principal,
+    /// The KDCs to ask.
+    pub kdcs: keyless_krb::transport::KdcDirectory,
+}
+
+impl Renew for RenewFrom {
+    fn renew<'a>(&'a mut self, expiring: &Auth) -> RenewFuture<'a> {
+        let after = expiring.expires_at().unwrap_or(i64::MIN);
+        Box::pin(async move {
+            let ticket = self.credentials.service_ticket_ending_after(&self.spn, &self.kdcs, after).await;
+            ticket.map(Auth::Kerberos).map_err(|e| format!("a new ticket for {}: {e}", self.spn))
+        })
+    }
 }
 
 /// What to do after a step.

@@ -204,7 +204,7 @@ impl Connection {
         self.broken = true;
         if self.auth.due_for_renewal(unix_now()) {
             if let Some(renew) = self.renew.as_mut() {
-                self.auth = renew.renew().await.map_err(Error::Renewal)?;
+                self.auth = renew.renew(&self.auth).await.map_err(Error::Renewal)?;
             }
         }
         self.stream = dial((&self.addr.0, self.addr.1), self.options.timeout).await?;
@@ -381,7 +381,7 @@ impl Connection {
             return Ok(());
         }
         let Some(renew) = self.renew.as_mut() else { return Ok(()) };
-        match renew.renew().await {
+        match renew.renew(&self.auth).await {
             Ok(auth) if auth.expires_at() > self.auth.expires_at() => {
                 self.reauthenticate(auth).await?;
                 self.renewal_stuck = self.auth.due_for_renewal(unix_now());
@@ -401,7 +401,7 @@ impl Connection {
             return Ok(true);
         }
         let Some(renew) = self.renew.as_mut() else { return Ok(false) };
-        let auth = renew.renew().await.map_err(Error::Renewal)?;
+        let auth = renew.renew(&self.auth).await.map_err(Error::Renewal)?;
         if auth.expires_at().is_some_and(|end| end <= unix_now()) {
             return Ok(false);
         }

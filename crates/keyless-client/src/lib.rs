@@ -29,9 +29,10 @@ mod error;
 pub mod negotiate;
 mod tree;
 
-pub use auth::{Auth, Renew, RenewFuture};
+pub use auth::{Auth, Renew, RenewFrom, RenewFuture};
 pub use channel::{CREDIT_UNIT, Received};
 pub use connection::{Connection, Options};
 pub use error::Error;
+pub use keyless_gss::credentials::Credentials;
 pub use keyless_smb::change_notify::FileNotify;
 pub use tree::{Metadata, ReadSeek, Tree, WINDOW_BYTES};

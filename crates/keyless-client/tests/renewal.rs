@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_client::{Auth, Connection, Options, Renew, RenewFuture};
+use keyless_client::{Auth, Connection, Options, Renew, RenewFrom, RenewFuture};
 use keyless_gss::credentials::Credentials;
 use keyless_krb::Principal;
 use keyless_krb::transport::{KdcAddr, KdcDirectory};
@@ -19,20 +19,16 @@ use std::time::Duration;
 
 const LIFETIME: u64 = 8;
 
-/// Fresh service tickets from the KDC with alice's password, counted.
+/// Fresh service tickets from the KDC, counted.
 struct FromKdc {
-    creds: Credentials,
-    spn: Principal,
-    dir: KdcDirectory,
+    inner: RenewFrom,
     renewals: Arc<AtomicUsize>,
 }
 
 impl Renew for FromKdc {
-    fn renew(&mut self) -> RenewFuture<'_> {
-        Box::pin(async move {
-            self.renewals.fetch_add(1, Ordering::SeqCst);
-            self.creds.service_ticket(&self.spn, &self.dir).await.map(Auth::Kerberos).map_err(|e| e.to_string())
-        })
+    fn renew<'a>(&'a mut self, expiring: &Auth) -> RenewFuture<'a> {
+        self.renewals.fetch_add(1, Ordering::SeqCst);
+        self.inner.renew(expiring)
     }
 }
 
@@ -43,30 +39,33 @@ struct Setup {
 }
 
 /// A KDC whose cifs tickets live [`LIFETIME`] seconds and an smbd (signing, so the
-/// transcript shows the commands) that accepts them.
-fn setup() -> Option<Setup> {
+/// transcript shows the commands) that accepts them; tickets from alice's password, or with
+/// `ccache` from the TGT that MIT kinit put in a cache.
+fn setup(ccache: bool) -> Option<Setup> {
     let kdc = MitKdc::start()?;
     let out = kdc.kadmin("EXAMPLE.TEST", &format!("modprinc -maxlife \"{LIFETIME} seconds\" {}", kdc.service));
     assert!(out.contains("modified"), "{out}");
     let smbd = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc))?;
     let mut dir = KdcDirectory::new();
     dir.add("EXAMPLE.TEST", KdcAddr::parse(&kdc.kdc_addr()).unwrap());
-    let source = FromKdc {
-        creds: Credentials::Password {
+    let credentials = if ccache {
+        let path = kdc.dir.join("alice.ccache");
+        kdc.mit_kinit(&path);
+        Credentials::Ccache(path)
+    } else {
+        Credentials::Password {
             client: Principal::parse(&kdc.user, None).unwrap(),
             password: zeroize::Zeroizing::new(kdc.password.clone()),
-        },
-        spn: Principal::parse(&kdc.service, None).unwrap(),
-        dir,
-        renewals: Arc::new(AtomicUsize::new(0)),
+        }
     };
+    let spn = Principal::parse(&kdc.service, None).unwrap();
+    let source = FromKdc { inner: RenewFrom { credentials, spn, kdcs: dir }, renewals: Arc::new(AtomicUsize::new(0)) };
     Some(Setup { kdc, smbd, source })
 }
 
-async fn fresh_ticket(source: &mut FromKdc) -> Auth {
-    let auth = source.renew().await.unwrap();
-    source.renewals.store(0, Ordering::SeqCst);
-    auth
+async fn fresh_ticket(source: &FromKdc) -> Auth {
+    let RenewFrom { credentials, spn, kdcs } = &source.inner;
+    Auth::Kerberos(credentials.service_ticket(spn, kdcs).await.unwrap())
 }
 
 async fn connect(smbd: &Smbd, auth: &Auth) -> Connection {
@@ -92,9 +91,20 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn session_is_reauthenticated_before_its_ticket_ends() {
-    let Some(mut s) = setup() else { return };
+    reauthenticated_before_the_end(false);
+}
+
+/// The same with tickets from a credential cache's TGT, as `keyless` does: the cached
+/// service ticket, about to end, is passed over for a new one.
+#[test]
+fn session_is_reauthenticated_from_a_ccache() {
+    reauthenticated_before_the_end(true);
+}
+
+fn reauthenticated_before_the_end(ccache: bool) {
+    let Some(s) = setup(ccache) else { return };
     block_on(async {
-        let auth = fresh_ticket(&mut s.source).await;
+        let auth = fresh_ticket(&s.source).await;
         let Auth::Kerberos(ticket) = &auth else { unreachable!() };
         let life = ticket.end_time - ticket.auth_time.max(ticket.start_time);
         assert!(life <= LIFETIME as i64, "the KDC issued a {life} s ticket");
@@ -114,6 +124,12 @@ fn session_is_reauthenticated_before_its_ticket_ends() {
         let setups = session_setups(&conn);
         assert!(renewals.load(Ordering::SeqCst) >= 1);
         assert!(setups.len() > first.len(), "no reauthentication: {setups:?}");
+        let expired = conn
+            .transcript()
+            .iter()
+            .filter(|(sent, _)| !*sent)
+            .any(|(_, frame)| Header::parse(frame).is_ok_and(|h| h.status() == NtStatus::NETWORK_SESSION_EXPIRED));
+        assert!(!expired, "renewed only after the server said the session expired");
         let sid = setups[first.len()];
         assert!(sid != 0 && setups[first.len()..].iter().all(|&id| id == sid), "{setups:?}");
     });
@@ -124,9 +140,9 @@ fn session_is_reauthenticated_before_its_ticket_ends() {
 /// NETWORK_SESSION_EXPIRED makes keyless reauthenticate and send the request again.
 #[test]
 fn expired_session_is_recovered_when_the_server_says_so() {
-    let Some(mut s) = setup() else { return };
+    let Some(s) = setup(false) else { return };
     block_on(async {
-        let Auth::Kerberos(mut ticket) = fresh_ticket(&mut s.source).await else { unreachable!() };
+        let Auth::Kerberos(mut ticket) = fresh_ticket(&s.source).await else { unreachable!() };
         ticket.end_time += 3600; // what keyless thinks; the server knows better
         let renewals = s.source.renewals.clone();
         let mut conn = connect(&s.smbd, &Auth::Kerberos(ticket)).await;
@@ -151,9 +167,9 @@ fn expired_session_is_recovered_when_the_server_says_so() {
 /// Without a source of fresh tickets the session ends with one line that says what to do.
 #[test]
 fn expired_session_without_renewal_says_kinit() {
-    let Some(mut s) = setup() else { return };
+    let Some(s) = setup(false) else { return };
     block_on(async {
-        let auth = fresh_ticket(&mut s.source).await;
+        let auth = fresh_ticket(&s.source).await;
         let mut conn = connect(&s.smbd, &auth).await;
         let mut share = conn.tree_connect(&s.smbd.share).await.unwrap();
         tokio::time::sleep(Duration::from_secs(LIFETIME + 2)).await;

@@ -53,16 +53,32 @@ impl Credentials {
     /// # Errors
     /// A ticket for another service, no usable ticket or TGT in a cache, or the KDC's errors.
     pub async fn service_ticket(&self, spn: &Principal, dir: &KdcDirectory) -> Result<Credential, Error> {
+        self.service_ticket_ending_after(spn, dir, i64::MIN).await
+    }
+
+    /// As [`Credentials::service_ticket`], for a ticket that ends later than `after` (seconds
+    /// since the epoch): renewing a session before its ticket ends passes over a cached
+    /// ticket that ends no later and gets a new one from the TGT.
+    ///
+    /// # Errors
+    /// As [`Credentials::service_ticket`].
+    pub async fn service_ticket_ending_after(
+        &self,
+        spn: &Principal,
+        dir: &KdcDirectory,
+        after: i64,
+    ) -> Result<Credential, Error> {
         let now = unix_seconds(SystemTime::now());
         let mut rng = OsRandom;
+        let fresh = |c: &Credential| c.is_valid_at(now, 0) && c.end_time > after;
         match self {
-            Self::Ticket(t) if t.server.same_name(spn) && t.is_valid_at(now, 0) => Ok((**t).clone()),
+            Self::Ticket(t) if t.server.same_name(spn) && fresh(t) => Ok((**t).clone()),
             Self::Ticket(t) => {
                 Err(Error::NotInCache(format!("a valid ticket for {spn} (the ticket given is for {})", t.server)))
             }
             Self::Ccache(path) => {
                 let mut cache = CCache::read(path)?;
-                if let Some(c) = cache.find(spn, now) {
+                if let Some(c) = cache.find(spn, now).filter(fresh) {
                     return Ok(c);
                 }
                 let realm = cache.principal.realm.clone();

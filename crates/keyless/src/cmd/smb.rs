@@ -4,7 +4,7 @@
 //! failure never leaves a partial file under the wanted name.
 
 use crate::context::{Context, Failure, read_password, runtime};
-use keyless_client::{Auth, Connection, Metadata, Options};
+use keyless_client::{Auth, Connection, Metadata, Options, RenewFrom};
 use keyless_krb::time::unix_seconds;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -94,7 +94,7 @@ impl SmbUrl {
 
 /// Connects and authenticates as the options say.
 fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Connection, Failure> {
-    let auth = authenticate(c, url, rt)?;
+    let (auth, renewal) = authenticate(c, url, rt)?;
     let mut options = Options::new(&url.host);
     options.require_encryption = c.require_encryption;
     if c.allow_smb2 {
@@ -102,20 +102,24 @@ fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Co
     }
     let addr = c.ip.clone().unwrap_or_else(|| url.host.clone());
     let port = url.port.or(c.port).unwrap_or(445);
-    let conn = rt
+    let mut conn = rt
         .block_on(Connection::connect((&addr, port), options, &auth))
         .map_err(|e| Failure::from(format!("{}:{port}: {e}", url.host)))?;
+    if let Some(r) = renewal {
+        conn.set_renewal(Box::new(r));
+    }
     Ok(conn)
 }
 
-fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Auth, Failure> {
-    let ntlm = || -> Result<Auth, Failure> {
+/// The session's credential, and for Kerberos where fresh tickets come from while it lasts.
+fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
+    let ntlm = || -> Result<(Auth, Option<RenewFrom>), Failure> {
         let user = c.user.as_deref().ok_or_else(|| {
             Failure::from("NTLM needs --user (and --password-file, or the password on stdin)".to_string())
         })?;
         let (domain, name) = user.split_once('\\').unwrap_or(("", user));
         let password = read_password(&format!("Password for {user}: "), c.password_file.as_ref())?;
-        Ok(Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password })
+        Ok((Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password }, None))
     };
     match c.auth {
         AuthKind::Ntlm => ntlm(),
@@ -128,8 +132,9 @@ fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Resu
     }
 }
 
-/// A ticket for cifs/<host> from the cache, or through the cache's TGT.
-fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Auth, Failure> {
+/// A ticket for cifs/<host> from the cache, or through the cache's TGT; later ones the same
+/// way (when the realm's KDCs are known).
+fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
     let ctx = Context::load()?;
     let path = ctx.ccache_path(c.ccache.as_deref())?;
     let mut cache = ctx.read_cache(&path)?;
@@ -150,7 +155,16 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<A
             t
         }
     };
-    Ok(Auth::Kerberos(ticket))
+    let mut realms = vec![client.realm.as_str()];
+    if server.realm != client.realm {
+        realms.push(&server.realm);
+    }
+    let renewal = ctx.kdcs(&realms, &c.kdc, &c.ca_file).ok().map(|kdcs| RenewFrom {
+        credentials: keyless_client::Credentials::Ccache(path.clone()),
+        spn: server.clone(),
+        kdcs,
+    });
+    Ok((Auth::Kerberos(ticket), renewal))
 }
 
 /// `keyless ls URL`.
