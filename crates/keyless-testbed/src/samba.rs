@@ -21,6 +21,8 @@ pub enum SmbMode {
     EncryptWith(&'static str),
     /// Signing mandatory, this one protocol only (`SMB2_10`, `SMB3_00`, `SMB3_02`, `SMB3_11`).
     Only(&'static str),
+    /// SMB2_02 and up, signing only when the client asks (to measure unsigned clients).
+    Plain,
 }
 
 /// A running smbd.
@@ -95,11 +97,12 @@ impl Smbd {
     printcap name = /dev/null
     disable spoolss = yes
     ntlm auth = ntlmv2-only
-    server signing = mandatory
-"
+    server signing = {}
+",
+            if mode == SmbMode::Plain { "auto" } else { "mandatory" }
         );
         conf += &match mode {
-            SmbMode::Signing => "    server min protocol = SMB2_02\n".to_string(),
+            SmbMode::Signing | SmbMode::Plain => "    server min protocol = SMB2_02\n".to_string(),
             SmbMode::Encrypt => "    server min protocol = SMB3_11\n    smb encrypt = required\n".to_string(),
             SmbMode::Only(protocol) => {
                 format!("    server min protocol = {protocol}\n    server max protocol = {protocol}\n")

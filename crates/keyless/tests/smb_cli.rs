@@ -105,6 +105,23 @@ fn ntlm_file_commands_round_trip() {
         ok(run(&["rmdir", &format!("{base}/docs/tree/{d}")]), "rmdir");
     }
 
+    // On a terminal (script(1) gives it one), put and get show progress with the rate.
+    let tty_file = scratch.join("tty.bin");
+    std::fs::write(&tty_file, &data).unwrap();
+    let size = data.len();
+    for (verb, from, to) in [
+        ("put", tty_file.display().to_string(), format!("{base}/docs/tty.bin")),
+        ("get", format!("{base}/docs/tty.bin"), scratch.join("tty-back.bin").display().to_string()),
+    ] {
+        let cmd = format!("{} {verb} {from} {to} {}", common::KEYLESS, auth.join(" "));
+        let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{verb} on a terminal: {shown}");
+        assert!(shown.contains(&format!("tty.bin 100.0% {size} / {size} ")) && shown.contains(" MB/s"), "{shown:?}");
+    }
+    assert!(std::fs::read(scratch.join("tty-back.bin")).unwrap() == std::fs::read(&tty_file).unwrap());
+    ok(run(&["rm", &format!("{base}/docs/tty.bin")]), "rm");
+
     ok(run(&["mv", &format!("{base}/docs/from-samba.txt"), "docs/renamed.txt"]), "mv");
     let stat = ok(run(&["stat", &format!("{base}/docs/renamed.txt")]), "stat");
     assert!(stat.contains("23 bytes, file"), "{stat}");

@@ -331,7 +331,9 @@ fn put_file(
     let file = std::fs::File::open(local).map_err(|e| format!("{}: {e}", local.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut input = Progress::new(std::io::BufReader::with_capacity(1 << 20, &file), &name, size);
+    // Unbuffered: each WRITE's data is read from the file straight into its message (a
+    // buffer in between would copy every byte once more).
+    let mut input = Progress::new(&file, &name, size);
     let n = rt.block_on(tree.put_seekable(target, &mut input))?;
     input.finish();
     if n != size {
