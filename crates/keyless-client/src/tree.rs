@@ -139,6 +139,8 @@ struct Handle {
     attributes: FileAttributes,
     /// Set when the server made the open durable.
     durable: Option<Durable>,
+    /// The key of the lease the open holds, if the server granted one.
+    lease_key: Option<[u8; 16]>,
 }
 
 /// What reclaims a durable open on a new connection (MS-SMB2 3.2.4.4): its CreateGuid and
@@ -182,7 +184,7 @@ impl<'c> Tree<'c> {
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
         let body = CreateResponse::parse(resp.bytes())?;
-        Ok(Handle { id: body.file_id, attributes: body.attributes, durable: None })
+        Ok(Handle { id: body.file_id, attributes: body.attributes, durable: None, lease_key: None })
     }
 
     /// Opens a file for a transfer asking for a durable handle (DH2Q) under a lease with
@@ -226,14 +228,15 @@ impl<'c> Tree<'c> {
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
         let body = CreateResponse::parse(resp.bytes())?;
-        if body.oplock_level == oplock_level::LEASE && body.context(context_name::LEASE).is_some() {
+        let leased = body.oplock_level == oplock_level::LEASE && body.context(context_name::LEASE).is_some();
+        if leased {
             self.conn.hold_lease(lease.key, self.id);
         }
         let durable = body
             .context(context_name::DURABLE_HANDLE_V2)
             .or_else(|| body.context(context_name::DURABLE_HANDLE_RECONNECT_V2))
             .map(|_| Durable { create_guid: [0; 16], lease });
-        Ok(Handle { id: body.file_id, attributes: body.attributes, durable })
+        Ok(Handle { id: body.file_id, attributes: body.attributes, durable, lease_key: leased.then_some(lease.key) })
     }
 
     /// After the connection dropped: a new connection and session, the share again, and the
@@ -265,8 +268,8 @@ impl<'c> Tree<'c> {
     }
 
     async fn close(&mut self, handle: Handle) -> Result<FileAttributes, Error> {
-        if let Some(d) = &handle.durable {
-            self.conn.drop_lease(&d.lease.key);
+        if let Some(key) = &handle.lease_key {
+            self.conn.drop_lease(key);
         }
         let resp = self
             .conn
