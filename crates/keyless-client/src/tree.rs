@@ -205,26 +205,26 @@ impl<'c> Tree<'c> {
         OsRandom.fill(&mut key)?;
         let lease = Lease { key, state, flags: 0, v2: Some(([0; 16], 0)) };
         let dh2q = DurableHandleV2 { timeout: 0, flags: 0, create_guid }.request_bytes();
-        let handle =
-            self.open_leased(path, desired_access, disp, lease, (context_name::DURABLE_HANDLE_V2, &dh2q)).await?;
-        Ok(Handle { durable: handle.durable.map(|_| Durable { create_guid, lease }), ..handle })
+        let durable = Durable { create_guid, lease };
+        self.open_leased(path, desired_access, disp, durable, (context_name::DURABLE_HANDLE_V2, &dh2q)).await
     }
 
-    /// CREATE with a lease and a durable-handle context (DH2Q or DH2C): the handle, durable
-    /// when the server answered the durable context.
+    /// CREATE with `durable`'s lease and a durable-handle context (DH2Q or DH2C): the handle,
+    /// durable when the server answered the durable context.
     async fn open_leased(
         &mut self,
         path: &str,
         desired_access: u32,
         disp: u32,
-        lease: Lease,
-        durable: (&[u8; 4], &[u8]),
+        durable: Durable,
+        context: (&[u8; 4], &[u8]),
     ) -> Result<Handle, Error> {
+        let lease = durable.lease;
         let lease_bytes = lease.to_bytes();
         let mut req = self.create_request(path, desired_access, disp, options::NON_DIRECTORY_FILE);
         req.oplock_level = oplock_level::LEASE;
         req.contexts =
-            vec![CreateContext::new(context_name::LEASE, &lease_bytes), CreateContext::new(durable.0, durable.1)];
+            vec![CreateContext::new(context_name::LEASE, &lease_bytes), CreateContext::new(context.0, context.1)];
         let resp = self.conn.request(self.id, &req, 0).await?;
         check_status(&resp, Command::CREATE)?;
         let body = CreateResponse::parse(resp.bytes())?;
@@ -235,7 +235,7 @@ impl<'c> Tree<'c> {
         let durable = body
             .context(context_name::DURABLE_HANDLE_V2)
             .or_else(|| body.context(context_name::DURABLE_HANDLE_RECONNECT_V2))
-            .map(|_| Durable { create_guid: [0; 16], lease });
+            .map(|_| durable);
         Ok(Handle { id: body.file_id, attributes: body.attributes, durable, lease_key: leased.then_some(lease.key) })
     }
 
@@ -247,13 +247,7 @@ impl<'c> Tree<'c> {
         self.id = self.conn.connect_tree(&self.share).await?;
         let dh2c = DurableHandleReconnectV2 { file_id: handle.id, create_guid: d.create_guid, flags: 0 }.to_bytes();
         let reclaimed = self
-            .open_leased(
-                path,
-                desired_access,
-                disposition::OPEN,
-                d.lease,
-                (context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c),
-            )
+            .open_leased(path, desired_access, disposition::OPEN, d, (context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c))
             .await?;
         handle.id = reclaimed.id;
         Ok(())
