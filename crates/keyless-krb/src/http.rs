@@ -1,5 +1,6 @@
-//! Just enough HTTP/1.1 for MS-KKDCP: one POST and its answer per connection, with every size
-//! bounded, used by the proxy client ([`crate::transport`]) and server ([`crate::kdc_proxy`]).
+//! Just enough HTTP/1.1 for MS-KKDCP and the Azure token and ticket endpoints: one request and
+//! its answer per connection, with every size bounded, used by the proxy client
+//! ([`crate::transport`]), the proxy server ([`crate::kdc_proxy`]) and `keyless-identity`.
 
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -121,26 +122,67 @@ async fn read_chunked<R: AsyncRead + Unpin>(r: &mut R, mut pending: Vec<u8>, max
     }
 }
 
-/// Writes a POST with a body.
-///
-/// # Errors
-/// I/O errors.
-pub async fn write_post<W: AsyncWrite + Unpin>(
-    w: &mut W,
+/// A whole request (`Connection: close`, one exchange per connection). The buffer is zeroed
+/// when dropped: headers may carry bearer tokens.
+pub fn request_bytes(
+    method: &str,
     host: &str,
     path: &str,
-    content_type: &str,
+    headers: &[(&str, &str)],
     body: &[u8],
-) -> io::Result<()> {
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: keyless/{}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION"),
-        body.len()
-    );
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    w.write_all(&out).await?;
-    w.flush().await
+) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(256 + body.len()));
+    let mut line = |name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
+    line("Host", host);
+    line("User-Agent", concat!("keyless/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in headers {
+        line(name, value);
+    }
+    if !body.is_empty() || method == "POST" {
+        line("Content-Length", &body.len().to_string());
+    }
+    line("Connection", "close");
+    let mut all = zeroize::Zeroizing::new(format!("{method} {path} HTTP/1.1\r\n").into_bytes());
+    all.extend_from_slice(&out);
+    all.extend_from_slice(b"\r\n");
+    all.extend_from_slice(body);
+    all
+}
+
+/// One request and its answer on a new connection to `host:port`, over TLS when `tls` is
+/// given (the server name checked against `host`). The answer's body may run to EOF.
+///
+/// # Errors
+/// I/O errors; TLS failures come as I/O errors wrapping a `rustls::Error`.
+pub async fn round_trip(
+    host: &str,
+    port: u16,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    request: &[u8],
+    max_body: usize,
+) -> io::Result<(Head, Vec<u8>)> {
+    let tcp = tokio::net::TcpStream::connect((host, port)).await?;
+    match tls {
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad TLS server name {host}")))?;
+            let mut stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+            stream.write_all(request).await?;
+            stream.flush().await?;
+            read_message(&mut stream, max_body, true).await
+        }
+        None => {
+            let mut stream = tcp;
+            stream.write_all(request).await?;
+            stream.flush().await?;
+            read_message(&mut stream, max_body, true).await
+        }
+    }
 }
 
 /// Writes a response with a body and closes the exchange.

@@ -284,15 +284,15 @@ impl KdcDirectory {
             Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {detail}") }
         };
         let body = crate::kkdcp::wrap_request(message, realm)?;
-        let exchange = async {
-            let name = rustls::pki_types::ServerName::try_from(kdc.host.clone()).map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad TLS server name {}", kdc.host))
-            })?;
-            let tcp = TcpStream::connect((kdc.host.as_str(), kdc.port)).await?;
-            let mut tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
-            crate::http::write_post(&mut tls, &kdc.authority(), &kdc.path, crate::kkdcp::CONTENT_TYPE, &body).await?;
-            crate::http::read_message(&mut tls, crate::kkdcp::MAX_MESSAGE + 64, true).await
-        };
+        let request = crate::http::request_bytes(
+            "POST",
+            &kdc.authority(),
+            &kdc.path,
+            &[("Content-Type", crate::kkdcp::CONTENT_TYPE)],
+            &body,
+        );
+        let exchange =
+            crate::http::round_trip(&kdc.host, kdc.port, Some(config), &request, crate::kkdcp::MAX_MESSAGE + 64);
         let (head, reply) = timeout(self.timeout * 3, exchange)
             .await
             .map_err(|_| io_err(std::io::Error::new(std::io::ErrorKind::TimedOut, "KDC proxy did not answer in time")))?

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: fail loudly")]
 
 mod ad_dc;
+mod azure;
 mod kdcproxy;
 mod mit_kdc;
 pub mod pcap;
@@ -15,6 +16,7 @@ mod scratch;
 pub mod tshark;
 
 pub use ad_dc::{AD_IP, AdDc};
+pub use azure::{AzureEmulator, TICKET_CLIENT};
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
 pub use pyspnego::PySpnego;

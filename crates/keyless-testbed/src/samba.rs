@@ -64,7 +64,7 @@ impl Smbd {
         // smbd also needs its guest account (nobody) to exist, even with guests refused.
         std::fs::write(
             dir.join("passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:2000:2000:alice:/tmp:/bin/false\n",
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:2000:2000:alice:/tmp:/bin/false\nazurefileclient:x:2001:2000:kerbticket client:/tmp:/bin/false\n",
         )
         .unwrap();
         std::fs::write(dir.join("group"), "root:x:0:\nnogroup:x:65534:\nalice:x:2000:\n").unwrap();
@@ -120,7 +120,8 @@ impl Smbd {
         }
         // Durable handles need smbd's own share modes and locks, not the kernel's.
         conf += "    kernel oplocks = no\n    kernel share modes = no\n    posix locking = no\n";
-        conf += &format!("[share]\n    path = {d}/share\n    read only = no\n    valid users = alice\n");
+        conf +=
+            &format!("[share]\n    path = {d}/share\n    read only = no\n    valid users = alice azurefileclient\n");
         let conf_path = dir.join("smb.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let password = "alice-Passw0rd".to_string();

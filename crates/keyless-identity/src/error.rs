@@ -1,0 +1,85 @@
+//! The errors of keyless-identity: each says which service, what it answered, and what to try.
+
+use std::fmt;
+
+/// Something that stopped a token, ticket or key from being obtained.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad options or environment (a URL, a missing variable, an unreadable file).
+    Config(String),
+    /// The service could not be reached (connection refused, timeout, TLS failure).
+    Unreachable {
+        /// Which service, e.g. `IMDS at http://169.254.169.254/...`.
+        service: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The service answered with an error status.
+    Refused {
+        /// Which service.
+        service: String,
+        /// The HTTP status.
+        status: u16,
+        /// The service's own message (error code and description), bounded in length.
+        message: String,
+    },
+    /// The service answered 200 with something that is not what it should send.
+    Malformed {
+        /// What was being read.
+        what: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// A token that cannot be used: wrong audience, expired, not a token.
+    Token(String),
+    /// A Kerberos problem with the ticket (`keyless-krb`).
+    Krb(keyless_krb::Error),
+}
+
+impl Error {
+    /// What to try, when there is something to say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Unreachable { service, .. } if service.starts_with("IMDS") => Some(
+                "this works on an Azure VM with a managed identity; elsewhere give --token-file, or point --imds-endpoint at the right place",
+            ),
+            Self::Unreachable { .. } => Some("check the endpoint URL and the network"),
+            Self::Refused { status: 400, service, .. } if service.starts_with("IMDS") => {
+                Some("with several user-assigned identities, pick one with --client-id, --object-id or --resource-id")
+            }
+            Self::Refused { status: 401 | 403, service, .. } if service.starts_with("kerbticket") => Some(
+                "the identity needs the role Storage File Data SMB MI Admin on the account, and the account needs SMB OAuth enabled",
+            ),
+            Self::Refused { status: 401 | 403, service, .. } if service.starts_with("ARM") => {
+                Some("the identity needs a role that allows listKeys (e.g. Storage Account Key Operator Service Role)")
+            }
+            Self::Refused { status: 404, service, .. } if service.starts_with("ARM") => {
+                Some("check --subscription, --resource-group and --account")
+            }
+            Self::Token(_) => {
+                Some("get a token for https://storage.azure.com (no trailing slash) that has not expired")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(s) | Self::Token(s) => f.write_str(s),
+            Self::Unreachable { service, detail } => write!(f, "{service} did not answer: {detail}"),
+            Self::Refused { service, status, message } => write!(f, "{service} answered HTTP {status}: {message}"),
+            Self::Malformed { what, detail } => write!(f, "{what} is malformed: {detail}"),
+            Self::Krb(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<keyless_krb::Error> for Error {
+    fn from(e: keyless_krb::Error) -> Self {
+        Self::Krb(e)
+    }
+}
