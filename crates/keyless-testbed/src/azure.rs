@@ -59,11 +59,9 @@ impl AzureEmulator {
         let arc_token_dir = dir.join("arc-tokens");
         std::fs::create_dir_all(&arc_token_dir).unwrap();
         let workload_token_file = dir.join("azure-identity-token");
-        std::fs::write(
-            &workload_token_file,
-            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDp3b3JrbG9hZCJ9.c2ln\n",
-        )
-        .unwrap();
+        // The projected service-account token, which Entra's federated credential expects.
+        let assertion = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDp3b3JrbG9hZCJ9.c2ln";
+        std::fs::write(&workload_token_file, format!("{assertion}\n")).unwrap();
         let imds_identities: Vec<_> = (0..identities.max(1))
             .map(|i| (format!("client-{i}"), format!("object-{i}"), format!("/subscriptions/s/resourcegroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id{i}")))
             .collect();
@@ -76,7 +74,7 @@ impl AzureEmulator {
             r#"{{"http_port":{http_port},"https_port":{https_port},"cert":"{}","key":"{}","secret":"emulator-{}","tenant":"{tenant}",
 "token_lifetime":3600,"app_service_header":"app-service-header-{}","arc_token_dir":"{}",
 "imds_identities":[{}],
-"workload":{{"client_id":"workload-client","assertion_file":"{}"}},
+"workload":{{"client_id":"workload-client","assertion":"{assertion}"}},
 "arm":{{"subscription":"{}","resource_group":"{}","account":"{}","key":"{}"}},
 "kerbticket":{{"keytab":"{}","client":"{TICKET_CLIENT}@{realm}","service":"{}","krb5_conf":"{}"}}}}"#,
             s(&cert.cert),
@@ -89,7 +87,6 @@ impl AzureEmulator {
                 .map(|(c, o, r)| format!(r#"{{"client_id":"{c}","object_id":"{o}","resource_id":"{r}"}}"#))
                 .collect::<Vec<_>>()
                 .join(","),
-            s(&workload_token_file),
             arm_account.0,
             arm_account.1,
             arm_account.2,

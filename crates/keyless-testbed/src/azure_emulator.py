@@ -357,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
         if form.get("client_id") != wi["client_id"]:
             return self.answer(400, {"error": "unauthorized_client", "error_description":
                                      "AADSTS700016: Application with identifier '%s' was not found in the directory" % form.get("client_id")})
-        if form.get("client_assertion") != open(wi["assertion_file"]).read().strip():
+        if form.get("client_assertion") != wi["assertion"]:
             return self.answer(401, {"error": "invalid_client", "error_description":
                                      "AADSTS700213: No matching federated identity record found for presented assertion subject"})
         scope = form.get("scope", "")
