@@ -87,3 +87,36 @@ pub fn parse_body(body: &[u8]) -> Result<Credential, Error> {
     }
     Ok(ticket)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzz seed, DER written by the test harness's Python encoder (RFC 4120 5.8).
+    #[test]
+    fn reads_an_etype_zero_krb_cred() {
+        let body = include_bytes!("../../../fuzz/corpus/identity_answers/kerbticket-ok.json");
+        let t = parse_body(body).unwrap();
+        assert_eq!(t.server.to_string(), "cifs/files.example.test@EXAMPLE.TEST");
+        assert_eq!(t.client.to_string(), "azurefileclient@EXAMPLE.TEST");
+        assert_eq!((t.session_key.etype().0, t.session_key.expose_bytes()), (18, &[0x11u8; 32][..]));
+        assert_eq!((t.end_time, t.renew_till, t.flags), (1_700_036_000, 0, 0x4080_0000));
+    }
+
+    #[test]
+    fn request_has_the_headers_azure_files_wants() {
+        let endpoint = Url::parse("https://acct.file.core.windows.net/").unwrap();
+        let token = AccessToken::given("tok").unwrap();
+        let r =
+            request(&endpoint, &token, std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)).unwrap();
+        assert_eq!(r.url.path, "/?restype=service&comp=kerbticket");
+        assert_eq!(r.header_value("x-ms-date"), Some("Tue, 14 Nov 2023 22:13:20 GMT"));
+        assert_eq!(r.header_value("x-ms-version"), Some(VERSION));
+        let wire = String::from_utf8(r.to_bytes().to_vec()).unwrap();
+        assert!(
+            wire.starts_with("POST /?restype=service&comp=kerbticket HTTP/1.1\r\nHost: acct.file.core.windows.net\r\n")
+        );
+        assert!(wire.contains("Authorization: Bearer tok\r\n") && wire.contains("Content-Length: 0\r\n"));
+        assert!(request(&Url::parse("http://acct/").unwrap(), &token, std::time::UNIX_EPOCH).is_err());
+    }
+}

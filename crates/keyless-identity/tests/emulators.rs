@@ -138,7 +138,10 @@ fn imds_is_retried_as_documented_and_given_up_on_clearly() {
         quick,
     )))
     .unwrap_err();
-    assert!(e.to_string().starts_with(&format!("IMDS at {closed}/metadata/identity/oauth2/token did not answer")), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!("IMDS at {closed}/metadata/identity/oauth2/token did not answer")),
+        "{e}"
+    );
     assert!(e.hint().unwrap().contains("--token-file"));
 }
 
@@ -166,7 +169,10 @@ fn kerbticket_failures_are_one_clear_error() {
     azure.script("kerbticket", &[403]);
     let e = block_on(given(STORAGE_RESOURCE, 3600).ticket()).unwrap_err();
     assert!(
-        e.to_string().starts_with(&format!("kerbticket at {} answered HTTP 403: AuthorizationPermissionMismatch: This request is not authorized", azure.https)),
+        e.to_string().starts_with(&format!(
+            "kerbticket at {} answered HTTP 403: AuthorizationPermissionMismatch: This request is not authorized",
+            azure.https
+        )),
         "{e}"
     );
     assert!(e.hint().unwrap().contains("Storage File Data SMB MI Admin"));
@@ -179,7 +185,12 @@ fn kerbticket_failures_are_one_clear_error() {
     assert!(e.contains("its KRB-CRED is encrypted (etype 18); Azure Files sends it unencrypted"), "{e}");
     // A file endpoint whose certificate is not trusted.
     let untrusted = OAuthTickets::new(HttpClient::new(vec![]), imds(&azure), Url::parse(&azure.https).unwrap());
-    let e = block_on({ let mut u = untrusted; async move { u.ticket().await } }).unwrap_err().to_string();
+    let e = block_on({
+        let mut u = untrusted;
+        async move { u.ticket().await }
+    })
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("did not answer: TLS: invalid peer certificate"), "{e}");
 }
 
@@ -198,7 +209,8 @@ fn a_really_encrypted_krb_cred_is_refused() {
         .unwrap();
     cred.enc_part = rasn_kerberos::EncryptedData { etype: 18, kvno: None, cipher: sealed.into() };
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, rasn::der::encode(&cred).unwrap());
-    let body = format!(r#"{{"kerberosServiceTicket":"{b64}","sessionKey":"","expirationTime":"2030-01-01T00:00:00.000Z"}}"#);
+    let body =
+        format!(r#"{{"kerberosServiceTicket":"{b64}","sessionKey":"","expirationTime":"2030-01-01T00:00:00.000Z"}}"#);
     let e = keyless_identity::kerbticket::parse_body(body.as_bytes()).unwrap_err().to_string();
     assert!(e.contains("encrypted (etype 18)"), "{e}");
     drop(kdc);

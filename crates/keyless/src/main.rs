@@ -29,6 +29,13 @@ enum Command {
     /// Add credentials handed over outside a KDC exchange to a cache: a KRB-CRED (an Entra cloud
     /// TGT, an Azure Files kerbticket), or an AS-REP with its key (Entra's tgt_cloud).
     Import(cmd::import::Args),
+    /// Trade a managed identity's token for an Azure Files Kerberos ticket and store it in a
+    /// credential cache (for mount -t cifs -o sec=krb5); --refresh keeps it fresh.
+    OauthTicket(cmd::identity::OAuthTicketArgs),
+    /// Get a storage account key through Azure Resource Manager with the managed identity.
+    StorageKey(cmd::identity::StorageKeyArgs),
+    /// Get an OAuth access token from the managed identity (shown only with --raw).
+    Token(cmd::identity::TokenArgs),
     /// Serve as an MS-KKDCP KDC proxy (HTTPS), so clients reach a realm's KDCs without port 88.
     KdcProxy(cmd::kdc_proxy::Args),
     /// Create and inspect keytab files.
@@ -64,6 +71,9 @@ fn main() -> ExitCode {
         Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
         Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
         Command::Import(a) => ("import", cmd::import::run(a)),
+        Command::OauthTicket(a) => ("oauth-ticket", cmd::identity::oauth_ticket(a)),
+        Command::StorageKey(a) => ("storage-key", cmd::identity::storage_key(a)),
+        Command::Token(a) => ("token", cmd::identity::token(a)),
         Command::Keytab(c) => ("keytab", cmd::keytab::run(c)),
         Command::Ls(a) => ("ls", cmd::smb::ls(a)),
         Command::Stat(a) => ("stat", cmd::smb::stat(a)),

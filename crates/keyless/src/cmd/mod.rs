@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod identity;
 pub mod import;
 pub mod kdc_proxy;
 pub mod kdestroy;

@@ -3,8 +3,9 @@
 //! NTLMv2 with a password file. Downloads land in a temporary file renamed at the end, so a
 //! failure never leaves a partial file under the wanted name.
 
+use crate::cmd::identity::{IdentityArgs, RenewOAuth};
 use crate::context::{Context, Failure, read_password, runtime};
-use keyless_client::{Auth, Connection, Metadata, Options, RenewFrom};
+use keyless_client::{Auth, Connection, Metadata, Options, Renew, RenewFrom};
 use keyless_krb::time::unix_seconds;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,11 @@ pub enum AuthKind {
     Krb5,
     /// NTLMv2 with --user and a password (also a storage account key, user `Azure\<account>`).
     Ntlm,
+    /// A managed identity's token traded for a Kerberos ticket by Azure Files (SMB OAuth).
+    Oauth,
+    /// A storage account key from Azure Resource Manager (with the managed identity), as
+    /// NTLMv2 for `Azure\<account>`.
+    StorageKey,
 }
 
 /// What every file command takes.
@@ -54,9 +60,11 @@ pub struct Connect {
     /// KDC to use first for the client's realm (for the ticket): host:port or a URL.
     #[arg(long = "kdc", value_name = "URL")]
     kdc: Vec<String>,
-    /// Extra CA certificate (PEM) to trust for an https:// KDC proxy.
+    /// Extra CA certificate (PEM) to trust for an https:// KDC proxy or Azure endpoint.
     #[arg(long, value_name = "FILE")]
     ca_file: Vec<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 /// `smb://host[:port]/share/path` or `//host/share/path`.
@@ -106,14 +114,18 @@ fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Co
         .block_on(Connection::connect((&addr, port), options, &auth))
         .map_err(|e| Failure::from(format!("{}:{port}: {e}", url.host)))?;
     if let Some(r) = renewal {
-        conn.set_renewal(Box::new(r));
+        conn.set_renewal(r);
     }
     Ok(conn)
 }
 
 /// The session's credential, and for Kerberos where fresh tickets come from while it lasts.
-fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
-    let ntlm = || -> Result<(Auth, Option<RenewFrom>), Failure> {
+fn authenticate(
+    c: &Connect,
+    url: &SmbUrl,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Auth, Option<Box<dyn Renew>>), Failure> {
+    let ntlm = || -> Result<(Auth, Option<Box<dyn Renew>>), Failure> {
         let user = c.user.as_deref().ok_or_else(|| {
             Failure::from("NTLM needs --user (and --password-file, or the password on stdin)".to_string())
         })?;
@@ -121,10 +133,17 @@ fn authenticate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Resu
         let password = read_password(&format!("Password for {user}: "), c.password_file.as_ref())?;
         Ok((Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password }, None))
     };
+    let kerberos = || kerberos(c, url, rt).map(|(auth, renew)| (auth, renew.map(|r| Box::new(r) as Box<dyn Renew>)));
     match c.auth {
         AuthKind::Ntlm => ntlm(),
-        AuthKind::Krb5 => kerberos(c, url, rt),
-        AuthKind::Auto => match kerberos(c, url, rt) {
+        AuthKind::Krb5 => kerberos(),
+        AuthKind::Oauth => {
+            let mut tickets = c.identity.tickets(&url.host, &c.ca_file)?;
+            let ticket = rt.block_on(tickets.ticket())?;
+            Ok((Auth::Kerberos(ticket), Some(Box::new(RenewOAuth(tickets)))))
+        }
+        AuthKind::StorageKey => Ok((c.identity.storage_key_auth(&url.host, &c.ca_file, rt)?, None)),
+        AuthKind::Auto => match kerberos() {
             Ok(a) => Ok(a),
             Err(_) if c.user.is_some() => ntlm(),
             Err(e) => Err(format!("{e}; or give --user for NTLM").into()),

@@ -1,0 +1,317 @@
+//! Managed identity for the CLI: the options that say where tokens come from, and the
+//! commands built on them: `oauth-ticket` (a ccache for the kernel's cifs client, kept fresh
+//! with `--refresh`), `storage-key` (ARM listKeys) and `token`.
+
+use crate::context::{Context, Failure, runtime};
+use keyless_client::{Auth, Renew, RenewFuture};
+use keyless_identity::arm::{self, Account};
+use keyless_identity::source::{Kind, Source};
+use keyless_identity::{AccessToken, HttpClient, Identity, OAuthTickets, Url};
+use keyless_krb::Credential;
+use keyless_krb::ccache::CCache;
+use keyless_krb::time::{format_utc, unix_seconds};
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+impl From<keyless_identity::Error> for Failure {
+    fn from(e: keyless_identity::Error) -> Self {
+        match (e.hint(), e) {
+            (_, keyless_identity::Error::Krb(k)) => k.into(),
+            (Some(h), e) => format!("{e}; {h}").into(),
+            (None, e) => e.to_string().into(),
+        }
+    }
+}
+
+/// Where the token comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    /// By the environment: workload identity, App Service, Azure Arc, else IMDS.
+    Auto,
+    /// The VM's instance metadata service.
+    Imds,
+    /// AKS workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID).
+    Workload,
+    /// App Service / Functions / Container Apps (IDENTITY_ENDPOINT, IDENTITY_HEADER).
+    AppService,
+    /// Azure Arc-enabled server (IDENTITY_ENDPOINT, IMDS_ENDPOINT).
+    Arc,
+}
+
+/// Options of the managed-identity paths.
+#[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "Managed identity (--auth oauth, --auth storage-key)")]
+pub struct IdentityArgs {
+    /// Where tokens come from.
+    #[arg(long, value_enum, default_value = "auto")]
+    identity_source: SourceArg,
+    /// A user-assigned identity, by client id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["object_id", "resource_id"])]
+    client_id: Option<String>,
+    /// A user-assigned identity, by object (principal) id.
+    #[arg(long, value_name = "ID", conflicts_with = "resource_id")]
+    object_id: Option<String>,
+    /// A user-assigned identity, by ARM resource id.
+    #[arg(long, value_name = "ID")]
+    resource_id: Option<String>,
+    /// A token for https://storage.azure.com you already have: a file, or - for stdin.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// IMDS base URL (default: AZURE_POD_IDENTITY_AUTHORITY_HOST, else http://169.254.169.254).
+    #[arg(long, value_name = "URL")]
+    imds_endpoint: Option<String>,
+    /// Where to trade the token for a ticket (default: https://<host of the share>/).
+    #[arg(long, value_name = "URL")]
+    file_endpoint: Option<String>,
+    /// storage-key: the account's subscription id.
+    #[arg(long, value_name = "ID")]
+    subscription: Option<String>,
+    /// storage-key: the account's resource group.
+    #[arg(long, value_name = "NAME")]
+    resource_group: Option<String>,
+    /// storage-key: the storage account (default: the first label of the host).
+    #[arg(long, value_name = "NAME")]
+    account: Option<String>,
+    /// storage-key: Azure Resource Manager's URL.
+    #[arg(long, value_name = "URL", default_value = arm::ENDPOINT)]
+    arm_endpoint: String,
+}
+
+impl IdentityArgs {
+    /// The token source the options and the environment name.
+    fn source(&self) -> Result<Source, Failure> {
+        if let Some(path) = &self.token_file {
+            let mut text = zeroize::Zeroizing::new(String::new());
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text)
+            } else {
+                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+            };
+            read.map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok(Source::Given(AccessToken::given(&text)?));
+        }
+        let identity = match (&self.client_id, &self.object_id, &self.resource_id) {
+            (Some(id), _, _) => Some(Identity::ClientId(id.clone())),
+            (_, Some(id), _) => Some(Identity::ObjectId(id.clone())),
+            (_, _, Some(id)) => Some(Identity::ResourceId(id.clone())),
+            _ => None,
+        };
+        let kind = match self.identity_source {
+            SourceArg::Auto => Kind::Auto,
+            SourceArg::Imds => Kind::Imds,
+            SourceArg::Workload => Kind::Workload,
+            SourceArg::AppService => Kind::AppService,
+            SourceArg::Arc => Kind::Arc,
+        };
+        Ok(Source::from_env(kind, &|name| std::env::var(name).ok(), identity, self.imds_endpoint.as_deref())?)
+    }
+
+    /// Tickets for the share on `host`.
+    pub fn tickets(&self, host: &str, ca_files: &[PathBuf]) -> Result<OAuthTickets, Failure> {
+        let endpoint = match &self.file_endpoint {
+            Some(u) => Url::parse(u)?,
+            None => Url::parse(&format!("https://{host}/"))?,
+        };
+        Ok(OAuthTickets::new(http_client(ca_files), self.source()?, endpoint))
+    }
+
+    /// The storage account's key, from ARM with the identity's token, as NTLM credentials
+    /// for `Azure\<account>`.
+    pub fn storage_key_auth(
+        &self,
+        host: &str,
+        ca_files: &[PathBuf],
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<Auth, Failure> {
+        let account = self.account(host)?;
+        let keys = self.storage_keys(&account, ca_files, rt)?;
+        let Some(key) = keys.into_iter().next() else { return Err("ARM listed no key".to_string().into()) };
+        Ok(Auth::Ntlm { user: account.name, domain: "Azure".into(), password: key.value })
+    }
+
+    fn account(&self, host: &str) -> Result<Account, Failure> {
+        let need = |v: &Option<String>, flag: &str| {
+            v.clone().ok_or_else(|| Failure::from(format!("a storage key from ARM needs {flag}")))
+        };
+        Ok(Account {
+            subscription: need(&self.subscription, "--subscription")?,
+            resource_group: need(&self.resource_group, "--resource-group")?,
+            name: self.account.clone().unwrap_or_else(|| host.split('.').next().unwrap_or(host).to_string()),
+        })
+    }
+
+    fn storage_keys(
+        &self,
+        account: &Account,
+        ca_files: &[PathBuf],
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<Vec<arm::StorageKey>, Failure> {
+        let arm = Url::parse(&self.arm_endpoint)?;
+        let source = self.source()?;
+        Ok(rt.block_on(http_client(ca_files).storage_keys(&source, &arm, account))?)
+    }
+}
+
+/// An HTTPS client trusting the system's CAs, `--ca-file`s and `SSL_CERT_FILE`.
+fn http_client(ca_files: &[PathBuf]) -> HttpClient {
+    let mut cas = ca_files.to_vec();
+    if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
+        cas.push(f.into());
+    }
+    HttpClient::new(cas)
+}
+
+/// Fresh tickets from Azure Files while a session lives.
+pub struct RenewOAuth(pub OAuthTickets);
+
+impl Renew for RenewOAuth {
+    fn renew<'a>(&'a mut self, _expiring: &Auth) -> RenewFuture<'a> {
+        Box::pin(async move {
+            let ticket =
+                self.0.ticket().await.map_err(|e| format!("a new ticket from {}: {e}", self.0.file_endpoint))?;
+            Ok(Auth::Kerberos(ticket))
+        })
+    }
+}
+
+/// The host of `https://host/...`, `smb://host/...`, `//host/...` or a bare host.
+fn host_of(target: &str) -> String {
+    let rest = ["https://", "smb://", "//"].iter().find_map(|p| target.strip_prefix(p)).unwrap_or(target);
+    rest.split(['/', ':']).next().unwrap_or(rest).to_string()
+}
+
+/// `keyless oauth-ticket`.
+#[derive(clap::Args)]
+pub struct OAuthTicketArgs {
+    /// The file endpoint or share: https://<account>.file.core.windows.net/ (or smb://host/share).
+    target: String,
+    /// Credential cache to write (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
+    #[arg(short = 'c', value_name = "CCACHE")]
+    ccache: Option<String>,
+    /// Keep running and renew the ticket before it ends (5 minutes ahead, or a quarter of a
+    /// short ticket's life).
+    #[arg(long)]
+    refresh: bool,
+    /// Extra CA certificate (PEM) to trust for the endpoints.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
+}
+
+pub fn oauth_ticket(a: OAuthTicketArgs) -> Result<(), Failure> {
+    let ctx = Context::load()?;
+    let path = ctx.ccache_path(a.ccache.as_deref())?;
+    let mut tickets = a.identity.tickets(&host_of(&a.target), &a.ca_file)?;
+    let rt = runtime()?;
+    let mut ticket = rt.block_on(tickets.ticket())?;
+    store(&path, &ticket)?;
+    if !a.refresh {
+        return Ok(());
+    }
+    loop {
+        let life = ticket.end_time - ticket.start_time.max(ticket.auth_time);
+        let renew_at = ticket.end_time - (life / 4).clamp(1, 300);
+        let wait = u64::try_from(renew_at - unix_seconds(SystemTime::now())).unwrap_or(0);
+        std::thread::sleep(Duration::from_secs(wait));
+        match rt.block_on(tickets.ticket()).map_err(Failure::from).and_then(|t| store(&path, &t).map(|()| t)) {
+            Ok(t) => ticket = t,
+            Err(e) => {
+                // Keep the old ticket while it lasts and try again shortly.
+                eprintln!("keyless oauth-ticket: renewal failed: {e}");
+                let left = ticket.end_time - unix_seconds(SystemTime::now());
+                std::thread::sleep(Duration::from_secs(u64::try_from(left.clamp(1, 30)).unwrap_or(1)));
+            }
+        }
+    }
+}
+
+/// Puts the ticket into the cache at `path` (a new cache for its client if there is none,
+/// replacing an older ticket for the same service), written whole or not at all.
+fn store(path: &std::path::Path, ticket: &Credential) -> Result<(), Failure> {
+    let mut cache = match CCache::read(path) {
+        Ok(c) if c.principal.same_name(&ticket.client) => c,
+        Ok(c) => {
+            return Err(format!(
+                "FILE:{} holds the credentials of {}; give another cache with -c",
+                path.display(),
+                c.principal
+            )
+            .into());
+        }
+        Err(_) => CCache::new(ticket.client.clone()),
+    };
+    cache.store(ticket);
+    cache.write(path)?;
+    println!(
+        "stored a ticket for {} (client {}) valid until {} UTC in FILE:{}",
+        ticket.server,
+        ticket.client,
+        format_utc(ticket.end_time),
+        path.display()
+    );
+    Ok(())
+}
+
+/// `keyless storage-key`.
+#[derive(clap::Args)]
+pub struct StorageKeyArgs {
+    /// Print the key itself (a secret: for a pipe or a file of mode 0600).
+    #[arg(long)]
+    raw: bool,
+    /// Extra CA certificate (PEM) to trust for ARM.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
+}
+
+pub fn storage_key(a: StorageKeyArgs) -> Result<(), Failure> {
+    let host = a.identity.account.clone().ok_or_else(|| Failure::from("give --account".to_string()))?;
+    let account = a.identity.account(&host)?;
+    let keys = a.identity.storage_keys(&account, &a.ca_file, &runtime()?)?;
+    for (i, k) in keys.iter().enumerate() {
+        if a.raw {
+            if i == 0 {
+                println!("{}", k.value.as_str());
+            }
+        } else {
+            println!("{} {} {} (the value only with --raw)", account.name, k.name, k.permissions);
+        }
+    }
+    Ok(())
+}
+
+/// `keyless token`.
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// The audience.
+    #[arg(long, default_value = keyless_identity::STORAGE_RESOURCE)]
+    resource: String,
+    /// Print the token itself (a secret).
+    #[arg(long)]
+    raw: bool,
+    /// Extra CA certificate (PEM) to trust.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
+}
+
+pub fn token(a: TokenArgs) -> Result<(), Failure> {
+    let source = a.identity.source()?;
+    let what = source.describe();
+    let flow = keyless_identity::flow::TokenFlow::new(source, &a.resource);
+    let token = runtime()?.block_on(http_client(&a.ca_file).token(flow))?;
+    if a.raw {
+        println!("{}", token.secret());
+    } else {
+        println!(
+            "a token for {} from {what}, valid until {} UTC (the token only with --raw)",
+            token.audience.as_deref().unwrap_or(&a.resource),
+            format_utc(token.expires_on)
+        );
+    }
+    Ok(())
+}
