@@ -23,12 +23,19 @@ pub struct HttpClient {
     tls: OnceLock<Arc<rustls::ClientConfig>>,
     /// Time allowed for one request and its answer (the Azure clients: 30 s).
     pub timeout: Duration,
+    /// Time allowed to connect (the Azure clients: 10 s).
+    pub connect_timeout: Duration,
 }
 
 impl HttpClient {
     /// A client trusting the system's CAs and `ca_files` (PEM).
     pub fn new(ca_files: Vec<PathBuf>) -> Self {
-        Self { ca_files, tls: OnceLock::new(), timeout: Duration::from_secs(30) }
+        Self {
+            ca_files,
+            tls: OnceLock::new(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
     }
 
     fn tls(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
@@ -46,7 +53,10 @@ impl HttpClient {
     pub async fn send(&self, request: &Request, service: &str) -> Result<Response, Error> {
         let tls = if request.url.https { Some(self.tls()?) } else { None };
         let bytes = request.to_bytes();
-        let exchange = keyless_krb::http::round_trip(&request.url.host, request.url.port, tls, &bytes, MAX_BODY);
+        // Link-local IMDS answers at once or is not there (not an Azure VM): no long wait.
+        let connect = if request.url.host == "169.254.169.254" { Duration::from_secs(2) } else { self.connect_timeout };
+        let exchange =
+            keyless_krb::http::round_trip(&request.url.host, request.url.port, tls, &bytes, MAX_BODY, connect);
         let unreachable = |detail: String| Error::Unreachable { service: service.to_string(), detail };
         let (head, body) = tokio::time::timeout(self.timeout, exchange)
             .await

@@ -154,8 +154,9 @@ pub fn request_bytes(
     all
 }
 
-/// One request and its answer on a new connection to `host:port`, over TLS when `tls` is
-/// given (the server name checked against `host`). The answer's body may run to EOF.
+/// One request and its answer on a new connection to `host:port` (connected within
+/// `connect_timeout`), over TLS when `tls` is given (the server name checked against `host`).
+/// The answer's body may run to EOF.
 ///
 /// # Errors
 /// I/O errors; TLS failures come as I/O errors wrapping a `rustls::Error`.
@@ -165,8 +166,12 @@ pub async fn round_trip(
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     request: &[u8],
     max_body: usize,
+    connect_timeout: std::time::Duration,
 ) -> io::Result<(Head, Vec<u8>)> {
-    let tcp = tokio::net::TcpStream::connect((host, port)).await?;
+    let tcp =
+        tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect((host, port))).await.map_err(|_| {
+            io::Error::new(io::ErrorKind::TimedOut, format!("no connection within {} s", connect_timeout.as_secs()))
+        })??;
     match tls {
         Some(config) => {
             let name = rustls::pki_types::ServerName::try_from(host.to_string())

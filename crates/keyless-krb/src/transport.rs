@@ -291,8 +291,14 @@ impl KdcDirectory {
             &[("Content-Type", crate::kkdcp::CONTENT_TYPE)],
             &body,
         );
-        let exchange =
-            crate::http::round_trip(&kdc.host, kdc.port, Some(config), &request, crate::kkdcp::MAX_MESSAGE + 64);
+        let exchange = crate::http::round_trip(
+            &kdc.host,
+            kdc.port,
+            Some(config),
+            &request,
+            crate::kkdcp::MAX_MESSAGE + 64,
+            self.timeout,
+        );
         let (head, reply) = timeout(self.timeout * 3, exchange)
             .await
             .map_err(|_| io_err(std::io::Error::new(std::io::ErrorKind::TimedOut, "KDC proxy did not answer in time")))?

@@ -180,6 +180,10 @@ fn oauth_ticket_refresh_renews_before_the_end() {
     }
     keyless_testbed::stop(&mut child);
     assert_eq!(ends.len(), 3, "three tickets in turn, got ends {ends:?}");
+    // One token (valid an hour) bought every ticket: it is kept, not asked for each time.
+    let log = s.azure.requests();
+    assert_eq!(log.matches(r#""endpoint": "imds""#).count(), 1, "{log}");
+    assert!(log.matches(r#""endpoint": "kerbticket""#).count() >= 3, "{log}");
 }
 
 /// Each way it can fail gives one line, and no ccache is left behind.
