@@ -459,6 +459,12 @@ impl Connection {
         Ok(Tree::new(self, id, share))
     }
 
+    /// A share connected earlier ([`Tree::id`]) on this connection, for a caller that keeps
+    /// the connection and the tree id apart (a mounted file system).
+    pub fn tree(&mut self, id: u32, share: &str) -> Tree<'_> {
+        Tree::new(self, id, share)
+    }
+
     /// TREE_CONNECT (and negotiation validation on the first): the TreeId.
     pub(crate) async fn connect_tree(&mut self, share: &str) -> Result<u32, Error> {
         let req =

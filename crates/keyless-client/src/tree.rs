@@ -123,6 +123,27 @@ pub struct Metadata {
     pub modified: u64,
 }
 
+/// How [`Tree::open`] treats an existing or missing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenHow {
+    /// It must exist.
+    Existing,
+    /// It must not exist: it is created.
+    New,
+    /// Opened if it exists, else created.
+    Always,
+    /// Opened and emptied if it exists, else created.
+    Truncate,
+}
+
+/// A file held open for reads and writes at offsets (what a mounted file system needs).
+#[derive(Debug)]
+pub struct OpenFile {
+    handle: Handle,
+    /// Its metadata when it was opened.
+    pub metadata: Metadata,
+}
+
 /// A share on an authenticated connection.
 #[derive(Debug)]
 pub struct Tree<'c> {
@@ -577,6 +598,83 @@ impl<'c> Tree<'c> {
         }
     }
 
+    /// Opens the file `path` for reading, and writing when `write`.
+    ///
+    /// # Errors
+    /// OBJECT_NAME_NOT_FOUND ([`OpenHow::Existing`]), OBJECT_NAME_COLLISION ([`OpenHow::New`]),
+    /// FILE_IS_A_DIRECTORY, ACCESS_DENIED, and the like.
+    pub async fn open(&mut self, path: &str, write: bool, how: OpenHow) -> Result<OpenFile, Error> {
+        let mut want = access::READ_DATA | access::READ_ATTRIBUTES;
+        if write {
+            want |= access::WRITE_DATA | access::WRITE_ATTRIBUTES;
+        }
+        let disp = match how {
+            OpenHow::Existing => disposition::OPEN,
+            OpenHow::New => disposition::CREATE,
+            OpenHow::Always => disposition::OPEN_IF,
+            OpenHow::Truncate => disposition::OVERWRITE_IF,
+        };
+        let handle = self.create(path, want, disp, options::NON_DIRECTORY_FILE).await?;
+        Ok(OpenFile { metadata: metadata(path.to_string(), &handle.attributes), handle })
+    }
+
+    /// Reads up to `len` bytes at `offset` of `file` into `out` (pipelined like [`Tree::get`]);
+    /// returns how many, fewer only at the end of the file.
+    ///
+    /// # Errors
+    /// As [`Tree::get`].
+    pub async fn read_at(&mut self, file: &OpenFile, offset: u64, len: u64, out: &mut Vec<u8>) -> Result<u64, Error> {
+        let mut t = Transfer { next: offset, written: offset, ..Transfer::default() };
+        let result = self.read_all(file.handle.id, offset.saturating_add(len), out, &mut t).await;
+        self.drain(&mut t).await;
+        result.map(|end| end - offset)
+    }
+
+    /// Writes `data` at `offset` of `file` (pipelined like [`Tree::put`]).
+    ///
+    /// # Errors
+    /// As [`Tree::put`].
+    pub async fn write_at(&mut self, file: &OpenFile, offset: u64, data: &[u8]) -> Result<(), Error> {
+        let mut t = Transfer { next: offset, ..Transfer::default() };
+        let mut source = data;
+        let result = self.write_all(file.handle.id, &mut Input::Stream(&mut source), &mut t).await;
+        self.drain(&mut t).await;
+        match result {
+            Ok(end) if end != offset + data.len() as u64 => {
+                Err(Error::Refused("the server wrote fewer bytes than sent"))
+            }
+            r => r.map(|_| ()),
+        }
+    }
+
+    /// Flushes `file`'s data to the server's stable storage.
+    ///
+    /// # Errors
+    /// An I/O error, or the server's status.
+    pub async fn flush_file(&mut self, file: &OpenFile) -> Result<(), Error> {
+        let resp =
+            self.conn.request(self.id, &keyless_smb::control::FlushRequest { file_id: file.handle.id }, 0).await?;
+        check_status(&resp, Command::FLUSH)
+    }
+
+    /// Sets `file`'s size (truncates, or extends with zeros).
+    ///
+    /// # Errors
+    /// ACCESS_DENIED, DISK_FULL, and the like.
+    pub async fn set_file_size(&mut self, file: &OpenFile, size: u64) -> Result<(), Error> {
+        self.set_handle_info(file.handle.id, file_class::END_OF_FILE, &end_of_file_info(size)).await
+    }
+
+    /// Closes `file`; returns its metadata at the close.
+    ///
+    /// # Errors
+    /// An I/O error, or the server's status.
+    pub async fn close_file(&mut self, file: OpenFile) -> Result<Metadata, Error> {
+        let name = file.metadata.name.clone();
+        let attributes = self.close(file.handle).await?;
+        Ok(metadata(name, &attributes))
+    }
+
     /// Creates directory `path`.
     ///
     /// # Errors
@@ -602,9 +700,13 @@ impl<'c> Tree<'c> {
         self.delete(path, options::NON_DIRECTORY_FILE).await
     }
 
+    /// Marks `path` for deletion with FileDispositionInformation on an open handle: unlike
+    /// FILE_DELETE_ON_CLOSE at CREATE (which smbd accepts and then ignores for a non-empty
+    /// directory), this answers DIRECTORY_NOT_EMPTY (MS-FSA 2.1.5.15.3).
     async fn delete(&mut self, path: &str, kind: u32) -> Result<(), Error> {
-        let h = self.create(path, access::DELETE, disposition::OPEN, kind | options::DELETE_ON_CLOSE).await?;
-        self.close(h).await.map(|_| ())
+        let h = self.create(path, access::DELETE, disposition::OPEN, kind).await?;
+        let result = self.set_handle_info(h.id, file_class::DISPOSITION, &[1]).await;
+        self.close_after(h, result).await.map(|_| ())
     }
 
     /// Watches directory `path` for `duration`: returns the changes the server reported (the
@@ -663,15 +765,20 @@ impl<'c> Tree<'c> {
 
     async fn set_info(&mut self, path: &str, want: u32, class: u8, info: &[u8]) -> Result<(), Error> {
         let h = self.create(path, want | access::READ_ATTRIBUTES, disposition::OPEN, 0).await?;
+        let result = self.set_handle_info(h.id, class, info).await;
+        self.close_after(h, result).await.map(|_| ())
+    }
+
+    async fn set_handle_info(&mut self, file_id: FileId, class: u8, info: &[u8]) -> Result<(), Error> {
         let req = SetInfoRequest {
             info_type: info_type::FILE,
             info_class: class,
             additional_information: 0,
-            file_id: h.id,
+            file_id,
             buffer: info,
         };
-        let result = self.conn.request(self.id, &req, 0).await.and_then(|r| check_status(&r, Command::SET_INFO));
-        self.close_after(h, result).await.map(|_| ())
+        let resp = self.conn.request(self.id, &req, 0).await?;
+        check_status(&resp, Command::SET_INFO)
     }
 
     /// Flushes `path`'s data to the server's stable storage.
@@ -693,7 +800,15 @@ impl<'c> Tree<'c> {
     /// # Errors
     /// OBJECT_NAME_COLLISION when `to` exists, and the like.
     pub async fn rename(&mut self, from: &str, to: &str) -> Result<(), Error> {
-        let info = FileRenameInformation { replace_if_exists: false, file_name: smb_path(to) }.to_bytes()?;
+        self.rename_with(from, to, false).await
+    }
+
+    /// Renames `from` to `to`, replacing a file at `to` when `replace` (POSIX `rename`).
+    ///
+    /// # Errors
+    /// As [`Tree::rename`]; ACCESS_DENIED when `to` is a directory or open.
+    pub async fn rename_with(&mut self, from: &str, to: &str, replace: bool) -> Result<(), Error> {
+        let info = FileRenameInformation { replace_if_exists: replace, file_name: smb_path(to) }.to_bytes()?;
         self.set_info(from, access::DELETE, file_class::RENAME, &info).await
     }
 

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod context;
+mod mount;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -57,6 +58,10 @@ enum Command {
     Rmdir(cmd::smb::PathArgs),
     /// Rename a file or directory on its share.
     Mv(cmd::smb::MvArgs),
+    /// Mount a share on a directory (FUSE): smb://host/share[/dir] MOUNTPOINT.
+    Mount(mount::MountArgs),
+    /// Unmount a share mounted with keyless mount.
+    Umount(mount::UmountArgs),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
@@ -83,6 +88,8 @@ fn main() -> ExitCode {
         Command::Mkdir(a) => ("mkdir", cmd::smb::mkdir(a)),
         Command::Rmdir(a) => ("rmdir", cmd::smb::rmdir(a)),
         Command::Mv(a) => ("mv", cmd::smb::mv(a)),
+        Command::Mount(a) => ("mount", mount::mount(a)),
+        Command::Umount(a) => ("umount", mount::umount(a)),
         Command::Selftest => return cmd::selftest::run(),
     };
     match result {

@@ -128,6 +128,13 @@ fn ntlm_file_commands_round_trip() {
     for f in ["renamed.txt", "report 2026 €.bin"] {
         ok(run(&["rm", &format!("{base}/docs/{f}")]), "rm");
     }
+    // A directory with something in it stays, with one line saying so.
+    std::fs::create_dir(smbd.share_path.join("docs/full")).unwrap();
+    std::fs::write(smbd.share_path.join("docs/full/x"), "x").unwrap();
+    let e = fails(run(&["rmdir", &format!("{base}/docs/full")]), "rmdir of a full directory");
+    assert!(e.contains("STATUS_DIRECTORY_NOT_EMPTY"), "{e}");
+    assert!(smbd.share_path.join("docs/full/x").exists());
+    std::fs::remove_dir_all(smbd.share_path.join("docs/full")).unwrap();
     ok(run(&["rmdir", &format!("{base}/docs")]), "rmdir");
     assert!(!smbd.share_path.join("docs").exists());
 

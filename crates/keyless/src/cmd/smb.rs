@@ -70,14 +70,14 @@ pub struct Connect {
 /// `smb://host[:port]/share/path` or `//host/share/path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmbUrl {
-    host: String,
-    port: Option<u16>,
-    share: String,
-    path: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub share: String,
+    pub path: String,
 }
 
 impl SmbUrl {
-    fn parse(url: &str) -> Result<Self, Failure> {
+    pub fn parse(url: &str) -> Result<Self, Failure> {
         let rest = url
             .strip_prefix("smb://")
             .or_else(|| url.strip_prefix("//"))
@@ -101,7 +101,7 @@ impl SmbUrl {
 }
 
 /// Connects and authenticates as the options say.
-fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Connection, Failure> {
+pub fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Connection, Failure> {
     let (auth, renewal) = authenticate(c, url, rt)?;
     let mut options = Options::new(&url.host);
     options.require_encryption = c.require_encryption;

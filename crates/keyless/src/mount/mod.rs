@@ -1,0 +1,176 @@
+//! `keyless mount` and `keyless umount`: a share as a directory through FUSE (`/dev/fuse`),
+//! with every authentication the file commands have. Without `--foreground` the mount runs
+//! in a background process of its own and the command returns once the directory is mounted.
+
+mod errno;
+mod fs;
+mod inodes;
+mod options;
+
+use crate::cmd::smb::{Connect, SmbUrl};
+use crate::context::{Failure, runtime};
+use options::MountOptions;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `keyless mount`.
+#[derive(clap::Args)]
+pub struct MountArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// smb://host/share[/dir]
+    url: String,
+    /// Where to mount it (an existing directory).
+    mountpoint: PathBuf,
+    /// Stay in the foreground (for systemd, or to watch the log).
+    #[arg(long)]
+    foreground: bool,
+    /// Mount options: ro, uid=, gid=, file_mode=, dir_mode=, cache=SECONDS|none, allow_other.
+    #[arg(short = 'o', value_name = "OPTIONS")]
+    options: Vec<String>,
+    /// Append the mount's log (renewals, failures) to this file.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+}
+
+/// `keyless umount`.
+#[derive(clap::Args)]
+pub struct UmountArgs {
+    /// The mount point.
+    mountpoint: PathBuf,
+    /// Detach it now even while files are open (they fail from then on).
+    #[arg(long, short = 'l')]
+    lazy: bool,
+}
+
+/// The `--log` file, once opened.
+static LOG: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> = std::sync::OnceLock::new();
+
+/// A line in the mount's log: stderr (the terminal until the mount is up) and the `--log`
+/// file. Never fails.
+pub fn log(line: &str) {
+    use std::io::Write;
+    let stamp = keyless_krb::time::klist_format(keyless_krb::time::unix_seconds(std::time::SystemTime::now()));
+    let _ = writeln!(std::io::stderr(), "keyless mount: {line}");
+    if let Some(Ok(mut f)) = LOG.get().map(|m| m.lock()) {
+        let _ = writeln!(f, "{stamp} {line}");
+    }
+}
+
+pub fn mount(a: MountArgs) -> Result<(), Failure> {
+    let mountpoint = std::fs::canonicalize(&a.mountpoint)
+        .map_err(|e| format!("{}: {e}; the mount point must be an existing directory", a.mountpoint.display()))?;
+    let options = MountOptions::parse(&a.options, current_id("-u"), current_id("-g"))?;
+    if mounted(&mountpoint) {
+        return Err(format!("{} is already a mount point", mountpoint.display()).into());
+    }
+    if !a.foreground {
+        return background(&mountpoint);
+    }
+    if let Some(path) = &a.log {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("--log {}: {e}", path.display()))?;
+        let _ = LOG.set(std::sync::Mutex::new(f));
+    }
+    let url = SmbUrl::parse(&a.url)?;
+    let rt = runtime()?;
+    let mut conn = crate::cmd::smb::connect(&a.connect, &url, &rt)?;
+    let tree = rt.block_on(conn.tree_connect(&url.share)).map_err(|e| format!("{}: {e}", url.share))?.id();
+    let fs = fs::ShareFs::new(rt, conn, tree, &url.share, &url.path, options.clone());
+    let mut config = fuser::Config::default();
+    config.mount_options = vec![
+        fuser::MountOption::FSName(format!("//{}/{}", url.host, url.share)),
+        fuser::MountOption::Subtype("keyless".into()),
+        fuser::MountOption::NoDev,
+        fuser::MountOption::NoSuid,
+        if options.read_only { fuser::MountOption::RO } else { fuser::MountOption::RW },
+    ];
+    if options.allow_other {
+        config.acl = fuser::SessionACL::All;
+    }
+    log(&format!("{} mounted on {}", a.url, mountpoint.display()));
+    fuser::mount(fs, &mountpoint, &config).map_err(|e| format!("{}: {e}", mountpoint.display()))?;
+    log(&format!("{} unmounted", mountpoint.display()));
+    Ok(())
+}
+
+/// Runs this same command with `--foreground` in a new session and waits until the mount
+/// appears. Until then the child's log lines are relayed here (its one-line error, if it
+/// fails, with its exit status); after that it logs to `--log` only.
+fn background(mountpoint: &Path) -> Result<(), Failure> {
+    use std::io::{BufRead, Write};
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the keyless binary: {e}"))?;
+    let mut child = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .arg("--foreground")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start the mount process: {e}"))?;
+    let relay = child.stderr.take().map(|pipe| {
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+        })
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if mounted(mountpoint) {
+            return Ok(()); // the relay thread ends with us; the child's pipe then closes
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            if let Some(t) = relay {
+                let _ = t.join();
+            }
+            std::process::exit(status.code().unwrap_or(1).max(1));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{} was not mounted within 60 s", mountpoint.display()).into())
+}
+
+/// Whether `path` is a mount point now (from /proc/self/mountinfo).
+fn mounted(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = path.to_string_lossy().replace(' ', "\\040");
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+fn current_id(flag: &str) -> u32 {
+    std::process::Command::new("id")
+        .arg(flag)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn umount(a: UmountArgs) -> Result<(), Failure> {
+    let path = std::fs::canonicalize(&a.mountpoint).unwrap_or(a.mountpoint.clone());
+    if !mounted(&path) {
+        return Err(format!("{} is not mounted", path.display()).into());
+    }
+    // fusermount3 for users; root may use umount(8) when fuse3 is not installed.
+    let tools: [(&str, &[&str]); 2] = if a.lazy {
+        [("fusermount3", &["-u", "-z"]), ("umount", &["-l"])]
+    } else {
+        [("fusermount3", &["-u"]), ("umount", &[])]
+    };
+    let mut last = String::new();
+    for (tool, args) in tools {
+        match std::process::Command::new(tool).args(args).arg(&path).output() {
+            Ok(o) if o.status.success() => return Ok(()),
+            Ok(o) => last = String::from_utf8_lossy(&o.stderr).trim().to_string(),
+            Err(_) => continue,
+        }
+    }
+    let hint = if last.contains("busy") { "; close the files open on it, or use --lazy" } else { "" };
+    Err(format!("{}: {last}{hint}", path.display()).into())
+}

@@ -1,0 +1,177 @@
+//! `keyless mount` against Debian's smbd (SMB 3.1.1, encryption required): real tools on the
+//! mount point (cp -r, sha256sum, mv, rm -r, find, stat, truncate, appends, two processes),
+//! what they did checked on smbd's side of the share, and unmounting, also with a read going.
+//! Needs root and /dev/fuse (CI has both); elsewhere the tests say why they skip.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_testbed::{ScratchDir, SmbMode, Smbd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+mod common;
+
+fn can_mount() -> bool {
+    let root = common::run("id", &["-u"], Vec::<(&str, &str)>::new(), "").stdout == b"0\n";
+    let ok = root && Path::new("/dev/fuse").exists();
+    if !ok {
+        let msg = "FUSE mounts need root and /dev/fuse";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("skipped: {msg}");
+    }
+    ok
+}
+
+struct Mounted {
+    scratch: ScratchDir,
+    smbd: Smbd,
+    mnt: PathBuf,
+}
+
+impl Mounted {
+    fn start(options: &str) -> Option<Self> {
+        if !can_mount() {
+            return None;
+        }
+        let scratch = ScratchDir::new("mount");
+        let smbd = Smbd::start(&scratch, SmbMode::Encrypt, None)?;
+        let pw = scratch.join("pw");
+        std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+        let mnt = scratch.join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let url = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
+        let out = common::run(
+            common::KEYLESS,
+            &["mount", &url, mnt.to_str().unwrap(), "--auth", "ntlm", "--user", "alice"]
+                .iter()
+                .chain(&["--password-file", pw.to_str().unwrap(), "-o", options])
+                .copied()
+                .collect::<Vec<_>>(),
+            Vec::<(&str, &str)>::new(),
+            "",
+        );
+        assert!(out.status.success(), "mount: {}", String::from_utf8_lossy(&out.stderr));
+        Some(Self { scratch, smbd, mnt })
+    }
+
+    fn at(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+
+    fn server(&self, rel: &str) -> PathBuf {
+        self.smbd.share_path.join(rel)
+    }
+
+    fn umount(&self) -> Output {
+        common::run(common::KEYLESS, &["umount", self.mnt.to_str().unwrap()], Vec::<(&str, &str)>::new(), "")
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
+    }
+}
+
+fn sh(script: &str) -> String {
+    let out = Command::new("sh").args(["-ec", script]).output().unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sha256(path: &Path) -> String {
+    sh(&format!("sha256sum '{}'", path.display())).split(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn real_tools_work_on_the_mount() {
+    let Some(m) = Mounted::start("cache=1") else { return };
+    // A tree of 1,000 small files, copied in with cp -r, lands byte for byte on the server.
+    let src = m.scratch.join("tree");
+    for d in 0..10 {
+        std::fs::create_dir_all(src.join(format!("d{d}"))).unwrap();
+        for f in 0..100 {
+            std::fs::write(src.join(format!("d{d}/f{f}.txt")), format!("file {d}/{f}\n").repeat(f + 1)).unwrap();
+        }
+    }
+    sh(&format!("cp -r '{}' '{}'", src.display(), m.at("tree").display()));
+    sh(&format!("diff -r '{}' '{}'", src.display(), m.server("tree").display()));
+    assert_eq!(sh(&format!("find '{}' -type f | wc -l", m.at("tree").display())).trim(), "1000");
+    // 256 MiB both ways with sha256sum equality (through the mount, and on the server).
+    let big = m.scratch.join("big.bin");
+    sh(&format!("head -c 268435456 /dev/urandom > '{}'", big.display()));
+    let want = sha256(&big);
+    sh(&format!("cp '{}' '{}'", big.display(), m.at("big.bin").display()));
+    assert_eq!(sha256(&m.server("big.bin")), want, "the server holds what was written");
+    assert_eq!(sha256(&m.at("big.bin")), want, "the mount reads it back");
+    // stat, truncate, append, mv, two processes on one file, rm -r.
+    assert_eq!(sh(&format!("stat -c %s '{}'", m.at("big.bin").display())).trim(), "268435456");
+    sh(&format!("truncate -s 1000 '{}'", m.at("big.bin").display()));
+    assert_eq!(std::fs::metadata(m.server("big.bin")).unwrap().len(), 1000);
+    sh(&format!("echo one > '{0}'; echo two >> '{0}'", m.at("log.txt").display()));
+    assert_eq!(std::fs::read_to_string(m.server("log.txt")).unwrap(), "one\ntwo\n");
+    sh(&format!("mv '{}' '{}'", m.at("log.txt").display(), m.at("tree/d0/moved.txt").display()));
+    assert!(m.server("tree/d0/moved.txt").exists() && !m.server("log.txt").exists());
+    sh(&format!("mv '{}' '{}'", m.at("tree/d1").display(), m.at("renamed-dir").display()));
+    assert_eq!(std::fs::read_dir(m.server("renamed-dir")).unwrap().count(), 100);
+    let two = sh(&format!(
+        "exec 3>'{0}'; echo first >&3; cat '{0}'; echo second >&3; exec 3>&-; cat '{0}'",
+        m.at("shared.txt").display()
+    ));
+    assert_eq!(two, "first\nfirst\nsecond\n");
+    sh(&format!("rm -r '{}' '{}'", m.at("tree").display(), m.at("renamed-dir").display()));
+    assert!(!m.server("tree").exists() && !m.server("renamed-dir").exists());
+    // Errors are the errnos a program expects.
+    let out = Command::new("cat").arg(m.at("missing")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
+    std::fs::create_dir(m.server("full")).unwrap();
+    std::fs::write(m.server("full/x"), "x").unwrap();
+    let out = Command::new("rmdir").arg(m.at("full")).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Directory not empty"),
+        "{out:?} server: {:?} {:?}",
+        m.server("full").exists(),
+        m.server("full/x").exists()
+    );
+    let out = m.umount();
+    assert!(out.status.success(), "umount: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_dir(&m.mnt).unwrap().next().is_none(), "the mount point is empty again");
+}
+
+/// Unmounting while a read is in flight neither hangs nor leaves the reader stuck.
+#[test]
+fn unmount_during_a_read_ends_cleanly() {
+    let Some(m) = Mounted::start("cache=1") else { return };
+    sh(&format!("head -c 134217728 /dev/zero > '{}'", m.server("zeros.bin").display()));
+    let mut reader = Command::new("sh")
+        .args(["-c", &format!("while :; do cat '{}' > /dev/null || exit 3; done", m.at("zeros.bin").display())])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Busy: one clear line, no hang.
+    let started = Instant::now();
+    let out = m.umount();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    if !out.status.success() {
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("busy"), "{e}");
+        let out = common::run(
+            common::KEYLESS,
+            &["umount", "--lazy", m.mnt.to_str().unwrap()],
+            Vec::<(&str, &str)>::new(),
+            "",
+        );
+        assert!(out.status.success(), "umount --lazy: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = reader.try_wait().unwrap() {
+            assert!(!status.success(), "the reader sees an error once the share is gone");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reader hangs after the unmount");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
