@@ -66,6 +66,9 @@ struct Outstanding {
     internal: bool,
 }
 
+/// Seconds between renewal attempts after one failed.
+const RENEW_RETRY: i64 = 30;
+
 /// An authenticated connection.
 pub struct Connection {
     stream: TcpStream,
@@ -75,9 +78,11 @@ pub struct Connection {
     auth: Auth,
     /// Where a fresh credential comes from, if anywhere.
     renew: Option<Box<dyn Renew>>,
-    /// A renewal gave nothing fresher: no more tries before each request (the server's
-    /// NETWORK_SESSION_EXPIRED still gets one).
-    renewal_stuck: bool,
+    /// After a renewal that failed or gave nothing fresher: no new try before this time
+    /// (seconds since the epoch; the server's NETWORK_SESSION_EXPIRED still gets one).
+    renew_after: i64,
+    /// Why the last renewal failed, until someone asks ([`Connection::renewal_failure`]).
+    renewal_failure: Option<String>,
     /// Bumped by each reauthentication and reconnection: an answer of NETWORK_SESSION_EXPIRED
     /// to a request sent before it needs no new renewal.
     generation: u32,
@@ -150,7 +155,8 @@ impl Connection {
             addr: (addr.0.to_string(), addr.1),
             auth: auth.clone(),
             renew: None,
-            renewal_stuck: false,
+            renew_after: 0,
+            renewal_failure: None,
             generation: 0,
             client_guid,
             channel: Channel::new(),
@@ -377,18 +383,32 @@ impl Connection {
     /// end. A renewal that fails or gives nothing fresher is not an error yet: the session
     /// goes on until the server says it expired.
     async fn keep_fresh(&mut self) -> Result<(), Error> {
-        if self.renewal_stuck || self.channel.credits() == 0 || !self.auth.due_for_renewal(unix_now()) {
+        let now = unix_now();
+        if now < self.renew_after || self.channel.credits() == 0 || !self.auth.due_for_renewal(now) {
             return Ok(());
         }
         let Some(renew) = self.renew.as_mut() else { return Ok(()) };
         match renew.renew(&self.auth).await {
             Ok(auth) if auth.expires_at() > self.auth.expires_at() => {
                 self.reauthenticate(auth).await?;
-                self.renewal_stuck = self.auth.due_for_renewal(unix_now());
+                self.renew_after = 0;
             }
-            _ => self.renewal_stuck = true,
+            failed => {
+                // The session goes on until it really ends; try again in a while.
+                self.renew_after = now + RENEW_RETRY;
+                self.renewal_failure = Some(match failed {
+                    Err(e) => e,
+                    Ok(_) => "the new credential ends no later than the current one".into(),
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Why the last renewal ahead of the session's end failed, once (for a long-running
+    /// caller's log); the session keeps being used until the server ends it.
+    pub fn renewal_failure(&mut self) -> Option<String> {
+        self.renewal_failure.take()
     }
 
     /// After a NETWORK_SESSION_EXPIRED answer: whether the request may go again, the session
@@ -406,7 +426,7 @@ impl Connection {
             return Ok(false);
         }
         self.reauthenticate(auth).await?;
-        self.renewal_stuck = false;
+        self.renew_after = 0;
         Ok(true)
     }
 

@@ -175,3 +175,80 @@ fn unmount_during_a_read_ends_cleanly() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A mount with a managed identity (`--auth oauth`: IMDS token, kerbticket, Kerberos to
+/// smbd) outlives its 8-second tickets: new ones come from Azure Files (the emulator, with
+/// real MIT KDC tickets) while files are written and read. When renewal fails, the log
+/// says so.
+#[test]
+fn oauth_mount_renews_its_tickets_and_logs_a_failed_renewal() {
+    if !can_mount() {
+        return;
+    }
+    let Some(kdc) = keyless_testbed::MitKdc::start() else { return };
+    let out = kdc.kadmin("EXAMPLE.TEST", &format!("modprinc -maxlife \"8 seconds\" {}", kdc.service));
+    assert!(out.contains("modified"), "{out}");
+    let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Encrypt, Some(&kdc)) else { return };
+    let Some(azure) = keyless_testbed::AzureEmulator::start(&kdc, (&smbd.user, &smbd.password), 1) else { return };
+    let mnt = kdc.dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let log = kdc.dir.join("mount.log");
+    let url = format!("smb://files.example.test/{}", smbd.share);
+    let port = smbd.port.to_string();
+    let args = [
+        "mount",
+        &url,
+        mnt.to_str().unwrap(),
+        "--auth",
+        "oauth",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--imds-endpoint",
+        &azure.http,
+        "--file-endpoint",
+        &azure.https,
+        "--ca-file",
+        azure.cert.ca.to_str().unwrap(),
+        "-o",
+        "cache=none",
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    let out = common::run(common::KEYLESS, &args, kdc.client_env(), "");
+    assert!(out.status.success(), "mount: {}", String::from_utf8_lossy(&out.stderr));
+    let _unmount = Unmount(mnt.clone());
+    let started = Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        let f = mnt.join(format!("f{}", i % 5));
+        std::fs::write(&f, format!("round {i}\n"))
+            .unwrap_or_else(|e| panic!("write {i}: {e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), format!("round {i}\n"));
+        i += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let requests = azure.requests();
+    let tickets = requests.matches(r#""endpoint": "kerbticket""#).count();
+    assert!(tickets >= 3, "the session was renewed from Azure Files: {tickets} tickets");
+    // Azure Files stops answering: the failed renewal is logged.
+    azure.script("kerbticket", &[503; 50]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut logged = false;
+    while !logged && Instant::now() < deadline {
+        let _ = std::fs::read_to_string(mnt.join("f0"));
+        std::thread::sleep(Duration::from_millis(250));
+        logged = std::fs::read_to_string(&log).unwrap_or_default().contains("renewing the session's credential failed");
+    }
+    assert!(logged, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+/// Unmounts (lazily) when dropped.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
+    }
+}

@@ -113,7 +113,11 @@ impl ShareFs {
     /// request) fails the request instead of the whole mount.
     fn with<T>(&self, op: impl AsyncFnOnce(&mut State) -> Result<T, Errno>) -> Result<T, Errno> {
         let mut state = self.state.lock().map_err(|_| Errno::EIO)?;
-        self.rt.block_on(op(&mut state))
+        let result = self.rt.block_on(op(&mut state));
+        if let Some(why) = state.conn.renewal_failure() {
+            super::log(&format!("renewing the session's credential failed (the mount goes on until it ends): {why}"));
+        }
+        result
     }
 
     fn attr(&self, ino: u64, m: &Metadata) -> FileAttr {
