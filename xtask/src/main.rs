@@ -39,6 +39,8 @@ const APT_PACKAGES: &[&str] = &[
     "libnss-wrapper",
     "smbclient",
     "tshark",
+    "fuse3",
+    "fio",
 ];
 
 /// The cargo-fuzz targets: every `fuzz/fuzz_targets/*.rs`, so a new target cannot be forgotten.

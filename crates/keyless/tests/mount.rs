@@ -139,6 +139,40 @@ fn real_tools_work_on_the_mount() {
     assert!(std::fs::read_dir(&m.mnt).unwrap().next().is_none(), "the mount point is empty again");
 }
 
+/// fio (Debian's) writes files through the mount sequentially and at random offsets in
+/// blocks of 4 KiB to 256 KiB, then reads every block back and checks its crc32c; and two
+/// jobs write and verify at once.
+#[test]
+fn fio_verifies_what_it_wrote() {
+    if keyless_testbed::require(&["fio"]).is_none() {
+        return;
+    }
+    let Some(m) = Mounted::start("cache=1") else { return };
+    let jobs = m.scratch.join("verify.fio");
+    std::fs::write(
+        &jobs,
+        format!(
+            "[global]\ndirectory={}\nioengine=psync\nverify=crc32c\nverify_fatal=1\ndo_verify=1\n\
+             [sequential]\nrw=write\nbs=1M\nsize=64M\nstonewall\n\
+             [random]\nrw=randwrite\nbsrange=4k-256k\nsize=16M\nstonewall\n\
+             [two-at-once]\nrw=randwrite\nbs=64k\nsize=8M\nnumjobs=2\nstonewall\n",
+            m.mnt.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("fio").arg("--output-format=terse").arg(&jobs).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "fio: {text}{}", String::from_utf8_lossy(&out.stderr));
+    // Terse lines: field 5 is the job's error number, field 6 the KiB it read (verifying).
+    let jobs: Vec<Vec<&str>> =
+        text.lines().map(|l| l.split(';').collect()).filter(|f: &Vec<&str>| f.len() > 6).collect();
+    assert_eq!(jobs.len(), 4, "{text}");
+    for job in jobs {
+        assert_eq!(job[4], "0", "{} failed: {text}", job[2]);
+        assert!(job[5].parse::<u64>().unwrap() >= 8 * 1024 / 2, "{} read back what it wrote: {text}", job[2]);
+    }
+}
+
 /// Unmounting while a read is in flight neither hangs nor leaves the reader stuck.
 #[test]
 fn unmount_during_a_read_ends_cleanly() {
