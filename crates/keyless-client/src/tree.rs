@@ -12,8 +12,8 @@ use keyless_smb::create::{
 };
 use keyless_smb::header::{HeaderFields, flags as header_flags};
 use keyless_smb::info::{
-    FileBasicInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse,
-    SetInfoRequest, end_of_file_info, file_class, info_type,
+    FileBasicInformation, FileFsFullSizeInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest,
+    QueryInfoResponse, SetInfoRequest, end_of_file_info, file_class, fs_class, info_type,
 };
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
@@ -673,6 +673,30 @@ impl<'c> Tree<'c> {
         let name = file.metadata.name.clone();
         let attributes = self.close(file.handle).await?;
         Ok(metadata(name, &attributes))
+    }
+
+    /// The share's size and free space (FileFsFullSizeInformation of its root).
+    ///
+    /// # Errors
+    /// An I/O error, or the server's status.
+    pub async fn space(&mut self) -> Result<FileFsFullSizeInformation, Error> {
+        let root = self.create("", access::READ_ATTRIBUTES, disposition::OPEN, options::DIRECTORY_FILE).await?;
+        let req = QueryInfoRequest {
+            info_type: info_type::FILESYSTEM,
+            info_class: fs_class::FULL_SIZE,
+            output_buffer_length: 32,
+            additional_information: 0,
+            flags: 0,
+            file_id: root.id,
+            input: &[],
+        };
+        let result = async {
+            let resp = self.conn.request(self.id, &req, 32).await?;
+            check_status(&resp, Command::QUERY_INFO)?;
+            Ok(FileFsFullSizeInformation::parse(QueryInfoResponse::parse(resp.bytes())?.output)?)
+        }
+        .await;
+        self.close_after(root, result).await.map(|(space, _)| space)
     }
 
     /// Creates directory `path`.

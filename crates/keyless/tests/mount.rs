@@ -122,6 +122,10 @@ fn real_tools_work_on_the_mount() {
     assert_eq!(two, "first\nfirst\nsecond\n");
     sh(&format!("rm -r '{}' '{}'", m.at("tree").display(), m.at("renamed-dir").display()));
     assert!(!m.server("tree").exists() && !m.server("renamed-dir").exists());
+    // df shows the share's size, as smbd reports the disk under it.
+    let df = sh(&format!("df -k --output=size,avail '{}' | tail -1", m.mnt.display()));
+    let local = sh(&format!("df -k --output=size '{}' | tail -1", m.smbd.share_path.display()));
+    assert_eq!(df.split_whitespace().next(), local.split_whitespace().next(), "df {df} vs the disk {local}");
     // Errors are the errnos a program expects.
     let out = Command::new("cat").arg(m.at("missing")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));

@@ -590,8 +590,23 @@ impl Filesystem for ShareFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        // The share's free space is not asked for yet: a large filesystem is reported.
-        reply.statfs(1 << 32, 1 << 31, 1 << 31, 1 << 20, 1 << 19, 4096, 255, 4096);
+        match self.with(async |s| s.tree().space().await.map_err(|e| fail("statfs", "", &e))) {
+            Ok(f) => {
+                let unit = f.sectors_per_unit.saturating_mul(f.bytes_per_sector).max(512);
+                // SMB counts no inodes: report plenty, as cifs does.
+                reply.statfs(
+                    f.total_units,
+                    f.actual_available_units,
+                    f.caller_available_units,
+                    1 << 20,
+                    1 << 19,
+                    unit,
+                    255,
+                    unit,
+                );
+            }
+            Err(e) => reply.error(e),
+        }
     }
 }
 
