@@ -68,7 +68,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Called by mount(8) as /sbin/mount.keyless for an fstab line of type `keyless`.
+    let args: Vec<String> = std::env::args().collect();
+    let cli =
+        if mount::called_as_helper(&args) { Cli::parse_from(mount::mount_helper_args(&args)) } else { Cli::parse() };
     let (name, result) = match cli.command {
         Command::Kinit(a) => ("kinit", cmd::kinit::run(a)),
         Command::Klist(a) => ("klist", cmd::klist::run(a)),

@@ -143,6 +143,40 @@ fn real_tools_work_on_the_mount() {
     assert!(std::fs::read_dir(&m.mnt).unwrap().next().is_none(), "the mount point is empty again");
 }
 
+/// An fstab line of type `keyless` makes mount(8) run `/sbin/mount.keyless SOURCE DIR -o
+/// OPTIONS`: the same binary under that name takes fstab's options (auth ones, mount ones,
+/// and mount(8)'s and systemd's, which it leaves alone).
+#[test]
+fn mount_helper_takes_fstab_options() {
+    if !can_mount() {
+        return;
+    }
+    let scratch = ScratchDir::new("fstab");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    std::fs::write(smbd.share_path.join("hello.txt"), "hello\n").unwrap();
+    let helper = scratch.join("mount.keyless");
+    std::os::unix::fs::symlink(common::KEYLESS, &helper).unwrap();
+    let mnt = scratch.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let _unmount = Unmount(mnt.clone());
+    let options = format!(
+        "rw,_netdev,nofail,x-systemd.automount,auth=ntlm,user=alice,password_file={},port={},uid=1234,file_mode=0640,cache=1",
+        pw.display(),
+        smbd.port
+    );
+    let out = common::run(
+        helper.to_str().unwrap(),
+        &["smb://127.0.0.1/share", mnt.to_str().unwrap(), "-o", &options],
+        Vec::<(&str, &str)>::new(),
+        "",
+    );
+    assert!(out.status.success(), "mount.keyless: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(mnt.join("hello.txt")).unwrap(), "hello\n");
+    assert_eq!(sh(&format!("stat -c '%u %a' '{}'", mnt.join("hello.txt").display())).trim(), "1234 640");
+}
+
 /// fio (Debian's) writes files through the mount sequentially and at random offsets in
 /// blocks of 4 KiB to 256 KiB, then reads every block back and checks its crc32c; and two
 /// jobs write and verify at once.

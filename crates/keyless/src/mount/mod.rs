@@ -33,6 +33,99 @@ pub struct MountArgs {
     log: Option<PathBuf>,
 }
 
+/// Options `mount(8)` passes on to every helper (and systemd's `x-` ones): not ours.
+const MOUNT8_OPTIONS: &[&str] = &[
+    "defaults",
+    "auto",
+    "noauto",
+    "user",
+    "users",
+    "nouser",
+    "owner",
+    "group",
+    "_netdev",
+    "nofail",
+    "rw",
+    "dev",
+    "nodev",
+    "suid",
+    "nosuid",
+    "exec",
+    "noexec",
+    "atime",
+    "noatime",
+    "relatime",
+    "strictatime",
+    "sync",
+    "async",
+];
+
+/// Options that are `keyless mount` flags, spelled with `_` in fstab (`password_file=`).
+const FLAG_OPTIONS: &[&str] = &[
+    "auth",
+    "user",
+    "password_file",
+    "spn",
+    "ip",
+    "port",
+    "kdc",
+    "ca_file",
+    "identity_source",
+    "client_id",
+    "object_id",
+    "resource_id",
+    "token_file",
+    "imds_endpoint",
+    "file_endpoint",
+    "subscription",
+    "resource_group",
+    "account",
+    "arm_endpoint",
+    "log",
+];
+
+/// Whether we run as `/sbin/mount.keyless`.
+pub fn called_as_helper(args: &[String]) -> bool {
+    args.first().is_some_and(|a| a.rsplit('/').next() == Some("mount.keyless"))
+}
+
+/// Turns the arguments `mount(8)` gives `/sbin/mount.keyless` (`SOURCE DIR [-o OPTIONS] [-s -f
+/// -n -v]`, from an fstab line of type `keyless`) into `keyless mount`'s.
+pub fn mount_helper_args(args: &[String]) -> Vec<String> {
+    let mut out = vec!["keyless".to_string(), "mount".to_string()];
+    let mut options = Vec::new();
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" => options
+                .extend(it.next().map(|o| o.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default()),
+            "-t" => {
+                it.next();
+            }
+            "-s" | "-f" | "-n" | "-v" => {}
+            _ => out.push(a.clone()),
+        }
+    }
+    let mut passed = Vec::new();
+    for o in options {
+        let (key, value) = o.split_once('=').map_or((o.as_str(), None), |(k, v)| (k, Some(v)));
+        match (key, value) {
+            ("ccache", Some(v)) => out.extend(["-c".to_string(), v.to_string()]),
+            ("require_encryption" | "allow_smb2", None) => out.push(format!("--{}", key.replace('_', "-"))),
+            (k, Some(v)) if FLAG_OPTIONS.contains(&k) => {
+                out.extend([format!("--{}", k.replace('_', "-")), v.to_string()])
+            }
+            (k, None) if MOUNT8_OPTIONS.contains(&k) => {}
+            (k, _) if k.starts_with("x-") || k == "comment" => {}
+            _ => passed.push(o.clone()),
+        }
+    }
+    if !passed.is_empty() {
+        out.extend(["-o".to_string(), passed.join(",")]);
+    }
+    out
+}
+
 /// `keyless umount`.
 #[derive(clap::Args)]
 pub struct UmountArgs {
@@ -104,8 +197,11 @@ fn background(mountpoint: &Path) -> Result<(), Failure> {
     use std::io::{BufRead, Write};
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the keyless binary: {e}"))?;
+    // The arguments as `keyless mount` takes them (also when mount(8) ran us as mount.keyless).
+    let args: Vec<String> = std::env::args().collect();
+    let args = if called_as_helper(&args) { mount_helper_args(&args) } else { args };
     let mut child = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
+        .args(args.iter().skip(1))
         .arg("--foreground")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
