@@ -280,7 +280,9 @@ fn demo() -> Result<(), String> {
     let env: Vec<(&str, std::ffi::OsString)> = kdc.client_env();
     let show = |title: &str, program: &str, args: &[&str], stdin: Option<&str>| -> Result<(), String> {
         eprintln!("\n$ {} {}", if program == exe { "keyless" } else { program }, args.join(" "));
-        eprintln!("  # {title}");
+        if !title.is_empty() {
+            eprintln!("  # {title}");
+        }
         let mut cmd = Command::new(program);
         cmd.args(args).envs(env.iter().map(|(k, v)| (*k, v.as_os_str()))).env_remove("KRB5CCNAME");
         if stdin.is_some() {
@@ -332,6 +334,36 @@ fn demo() -> Result<(), String> {
     let file = format!("{share}hello.txt");
     let args = smb("get", &[&file, "-"]);
     show("read it back to stdout", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
+    let big = kdc.dir.join("video.bin");
+    let data: Vec<u8> = (0..256u32 << 20).map(|i| (i * 7 + i / 4099) as u8).collect();
+    std::fs::write(&big, data).map_err(|e| e.to_string())?;
+    let big = big.to_string_lossy().into_owned();
+    let args = smb("put", &[&big, &share]);
+    show(
+        "a 256 MiB upload, with progress on a terminal",
+        &exe,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    )?;
+    let copy = kdc.dir.join("video-copy.bin").to_string_lossy().into_owned();
+    let args = smb("get", &[&format!("{share}video.bin"), &copy]);
+    show("and back", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
+    let fuse = std::path::Path::new("/dev/fuse").exists()
+        && Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
+    if fuse {
+        let mnt = kdc.dir.join("mnt");
+        std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
+        let mnt = mnt.to_string_lossy().into_owned();
+        let args = smb("mount", &[&share, &mnt]);
+        show("the share as a directory (FUSE)", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
+        let unmount = || show("unmounted", &exe, &["umount", &mnt], None);
+        let shown = show("real tools on the mount", "ls", &["-la", &mnt], None)
+            .and_then(|()| show("", "cat", &[&format!("{mnt}/hello.txt")], None));
+        unmount()?;
+        shown?;
+    } else {
+        eprintln!("\n(mount skipped: FUSE mounts need root and /dev/fuse)");
+    }
     show("the tickets used: the TGT and cifs/<host>", &exe, &["klist", "-c", &cc], None)?;
     show("gone", &exe, &["kdestroy", "-c", &cc], None)?;
     drop(smbd);
