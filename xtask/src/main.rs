@@ -5,16 +5,19 @@ use std::env;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps>
+const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smb-bench [MiB]|mount-bench [MiB]>
 
   ci          install what the tests need, then format check, clippy, all tests,
               benches once in test mode, and a short fuzz run of every target
   demo        build keyless, run its self-check, then kinit/klist/kvno against a throwaway
-              MIT KDC on loopback
+              MIT KDC, put/get/mount against smbd, all on loopback
   fuzz [S]    run every fuzz target for S seconds (default 30)
   smb-bench [MIB]
               copy a file of MIB MiB (default 256) each way between this machine and a local
               smbd with keyless and with smbclient, signed and encrypted; prints MB/s
+  mount-bench [MIB]
+              the same file written and read through keyless mount, against keyless put/get
+              and smbclient, and ls -l of 10,000 entries; prints MB/s and seconds
   deps        install the system packages and cargo tools the tests need";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
@@ -64,6 +67,10 @@ fn main() -> ExitCode {
             deps().and_then(|()| fuzz(secs))
         }
         Some("deps") => deps(),
+        Some("mount-bench") => {
+            let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
+            deps().and_then(|()| mount_bench(mib))
+        }
         Some("smb-bench") => {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
             deps().and_then(|()| smb_bench(mib))
@@ -372,6 +379,113 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
+/// The wall time of a command, best of 3 (after `sync`, so earlier writes are not paid for).
+fn best_of_3(program: &str, args: &[String]) -> Result<f64, String> {
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let _ = Command::new("sync").status();
+        let start = Instant::now();
+        let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+/// The mount against `keyless get/put` and smbclient, one encrypted smbd (SMB 3.1.1,
+/// AES-128-GCM), same run: a file of `mib` MiB written and read sequentially (`cp`, `cat`
+/// through the mount), and `ls -l` of a directory of 10,000 files (after the metadata cache
+/// has expired) against `keyless ls` and smbclient's `ls`.
+fn mount_bench(mib: usize) -> Result<(), String> {
+    use keyless_testbed::{ScratchDir, SmbMode, Smbd};
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+    let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
+    let scratch = ScratchDir::new("mount-bench");
+    let smbd = Smbd::start(&scratch, SmbMode::EncryptWith("AES-128-GCM"), None).ok_or("Samba is not installed")?;
+    let local = scratch.join("payload.bin");
+    let data: Vec<u8> = (0..mib << 20).map(|i| (i * 31 + i / 4093) as u8).collect();
+    std::fs::write(&local, &data).map_err(|e| e.to_string())?;
+    drop(data);
+    let many = smbd.share_path.join("many");
+    std::fs::create_dir_all(&many).map_err(|e| e.to_string())?;
+    for i in 0..10_000 {
+        std::fs::write(many.join(format!("file-{i:05}.txt")), "x").map_err(|e| e.to_string())?;
+    }
+    let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).map_err(|e| e.to_string())?;
+    let base = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
+    let auth: Vec<String> =
+        ["--auth", "ntlm", "--user", &smbd.user, "--password-file", &s(&pw)].map(String::from).to_vec();
+    let mnt = scratch.join("mnt");
+    std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
+    let mut mount = vec!["mount".to_string(), base.clone(), s(&mnt), "-o".into(), "cache=1".into()];
+    mount.extend(auth.iter().cloned());
+    run("keyless mount", &exe, &mount.iter().map(String::as_str).collect::<Vec<_>>(), &[])?;
+    let client_conf = scratch.join("client.conf");
+    let d = scratch.path().display();
+    std::fs::write(
+        &client_conf,
+        format!(
+            "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let smbclient = |cmd: String| -> Vec<String> {
+        [
+            "-s",
+            &s(&client_conf),
+            &format!("//127.0.0.1/{}", smbd.share),
+            "-p",
+            &smbd.port.to_string(),
+            "-U",
+            &format!("{}%{}", smbd.user, smbd.password),
+            "--option=client smb encrypt=required",
+            "--option=client smb3 encryption algorithms=AES-128-GCM",
+            "-c",
+            &cmd,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let ours = |verb: &str, a: &str, b: &str| -> Vec<String> {
+        let mut v = vec![verb.to_string(), a.to_string(), b.to_string()];
+        v.extend(auth.iter().cloned());
+        v
+    };
+    let shell = |script: String| vec!["-c".to_string(), script];
+    let (m, f) = (s(&mnt), s(&local));
+    let result = (|| -> Result<(), String> {
+        let mount_write = best_of_3("sh", &shell(format!("cp '{f}' '{m}/via-mount.bin'")))?;
+        let mount_read = best_of_3("sh", &shell(format!("cat '{m}/via-mount.bin' > /dev/null")))?;
+        let back = s(&scratch.join("back.bin"));
+        let k_put = best_of_3(&exe, &ours("put", &f, &format!("{base}/via-keyless.bin")))?;
+        let k_get = best_of_3(&exe, &ours("get", &format!("{base}/via-keyless.bin"), &back))?;
+        let s_put = best_of_3("smbclient", &smbclient(format!("put {f} via-smbclient.bin")))?;
+        let s_get = best_of_3("smbclient", &smbclient(format!("get via-smbclient.bin {back}")))?;
+        // ls -l with the metadata cache expired each time (-o cache=1).
+        let ls_mount = best_of_3("sh", &shell(format!("sleep 1.2; ls -l '{m}/many' > /dev/null")))? - 1.2;
+        let ls_keyless = best_of_3(&exe, &{
+            let mut v = vec!["ls".to_string(), format!("{base}/many")];
+            v.extend(auth.iter().cloned());
+            v
+        })?;
+        let ls_smbclient = best_of_3("smbclient", &smbclient("ls many/*".into()))?;
+        let mb = (mib << 20) as f64 / 1e6;
+        println!("{mib} MiB over loopback to smbd (SMB 3.1.1, AES-128-GCM), best of 3, MB/s (higher is better)");
+        println!("{:<14} {:>12} {:>12} {:>12}", "", "keyless mount", "keyless put/get", "smbclient");
+        println!("{:<14} {:>12.0} {:>12.0} {:>12.0}", "write", mb / mount_write, mb / k_put, mb / s_put);
+        println!("{:<14} {:>12.0} {:>12.0} {:>12.0}", "read", mb / mount_read, mb / k_get, mb / s_get);
+        println!("10,000 entries, seconds (lower is better)");
+        println!("{:<14} {:>12.2} {:>12.2} {:>12.2}", "ls -l / ls", ls_mount, ls_keyless, ls_smbclient);
+        Ok(())
+    })();
+    let _ = Command::new(&exe).args(["umount", &m]).status();
+    result
+}
+
 /// Throughput of keyless against smbclient over loopback to the same smbd, same file, same run:
 /// `put` then `get`: plain (smbd does not require signing, so smbclient does not sign; keyless
 /// always signs), signed (3.1.1, AES-GMAC) and encrypted (AES-128-GCM, AES-256-GCM). Each
@@ -402,20 +516,6 @@ fn smb_bench(mib: usize) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let client_conf = client_conf.to_string_lossy().into_owned();
-    let best_of_3 = |program: &str, args: &[String]| -> Result<f64, String> {
-        let mut best = f64::MAX;
-        for _ in 0..3 {
-            // Dirty pages of the last copy are written back first, not during this one.
-            let _ = Command::new("sync").status();
-            let start = Instant::now();
-            let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
-            if !out.status.success() {
-                return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
-            }
-            best = best.min(start.elapsed().as_secs_f64());
-        }
-        Ok(best)
-    };
     let mb = (mib << 20) as f64 / 1e6;
     println!("{mib} MiB over loopback, best of 3, MB/s (higher is better)");
     println!(
