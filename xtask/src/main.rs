@@ -168,6 +168,10 @@ fn deps() -> Result<(), String> {
     if !have("cargo", &["fuzz", "--version"]) {
         run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
     }
+    // The File System eXerciser (Rust port) for the mount tests; Debian has no fsx.
+    if !have("fsx", &["--version"]) {
+        run("install fsx", "cargo", &["install", "fsx", "--version", "0.3.2", "--locked"], &[])?;
+    }
     Ok(())
 }
 
