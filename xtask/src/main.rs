@@ -169,7 +169,7 @@ fn deps() -> Result<(), String> {
         run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
     }
     // The File System eXerciser (Rust port) for the mount tests; Debian has no fsx.
-    if !have("fsx", &["--version"]) {
+    if keyless_testbed::find_program("fsx").is_none() {
         run("install fsx", "cargo", &["install", "fsx", "--version", "0.3.2", "--locked"], &[])?;
     }
     Ok(())

@@ -26,10 +26,20 @@ pub use scratch::ScratchDir;
 use std::path::Path;
 use std::process::Command;
 
-/// Whether a program is installed (searched in PATH and the sbin directories).
+/// Whether a program is installed (searched in PATH, the sbin directories, and cargo's bin
+/// directory, where `cargo install` puts tools such as fsx).
 pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':').chain(["/usr/sbin", "/sbin", "/usr/bin"]).map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let cargo_bin = cargo_home.join("bin");
+    path.split(':')
+        .map(std::path::PathBuf::from)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(std::path::PathBuf::from))
+        .chain(std::iter::once(cargo_bin))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// `None` with a note on stderr when a peer's program is missing outside CI; panics in CI.

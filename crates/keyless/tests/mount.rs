@@ -219,6 +219,7 @@ fn fsx_finds_no_difference() {
     if keyless_testbed::require(&["fsx"]).is_none() {
         return;
     }
+    let fsx = keyless_testbed::find_program("fsx").unwrap();
     let Some(m) = Mounted::start("cache=1") else { return };
     // Every operation but preallocation and hole punching (fallocate(2), which SMB has no
     // plain equivalent for and the mount does not offer).
@@ -229,7 +230,7 @@ fn fsx_finds_no_difference() {
          truncate = 1.0\nfsync = 1.0\nfdatasync = 1.0\nsendfile = 1.0\nposix_fadvise = 1.0\ncopy_file_range = 1.0\n",
     )
     .unwrap();
-    let out = Command::new("fsx")
+    let out = Command::new(fsx)
         .args(["-N", "5000", "-S", "20261125", "-P", m.scratch.path().to_str().unwrap()])
         .args(["-f", config.to_str().unwrap()])
         .arg(m.at("fsx.bin"))
