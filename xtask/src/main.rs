@@ -383,6 +383,17 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
+/// An smb.conf for smbclient that keeps its state in `scratch`, not in the system's dirs.
+fn smbclient_conf(scratch: &keyless_testbed::ScratchDir) -> Result<String, String> {
+    let path = scratch.join("client.conf");
+    let d = scratch.path().display();
+    let text = format!(
+        "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
+    );
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
 /// The wall time of a command, best of 3 (after `sync`, so earlier writes are not paid for).
 fn best_of_3(program: &str, args: &[String]) -> Result<f64, String> {
     let mut best = f64::MAX;
@@ -428,19 +439,11 @@ fn mount_bench(mib: usize) -> Result<(), String> {
     let mut mount = vec!["mount".to_string(), base.clone(), s(&mnt), "-o".into(), "cache=1".into()];
     mount.extend(auth.iter().cloned());
     run("keyless mount", &exe, &mount.iter().map(String::as_str).collect::<Vec<_>>(), &[])?;
-    let client_conf = scratch.join("client.conf");
-    let d = scratch.path().display();
-    std::fs::write(
-        &client_conf,
-        format!(
-            "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let client_conf = smbclient_conf(&scratch)?;
     let smbclient = |cmd: String| -> Vec<String> {
         [
             "-s",
-            &s(&client_conf),
+            &client_conf,
             &format!("//127.0.0.1/{}", smbd.share),
             "-p",
             &smbd.port.to_string(),
@@ -510,16 +513,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
     std::fs::write(&local, &data).map_err(|e| e.to_string())?;
     let local = local.to_string_lossy().into_owned();
     let back = scratch.join("back.bin").to_string_lossy().into_owned();
-    let client_conf = scratch.join("client.conf");
-    let d = scratch.path().display();
-    std::fs::write(
-        &client_conf,
-        format!(
-            "[global]\n  lock directory = {d}\n  cache directory = {d}\n  state directory = {d}\n  private dir = {d}\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let client_conf = client_conf.to_string_lossy().into_owned();
+    let client_conf = smbclient_conf(&scratch)?;
     let mb = (mib << 20) as f64 / 1e6;
     println!("{mib} MiB over loopback, best of 3, MB/s (higher is better)");
     println!(

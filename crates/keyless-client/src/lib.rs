@@ -35,4 +35,4 @@ pub use connection::{Connection, Options};
 pub use error::Error;
 pub use keyless_gss::credentials::Credentials;
 pub use keyless_smb::change_notify::FileNotify;
-pub use tree::{Metadata, OpenFile, OpenHow, ReadSeek, Tree, WINDOW_BYTES};
+pub use tree::{Metadata, OpenFile, OpenHow, ReadSeek, Tree, WINDOW_BYTES, filetime, from_filetime};

@@ -123,6 +123,24 @@ pub struct Metadata {
     pub modified: u64,
 }
 
+impl Metadata {
+    /// The last write time.
+    pub fn modified_time(&self) -> std::time::SystemTime {
+        from_filetime(self.modified)
+    }
+}
+
+/// A FILETIME (100 ns since 1601-01-01, as SMB counts time) of `t`, for [`Tree::set_modified`].
+pub fn filetime(t: std::time::SystemTime) -> u64 {
+    keyless_gss::ntlmssp::filetime(t)
+}
+
+/// The time a FILETIME names (times before 1970 become 1970).
+pub fn from_filetime(filetime: u64) -> std::time::SystemTime {
+    let since_1970 = filetime.saturating_sub(keyless_gss::ntlmssp::filetime(std::time::UNIX_EPOCH));
+    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(since_1970.saturating_mul(100))
+}
+
 /// How [`Tree::open`] treats an existing or missing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenHow {

@@ -108,15 +108,11 @@ mod tests {
             "/subscriptions/s-1/resourceGroups/rg%201/providers/Microsoft.Storage/storageAccounts/acct/listKeys?api-version=2023-05-01"
         );
         let body = r#"{"keys":[{"keyName":"key1","value":"cmVhZA==","permissions":"READ"},{"keyName":"key2","value":"ZnVsbA==","permissions":"FULL"}]}"#;
-        let answer = Response { status: 200, headers: vec![], body: Zeroizing::new(body.as_bytes().to_vec()) };
+        let answer = Response::new(200, &[], body);
         let keys = parse_keys(&answer, &arm).unwrap();
         assert_eq!((keys[0].name.as_str(), keys[0].value.as_str()), ("key2", "ZnVsbA=="));
         assert!(!format!("{keys:?}").contains("ZnVsbA"));
-        let denied = Response {
-            status: 403,
-            headers: vec![],
-            body: Zeroizing::new(br#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#.to_vec()),
-        };
+        let denied = Response::new(403, &[], r#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#);
         assert_eq!(
             parse_keys(&denied, &arm).unwrap_err().to_string(),
             "ARM at https://management.azure.com/ answered HTTP 403: AuthorizationFailed: no"

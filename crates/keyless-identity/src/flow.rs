@@ -13,7 +13,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Largest challenge file Azure Arc writes (MSAL's limit).
-const ARC_SECRET_MAX: u64 = 4096;
+const ARC_SECRET_MAX: usize = 4096;
 
 /// How patiently to retry.
 #[derive(Clone, Copy, Debug)]
@@ -95,8 +95,14 @@ impl TokenFlow {
     /// A file asked for by [`Next::Read`].
     ///
     /// # Errors
-    /// [`Error::Config`] for an empty file.
+    /// [`Error::Config`] for an empty file, or an Arc challenge file over 4 KiB.
     pub fn on_file(&mut self, contents: &[u8]) -> Result<Next, Error> {
+        if matches!(self.source, Source::Arc { .. }) && contents.len() > ARC_SECRET_MAX {
+            return Err(Error::Config(format!(
+                "{}: the challenge file is over {ARC_SECRET_MAX} bytes",
+                self.service()
+            )));
+        }
         let text = Zeroizing::new(String::from_utf8_lossy(contents).trim().to_string());
         if text.is_empty() {
             return Err(Error::Config(format!("{}: the identity file is empty", self.service())));
@@ -134,7 +140,8 @@ impl TokenFlow {
     }
 
     /// The file an Arc agent's 401 names (`WWW-Authenticate: Basic realm=<path>`), once
-    /// checked to be a `.key` file in the agent's token directory, of at most 4 KiB.
+    /// checked to be a `.key` file in the agent's token directory (its size is checked when
+    /// it is read, in [`TokenFlow::on_file`]).
     fn arc_challenge(&self, answer: &Response) -> Result<PathBuf, Error> {
         let Source::Arc { token_dir, .. } = &self.source else { return Err(Error::Config("not Arc".into())) };
         let bad = |why: String| Error::Config(format!("{}: {why}", self.service()));
@@ -150,10 +157,6 @@ impl TokenFlow {
                 token_dir.display()
             )));
         }
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size > ARC_SECRET_MAX {
-            return Err(bad(format!("the challenge file {} is over {ARC_SECRET_MAX} bytes", path.display())));
-        }
         Ok(path.to_path_buf())
     }
 }
@@ -162,14 +165,6 @@ impl TokenFlow {
 mod tests {
     use super::*;
     use crate::Url;
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            body: Zeroizing::new(body.as_bytes().to_vec()),
-        }
-    }
 
     fn imds() -> TokenFlow {
         TokenFlow::new(Source::Imds { endpoint: Url::parse("http://127.0.0.1:9").unwrap(), identity: None }, "r")
@@ -187,22 +182,25 @@ mod tests {
         let mut f = imds();
         assert_eq!(wait(f.start()), Duration::ZERO);
         let waits: Vec<_> =
-            [500, 404, 429].iter().map(|s| wait(f.on_response(&answer(*s, &[], ""), 0).unwrap())).collect();
+            [500, 404, 429].iter().map(|s| wait(f.on_response(&Response::new(*s, &[], ""), 0).unwrap())).collect();
         assert_eq!(waits, [1, 2, 4].map(Duration::from_secs));
-        let e = f.on_response(&answer(503, &[], r#"{"error":"busy"}"#), 0).unwrap_err();
+        let e = f.on_response(&Response::new(503, &[], r#"{"error":"busy"}"#), 0).unwrap_err();
         assert_eq!(e.to_string(), "IMDS at http://127.0.0.1:9/metadata/identity/oauth2/token answered HTTP 503: busy");
 
         let mut f = imds();
         let _ = f.start();
-        assert_eq!(wait(f.on_response(&answer(429, &[("retry-after", "7")], ""), 0).unwrap()), Duration::from_secs(7));
-        let gone: Vec<_> = (0..7).map(|_| wait(f.on_response(&answer(410, &[], ""), 0).unwrap())).collect();
+        assert_eq!(
+            wait(f.on_response(&Response::new(429, &[("retry-after", "7")], ""), 0).unwrap()),
+            Duration::from_secs(7)
+        );
+        let gone: Vec<_> = (0..7).map(|_| wait(f.on_response(&Response::new(410, &[], ""), 0).unwrap())).collect();
         assert!(gone.iter().all(|d| *d == Duration::from_secs(10)));
-        assert!(f.on_response(&answer(410, &[], ""), 0).is_err(), "410 waited out for 70 s only");
+        assert!(f.on_response(&Response::new(410, &[], ""), 0).is_err(), "410 waited out for 70 s only");
 
         let mut f = imds();
         let _ = f.start();
         let e = f.on_response(
-            &answer(400, &[], r#"{"error":"invalid_request","error_description":"Identity not found"}"#),
+            &Response::new(400, &[], r#"{"error":"invalid_request","error_description":"Identity not found"}"#),
             0,
         );
         assert!(e.unwrap_err().to_string().ends_with("HTTP 400: invalid_request: Identity not found"));
@@ -216,7 +214,8 @@ mod tests {
         let source = Source::Arc { endpoint: Url::parse("http://127.0.0.1:9/t").unwrap(), token_dir: dir.clone() };
         let mut f = TokenFlow::new(source.clone(), "r");
         let _ = f.start();
-        let challenge = |p: &Path| answer(401, &[("www-authenticate", &format!("Basic realm={}", p.display()))], "");
+        let challenge =
+            |p: &Path| Response::new(401, &[("www-authenticate", &format!("Basic realm={}", p.display()))], "");
         match f.on_response(&challenge(&dir.join("c.key")), 0).unwrap() {
             Next::Read(p) => assert_eq!(p, dir.join("c.key")),
             other => panic!("{other:?}"),
@@ -225,6 +224,10 @@ mod tests {
             Next::Send(r, _) => assert_eq!(r.header_value("authorization"), Some("Basic secret")),
             other => panic!("{other:?}"),
         }
+        let mut big = TokenFlow::new(source.clone(), "r");
+        let _ = big.start();
+        let _ = big.on_response(&challenge(&dir.join("c.key")), 0).unwrap();
+        assert!(big.on_file(&[b'x'; 4097]).unwrap_err().to_string().contains("over 4096 bytes"));
         for wrong in [Path::new("/etc/shadow"), &dir.join("c.txt")] {
             let mut f = TokenFlow::new(source.clone(), "r");
             let _ = f.start();

@@ -63,6 +63,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// An answer as a test writes it.
+    #[cfg(test)]
+    pub(crate) fn new(status: u16, headers: &[(&str, &str)], body: &str) -> Self {
+        Self {
+            status,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: Zeroizing::new(body.as_bytes().to_vec()),
+        }
+    }
+
     /// A header's value (name in lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
@@ -124,30 +134,26 @@ fn one_line(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            body: Zeroizing::new(body.as_bytes().to_vec()),
-        }
-    }
-
     #[test]
     fn service_messages_in_every_shape() {
-        let imds = answer(400, &[], r#"{"error":"invalid_request","error_description":"Identity not found"}"#);
+        let imds = Response::new(400, &[], r#"{"error":"invalid_request","error_description":"Identity not found"}"#);
         assert_eq!(imds.service_message(), "invalid_request: Identity not found");
-        let arm = answer(404, &[], r#"{"error":{"code":"ResourceNotFound","message":"The Resource was\nnot found."}}"#);
+        let arm = Response::new(
+            404,
+            &[],
+            r#"{"error":{"code":"ResourceNotFound","message":"The Resource was\nnot found."}}"#,
+        );
         assert_eq!(arm.service_message(), "ResourceNotFound: The Resource was not found.");
-        let storage = answer(
+        let storage = Response::new(
             403,
             &[("x-ms-error-code", "AuthenticationFailed")],
             "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed.\nRequestId:1</Message></Error>",
         );
         assert_eq!(storage.service_message(), "AuthenticationFailed: Server failed. RequestId:1");
-        let bare = answer(403, &[("x-ms-error-code", "InvalidAuthenticationInfo")], "");
+        let bare = Response::new(403, &[("x-ms-error-code", "InvalidAuthenticationInfo")], "");
         assert_eq!(bare.service_message(), "InvalidAuthenticationInfo");
-        assert_eq!(answer(502, &[], "\n  Bad gateway \n more").service_message(), "Bad gateway");
-        assert!(answer(500, &[], &"x".repeat(1000)).service_message().len() < 310);
+        assert_eq!(Response::new(502, &[], "\n  Bad gateway \n more").service_message(), "Bad gateway");
+        assert!(Response::new(500, &[], &"x".repeat(1000)).service_message().len() < 310);
     }
 
     #[test]

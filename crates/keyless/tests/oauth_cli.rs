@@ -11,6 +11,8 @@ use std::process::Output;
 
 mod common;
 
+use common::{fails, ok};
+
 struct Setup {
     kdc: MitKdc,
     smbd: Smbd,
@@ -58,18 +60,6 @@ impl Setup {
         env.extend(extra_env.iter().map(|(k, v)| (*k, OsString::from(v))));
         common::run(common::KEYLESS, args, env, "")
     }
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails(out: Output, what: &str) -> String {
-    assert!(!out.status.success(), "{what} should fail");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "{what}: one line, got {stderr:?}");
-    stderr.trim_end().to_string()
 }
 
 /// IMDS token -> kerbticket -> Kerberos SESSION_SETUP -> put and get, byte for byte.

@@ -10,22 +10,10 @@ use std::process::{Command, Output};
 
 mod common;
 
+use common::{fails, ok};
+
 fn keyless(args: &[&str], env: &[(&str, std::ffi::OsString)], stdin: &str) -> Output {
     common::run(common::KEYLESS, args, env.iter().map(|(k, v)| (*k, v)), stdin)
-}
-
-fn ok(out: Output, what: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{what} failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The command fails with exactly one line on stderr; returns it.
-fn fails(out: Output, what: &str) -> String {
-    assert!(!out.status.success(), "{what} should fail");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "{what}: one line, got {stderr:?}");
-    stderr.trim_end().to_string()
 }
 
 #[test]

@@ -458,8 +458,7 @@ impl From<keyless_client::Error> for Failure {
 
 /// A FILETIME as `YYYY-MM-DD HH:MM` (UTC).
 fn time(filetime: u64) -> String {
-    let secs = (filetime / 10_000_000).saturating_sub(11_644_473_600) as i64;
-    keyless_krb::time::format_utc(secs)
+    keyless_krb::time::format_utc(unix_seconds(keyless_client::from_filetime(filetime)))
 }
 
 fn temp_beside(target: &Path) -> PathBuf {

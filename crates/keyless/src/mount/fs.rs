@@ -16,15 +16,13 @@ use keyless_client::{Connection, Error, Metadata, OpenFile, OpenHow, Tree};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Read-ahead and write-behind run: 4 MiB, a quarter of the client's pipelined window.
 const RUN: usize = 4 << 20;
 /// open(2) flags as Linux numbers them (the kernel passes them through FUSE as they are).
 const O_TRUNC: i32 = 0o1000;
 const O_EXCL: i32 = 0o200;
-/// Seconds between 1601 and 1970 (FILETIME epoch to Unix epoch).
-const FILETIME_UNIX: u64 = 11_644_473_600;
 
 /// An open file and what is buffered for it.
 struct Open {
@@ -121,7 +119,7 @@ impl ShareFs {
     }
 
     fn attr(&self, ino: u64, m: &Metadata) -> FileAttr {
-        let time = UNIX_EPOCH + Duration::from_secs((m.modified / 10_000_000).saturating_sub(FILETIME_UNIX));
+        let time = m.modified_time();
         let (kind, mode) = if m.is_dir {
             (FileType::Directory, self.options.dir_mode)
         } else {
@@ -173,10 +171,7 @@ async fn write_behind(tree: &mut Tree<'_>, open: &mut Open) -> Result<(), Error>
 async fn write_behind_all(s: &mut State, ino: u64) -> Result<(), Errno> {
     let fhs: Vec<u64> = s.files.iter().filter(|(_, o)| o.ino == ino && o.behind.is_some()).map(|(fh, _)| *fh).collect();
     for fh in fhs {
-        let Some(mut open) = s.files.remove(&fh) else { continue };
-        let result = write_behind(&mut s.tree(), &mut open).await;
-        s.files.insert(fh, open);
-        result.map_err(|e| fail("write", "", &e))?;
+        send_behind(s, fh).await?;
     }
     Ok(())
 }
@@ -193,22 +188,20 @@ async fn stat(s: &mut State, ino: u64) -> Result<Metadata, Errno> {
     Ok(meta)
 }
 
+/// The inode and metadata of `path`, counting one kernel reference. A name that does not
+/// exist leaves no inode behind (shells look up many such names).
 async fn lookup_path(s: &mut State, path: &str) -> Result<(u64, Metadata), Errno> {
     let ino = s.inodes.ino(path, false);
-    if let Some(m) = s.inodes.cached(ino) {
-        let m = m.clone();
-        s.inodes.ino(path, true);
-        return Ok((ino, m));
+    match stat(s, ino).await {
+        Ok(meta) => {
+            s.inodes.ino(path, true);
+            Ok((ino, meta))
+        }
+        Err(e) => {
+            s.inodes.forget(ino, 0);
+            Err(e)
+        }
     }
-    let full = s.share_path(path);
-    let meta = s.tree().stat(&full).await.map_err(|e| fail("stat", &full, &e))?;
-    let ino = s.inodes.ino(path, true);
-    s.inodes.remember(ino, meta.clone());
-    Ok((ino, meta))
-}
-
-fn seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl Filesystem for ShareFs {
@@ -302,8 +295,10 @@ impl Filesystem for ShareFs {
                     TimeOrNow::SpecificTime(t) => t,
                     TimeOrNow::Now => SystemTime::now(),
                 };
-                let filetime = (seconds(when) + FILETIME_UNIX) * 10_000_000;
-                s.tree().set_modified(&full, filetime).await.map_err(|e| fail("set time", &full, &e))?;
+                s.tree()
+                    .set_modified(&full, keyless_client::filetime(when))
+                    .await
+                    .map_err(|e| fail("set time", &full, &e))?;
             }
             s.inodes.invalidate(ino.0);
             stat(s, ino.0).await
@@ -448,10 +443,7 @@ impl Filesystem for ShareFs {
         reply: ReplyData,
     ) {
         let r = self.with(async |s| {
-            let mut open = s.files.remove(&fh.0).ok_or(Errno::EBADF)?;
-            let result = read(&mut s.tree(), &mut open, offset, size as usize).await;
-            s.files.insert(fh.0, open);
-            result.map_err(|e| fail("read", "", &e))
+            on_open(s, fh.0, "read", async |tree, open| read(tree, open, offset, size as usize).await).await
         });
         match r {
             Ok(data) => reply.data(&data),
@@ -472,23 +464,23 @@ impl Filesystem for ShareFs {
         reply: ReplyWrite,
     ) {
         let r = self.with(async |s| {
-            let mut open = s.files.remove(&fh.0).ok_or(Errno::EBADF)?;
-            open.ahead = None;
-            let joins =
-                matches!(&open.behind, Some((o, d)) if o + d.len() as u64 == offset && d.len() + data.len() <= RUN);
-            let mut result = Ok(());
-            if joins {
-                if let Some((_, d)) = open.behind.as_mut() {
-                    d.extend_from_slice(data);
-                }
-            } else {
-                result = write_behind(&mut s.tree(), &mut open).await;
-                open.behind = Some((offset, data.to_vec()));
-            }
-            let ino = open.ino;
-            s.files.insert(fh.0, open);
+            let ino = s.files.get(&fh.0).ok_or(Errno::EBADF)?.ino;
             s.inodes.invalidate(ino);
-            result.map_err(|e| fail("write", "", &e))
+            on_open(s, fh.0, "write", async |tree, open| {
+                open.ahead = None;
+                match &mut open.behind {
+                    Some((o, d)) if *o + d.len() as u64 == offset && d.len() + data.len() <= RUN => {
+                        d.extend_from_slice(data);
+                        Ok(())
+                    }
+                    _ => {
+                        let sent = write_behind(tree, open).await;
+                        open.behind = Some((offset, data.to_vec()));
+                        sent
+                    }
+                }
+            })
+            .await
         });
         match r {
             Ok(()) => reply.written(data.len() as u32),
@@ -530,11 +522,11 @@ impl Filesystem for ShareFs {
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         let r = self.with(async |s| {
-            send_behind(s, fh.0).await?;
-            let open = s.files.remove(&fh.0).ok_or(Errno::EBADF)?;
-            let result = s.tree().flush_file(&open.file).await;
-            s.files.insert(fh.0, open);
-            result.map_err(|e| fail("fsync", "", &e))
+            on_open(s, fh.0, "fsync", async |tree, open| {
+                write_behind(tree, open).await?;
+                tree.flush_file(&open.file).await
+            })
+            .await
         });
         match r {
             Ok(()) => reply.ok(),
@@ -632,10 +624,21 @@ impl ShareFs {
 }
 
 async fn send_behind(s: &mut State, fh: u64) -> Result<(), Errno> {
+    on_open(s, fh, "write", async |tree, open| write_behind(tree, open).await).await
+}
+
+/// Runs `op` on the open file `fh` (lent out of the table meanwhile) and the share; an SMB
+/// failure becomes an errno, logged as `what`.
+async fn on_open<T>(
+    s: &mut State,
+    fh: u64,
+    what: &str,
+    op: impl AsyncFnOnce(&mut Tree<'_>, &mut Open) -> Result<T, Error>,
+) -> Result<T, Errno> {
     let mut open = s.files.remove(&fh).ok_or(Errno::EBADF)?;
-    let result = write_behind(&mut s.tree(), &mut open).await;
+    let result = op(&mut s.tree(), &mut open).await;
     s.files.insert(fh, open);
-    result.map_err(|e| fail("write", "", &e))
+    result.map_err(|e| fail(what, "", &e))
 }
 
 /// `size` bytes at `offset`: from the read-ahead window when it holds them; a sequential read

@@ -31,3 +31,17 @@ pub fn run<K: AsRef<OsStr>, V: AsRef<OsStr>>(
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// The command succeeded; its stdout.
+pub fn ok(out: Output, what: &str) -> String {
+    assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The command failed with exactly one line on stderr; that line.
+pub fn fails(out: Output, what: &str) -> String {
+    assert!(!out.status.success(), "{what} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{what}: one line, got {stderr:?}");
+    stderr.trim_end().to_string()
+}
