@@ -172,6 +172,11 @@ fn deps() -> Result<(), String> {
     if keyless_testbed::find_program("fsx").is_none() {
         run("install fsx", "cargo", &["install", "fsx", "--version", "0.3.2", "--locked"], &[])?;
     }
+    // The POSIX file system test suite (Rust rewrite) for the mount tests; not in Debian.
+    if keyless_testbed::find_program("pjdfstest").is_none() {
+        let args = ["install", "pjdfstest", "--version", "0.2.2", "--locked"];
+        run("install pjdfstest", "cargo", &args, &[])?;
+    }
     Ok(())
 }
 

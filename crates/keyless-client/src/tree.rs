@@ -121,9 +121,22 @@ pub struct Metadata {
     pub is_dir: bool,
     /// Last write time, as a FILETIME (100 ns since 1601).
     pub modified: u64,
+    /// Last access time (FILETIME).
+    pub accessed: u64,
+    /// Last change of data or metadata (ChangeTime, what POSIX calls ctime; FILETIME).
+    pub changed: u64,
+    /// Creation time (FILETIME).
+    pub created: u64,
 }
 
 impl Metadata {
+    /// From a name, size, directory flag and the four SMB times (creation, last access,
+    /// last write, change), in that order as SMB sends them.
+    pub fn new(name: String, size: u64, is_dir: bool, times: [u64; 4]) -> Self {
+        let [created, accessed, modified, changed] = times;
+        Self { name, size, is_dir, modified, accessed, changed, created }
+    }
+
     /// The last write time.
     pub fn modified_time(&self) -> std::time::SystemTime {
         from_filetime(self.modified)
@@ -683,6 +696,31 @@ impl<'c> Tree<'c> {
         self.set_handle_info(file.handle.id, file_class::END_OF_FILE, &end_of_file_info(size)).await
     }
 
+    /// `file`'s metadata asked on its handle (FileAllInformation), and whether its name is
+    /// gone: an unlinked file that is still open has a handle but no path to `stat`.
+    ///
+    /// # Errors
+    /// An I/O error, or the server's status.
+    pub async fn file_metadata(&mut self, file: &OpenFile) -> Result<(Metadata, bool), Error> {
+        let req = QueryInfoRequest {
+            info_type: info_type::FILE,
+            info_class: file_class::ALL,
+            output_buffer_length: 4096,
+            file_id: file.handle.id,
+            ..Default::default()
+        };
+        let resp = self.conn.request(self.id, &req, 4096).await?;
+        // The name at the end may not fit: the fixed part before it is what is read.
+        if resp.header.status != NtStatus::BUFFER_OVERFLOW {
+            check_status(&resp, Command::QUERY_INFO)?;
+        }
+        let all = QueryInfoResponse::parse(resp.bytes())?.output;
+        let basic = FileBasicInformation::parse(all)?;
+        let standard = FileStandardInformation::parse(all.get(40..).unwrap_or_default())?;
+        let meta = Metadata::new(file.metadata.name.clone(), standard.end_of_file, standard.directory, basic.times);
+        Ok((meta, standard.delete_pending))
+    }
+
     /// Closes `file`; returns its metadata at the close.
     ///
     /// # Errors
@@ -796,12 +834,14 @@ impl<'c> Tree<'c> {
         self.set_info(path, access::WRITE_DATA, file_class::END_OF_FILE, &end_of_file_info(size)).await
     }
 
-    /// Sets the last write time of `path` (a FILETIME; other times left alone).
+    /// Sets the last access and last write times of `path` (FILETIMEs; None leaves one alone).
     ///
     /// # Errors
     /// As [`Tree::stat`], ACCESS_DENIED.
-    pub async fn set_modified(&mut self, path: &str, filetime: u64) -> Result<(), Error> {
-        let info = FileBasicInformation { times: [0, 0, filetime, 0], file_attributes: 0 }.to_bytes();
+    pub async fn set_times(&mut self, path: &str, accessed: Option<u64>, modified: Option<u64>) -> Result<(), Error> {
+        // 0 in FileBasicInformation means "leave unchanged" (MS-FSCC 2.4.7).
+        let times = [0, accessed.unwrap_or(0), modified.unwrap_or(0), 0];
+        let info = FileBasicInformation { times, file_attributes: 0 }.to_bytes();
         self.set_info(path, access::WRITE_ATTRIBUTES, file_class::BASIC, &info).await
     }
 
@@ -874,19 +914,14 @@ fn page(resp: &crate::Received, out: &mut Vec<Metadata>) -> Result<bool, Error> 
         let e = e?;
         let name = e.file_name()?;
         if name != "." && name != ".." {
-            out.push(Metadata {
-                name,
-                size: e.end_of_file(),
-                is_dir: e.file_attributes() & ATTRIBUTE_DIRECTORY != 0,
-                modified: e.times()[2],
-            });
+            out.push(Metadata::new(name, e.end_of_file(), e.file_attributes() & ATTRIBUTE_DIRECTORY != 0, e.times()));
         }
     }
     Ok(true)
 }
 
 fn metadata(name: String, a: &FileAttributes) -> Metadata {
-    Metadata { name, size: a.end_of_file, is_dir: a.file_attributes & ATTRIBUTE_DIRECTORY != 0, modified: a.times[2] }
+    Metadata::new(name, a.end_of_file, a.file_attributes & ATTRIBUTE_DIRECTORY != 0, a.times)
 }
 
 /// Appends up to `limit` bytes of `input` to `out` (short only at the end), reading into the

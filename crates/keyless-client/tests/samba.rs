@@ -47,7 +47,7 @@ async fn round_trips(conn: &mut Connection, smbd: &Smbd) {
     share.set_size("docs/one.bin", 5000).await.unwrap();
     assert_eq!(std::fs::metadata(smbd.share_path.join("docs/one.bin")).unwrap().len(), 5000);
     let filetime = 133_000_000_000_000_000u64; // 2022-06-18
-    share.set_modified("docs/one.bin", filetime).await.unwrap();
+    share.set_times("docs/one.bin", None, Some(filetime)).await.unwrap();
     let mtime = std::fs::metadata(smbd.share_path.join("docs/one.bin")).unwrap().modified().unwrap();
     let unix = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert_eq!(unix, filetime / 10_000_000 - 11_644_473_600, "the new modification time is on disk");

@@ -12,7 +12,7 @@ use fuser::{
     OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
     ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
-use keyless_client::{Connection, Error, Metadata, OpenFile, OpenHow, Tree};
+use keyless_client::{Connection, Error, Metadata, OpenFile, OpenHow, Tree, from_filetime};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::Mutex;
@@ -68,7 +68,16 @@ impl State {
 
     fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
         let name = name.to_str().ok_or(Errno::EINVAL)?;
+        // NAME_MAX, as Linux file systems count it (bytes); SMB would say OBJECT_NAME_INVALID.
+        if name.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
         self.inodes.child(parent, name).ok_or(Errno::ENOENT)
+    }
+
+    /// A handle open on `ino`, if any.
+    fn open_handle(&self, ino: u64) -> Option<u64> {
+        self.files.iter().find(|(_, o)| o.ino == ino).map(|(fh, _)| *fh)
     }
 
     fn fh(&mut self) -> u64 {
@@ -119,7 +128,6 @@ impl ShareFs {
     }
 
     fn attr(&self, ino: u64, m: &Metadata) -> FileAttr {
-        let time = m.modified_time();
         let (kind, mode) = if m.is_dir {
             (FileType::Directory, self.options.dir_mode)
         } else {
@@ -130,10 +138,10 @@ impl ShareFs {
             ino: INodeNo(ino),
             size: m.size,
             blocks: m.size.div_ceil(512),
-            atime: time,
-            mtime: time,
-            ctime: time,
-            crtime: time,
+            atime: from_filetime(m.accessed),
+            mtime: from_filetime(m.modified),
+            ctime: from_filetime(m.changed),
+            crtime: from_filetime(m.created),
             kind,
             perm: perm as u16,
             nlink: if m.is_dir { 2 } else { 1 },
@@ -244,9 +252,24 @@ impl Filesystem for ShareFs {
         }
     }
 
-    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.with(async |s| stat(s, ino.0).await) {
-            Ok(m) => reply.attr(&self.options.cache, &self.attr(ino.0, &m)),
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        let r = self.with(async |s| match stat(s, ino.0).await {
+            // Unlinked while open (fstat after unlink; the kernel need not say which handle):
+            // a handle of the inode still answers.
+            Err(e) => match fh.map(|f| f.0).filter(|f| s.files.contains_key(f)).or_else(|| s.open_handle(ino.0)) {
+                Some(f) => on_open(s, f, "stat", async |tree, open| tree.file_metadata(&open.file).await).await,
+                None => Err(e),
+            },
+            Ok(m) => Ok((m, false)),
+        });
+        match r {
+            Ok((m, unlinked)) => {
+                let mut attr = self.attr(ino.0, &m);
+                if unlinked {
+                    attr.nlink = 0;
+                }
+                reply.attr(&self.options.cache, &attr);
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -259,7 +282,7 @@ impl Filesystem for ShareFs {
         _uid: Option<u32>,
         _gid: Option<u32>,
         size: Option<u64>,
-        _atime: Option<TimeOrNow>,
+        atime: Option<TimeOrNow>,
         mtime: Option<TimeOrNow>,
         _ctime: Option<SystemTime>,
         fh: Option<FileHandle>,
@@ -271,7 +294,7 @@ impl Filesystem for ShareFs {
     ) {
         // Modes and owners are the mount's (uid=, gid=, file_mode=, dir_mode=): SMB has no
         // POSIX permissions to change, so chmod and chown succeed without effect, as on cifs.
-        if (size.is_some() || mtime.is_some()) && self.writable().is_err() {
+        if (size.is_some() || mtime.is_some() || atime.is_some()) && self.writable().is_err() {
             return reply.error(Errno::EROFS);
         }
         let r = self.with(async |s| {
@@ -290,15 +313,17 @@ impl Filesystem for ShareFs {
                 }
                 result.map_err(|e| fail("truncate", &full, &e))?;
             }
-            if let Some(t) = mtime {
-                let when = match t {
-                    TimeOrNow::SpecificTime(t) => t,
-                    TimeOrNow::Now => SystemTime::now(),
+            if atime.is_some() || mtime.is_some() {
+                let filetime = |t| {
+                    keyless_client::filetime(match t {
+                        TimeOrNow::SpecificTime(t) => t,
+                        TimeOrNow::Now => SystemTime::now(),
+                    })
                 };
                 s.tree()
-                    .set_modified(&full, keyless_client::filetime(when))
+                    .set_times(&full, atime.map(filetime), mtime.map(filetime))
                     .await
-                    .map_err(|e| fail("set time", &full, &e))?;
+                    .map_err(|e| fail("set times", &full, &e))?;
             }
             s.inodes.invalidate(ino.0);
             stat(s, ino.0).await

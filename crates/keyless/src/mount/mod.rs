@@ -25,7 +25,7 @@ pub struct MountArgs {
     /// Stay in the foreground (for systemd, or to watch the log).
     #[arg(long)]
     foreground: bool,
-    /// Mount options: ro, uid=, gid=, file_mode=, dir_mode=, cache=SECONDS|none, allow_other.
+    /// Mount options: ro, uid=, gid=, file_mode=, dir_mode=, cache=SECONDS|none, allow_other, noperm.
     #[arg(short = 'o', value_name = "OPTIONS")]
     options: Vec<String>,
     /// Append the mount's log (renewals, failures) to this file.
@@ -181,6 +181,11 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
         fuser::MountOption::NoSuid,
         if options.read_only { fuser::MountOption::RO } else { fuser::MountOption::RW },
     ];
+    // The kernel checks every access against the modes and owners -o gave, as cifs does
+    // on the client: file_mode=0600 keeps other users out even with allow_other.
+    if !options.noperm {
+        config.mount_options.push(fuser::MountOption::DefaultPermissions);
+    }
     if options.allow_other {
         config.acl = fuser::SessionACL::All;
     }

@@ -19,6 +19,9 @@ pub struct MountOptions {
     pub cache: Duration,
     /// `allow_other`: other users may use the mount (root mounts for everyone).
     pub allow_other: bool,
+    /// `noperm`: the kernel does not check modes and owners (every local user who may use
+    /// the mount gets the mounting credential's access, as cifs `noperm`).
+    pub noperm: bool,
 }
 
 impl MountOptions {
@@ -35,6 +38,7 @@ impl MountOptions {
             dir_mode: 0o755,
             cache: Duration::from_secs(1),
             allow_other: false,
+            noperm: false,
         };
         for opt in lists.iter().flat_map(|l| l.split(',')).filter(|s| !s.is_empty()) {
             let (key, value) = opt.split_once('=').map_or((opt, None), |(k, v)| (k, Some(v)));
@@ -50,6 +54,8 @@ impl MountOptions {
                 "file_mode" => o.file_mode = number(8)? & 0o7777,
                 "dir_mode" => o.dir_mode = number(8)? & 0o7777,
                 "allow_other" => o.allow_other = true,
+                "noperm" => o.noperm = true,
+                "perm" => o.noperm = false,
                 "cache" => {
                     o.cache = match value {
                         Some("none") => Duration::ZERO,
@@ -64,7 +70,7 @@ impl MountOptions {
                 }
                 _ => {
                     return Err(format!(
-                        "-o {opt}: unknown option (known: ro, rw, uid=, gid=, file_mode=, dir_mode=, cache=, allow_other)"
+                        "-o {opt}: unknown option (known: ro, rw, uid=, gid=, file_mode=, dir_mode=, cache=, allow_other, noperm)"
                     ));
                 }
             }
@@ -85,6 +91,7 @@ mod tests {
         assert_eq!((o.uid, o.gid, o.file_mode, o.dir_mode, o.cache), (1000, 0, 0o600, 0o700, Duration::ZERO));
         assert_eq!(MountOptions::parse(&["cache=2.5".into()], 0, 0).unwrap().cache, Duration::from_millis(2500));
         assert!(MountOptions::parse(&["uid=me".into()], 0, 0).unwrap_err().contains("uid=<number>"));
-        assert!(MountOptions::parse(&["noperm".into()], 0, 0).unwrap_err().contains("unknown option"));
+        assert!(MountOptions::parse(&["nosuchthing".into()], 0, 0).unwrap_err().contains("unknown option"));
+        assert!(MountOptions::parse(&["noperm".into()], 0, 0).unwrap().noperm);
     }
 }
