@@ -345,6 +345,56 @@ fn oauth_mount_renews_its_tickets_and_logs_a_failed_renewal() {
     assert!(logged, "{}", std::fs::read_to_string(&log).unwrap_or_default());
 }
 
+/// An unattended mount from a keytab (`--keytab`, no credential cache at all) outlives its
+/// 8-second service tickets: new ones come from the MIT KDC with the keytab's keys.
+#[test]
+fn keytab_mount_gets_new_tickets_from_the_kdc() {
+    if !can_mount() {
+        return;
+    }
+    let Some(kdc) = keyless_testbed::MitKdc::start() else { return };
+    let out = kdc.kadmin("EXAMPLE.TEST", &format!("modprinc -maxlife \"8 seconds\" {}", kdc.service));
+    assert!(out.contains("modified"), "{out}");
+    let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Encrypt, Some(&kdc)) else { return };
+    let mnt = kdc.dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let url = format!("smb://files.example.test/{}", smbd.share);
+    let (port, keytab) = (smbd.port.to_string(), kdc.user_keytab.to_str().unwrap());
+    let mut env = kdc.client_env();
+    // No credential cache to fall back on.
+    env.push(("KRB5CCNAME", kdc.dir.join("no-such-ccache").into_os_string()));
+    let args = ["mount", &url, mnt.to_str().unwrap(), "--keytab", keytab, "--ip", "127.0.0.1", "--port", &port];
+    let out = common::run(common::KEYLESS, &args, env.clone(), "");
+    assert!(out.status.success(), "mount: {}", String::from_utf8_lossy(&out.stderr));
+    let _unmount = Unmount(mnt.clone());
+    let before = kdc.log("EXAMPLE.TEST").matches("TGS_REQ").count();
+    let started = Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        let f = mnt.join(format!("k{}", i % 3));
+        std::fs::write(&f, format!("round {i}\n")).unwrap_or_else(|e| panic!("write {i}: {e}"));
+        assert_eq!(
+            std::fs::read_to_string(smbd.share_path.join(format!("k{}", i % 3))).unwrap(),
+            format!("round {i}\n")
+        );
+        i += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let renewed = kdc.log("EXAMPLE.TEST").matches("TGS_REQ").count() - before;
+    assert!(renewed >= 2, "the session got new tickets from the keytab: {renewed} TGS requests");
+    // A keytab without the user's keys: one line saying so.
+    let empty = kdc.dir.join("service-only.keytab");
+    std::fs::copy(&kdc.service_keytab, &empty).unwrap();
+    let out = common::run(
+        common::KEYLESS,
+        &["ls", &url, "--keytab", empty.to_str().unwrap(), "--user", &kdc.user, "--ip", "127.0.0.1", "--port", &port],
+        env,
+        "",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1 && err.contains(&kdc.user), "{err}");
+}
+
 /// Unmounts (lazily) when dropped.
 struct Unmount(PathBuf);
 

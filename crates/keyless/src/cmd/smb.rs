@@ -1,11 +1,13 @@
 //! The file commands: `ls`, `stat`, `get`, `put`, `rm`, `mkdir`, `rmdir`, `mv` on
 //! `smb://host[:port]/share/path` (or `//host/share/path`), with Kerberos from the ccache or
-//! NTLMv2 with a password file. Downloads land in a temporary file renamed at the end, so a
+//! a keytab, NTLMv2 with a password file, or a managed identity. Downloads land in a temporary file renamed at the end, so a
 //! failure never leaves a partial file under the wanted name.
 
 use crate::cmd::identity::{IdentityArgs, RenewOAuth};
 use crate::context::{Context, Failure, read_password, runtime};
 use keyless_client::{Auth, Connection, Metadata, Options, Renew, RenewFrom};
+use keyless_krb::Principal;
+use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,11 @@ pub struct Connect {
     /// Credential cache for Kerberos (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
     #[arg(short = 'c', value_name = "CCACHE")]
     ccache: Option<String>,
+    /// Kerberos from this keytab instead of a credential cache (unattended mounts and
+    /// services): the client is --user (`name` or `name@REALM`), else the keytab's first
+    /// principal. New tickets come from it while connected.
+    #[arg(long, value_name = "KEYTAB", conflicts_with = "ccache")]
+    keytab: Option<PathBuf>,
     /// Service principal to ask a ticket for (default: cifs/<host>).
     #[arg(long)]
     spn: Option<String>,
@@ -145,7 +152,8 @@ fn authenticate(
         AuthKind::StorageKey => Ok((c.identity.storage_key_auth(&url.host, &c.ca_file, rt)?, None)),
         AuthKind::Auto => match kerberos() {
             Ok(a) => Ok(a),
-            Err(_) if c.user.is_some() => ntlm(),
+            // With --keytab, --user names the Kerberos client: no falling back to NTLM.
+            Err(_) if c.user.is_some() && c.keytab.is_none() => ntlm(),
             Err(e) => Err(format!("{e}; or give --user for NTLM").into()),
         },
     }
@@ -155,6 +163,9 @@ fn authenticate(
 /// way (when the realm's KDCs are known).
 fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
     let ctx = Context::load()?;
+    if let Some(keytab) = &c.keytab {
+        return kerberos_from_keytab(&ctx, c, keytab, url, rt);
+    }
     let path = ctx.ccache_path(c.ccache.as_deref())?;
     let mut cache = ctx.read_cache(&path)?;
     let client = cache.principal.clone();
@@ -184,6 +195,41 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(
         kdcs,
     });
     Ok((Auth::Kerberos(ticket), renewal))
+}
+
+/// A ticket for cifs/<host> through an AS exchange with the keytab's keys, then TGS; later
+/// ones the same way.
+fn kerberos_from_keytab(
+    ctx: &Context,
+    c: &Connect,
+    path: &Path,
+    url: &SmbUrl,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Auth, Option<RenewFrom>), Failure> {
+    let keytab = Keytab::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?;
+    let client = match &c.user {
+        Some(user) => Principal::parse(user, ctx.conf.default_realm())?,
+        None => keytab
+            .entries
+            .first()
+            .map(|e| e.principal.clone())
+            .ok_or_else(|| format!("--keytab {}: the keytab holds no keys", path.display()))?,
+    };
+    if keytab.keys_for(&client).is_empty() {
+        return Err(keyless_krb::Error::NoKeyInKeytab(client).into());
+    }
+    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
+    let server = ctx.service_principal(&spn, &client.realm)?;
+    let mut realms = vec![client.realm.as_str()];
+    if server.realm != client.realm {
+        realms.push(&server.realm);
+    }
+    let kdcs = ctx.kdcs(&realms, &c.kdc, &c.ca_file)?;
+    let credentials = keyless_client::Credentials::Keytab { client: client.clone(), keytab };
+    let ticket = rt
+        .block_on(credentials.service_ticket(&server, &kdcs))
+        .map_err(|e| Failure::from(format!("a ticket for {server} as {client}: {e}")))?;
+    Ok((Auth::Kerberos(ticket), Some(RenewFrom { credentials, spn: server, kdcs })))
 }
 
 /// `keyless ls URL`.
