@@ -1,0 +1,323 @@
+//! TCP reassembly per direction, UDP datagrams per endpoint pair, and the cutting of streams
+//! into messages (NBSS for SMB, RFC 4120 record marks for Kerberos).
+
+use crate::layers::{Datagram, Segment};
+use crate::{Capture, Connection, Message, Ports, Protocol};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+/// One direction of a connection: the contiguous bytes so far and what waits beyond a hole.
+#[derive(Debug, Default)]
+struct Direction {
+    /// Sequence number of the first SYN seen, if any.
+    isn: Option<u32>,
+    /// Sequence number of the next contiguous byte (valid once `started`).
+    next_seq: u32,
+    started: bool,
+    data: Vec<u8>,
+    /// (stream length after growth, packet that grew it, its time): increasing.
+    marks: Vec<(usize, usize, i128)>,
+    /// Segments beyond a hole, by stream offset: (bytes, packet, time).
+    pending: BTreeMap<i64, (Vec<u8>, usize, i128)>,
+}
+
+impl Direction {
+    fn syn(&mut self, seq: u32) {
+        if !self.started {
+            self.isn = Some(seq);
+            self.next_seq = seq.wrapping_add(1);
+            self.started = true;
+        }
+    }
+
+    fn data(&mut self, packet: usize, time_ns: i128, seq: u32, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        if !self.started {
+            // Picked up mid-stream: the first data seen starts the stream.
+            self.next_seq = seq;
+            self.started = true;
+        }
+        let next = self.data.len() as i64;
+        let start = next + i64::from(seq.wrapping_sub(self.next_seq) as i32);
+        if start > next {
+            let e = self.pending.entry(start).or_insert_with(|| (Vec::new(), packet, time_ns));
+            if payload.len() > e.0.len() {
+                e.0 = payload.to_vec();
+            }
+            return;
+        }
+        if self.append(start, payload) {
+            self.drain_pending();
+            self.marks.push((self.data.len(), packet, time_ns));
+        }
+    }
+
+    /// Appends the part of `bytes` (at stream offset `start` ≤ length) that is new.
+    fn append(&mut self, start: i64, bytes: &[u8]) -> bool {
+        let have = self.data.len() as i64;
+        let skip = (have - start) as usize;
+        match bytes.get(skip..) {
+            Some(new) if !new.is_empty() => {
+                self.data.extend_from_slice(new);
+                self.next_seq = self.next_seq.wrapping_add(new.len() as u32);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn drain_pending(&mut self) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > self.data.len() as i64 {
+                break;
+            }
+            let (start, (bytes, _, _)) = entry.remove_entry();
+            self.append(start, &bytes);
+        }
+    }
+
+    /// The packet (and its time) that made stream byte `end - 1` contiguous.
+    fn packet_completing(&self, end: usize) -> (usize, i128) {
+        let i = self.marks.partition_point(|&(len, _, _)| len < end);
+        self.marks.get(i).map_or((0, 0), |&(_, p, t)| (p, t))
+    }
+}
+
+#[derive(Debug)]
+struct ConnState {
+    conn: Connection,
+    to_server: Direction,
+    to_client: Direction,
+    /// UDP: the datagrams as they came (to server, packet, time, payload).
+    datagrams: Vec<(bool, usize, i128, Vec<u8>)>,
+}
+
+pub(crate) struct Reassembler {
+    ports: Ports,
+    conns: Vec<ConnState>,
+    by_key: HashMap<(SocketAddr, SocketAddr, bool), usize>,
+}
+
+impl Reassembler {
+    pub(crate) fn new(ports: Ports) -> Self {
+        Self { ports, conns: Vec::new(), by_key: HashMap::new() }
+    }
+
+    /// Which way a packet between `src` and `dst` goes (to the server?) and what it speaks;
+    /// None when neither end is on a port looked at.
+    fn direction(&self, src: SocketAddr, dst: SocketAddr, udp: bool, syn_ack: bool) -> Option<(bool, Protocol)> {
+        match (self.ports.protocol(dst.port()), self.ports.protocol(src.port())) {
+            (Some(p), None) => Some((true, p)),
+            (None, Some(p)) => Some((false, p)),
+            (Some(p), Some(_)) => {
+                // Both ends on a server port: whoever was seen first (or sent the SYN) is the client.
+                let known = self.by_key.get(&(src, dst, udp)).or_else(|| self.by_key.get(&(dst, src, udp)));
+                Some(match known {
+                    Some(&i) => (self.conns[i].conn.server == dst, p),
+                    None => (!syn_ack, p),
+                })
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn connection(&mut self, key: (SocketAddr, SocketAddr, bool), protocol: Protocol, new: bool) -> usize {
+        match self.by_key.get(&key) {
+            Some(&i) if !new => i,
+            _ => {
+                let conn = Connection { client: key.0, server: key.1, protocol, udp: key.2 };
+                self.conns.push(ConnState {
+                    conn,
+                    to_server: Direction::default(),
+                    to_client: Direction::default(),
+                    datagrams: Vec::new(),
+                });
+                self.by_key.insert(key, self.conns.len() - 1);
+                self.conns.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn segment(&mut self, packet: usize, time_ns: i128, s: Segment<'_>) {
+        let Some((to_server, protocol)) = self.direction(s.src, s.dst, false, s.syn && s.ack) else { return };
+        let key = if to_server { (s.src, s.dst, false) } else { (s.dst, s.src, false) };
+        let reused = self.by_key.get(&key).is_some_and(|&i| {
+            let c = &self.conns[i].to_server;
+            // A new client SYN on a used 4-tuple starts a new connection.
+            to_server && s.syn && !s.ack && (c.isn.is_some_and(|isn| isn != s.seq) || !c.data.is_empty())
+        });
+        let idx = self.connection(key, protocol, reused);
+        let dir = if to_server { &mut self.conns[idx].to_server } else { &mut self.conns[idx].to_client };
+        let mut seq = s.seq;
+        if s.syn {
+            dir.syn(s.seq);
+            seq = seq.wrapping_add(1);
+        }
+        dir.data(packet, time_ns, seq, s.payload);
+    }
+
+    pub(crate) fn datagram(&mut self, packet: usize, time_ns: i128, d: Datagram<'_>) {
+        let Some((to_server, protocol)) = self.direction(d.src, d.dst, true, false) else { return };
+        if protocol != Protocol::Kerberos || d.payload.is_empty() {
+            return;
+        }
+        let key = if to_server { (d.src, d.dst, true) } else { (d.dst, d.src, true) };
+        let idx = self.connection(key, protocol, false);
+        self.conns[idx].datagrams.push((to_server, packet, time_ns, d.payload.to_vec()));
+    }
+
+    pub(crate) fn finish(self, notes: &mut Vec<String>) -> Capture {
+        let mut capture = Capture::default();
+        for (ci, st) in self.conns.into_iter().enumerate() {
+            let mut messages = Vec::new();
+            for (to_server, packet, time_ns, payload) in st.datagrams {
+                messages.push(Message {
+                    connection: ci,
+                    to_server,
+                    index: 0,
+                    packet,
+                    time_ns,
+                    stream_offset: 0,
+                    payload,
+                });
+            }
+            for (to_server, dir) in [(true, &st.to_server), (false, &st.to_client)] {
+                let what = format!(
+                    "connection {ci} {} {}",
+                    if to_server { st.conn.client } else { st.conn.server },
+                    if to_server { "to server" } else { "to client" },
+                );
+                if let Some((&at, (bytes, packet, _))) = dir.pending.first_key_value() {
+                    let lost: usize = dir.pending.values().map(|(b, _, _)| b.len()).sum();
+                    notes.push(format!(
+                        "{what}: gap of {} byte(s) at stream offset {}; {lost} later byte(s) from packet {packet} on \
+                         ({} segment(s), {} byte(s) in the first) dropped",
+                        at - dir.data.len() as i64,
+                        dir.data.len(),
+                        dir.pending.len(),
+                        bytes.len(),
+                    ));
+                }
+                let cut = Cut { dir, to_server, connection: ci, what: &what };
+                match st.conn.protocol {
+                    Protocol::Smb => cut.nbss(&mut messages, notes),
+                    Protocol::Kerberos => cut.record_marks(&mut messages, notes),
+                }
+            }
+            // Stable: messages completed by one packet are of one direction, already in order.
+            messages.sort_by_key(|m| m.packet);
+            for (i, m) in messages.iter_mut().enumerate() {
+                m.index = i;
+            }
+            capture.messages.extend(messages);
+            capture.connections.push(st.conn);
+        }
+        capture.messages.sort_by_key(|m| m.packet);
+        capture
+    }
+}
+
+/// One direction's stream, to cut into messages.
+struct Cut<'a> {
+    dir: &'a Direction,
+    to_server: bool,
+    connection: usize,
+    what: &'a str,
+}
+
+impl Cut<'_> {
+    fn push(&self, messages: &mut Vec<Message>, stream_offset: usize, payload: &[u8]) {
+        let (packet, time_ns) = self.dir.packet_completing(stream_offset + 4 + payload.len());
+        messages.push(Message {
+            connection: self.connection,
+            to_server: self.to_server,
+            index: 0,
+            packet,
+            time_ns,
+            stream_offset,
+            payload: payload.to_vec(),
+        });
+    }
+
+    /// The 4-byte header at `off` and the `len` bytes after it, or a note that the stream
+    /// ends first.
+    fn body(&self, off: usize, len: usize, notes: &mut Vec<String>) -> Option<&[u8]> {
+        let data = &self.dir.data;
+        let body = data.get(off + 4..off + 4 + len);
+        if body.is_none() {
+            notes.push(format!(
+                "{}: last message at stream offset {off} needs {len} byte(s), {} captured",
+                self.what,
+                data.len() - off - 4
+            ));
+        }
+        body
+    }
+
+    /// Direct TCP: NBSS session messages (RFC 1002 4.3; MS-SMB2 2.1).
+    fn nbss(&self, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
+        let data = &self.dir.data;
+        let mut off = 0usize;
+        while off < data.len() {
+            let Some(hdr) = data.get(off..off + 4) else {
+                notes.push(format!(
+                    "{}: {} byte(s) at the end, shorter than an NBSS header",
+                    self.what,
+                    data.len() - off
+                ));
+                return;
+            };
+            let len = (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+            match hdr[0] {
+                // Session message; skip the empty ones.
+                0x00 => {
+                    let Some(payload) = self.body(off, len, notes) else { return };
+                    if len > 0 {
+                        self.push(messages, off, payload);
+                    }
+                }
+                // Session request, positive/negative response, retarget, keep-alive.
+                0x81..=0x85 => {}
+                t => {
+                    notes.push(format!(
+                        "{}: not NBSS at stream offset {off} (type byte {t:#04x}): direction ends",
+                        self.what
+                    ));
+                    return;
+                }
+            }
+            off += 4 + len;
+        }
+    }
+
+    /// Kerberos over TCP: a 4-byte big-endian length before each message (RFC 4120 7.2.2);
+    /// the top bit is reserved and set only by extensions keyless does not know.
+    fn record_marks(&self, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
+        let data = &self.dir.data;
+        let mut off = 0usize;
+        while off < data.len() {
+            let Some(hdr) = data.get(off..off + 4) else {
+                notes.push(format!(
+                    "{}: {} byte(s) at the end, shorter than a record mark",
+                    self.what,
+                    data.len() - off
+                ));
+                return;
+            };
+            let mark = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+            if mark & 0x8000_0000 != 0 {
+                notes.push(format!(
+                    "{}: record mark at stream offset {off} has the reserved bit set: direction ends",
+                    self.what
+                ));
+                return;
+            }
+            let len = mark as usize;
+            let Some(payload) = self.body(off, len, notes) else { return };
+            self.push(messages, off, payload);
+            off += 4 + len;
+        }
+    }
+}
