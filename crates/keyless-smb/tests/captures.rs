@@ -279,7 +279,7 @@ fn every_frame_decodes_and_re_encodes() {
 fn record_samba_captures() {
     use keyless_testbed::{ScratchDir, SmbMode, Smbd, run};
     use std::fmt::Write as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
     std::fs::create_dir_all(&out_dir).unwrap();
     for (name, mode, extra) in [
@@ -297,18 +297,8 @@ fn record_samba_captures() {
         .unwrap();
         let local = scratch.join("report.txt");
         std::fs::write(&local, (0..20_000u32).map(|i| b"keyless "[i as usize % 8]).collect::<Vec<u8>>()).unwrap();
-        let pcap = scratch.join("raw.pcapng");
-        let mut dumpcap = Command::new("dumpcap")
-            .args(["-q", "-i", "lo", "-f", &format!("tcp port {}", smbd.port), "-w"])
-            .arg(&pcap)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dumpcap");
-        while std::fs::metadata(&pcap).map_or(0, |m| m.len()) == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let recording =
+            keyless_testbed::Dumpcap::start(&scratch, "raw", &format!("tcp port {}", smbd.port)).expect("dumpcap");
         let commands = format!(
             "echo 1 keyless; mkdir docs; cd docs; put {} report.txt; ls; allinfo report.txt; get report.txt {}; \
              rename report.txt final.txt; setmode final.txt +h; ls *.txt; del final.txt; cd ..; rmdir docs; ls",
@@ -321,9 +311,7 @@ fn record_samba_captures() {
             .args(["-U", &format!("{}%{}", smbd.user, smbd.password)])
             .args(extra)
             .args(["-c", &commands]));
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = Command::new("kill").arg(dumpcap.id().to_string()).status();
-        let _ = dumpcap.wait();
+        let pcap = recording.stop();
 
         let frames = keyless_testbed::pcap::smb_frames(&pcap, smbd.port).unwrap();
         assert!(frames.len() > 20, "{} frames", frames.len());

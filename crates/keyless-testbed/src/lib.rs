@@ -7,6 +7,7 @@
 
 mod ad_dc;
 mod azure;
+mod dumpcap;
 mod kdcproxy;
 mod mit_kdc;
 pub mod pcap;
@@ -17,6 +18,7 @@ pub mod tshark;
 
 pub use ad_dc::{AD_IP, AdDc};
 pub use azure::{AzureEmulator, TICKET_CLIENT};
+pub use dumpcap::{Dumpcap, with_port};
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
 pub use pyspnego::PySpnego;

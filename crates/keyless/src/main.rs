@@ -62,6 +62,9 @@ enum Command {
     Mount(mount::MountArgs),
     /// Unmount a share mounted with keyless mount.
     Umount(mount::UmountArgs),
+    /// Decode the SMB2/3 and Kerberos messages of a capture (pcap, pcapng): one line each, or
+    /// --json; exit status 2 when any does not decode.
+    Inspect(cmd::inspect::Args),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Mount(a) => ("mount", mount::mount(a)),
         Command::Umount(a) => ("umount", mount::umount(a)),
         Command::Selftest => return cmd::selftest::run(),
+        Command::Inspect(a) => return cmd::inspect::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod identity;
 pub mod import;
+pub mod inspect;
 pub mod kdc_proxy;
 pub mod kdestroy;
 pub mod keytab;

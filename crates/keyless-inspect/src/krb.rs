@@ -1,0 +1,123 @@
+//! Kerberos messages as records (RFC 4120 5): the message type by its APPLICATION tag, then
+//! names, realms, enctypes, key versions and error codes.
+
+use crate::{Broken, Record};
+use keyless_capture::{Message as Captured, Protocol};
+use keyless_krb::KrbErrorCode;
+use keyless_krb::messages::decode;
+use keyless_krb::principal::Principal;
+use rasn::types::GeneralString;
+use rasn_kerberos::{
+    ApRep, ApReq, AsRep, AsReq, EncryptedData, KdcRep, KdcReq, KrbCred, KrbError, PrincipalName, TgsRep, TgsReq, Ticket,
+};
+
+pub(crate) fn describe(m: &Captured, udp: bool) -> Record {
+    let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
+    let kind = match m.payload.first() {
+        Some(0x6a) => "AS-REQ",
+        Some(0x6b) => "AS-REP",
+        Some(0x6c) => "TGS-REQ",
+        Some(0x6d) => "TGS-REP",
+        Some(0x6e) => "AP-REQ",
+        Some(0x6f) => "AP-REP",
+        Some(0x76) => "KRB-CRED",
+        Some(0x7e) => "KRB-ERROR",
+        _ => "",
+    };
+    let decoded = match kind {
+        "AS-REQ" => decode::<AsReq>(kind, &m.payload).map(|q| request(&mut r, &q.0)),
+        "TGS-REQ" => decode::<TgsReq>(kind, &m.payload).map(|q| request(&mut r, &q.0)),
+        "AS-REP" => decode::<AsRep>(kind, &m.payload).map(|p| reply(&mut r, &p.0)),
+        "TGS-REP" => decode::<TgsRep>(kind, &m.payload).map(|p| reply(&mut r, &p.0)),
+        "AP-REQ" => decode::<ApReq>(kind, &m.payload).map(|a| {
+            ticket(&mut r, &a.ticket);
+            encrypted(&mut r, "authenticator", &a.authenticator);
+        }),
+        "AP-REP" => decode::<ApRep>(kind, &m.payload).map(|a| encrypted(&mut r, "enc_part", &a.enc_part)),
+        "KRB-CRED" => decode::<KrbCred>(kind, &m.payload).map(|c| {
+            for t in &c.tickets {
+                ticket(&mut r, t);
+            }
+            encrypted(&mut r, "enc_part", &c.enc_part);
+        }),
+        "KRB-ERROR" => decode::<KrbError>(kind, &m.payload).map(|e| error(&mut r, &e)),
+        _ => {
+            let first = m.payload.first().copied().unwrap_or_default();
+            r.broken = Some(Broken {
+                offset: framing(m, udp),
+                what: format!("not a Kerberos message: first byte {first:#04x} is no RFC 4120 APPLICATION tag"),
+            });
+            return r;
+        }
+    };
+    r.kind = kind.to_string();
+    if let Err(e) = decoded {
+        r.broken = Some(Broken { offset: framing(m, udp), what: e.to_string() });
+    }
+    r
+}
+
+/// Where the message starts: after the record mark on TCP, at the datagram's start on UDP.
+fn framing(m: &Captured, udp: bool) -> usize {
+    if udp { 0 } else { m.stream_offset + 4 }
+}
+
+fn name(realm: &GeneralString, n: &PrincipalName) -> String {
+    Principal::from_asn1(realm, n).to_string()
+}
+
+fn request(r: &mut Record, q: &KdcReq) {
+    let b = &q.req_body;
+    if let Some(c) = &b.cname {
+        r.field("client", name(&b.realm, c));
+    }
+    if let Some(s) = &b.sname {
+        r.field("server", name(&b.realm, s));
+    }
+    r.field("realm", String::from_utf8_lossy(b.realm.as_ref()).into_owned());
+    r.field("nonce", b.nonce);
+    r.field("etypes", b.etype.clone());
+    r.field("till", b.till.0.to_rfc3339());
+    let padata: Vec<i32> = q.padata.iter().flatten().map(|p| p.r#type).collect();
+    r.field("padata", padata);
+}
+
+fn reply(r: &mut Record, p: &KdcRep) {
+    r.field("client", name(&p.crealm, &p.cname));
+    ticket(r, &p.ticket);
+    encrypted(r, "enc_part", &p.enc_part);
+    let padata: Vec<i32> = p.padata.iter().flatten().map(|p| p.r#type).collect();
+    r.field("padata", padata);
+}
+
+fn ticket(r: &mut Record, t: &Ticket) {
+    r.field("server", name(&t.realm, &t.sname));
+    encrypted(r, "ticket", &t.enc_part);
+}
+
+/// `<what>_etype` and `<what>_kvno` of an EncryptedData.
+fn encrypted(r: &mut Record, what: &'static str, e: &EncryptedData) {
+    let (etype, kvno) = match what {
+        "ticket" => ("ticket_etype", "ticket_kvno"),
+        "authenticator" => ("authenticator_etype", "authenticator_kvno"),
+        _ => ("enc_part_etype", "enc_part_kvno"),
+    };
+    r.field(etype, e.etype);
+    if let Some(k) = e.kvno {
+        r.field(kvno, k);
+    }
+}
+
+fn error(r: &mut Record, e: &KrbError) {
+    let code = KrbErrorCode(e.error_code);
+    r.status = Some(format!("{code} ({})", e.error_code));
+    r.field("error_code", e.error_code);
+    r.field("server", name(&e.realm, &e.sname));
+    if let (Some(realm), Some(c)) = (&e.crealm, &e.cname) {
+        r.field("client", name(realm, c));
+    }
+    if let Some(text) = &e.e_text {
+        r.field("e_text", String::from_utf8_lossy(text.as_ref()).into_owned());
+    }
+    r.field("stime", e.stime.0.to_rfc3339());
+}

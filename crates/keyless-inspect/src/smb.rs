@@ -1,0 +1,337 @@
+//! SMB2/3 frames as records: each header of a compound, its main fields, and the body
+//! decoded as what the header says (MS-SMB2 2.2).
+
+use crate::{Broken, Record, hex};
+use keyless_capture::{Message as Captured, Protocol};
+use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse};
+use keyless_smb::control::{
+    Cancel, CloseRequest, CloseResponse, Echo, FlushRequest, FlushResponse, Logoff, TreeDisconnect,
+};
+use keyless_smb::create::{CreateRequest, CreateResponse};
+use keyless_smb::error_response::ErrorResponse;
+use keyless_smb::header::Header;
+use keyless_smb::info::{QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse};
+use keyless_smb::ioctl::{IoctlRequest, IoctlResponse};
+use keyless_smb::lock::{LockRequest, LockResponse};
+use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, context};
+use keyless_smb::oplock::Break;
+use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
+use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
+use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
+use keyless_smb::transform::TransformHeader;
+use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
+use keyless_smb::{Command, Message, NtStatus, WireError};
+
+/// Header flags shown by name.
+const FLAGS: [(u32, &str); 5] =
+    [(0x1, "response"), (0x2, "async"), (0x4, "related"), (0x8, "signed"), (0x1000_0000, "dfs")];
+
+/// The records of one NBSS frame: one per SMB2 header of a compound, or one for a transform,
+/// compression transform or SMB1 frame.
+pub(crate) fn describe(m: &Captured, out: &mut Vec<Record>) {
+    let base = m.stream_offset + 4;
+    match m.payload.get(..4) {
+        Some(b"\xfeSMB") => {
+            for part in keyless_smb::compound::messages(&m.payload) {
+                match part {
+                    Ok(msg) => {
+                        // Where this message starts in the frame (the walker hands out subslices).
+                        let at = msg.as_ptr() as usize - m.payload.as_ptr() as usize;
+                        out.push(one(m, msg, base + at));
+                    }
+                    Err(e) => {
+                        let mut r = Record::new(m, Protocol::Smb, "SMB2 compound");
+                        r.broken = Some(Broken { offset: base, what: e.to_string() });
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        Some(b"\xfdSMB") => out.push(transform(m, base)),
+        Some(b"\xfcSMB") => {
+            let mut r = Record::new(m, Protocol::Smb, "COMPRESSION_TRANSFORM");
+            match keyless_smb::transform::Compressed::parse(&m.payload) {
+                Ok(_) => {
+                    let le32 = |at: usize| {
+                        m.payload.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    };
+                    r.field("original_size", le32(4));
+                }
+                Err(e) => r.broken = Some(Broken { offset: base, what: e.to_string() }),
+            }
+            out.push(r);
+        }
+        Some(b"\xffSMB") if m.payload.get(4) == Some(&0x72) => {
+            let mut r = Record::new(m, Protocol::Smb, "SMB1 NEGOTIATE request");
+            // Dialect strings: 0x02 and a NUL-terminated name each, after the 35-byte header
+            // and word count/byte count.
+            let dialects: Vec<String> = m
+                .payload
+                .get(35..)
+                .unwrap_or_default()
+                .split(|b| *b == 0)
+                .filter_map(|s| s.strip_prefix(&[0x02]))
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
+            r.field("dialects", dialects);
+            out.push(r);
+        }
+        _ => {
+            let mut r = Record::new(m, Protocol::Smb, "not SMB2");
+            let start = m.payload.get(..4).unwrap_or(&m.payload);
+            r.broken = Some(Broken { offset: base, what: format!("protocol id {start:02x?} is not SMB2/3's") });
+            out.push(r);
+        }
+    }
+}
+
+fn transform(m: &Captured, offset: usize) -> Record {
+    let mut r = Record::new(m, Protocol::Smb, "TRANSFORM (encrypted)");
+    match TransformHeader::parse(&m.payload) {
+        Ok((h, _)) => {
+            r.field("session_id", format!("{:#018x}", h.session_id));
+            r.field("original_size", h.original_message_size);
+            r.field("flags", h.flags);
+            r.field("nonce", hex(&h.nonce));
+            r.field("signature", hex(&h.signature));
+        }
+        Err(e) => r.broken = Some(Broken { offset, what: e.to_string() }),
+    }
+    r
+}
+
+/// One SMB2 message (header and body).
+fn one(m: &Captured, msg: &[u8], offset: usize) -> Record {
+    let mut r = Record::new(m, Protocol::Smb, "SMB2");
+    let h = match Header::parse(msg) {
+        Ok(h) => h,
+        Err(e) => {
+            r.broken = Some(Broken { offset, what: e.to_string() });
+            return r;
+        }
+    };
+    let response = h.is_response();
+    r.kind = format!("{} {}", h.command(), if response { "response" } else { "request" });
+    if response {
+        let s = h.status();
+        r.status = Some(if s.name().is_some() { s.to_string() } else { format!("{:#010x}", s.0) });
+    }
+    let status_code = response.then(|| format!("{:#010x}", h.status().0));
+    r.field("command", h.command().0);
+    if let Some(code) = status_code {
+        r.field("nt_status", code);
+    }
+    r.field("message_id", h.message_id());
+    r.field("credit_charge", h.credit_charge());
+    r.field(if response { "credits_granted" } else { "credits_requested" }, h.credits());
+    r.field("session_id", format!("{:#018x}", h.session_id()));
+    match h.async_id() {
+        Some(id) => r.field("async_id", format!("{id:#x}")),
+        None => r.field("tree_id", format!("{:#x}", h.tree_id().unwrap_or(0))),
+    }
+    let flags: Vec<&str> = FLAGS.iter().filter(|(bit, _)| h.flags() & bit != 0).map(|(_, n)| *n).collect();
+    r.field("flags", flags);
+    if h.flags() & 0x8 != 0 {
+        r.field("signature", hex(h.signature()));
+    }
+    if let Err(e) = body(&mut r, &h, msg) {
+        r.broken = Some(Broken { offset, what: e.to_string() });
+    }
+    r
+}
+
+/// Statuses that come with the command's own response body rather than an ERROR body
+/// (MS-SMB2 3.3.4.4): more processing (SESSION_SETUP), buffer overflow (READ, IOCTL,
+/// QUERY_INFO), and NOTIFY_ENUM_DIR.
+fn error_body(h: &Header<'_>, msg: &[u8]) -> bool {
+    let normal = [NtStatus::SUCCESS.0, 0xC000_0016, 0x8000_0005, 0x0000_010C];
+    let size = msg.get(64..66).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    h.is_response() && !normal.contains(&h.status().0) && size == Some(9)
+}
+
+fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
+    if error_body(h, msg) {
+        let e = ErrorResponse::parse(msg)?;
+        r.field("error_data_length", e.error_data.len());
+        return Ok(());
+    }
+    match (h.command(), h.is_response()) {
+        (Command::NEGOTIATE, false) => {
+            let b = NegotiateRequest::parse(msg)?;
+            r.field("dialects", b.dialects.iter().map(ToString::to_string).collect::<Vec<_>>());
+            r.field("security_mode", b.security_mode);
+            r.field("capabilities", format!("{:#x}", b.capabilities));
+            r.field("client_guid", hex(&b.client_guid));
+            contexts(r, &b.contexts);
+        }
+        (Command::NEGOTIATE, true) => {
+            let b = NegotiateResponse::parse(msg)?;
+            r.field("dialect", b.dialect.to_string());
+            r.field("security_mode", b.security_mode);
+            r.field("capabilities", format!("{:#x}", b.capabilities));
+            r.field("server_guid", hex(&b.server_guid));
+            r.field("max_read_size", b.max_read_size);
+            r.field("max_write_size", b.max_write_size);
+            r.field("security_buffer_length", b.security_buffer.len());
+            contexts(r, &b.contexts);
+        }
+        (Command::SESSION_SETUP, false) => {
+            let b = SessionSetupRequest::parse(msg)?;
+            r.field("setup_flags", b.flags);
+            r.field("security_mode", b.security_mode);
+            r.field("previous_session_id", format!("{:#x}", b.previous_session_id));
+            r.field("security_buffer_length", b.security_buffer.len());
+        }
+        (Command::SESSION_SETUP, true) => {
+            let b = SessionSetupResponse::parse(msg)?;
+            r.field("session_flags", b.session_flags);
+            r.field("security_buffer_length", b.security_buffer.len());
+        }
+        (Command::TREE_CONNECT, false) => {
+            let b = TreeConnectRequest::parse(msg)?;
+            r.field("path", b.path);
+            r.field("tree_flags", b.flags);
+        }
+        (Command::TREE_CONNECT, true) => {
+            let b = TreeConnectResponse::parse(msg)?;
+            r.field("share_type", b.share_type);
+            r.field("share_flags", format!("{:#x}", b.share_flags));
+            r.field("maximal_access", format!("{:#x}", b.maximal_access));
+        }
+        (Command::CREATE, false) => {
+            let b = CreateRequest::parse(msg)?;
+            r.field("name", b.name);
+            r.field("desired_access", format!("{:#x}", b.desired_access));
+            r.field("disposition", b.create_disposition);
+            r.field("options", format!("{:#x}", b.create_options));
+            r.field("share_access", b.share_access);
+            r.field("oplock_level", b.oplock_level);
+            r.field(
+                "contexts",
+                b.contexts.iter().map(|c| String::from_utf8_lossy(c.name).into_owned()).collect::<Vec<_>>(),
+            );
+        }
+        (Command::CREATE, true) => {
+            let b = CreateResponse::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("create_action", b.create_action);
+            r.field("size", b.attributes.end_of_file);
+            r.field("attributes", format!("{:#x}", b.attributes.file_attributes));
+            r.field("oplock_level", b.oplock_level);
+        }
+        (Command::CLOSE, false) => r.field("file_id", hex(&CloseRequest::parse(msg)?.file_id)),
+        (Command::CLOSE, true) => r.field("size", CloseResponse::parse(msg)?.attributes.end_of_file),
+        (Command::FLUSH, false) => r.field("file_id", hex(&FlushRequest::parse(msg)?.file_id)),
+        (Command::FLUSH, true) => drop(FlushResponse::parse(msg)?),
+        (Command::READ, false) => {
+            let b = ReadRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("offset", b.offset);
+            r.field("length", b.length);
+        }
+        (Command::READ, true) => r.field("data_length", ReadResponse::parse(msg)?.data.len()),
+        (Command::WRITE, false) => {
+            let b = WriteRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("offset", b.offset);
+            r.field("length", b.data.len());
+        }
+        (Command::WRITE, true) => r.field("count", WriteResponse::parse(msg)?.count),
+        (Command::LOCK, false) => {
+            let b = LockRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("locks", b.locks.len());
+        }
+        (Command::LOCK, true) => drop(LockResponse::parse(msg)?),
+        (Command::IOCTL, false) => {
+            let b = IoctlRequest::parse(msg)?;
+            r.field("ctl_code", format!("{:#x}", b.ctl_code));
+            r.field("file_id", hex(&b.file_id));
+            r.field("input_length", b.input.len());
+        }
+        (Command::IOCTL, true) => {
+            let b = IoctlResponse::parse(msg)?;
+            r.field("ctl_code", format!("{:#x}", b.ctl_code));
+            r.field("output_length", b.output.len());
+        }
+        (Command::QUERY_DIRECTORY, false) => {
+            let b = QueryDirectoryRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("pattern", b.pattern);
+            r.field("info_class", b.info_class);
+            r.field("query_flags", b.flags);
+        }
+        (Command::QUERY_DIRECTORY, true) => r.field("output_length", QueryDirectoryResponse::parse(msg)?.output.len()),
+        (Command::CHANGE_NOTIFY, false) => {
+            let b = ChangeNotifyRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("completion_filter", format!("{:#x}", b.completion_filter));
+        }
+        (Command::CHANGE_NOTIFY, true) => drop(ChangeNotifyResponse::parse(msg)?),
+        (Command::QUERY_INFO, false) => {
+            let b = QueryInfoRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("info_type", b.info_type);
+            r.field("info_class", b.info_class);
+        }
+        (Command::QUERY_INFO, true) => r.field("output_length", QueryInfoResponse::parse(msg)?.output.len()),
+        (Command::SET_INFO, false) => {
+            let b = SetInfoRequest::parse(msg)?;
+            r.field("file_id", hex(&b.file_id));
+            r.field("info_type", b.info_type);
+            r.field("info_class", b.info_class);
+            r.field("buffer_length", b.buffer.len());
+        }
+        (Command::SET_INFO, true) => drop(SetInfoResponse::parse(msg)?),
+        (Command::OPLOCK_BREAK, _) => match Break::parse(msg)? {
+            Break::Oplock(b) => r.field("oplock_level", b.oplock_level),
+            Break::LeaseNotification(b) => r.field("lease_key", hex(&b.lease_key)),
+            Break::LeaseAck(b) => r.field("lease_key", hex(&b.lease_key)),
+        },
+        (Command::LOGOFF, _) => drop(Logoff::parse(msg)?),
+        (Command::TREE_DISCONNECT, _) => drop(TreeDisconnect::parse(msg)?),
+        (Command::ECHO, _) => drop(Echo::parse(msg)?),
+        (Command::CANCEL, _) => drop(Cancel::parse(msg)?),
+        _ => return Err(WireError::BadValue { field: "Command" }),
+    }
+    Ok(())
+}
+
+/// The 3.1.1 negotiate contexts: ciphers and signing algorithms by name, the rest by type.
+fn contexts(r: &mut Record, list: &[NegotiateContext]) {
+    let ids = |data: &[u8]| -> Vec<u16> {
+        let n = data.get(..2).map_or(0, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+        data.get(2..2 + 2 * n).unwrap_or_default().chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    };
+    for c in list {
+        match c.kind {
+            context::ENCRYPTION => r.field("ciphers", ids(&c.data).into_iter().map(cipher_name).collect::<Vec<_>>()),
+            context::SIGNING => {
+                r.field("signing_algorithms", ids(&c.data).into_iter().map(signing_name).collect::<Vec<_>>())
+            }
+            context::PREAUTH_INTEGRITY => r.field("preauth_integrity", "SHA-512"),
+            other => r.field("context", format!("{other:#06x}")),
+        }
+    }
+}
+
+/// MS-SMB2 2.2.3.1.2 cipher ids.
+pub(crate) fn cipher_name(id: u16) -> String {
+    match id {
+        1 => "AES-128-CCM".into(),
+        2 => "AES-128-GCM".into(),
+        3 => "AES-256-CCM".into(),
+        4 => "AES-256-GCM".into(),
+        other => format!("cipher {other:#06x}"),
+    }
+}
+
+/// MS-SMB2 2.2.3.1.7 signing algorithm ids.
+pub(crate) fn signing_name(id: u16) -> String {
+    match id {
+        0 => "HMAC-SHA256".into(),
+        1 => "AES-CMAC".into(),
+        2 => "AES-GMAC".into(),
+        other => format!("signing {other:#06x}"),
+    }
+}

@@ -1,0 +1,24 @@
+//! The `capture` fuzz target's seeds replay through every decoder without a panic, and the
+//! committed Samba captures decode without a MALFORMED record.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use std::path::Path;
+
+#[test]
+fn fuzz_seeds_replay() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/capture");
+    for seed in std::fs::read_dir(&dir).unwrap() {
+        keyless_inspect::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+    }
+}
+
+#[test]
+fn committed_captures_decode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
+    for file in keyless_capture::capture_files(&dir) {
+        let c = keyless_capture::parse(&std::fs::read(&file).unwrap(), &keyless_capture::Ports::default()).unwrap();
+        let records = keyless_inspect::inspect(&c);
+        assert!(records.len() > 20 && records.iter().all(|r| r.broken.is_none()), "{}", file.display());
+    }
+}

@@ -1,0 +1,247 @@
+//! `keyless inspect` on captures of real sessions recorded here with dumpcap: Debian's
+//! smbclient and keyless against smbd, MIT kinit and kvno against the MIT KDC. Every message
+//! decodes, the commands and names are what the session did, and per packet the command,
+//! status and message id equal what tshark dissects. Also the committed Samba captures, and
+//! broken input: one line and a non-zero status, never a panic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_testbed::{Dumpcap, MitKdc, ScratchDir, SmbMode, Smbd};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+/// `keyless inspect ARGS --json`: (exit code, one JSON value per line, stderr).
+fn inspect_json(file: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = Command::new(common::KEYLESS).arg("inspect").arg(file).args(args).arg("--json").output().unwrap();
+    let records = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out.status.code().unwrap_or(-1), records, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Per packet with SMB2 headers: `packet \t commands \t statuses \t message ids`, as tshark
+/// prints `frame.number smb2.cmd smb2.nt_status smb2.msg_id` (statuses of responses only).
+fn our_smb_rows(records: &[Value]) -> Vec<String> {
+    // (packet, commands, statuses, message ids)
+    type Row = (u64, Vec<String>, Vec<String>, Vec<String>);
+    let mut rows: Vec<Row> = Vec::new();
+    for r in records.iter().filter(|r| r["protocol"] == "smb2" && r["fields"]["message_id"].is_u64()) {
+        let packet = r["packet"].as_u64().unwrap();
+        if rows.last().is_none_or(|row| row.0 != packet) {
+            rows.push((packet, Vec::new(), Vec::new(), Vec::new()));
+        }
+        let row = rows.last_mut().unwrap();
+        let f = &r["fields"];
+        row.1.push(f["command"].to_string());
+        if let Some(s) = f["nt_status"].as_str() {
+            row.2.push(s.to_string());
+        }
+        row.3.push(f["message_id"].to_string());
+    }
+    rows.into_iter().map(|(p, c, s, m)| format!("{p}\t{}\t{}\t{}", c.join(","), s.join(","), m.join(","))).collect()
+}
+
+fn tshark(file: &Path, decode_as: &[String], filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file);
+    for d in decode_as {
+        cmd.args(["-d", d]);
+    }
+    cmd.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// Every record decoded, and the SMB2 rows equal tshark's (SMB on port 445: see
+/// `keyless_testbed::with_port`). Transforms are left out: tshark has no keys to open them.
+fn agrees_with_tshark(file: &Path) -> Vec<Value> {
+    let (code, records, err) = inspect_json(file, &[]);
+    let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
+    assert!(code == 0 && broken.is_empty(), "{}: exit {code}, {broken:?}\n{err}", file.display());
+    let theirs = tshark(file, &[], "smb2.cmd", &["frame.number", "smb2.cmd", "smb2.nt_status", "smb2.msg_id"]);
+    let ours = our_smb_rows(&records);
+    let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert!(
+        first.is_none() && ours.len() == theirs.len(),
+        "{}: rows differ at {first:?} (ours {}, tshark {}): ours {:?} tshark {:?}",
+        file.display(),
+        ours.len(),
+        theirs.len(),
+        first.and_then(|i| ours.get(i)),
+        first.and_then(|i| theirs.get(i)),
+    );
+    records
+}
+
+fn names_created(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| r["kind"] == "CREATE request")
+        .filter_map(|r| r["fields"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn tools() -> Option<()> {
+    keyless_testbed::require(&["tshark", "dumpcap", "smbclient"])
+}
+
+#[test]
+fn committed_samba_captures_decode_and_agree_with_tshark() {
+    if keyless_testbed::require(&["tshark"]).is_none() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
+    for file in keyless_capture::capture_files(&dir) {
+        let records = agrees_with_tshark(&file);
+        assert!(records.len() > 20, "{}", file.display());
+    }
+}
+
+/// smbclient against smbd, signed (every message in the clear): recorded, decoded, checked.
+#[test]
+fn smbclient_session_decodes_as_tshark_sees_it() {
+    if tools().is_none() {
+        return;
+    }
+    let scratch = ScratchDir::new("inspect-smbclient");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
+    let local = scratch.join("upload.bin");
+    std::fs::write(&local, vec![7u8; 300_000]).unwrap();
+    let rec = Dumpcap::start(&scratch, "smbclient", &format!("tcp port {}", smbd.port)).unwrap();
+    let commands = format!(
+        "mkdir docs; cd docs; put {} data.bin; ls; get data.bin {}; rename data.bin moved.bin; del moved.bin; cd ..; rmdir docs",
+        local.display(),
+        scratch.join("back.bin").display()
+    );
+    keyless_testbed::run(
+        Command::new("smbclient")
+            .args(["-s", "/dev/null", &format!("//127.0.0.1/{}", smbd.share), "-p", &smbd.port.to_string()])
+            .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "-c", &commands]),
+    );
+    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let records = agrees_with_tshark(&file);
+    let names = names_created(&records);
+    for want in ["docs", "docs\\data.bin"] {
+        assert!(names.iter().any(|n| n == want), "CREATE of {want} in {names:?}");
+    }
+    let written: u64 =
+        records.iter().filter(|r| r["kind"] == "WRITE request").map(|r| r["fields"]["length"].as_u64().unwrap()).sum();
+    assert_eq!(written, 300_000, "the WRITEs carry the file");
+}
+
+/// keyless's own session (put and get against smbd, signed): every message decodes and
+/// agrees with tshark.
+#[test]
+fn keyless_session_decodes_as_tshark_sees_it() {
+    if tools().is_none() {
+        return;
+    }
+    let scratch = ScratchDir::new("inspect-keyless");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    let local = scratch.join("up.bin");
+    std::fs::write(&local, vec![3u8; 2_000_000]).unwrap();
+    let rec = Dumpcap::start(&scratch, "keyless", &format!("tcp port {}", smbd.port)).unwrap();
+    let url = format!("smb://127.0.0.1:{}/{}/k.bin", smbd.port, smbd.share);
+    let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", pw.to_str().unwrap()];
+    for args in
+        [vec!["put", local.to_str().unwrap(), &url], vec!["get", &url, scratch.join("down.bin").to_str().unwrap()]]
+    {
+        let out = Command::new(common::KEYLESS).args(&args).args(auth).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let records = agrees_with_tshark(&file);
+    assert!(names_created(&records).iter().any(|n| n == "k.bin"));
+    let read: u64 = records
+        .iter()
+        .filter(|r| r["kind"] == "READ response")
+        .filter_map(|r| r["fields"]["data_length"].as_u64())
+        .sum();
+    assert_eq!(read, 2_000_000);
+}
+
+/// MIT kinit and kvno against the MIT KDC over UDP and TCP: AS-REQ, the pre-authentication
+/// KRB-ERROR, AS-REP, TGS-REQ, TGS-REP, with names and enctypes, as tshark sees them.
+#[test]
+fn mit_kerberos_exchanges_decode_as_tshark_sees_them() {
+    if keyless_testbed::require(&["tshark", "dumpcap", "kinit", "kvno"]).is_none() {
+        return;
+    }
+    let Some(kdc) = MitKdc::start() else { return };
+    let port = kdc.realms[0].port;
+    let rec = Dumpcap::start(&kdc.dir, "kerberos", &format!("port {port}")).unwrap();
+    let cache = kdc.dir.join("cc");
+    kdc.mit_kinit(&cache);
+    let out = Command::new("kvno")
+        .args(["-c", &format!("FILE:{}", cache.display()), &kdc.service])
+        .envs(kdc.client_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "kvno: {}", String::from_utf8_lossy(&out.stderr));
+    let file = rec.stop();
+    let (code, records, err) = inspect_json(&file, &["--kerberos-port", &port.to_string()]);
+    assert!(code == 0, "exit {code}: {err}");
+    let kinds: Vec<&str> = records.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["AS-REQ", "KRB-ERROR", "AS-REQ", "AS-REP", "TGS-REQ", "TGS-REP"], "{records:?}");
+    assert_eq!(records[1]["status"], "KDC_ERR_PREAUTH_REQUIRED (25)");
+    assert_eq!(records[3]["fields"]["client"], kdc.user);
+    assert!(records[5]["fields"]["server"].as_str().unwrap().starts_with(&kdc.service), "{:?}", records[5]);
+    let decode_as = [format!("udp.port=={port},kerberos"), format!("tcp.port=={port},kerberos")];
+    let theirs = tshark(&file, &decode_as, "kerberos", &["frame.number", "kerberos.msg_type"]);
+    let ours: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let t = match r["kind"].as_str().unwrap() {
+                "AS-REQ" => 10,
+                "AS-REP" => 11,
+                "TGS-REQ" => 12,
+                "TGS-REP" => 13,
+                "KRB-ERROR" => 30,
+                other => panic!("{other}"),
+            };
+            format!("{}\t{t}", r["packet"])
+        })
+        .collect();
+    // tshark also lists the AP-REQ inside a TGS-REQ's padata: the first type is the message's.
+    let theirs: Vec<String> = theirs.iter().map(|row| row.split(',').next().unwrap().to_string()).collect();
+    assert_eq!(ours, theirs);
+}
+
+/// A frame cut short and a capture that is no capture: the first is reported where it broke
+/// (exit 2), the second in one line (exit 1).
+#[test]
+fn broken_input_is_reported_not_a_panic() {
+    let scratch = ScratchDir::new("inspect-broken");
+    let junk = scratch.join("junk.pcap");
+    std::fs::write(&junk, b"this is not a capture").unwrap();
+    let out = Command::new(common::KEYLESS).arg("inspect").arg(&junk).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(1) && err.lines().count() == 1 && err.contains("not a pcap"), "{err}");
+    // The committed signed capture with one SMB2 header's StructureSize damaged.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
+    let mut bytes = std::fs::read(dir.join("smbclient-smbd-signed.pcap")).unwrap();
+    let at = find(&bytes, b"\xfeSMB\x40\x00").unwrap();
+    bytes[at + 4] = 0x41;
+    let damaged: PathBuf = scratch.join("damaged.pcap");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (code, records, err) = inspect_json(&damaged, &[]);
+    let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
+    assert!(code == 2 && broken.len() == 1, "exit {code}: {broken:?}\n{err}");
+    assert!(broken[0]["malformed"]["what"].as_str().unwrap().contains("StructureSize"), "{broken:?}");
+    assert_eq!(broken[0]["malformed"]["offset"], 4, "the first message starts after its NBSS header");
+    assert!(err.contains("1 of"), "{err}");
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
