@@ -3,6 +3,7 @@
 
 use crate::layers::{Datagram, Segment};
 use crate::{Capture, Connection, Message, Ports, Protocol};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
@@ -78,10 +79,46 @@ impl Direction {
         }
     }
 
+    /// The contiguous data, then the pieces beyond each hole that never filled (packets the
+    /// capture lost), merged where they touch.
+    fn runs(&self) -> Vec<Run<'_>> {
+        let mut runs = vec![Run { start: 0, data: Cow::Borrowed(&self.data), marks: Cow::Borrowed(&self.marks) }];
+        for (&start, (bytes, packet, time)) in &self.pending {
+            let Ok(start) = usize::try_from(start) else { continue };
+            let Some(last) = runs.last_mut() else { continue };
+            let end = last.start + last.data.len();
+            if start > end {
+                let marks = vec![(start + bytes.len(), *packet, *time)];
+                runs.push(Run { start, data: Cow::Owned(bytes.clone()), marks: Cow::Owned(marks) });
+            } else if let Some(new) = bytes.get(end - start..).filter(|n| !n.is_empty()) {
+                last.data.to_mut().extend_from_slice(new);
+                let end = last.start + last.data.len();
+                last.marks.to_mut().push((end, *packet, *time));
+            }
+        }
+        runs
+    }
+}
+
+/// A contiguous piece of one direction's stream.
+struct Run<'a> {
+    /// Stream offset of `data[0]`.
+    start: usize,
+    data: Cow<'a, [u8]>,
+    /// (stream offset just past a segment, its packet, its time): increasing.
+    marks: Cow<'a, [(usize, usize, i128)]>,
+}
+
+impl Run<'_> {
     /// The packet (and its time) that made stream byte `end - 1` contiguous.
     fn packet_completing(&self, end: usize) -> (usize, i128) {
-        let i = self.marks.partition_point(|&(len, _, _)| len < end);
+        let i = self.marks.partition_point(|&(e, _, _)| e < end);
         self.marks.get(i).map_or((0, 0), |&(_, p, t)| (p, t))
+    }
+
+    /// Where segments start, as offsets into `data`.
+    fn segment_starts(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(0).chain(self.marks.iter().map(|&(e, _, _)| e - self.start)).filter(|&o| o < self.data.len())
     }
 }
 
@@ -189,21 +226,29 @@ impl Reassembler {
                     if to_server { st.conn.client } else { st.conn.server },
                     if to_server { "to server" } else { "to client" },
                 );
-                if let Some((&at, (bytes, packet, _))) = dir.pending.first_key_value() {
-                    let lost: usize = dir.pending.values().map(|(b, _, _)| b.len()).sum();
-                    notes.push(format!(
-                        "{what}: gap of {} byte(s) at stream offset {}; {lost} later byte(s) from packet {packet} on \
-                         ({} segment(s), {} byte(s) in the first) dropped",
-                        at - dir.data.len() as i64,
-                        dir.data.len(),
-                        dir.pending.len(),
-                        bytes.len(),
-                    ));
-                }
-                let cut = Cut { dir, to_server, connection: ci, what: &what };
-                match st.conn.protocol {
-                    Protocol::Smb => cut.nbss(&mut messages, notes),
-                    Protocol::Kerberos => cut.record_marks(&mut messages, notes),
+                let runs = dir.runs();
+                for (i, run) in runs.iter().enumerate() {
+                    let cut = Cut { run, to_server, connection: ci, what: &what, protocol: st.conn.protocol };
+                    let from = if i == 0 {
+                        0
+                    } else {
+                        let end = runs[i - 1].start + runs[i - 1].data.len();
+                        let at = run.segment_starts().find(|&o| cut.starts_message(o));
+                        notes.push(format!(
+                            "{what}: gap of {} byte(s) at stream offset {end} (lost by the capture); {}",
+                            run.start - end,
+                            match at {
+                                Some(o) => format!("resumed at offset {}, packet {}", run.start + o, cut.packet_at(o)),
+                                None => format!("the {} byte(s) after it hold no message start", run.data.len()),
+                            }
+                        ));
+                        let Some(at) = at else { continue };
+                        at
+                    };
+                    match st.conn.protocol {
+                        Protocol::Smb => cut.nbss(from, &mut messages, notes),
+                        Protocol::Kerberos => cut.record_marks(from, &mut messages, notes),
+                    }
                 }
             }
             // Stable: messages completed by one packet are of one direction, already in order.
@@ -219,17 +264,19 @@ impl Reassembler {
     }
 }
 
-/// One direction's stream, to cut into messages.
+/// One run of a direction's stream, to cut into messages (offsets into the run).
 struct Cut<'a> {
-    dir: &'a Direction,
+    run: &'a Run<'a>,
     to_server: bool,
     connection: usize,
     what: &'a str,
+    protocol: Protocol,
 }
 
 impl Cut<'_> {
-    fn push(&self, messages: &mut Vec<Message>, stream_offset: usize, payload: &[u8]) {
-        let (packet, time_ns) = self.dir.packet_completing(stream_offset + 4 + payload.len());
+    fn push(&self, messages: &mut Vec<Message>, off: usize, payload: &[u8]) {
+        let stream_offset = self.run.start + off;
+        let (packet, time_ns) = self.run.packet_completing(stream_offset + 4 + payload.len());
         messages.push(Message {
             connection: self.connection,
             to_server: self.to_server,
@@ -241,15 +288,35 @@ impl Cut<'_> {
         });
     }
 
-    /// The 4-byte header at `off` and the `len` bytes after it, or a note that the stream
+    fn packet_at(&self, off: usize) -> usize {
+        self.run.packet_completing(self.run.start + off + 1).0
+    }
+
+    /// Whether a message plausibly starts at `off` (to pick up after a gap): an NBSS session
+    /// message holding an SMB protocol id, or a record mark and a Kerberos APPLICATION tag.
+    fn starts_message(&self, off: usize) -> bool {
+        let data = &self.run.data;
+        match self.protocol {
+            Protocol::Smb => {
+                data.get(off) == Some(&0)
+                    && matches!(data.get(off + 4..off + 8), Some(b"\xfeSMB" | b"\xfdSMB" | b"\xfcSMB" | b"\xffSMB"))
+            }
+            Protocol::Kerberos => {
+                data.get(off) == Some(&0) && data.get(off + 4).is_some_and(|t| (0x6a..=0x7e).contains(t))
+            }
+        }
+    }
+
+    /// The 4-byte header at `off` and the `len` bytes after it, or a note that the run
     /// ends first.
     fn body(&self, off: usize, len: usize, notes: &mut Vec<String>) -> Option<&[u8]> {
-        let data = &self.dir.data;
+        let data = &self.run.data;
         let body = data.get(off + 4..off + 4 + len);
         if body.is_none() {
             notes.push(format!(
-                "{}: last message at stream offset {off} needs {len} byte(s), {} captured",
+                "{}: message at stream offset {} needs {len} byte(s), {} captured",
                 self.what,
+                self.run.start + off,
                 data.len() - off - 4
             ));
         }
@@ -257,9 +324,9 @@ impl Cut<'_> {
     }
 
     /// Direct TCP: NBSS session messages (RFC 1002 4.3; MS-SMB2 2.1).
-    fn nbss(&self, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
-        let data = &self.dir.data;
-        let mut off = 0usize;
+    fn nbss(&self, from: usize, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
+        let data = &self.run.data;
+        let mut off = from;
         while off < data.len() {
             let Some(hdr) = data.get(off..off + 4) else {
                 notes.push(format!(
@@ -282,8 +349,9 @@ impl Cut<'_> {
                 0x81..=0x85 => {}
                 t => {
                     notes.push(format!(
-                        "{}: not NBSS at stream offset {off} (type byte {t:#04x}): direction ends",
-                        self.what
+                        "{}: not NBSS at stream offset {} (type byte {t:#04x}): direction ends",
+                        self.what,
+                        self.run.start + off
                     ));
                     return;
                 }
@@ -294,9 +362,9 @@ impl Cut<'_> {
 
     /// Kerberos over TCP: a 4-byte big-endian length before each message (RFC 4120 7.2.2);
     /// the top bit is reserved and set only by extensions keyless does not know.
-    fn record_marks(&self, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
-        let data = &self.dir.data;
-        let mut off = 0usize;
+    fn record_marks(&self, from: usize, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
+        let data = &self.run.data;
+        let mut off = from;
         while off < data.len() {
             let Some(hdr) = data.get(off..off + 4) else {
                 notes.push(format!(
@@ -309,8 +377,9 @@ impl Cut<'_> {
             let mark = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
             if mark & 0x8000_0000 != 0 {
                 notes.push(format!(
-                    "{}: record mark at stream offset {off} has the reserved bit set: direction ends",
-                    self.what
+                    "{}: record mark at stream offset {} has the reserved bit set: direction ends",
+                    self.what,
+                    self.run.start + off
                 ));
                 return;
             }

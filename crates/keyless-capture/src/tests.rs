@@ -262,7 +262,7 @@ fn synthetic_captures_in_every_format() {
 }
 
 #[test]
-fn a_gap_ends_the_direction_and_is_reported() {
+fn a_gap_without_a_message_start_after_it_is_reported() {
     let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
     let server: SocketAddr = "10.0.0.2:4445".parse().unwrap();
     let a = smb2(1, 80);
@@ -278,9 +278,39 @@ fn a_gap_ends_the_direction_and_is_reported() {
     assert_eq!(cap.messages.len(), 1);
     assert_eq!(cap.messages[0].payload, a);
     assert!(cap.notes.iter().any(|n| n.contains("gap of 20 byte(s) at stream offset 100")), "{:?}", cap.notes);
-    assert!(cap.notes.iter().any(|n| n.contains("last message")), "{:?}", cap.notes);
+    assert!(
+        cap.notes.iter().any(|n| n.contains("at stream offset 84 needs 80 byte(s), 12 captured")),
+        "{:?}",
+        cap.notes
+    );
+    assert!(cap.notes.iter().any(|n| n.contains("hold no message start")), "{:?}", cap.notes);
     // On port 445 nothing is found: the traffic is on 4445.
     assert!(parse_capture(&pcap(Endian::Little, false, 1, &packets), 445).unwrap().messages.is_empty());
+}
+
+/// Packets the capture lost leave a hole that never fills: reading picks up again at the
+/// first later segment that starts a message, as tshark does.
+#[test]
+fn reading_resumes_after_a_lost_packet() {
+    let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:445".parse().unwrap();
+    let frames: Vec<Vec<u8>> = (1..=4).map(|t| smb2(t, 100)).collect();
+    let stream: Vec<u8> = frames.iter().flat_map(|f| nbss(f)).collect();
+    let pkt = |seq: u32, p: &[u8]| ip(client, server, &tcp(client, server, seq, 0x18, p));
+    // Frame 2 (bytes 104..208) is lost; frames 3 and 4 come in their own segments.
+    let packets = vec![pkt(1, &stream[..104]), pkt(209, &stream[208..312]), pkt(313, &stream[312..])];
+    let cap = parse_capture(&pcap(Endian::Little, false, LINKTYPE_RAW, &packets), 445).unwrap();
+    let got: Vec<(&[u8], usize, usize)> =
+        cap.messages.iter().map(|m| (&m.payload[..], m.packet, m.stream_offset)).collect();
+    assert_eq!(got, [(&frames[0][..], 1, 0), (&frames[2][..], 2, 208), (&frames[3][..], 3, 312)]);
+    assert!(
+        cap.notes
+            .iter()
+            .any(|n| n.contains("gap of 104 byte(s) at stream offset 104")
+                && n.contains("resumed at offset 208, packet 2")),
+        "{:?}",
+        cap.notes
+    );
 }
 
 #[test]
