@@ -50,8 +50,8 @@ fn block(out: &mut Vec<u8>, e: Endian, btype: u32, body: &[u8]) {
     put32(out, len, e);
 }
 
-/// A pcapng file; `simple` writes simple packet blocks instead of enhanced ones.
-fn pcapng(e: Endian, linktype: u32, packets: &[Vec<u8>], simple: bool) -> Vec<u8> {
+/// A pcapng section header and one interface block with `options`.
+fn pcapng_head(e: Endian, linktype: u32, options: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = Vec::new();
     put32(&mut shb, 0x1A2B_3C4D, e);
@@ -63,7 +63,14 @@ fn pcapng(e: Endian, linktype: u32, packets: &[Vec<u8>], simple: bool) -> Vec<u8
     put16(&mut idb, linktype as u16, e);
     put16(&mut idb, 0, e);
     put32(&mut idb, 0, e);
+    idb.extend(options);
     block(&mut out, e, 1, &idb);
+    out
+}
+
+/// A pcapng file; `simple` writes simple packet blocks instead of enhanced ones.
+fn pcapng(e: Endian, linktype: u32, packets: &[Vec<u8>], simple: bool) -> Vec<u8> {
+    let mut out = pcapng_head(e, linktype, &[]);
     // An unknown block in between is skipped.
     block(&mut out, e, 0x0BAD, &[1, 2, 3]);
     for p in packets {
@@ -428,21 +435,8 @@ fn pcapng_timestamp_resolution_is_read() {
         [(None, 1_500_000u64, 1_500_000_000i128), (Some(9u8), 7, 7), (Some(0x80 | 10), 2048, 2_000_000_000)]
     {
         let e = Endian::Little;
-        let mut out = Vec::new();
-        let mut shb = Vec::new();
-        put32(&mut shb, 0x1A2B_3C4D, e);
-        put16(&mut shb, 1, e);
-        put16(&mut shb, 0, e);
-        shb.extend([0xFF; 8]);
-        block(&mut out, e, PCAPNG_SHB, &shb);
-        let mut idb = Vec::new();
-        put16(&mut idb, LINKTYPE_RAW as u16, e);
-        put16(&mut idb, 0, e);
-        put32(&mut idb, 0, e);
-        if let Some(r) = tsresol {
-            idb.extend([9, 0, 1, 0, r, 0, 0, 0, 0, 0, 0, 0]);
-        }
-        block(&mut out, e, 1, &idb);
+        let options = tsresol.map(|r| vec![9, 0, 1, 0, r, 0, 0, 0, 0, 0, 0, 0]).unwrap_or_default();
+        let mut out = pcapng_head(e, LINKTYPE_RAW, &options);
         let mut epb = Vec::new();
         put32(&mut epb, 0, e);
         put32(&mut epb, (units >> 32) as u32, e);

@@ -74,6 +74,12 @@ impl Drop for Mounted {
     }
 }
 
+/// A test program `cargo xtask deps` installs (skipped, or failed under CI, without it).
+fn tool(name: &str) -> Option<PathBuf> {
+    keyless_testbed::require(&[name])?;
+    keyless_testbed::find_program(name)
+}
+
 fn sh(script: &str) -> String {
     let out = Command::new("sh").args(["-ec", script]).output().unwrap();
     assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
@@ -216,10 +222,7 @@ fn fio_verifies_what_it_wrote() {
 /// sendfile and copy_file_range on one file, every read checked against its own model.
 #[test]
 fn fsx_finds_no_difference() {
-    if keyless_testbed::require(&["fsx"]).is_none() {
-        return;
-    }
-    let fsx = keyless_testbed::find_program("fsx").unwrap();
+    let Some(fsx) = tool("fsx") else { return };
     let Some(m) = Mounted::start("cache=1") else { return };
     // Every operation but preallocation and hole punching (fallocate(2), which SMB has no
     // plain equivalent for and the mount does not offer).
@@ -410,10 +413,7 @@ impl Drop for Unmount {
 /// extensions cannot express (`cannot_pass`); any other failure fails this test.
 #[test]
 fn pjdfstest_fails_only_where_smb_cannot_express_posix() {
-    if keyless_testbed::require(&["pjdfstest"]).is_none() {
-        return;
-    }
-    let pjdfstest = keyless_testbed::find_program("pjdfstest").unwrap();
+    let Some(pjdfstest) = tool("pjdfstest") else { return };
     let Some(m) = Mounted::start("cache=1,allow_other") else { return };
     let config = m.scratch.join("pjdfstest.toml");
     std::fs::write(
