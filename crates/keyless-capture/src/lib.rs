@@ -127,20 +127,6 @@ impl std::fmt::Display for FormatError {
 
 impl std::error::Error for FormatError {}
 
-/// The `.pcap` and `.pcapng` files in `dir`, sorted (none when it does not exist).
-pub fn capture_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
 /// Reads a pcap or pcapng image: the messages on `ports`.
 ///
 /// # Errors
@@ -166,16 +152,4 @@ pub fn parse(bytes: &[u8], ports: &Ports) -> Result<Capture, FormatError> {
     capture.packets = records.len();
     capture.notes.extend(notes);
     Ok(capture)
-}
-
-/// For fuzzing: [`parse`] with the default ports and SMB on 4445, anything in, never a panic.
-#[doc(hidden)]
-pub fn fuzz(bytes: &[u8]) {
-    let mut ports = Ports::default();
-    ports.smb.push(4445);
-    if let Ok(c) = parse(bytes, &ports) {
-        for m in &c.messages {
-            assert!(m.connection < c.connections.len() && m.packet >= 1 && m.packet <= c.packets);
-        }
-    }
 }

@@ -245,10 +245,7 @@ impl Reassembler {
                         let Some(at) = at else { continue };
                         at
                     };
-                    match st.conn.protocol {
-                        Protocol::Smb => cut.nbss(from, &mut messages, notes),
-                        Protocol::Kerberos => cut.record_marks(from, &mut messages, notes),
-                    }
+                    cut.messages(from, &mut messages, notes);
                 }
             }
             // Stable: messages completed by one packet are of one direction, already in order.
@@ -323,70 +320,67 @@ impl Cut<'_> {
         body
     }
 
-    /// Direct TCP: NBSS session messages (RFC 1002 4.3; MS-SMB2 2.1).
-    fn nbss(&self, from: usize, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
+    /// What the 4-byte framing header at a message boundary says: NBSS on the SMB ports
+    /// (RFC 1002 4.3; MS-SMB2 2.1: type byte and a 24-bit length), an RFC 4120 7.2.2 record
+    /// mark on the Kerberos ports (32-bit length, top bit reserved for extensions keyless
+    /// does not know).
+    fn header(&self, hdr: &[u8]) -> Framing {
+        let be = |b: &[u8]| b.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
+        match self.protocol {
+            Protocol::Smb => match hdr[0] {
+                // A session message; an empty one is skipped.
+                0x00 if be(&hdr[1..]) > 0 => Framing::Message(be(&hdr[1..])),
+                // Session request, positive/negative response, retarget, keep-alive.
+                0x00 | 0x81..=0x85 => Framing::Skip(be(&hdr[1..])),
+                t => Framing::Broken(format!("not NBSS (type byte {t:#04x})")),
+            },
+            Protocol::Kerberos if hdr[0] & 0x80 != 0 => {
+                Framing::Broken("a record mark with the reserved bit set".to_string())
+            }
+            Protocol::Kerberos => Framing::Message(be(hdr)),
+        }
+    }
+
+    /// Cuts the run, from offset `from`, into messages at their framing headers.
+    fn messages(&self, from: usize, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
         let data = &self.run.data;
         let mut off = from;
         while off < data.len() {
             let Some(hdr) = data.get(off..off + 4) else {
                 notes.push(format!(
-                    "{}: {} byte(s) at the end, shorter than an NBSS header",
+                    "{}: {} byte(s) at the end, shorter than a framing header",
                     self.what,
                     data.len() - off
                 ));
                 return;
             };
-            let len = (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
-            match hdr[0] {
-                // Session message; skip the empty ones.
-                0x00 => {
+            let len = match self.header(hdr) {
+                Framing::Message(len) => {
                     let Some(payload) = self.body(off, len, notes) else { return };
-                    if len > 0 {
-                        self.push(messages, off, payload);
-                    }
+                    self.push(messages, off, payload);
+                    len
                 }
-                // Session request, positive/negative response, retarget, keep-alive.
-                0x81..=0x85 => {}
-                t => {
+                Framing::Skip(len) => len,
+                Framing::Broken(why) => {
                     notes.push(format!(
-                        "{}: not NBSS at stream offset {} (type byte {t:#04x}): direction ends",
+                        "{}: {why} at stream offset {}: direction ends",
                         self.what,
                         self.run.start + off
                     ));
                     return;
                 }
-            }
-            off += 4 + len;
-        }
-    }
-
-    /// Kerberos over TCP: a 4-byte big-endian length before each message (RFC 4120 7.2.2);
-    /// the top bit is reserved and set only by extensions keyless does not know.
-    fn record_marks(&self, from: usize, messages: &mut Vec<Message>, notes: &mut Vec<String>) {
-        let data = &self.run.data;
-        let mut off = from;
-        while off < data.len() {
-            let Some(hdr) = data.get(off..off + 4) else {
-                notes.push(format!(
-                    "{}: {} byte(s) at the end, shorter than a record mark",
-                    self.what,
-                    data.len() - off
-                ));
-                return;
             };
-            let mark = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            if mark & 0x8000_0000 != 0 {
-                notes.push(format!(
-                    "{}: record mark at stream offset {} has the reserved bit set: direction ends",
-                    self.what,
-                    self.run.start + off
-                ));
-                return;
-            }
-            let len = mark as usize;
-            let Some(payload) = self.body(off, len, notes) else { return };
-            self.push(messages, off, payload);
             off += 4 + len;
         }
     }
+}
+
+/// What a framing header announces.
+enum Framing {
+    /// A message of this length follows.
+    Message(usize),
+    /// Bytes of this length to pass over (NBSS session control).
+    Skip(usize),
+    /// Not a framing header: the direction cannot be read further.
+    Broken(String),
 }

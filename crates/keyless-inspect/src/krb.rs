@@ -4,7 +4,7 @@
 use crate::{Broken, Record};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_krb::KrbErrorCode;
-use keyless_krb::messages::decode;
+use keyless_krb::messages::{decode, msg_type};
 use keyless_krb::principal::Principal;
 use rasn::types::GeneralString;
 use rasn_kerberos::{
@@ -13,15 +13,17 @@ use rasn_kerberos::{
 
 pub(crate) fn describe(m: &Captured, udp: bool) -> Record {
     let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
-    let kind = match m.payload.first() {
-        Some(0x6a) => "AS-REQ",
-        Some(0x6b) => "AS-REP",
-        Some(0x6c) => "TGS-REQ",
-        Some(0x6d) => "TGS-REP",
-        Some(0x6e) => "AP-REQ",
-        Some(0x6f) => "AP-REP",
-        Some(0x76) => "KRB-CRED",
-        Some(0x7e) => "KRB-ERROR",
+    // The outer tag is [APPLICATION msg-type], constructed: 0x60 | msg-type (RFC 4120 5.10).
+    let msg_type = m.payload.first().filter(|&&b| b & 0xE0 == 0x60).map(|&b| i32::from(b & 0x1F));
+    let kind = match msg_type {
+        Some(msg_type::AS_REQ) => "AS-REQ",
+        Some(msg_type::AS_REP) => "AS-REP",
+        Some(msg_type::TGS_REQ) => "TGS-REQ",
+        Some(msg_type::TGS_REP) => "TGS-REP",
+        Some(msg_type::AP_REQ) => "AP-REQ",
+        Some(msg_type::AP_REP) => "AP-REP",
+        Some(msg_type::KRB_CRED) => "KRB-CRED",
+        Some(msg_type::KRB_ERROR) => "KRB-ERROR",
         _ => "",
     };
     let decoded = match kind {

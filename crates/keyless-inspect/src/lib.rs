@@ -65,11 +65,6 @@ impl Record {
     fn field(&mut self, name: &'static str, value: impl Into<Value>) {
         self.fields.push((name, value.into()));
     }
-
-    /// The field `name`, if decoded.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
 }
 
 /// Every message of `capture`, decoded, in capture order.
@@ -90,10 +85,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// For fuzzing: a capture through the reader and every decoder, never a panic.
+/// For fuzzing: a capture through the reader, reassembly, framing, every decoder and both
+/// renderings; never a panic, and every message points into the capture.
 #[doc(hidden)]
 pub fn fuzz(bytes: &[u8]) {
     if let Ok(c) = keyless_capture::parse(bytes, &keyless_capture::Ports::default()) {
+        for m in &c.messages {
+            assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
+        }
         for r in inspect(&c) {
             let _ = text_line(&r, 0);
             let _ = json_line(&r);

@@ -8,7 +8,7 @@ use keyless_smb::control::{
     Cancel, CloseRequest, CloseResponse, Echo, FlushRequest, FlushResponse, Logoff, TreeDisconnect,
 };
 use keyless_smb::create::{CreateRequest, CreateResponse};
-use keyless_smb::error_response::ErrorResponse;
+use keyless_smb::error_response::{ErrorResponse, carries_error_body};
 use keyless_smb::header::Header;
 use keyless_smb::info::{QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse};
 use keyless_smb::ioctl::{IoctlRequest, IoctlResponse};
@@ -20,7 +20,7 @@ use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResp
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
 use keyless_smb::transform::TransformHeader;
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
-use keyless_smb::{Command, Message, NtStatus, WireError};
+use keyless_smb::{Command, Message, WireError};
 
 /// Header flags shown by name.
 const FLAGS: [(u32, &str); 5] =
@@ -140,17 +140,8 @@ fn one(m: &Captured, msg: &[u8], offset: usize) -> Record {
     r
 }
 
-/// Statuses that come with the command's own response body rather than an ERROR body
-/// (MS-SMB2 3.3.4.4): more processing (SESSION_SETUP), buffer overflow (READ, IOCTL,
-/// QUERY_INFO), and NOTIFY_ENUM_DIR.
-fn error_body(h: &Header<'_>, msg: &[u8]) -> bool {
-    let normal = [NtStatus::SUCCESS.0, 0xC000_0016, 0x8000_0005, 0x0000_010C];
-    let size = msg.get(64..66).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    h.is_response() && !normal.contains(&h.status().0) && size == Some(9)
-}
-
 fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
-    if error_body(h, msg) {
+    if carries_error_body(h, msg) {
         let e = ErrorResponse::parse(msg)?;
         r.field("error_data_length", e.error_data.len());
         return Ok(());

@@ -13,6 +13,19 @@ pub mod error_id {
     pub const SHARE_REDIRECT: u32 = 0x7264_5253;
 }
 
+/// Whether a response carries the ERROR body rather than its command's own: a status other
+/// than success and a StructureSize of 9, except for the statuses that come with the normal
+/// response (MS-SMB2 3.3.4.4): MORE_PROCESSING_REQUIRED (SESSION_SETUP), BUFFER_OVERFLOW
+/// (READ, IOCTL, QUERY_INFO) and NOTIFY_ENUM_DIR (CHANGE_NOTIFY). An interim STATUS_PENDING
+/// answer has the ERROR body too.
+pub fn carries_error_body(h: &header::Header<'_>, message: &[u8]) -> bool {
+    use crate::NtStatus;
+    let normal =
+        [NtStatus::SUCCESS, NtStatus::MORE_PROCESSING_REQUIRED, NtStatus::BUFFER_OVERFLOW, NtStatus::NOTIFY_ENUM_DIR];
+    let size = message.get(header::LEN..header::LEN + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    h.is_response() && !normal.contains(&h.status()) && size == Some(9)
+}
+
 /// An ERROR response. Its command is the failed request's: [`ErrorResponse::encode`] keeps the
 /// header's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

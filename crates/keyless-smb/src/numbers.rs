@@ -59,6 +59,8 @@ wire_enum! {
         SUCCESS = 0x0000_0000 => "STATUS_SUCCESS",
         /// STATUS_PENDING.
         PENDING = 0x0000_0103 => "STATUS_PENDING",
+        /// STATUS_NOTIFY_ENUM_DIR (CHANGE_NOTIFY: too many changes to list).
+        NOTIFY_ENUM_DIR = 0x0000_010C => "STATUS_NOTIFY_ENUM_DIR",
         /// STATUS_BUFFER_OVERFLOW (a warning: the answer was cut to the buffer).
         BUFFER_OVERFLOW = 0x8000_0005 => "STATUS_BUFFER_OVERFLOW",
         /// STATUS_MORE_PROCESSING_REQUIRED.

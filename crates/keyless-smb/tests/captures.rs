@@ -20,7 +20,7 @@ use keyless_smb::read_write::*;
 use keyless_smb::session_setup::*;
 use keyless_smb::transform::TransformHeader;
 use keyless_smb::tree_connect::*;
-use keyless_smb::{Command, Message, NtStatus, WireError};
+use keyless_smb::{Command, Message, WireError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -162,13 +162,7 @@ fn decode_and_encode(msg: &[u8]) -> Result<(&'static str, Vec<u8>), WireError> {
             (stringify!($t), m.to_vec(&fields)?)
         }};
     }
-    let size = msg.get(64..66).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    // Failed commands answer with the ERROR body (StructureSize 9), except the statuses that
-    // carry a normal response (MS-SMB2 3.3.4.4): more processing (SESSION_SETUP), buffer
-    // overflow (READ, IOCTL, QUERY_INFO), and NOTIFY_ENUM_DIR.
-    let normal_despite_status = [0xC000_0016, 0x8000_0005, 0x0000_010C];
-    let failed = h.status().0 != 0 && !normal_despite_status.contains(&h.status().0);
-    if h.is_response() && (failed || h.status() == NtStatus::PENDING) && size == Some(9) {
+    if keyless_smb::error_response::carries_error_body(&h, msg) {
         let e = ErrorResponse::parse(msg)?;
         let mut out = Vec::new();
         e.encode(&fields, &mut out)?;

@@ -2,8 +2,22 @@
 //! frames per connection in capture order, connections one after another. The public
 //! captures are checked against tshark here (the reader's own tests are synthetic).
 
-pub use keyless_capture::{Capture, Connection, Message as SmbFrame, capture_files};
+pub use keyless_capture::{Capture, Connection, Message as SmbFrame};
 use std::path::Path;
+
+/// The `.pcap` and `.pcapng` files in `dir`, sorted (none when it does not exist).
+pub fn capture_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
 
 /// The NBSS frames of the TCP connections with `server_port` (445 for Direct TCP) in a capture.
 pub fn smb_frames(path: &Path, server_port: u16) -> Result<Vec<SmbFrame>, String> {

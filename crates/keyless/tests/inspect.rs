@@ -99,7 +99,7 @@ fn committed_samba_captures_decode_and_agree_with_tshark() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
-    for file in keyless_capture::capture_files(&dir) {
+    for file in keyless_testbed::pcap::capture_files(&dir) {
         let records = agrees_with_tshark(&file);
         assert!(records.len() > 20, "{}", file.display());
     }

@@ -162,15 +162,14 @@ fn authenticate(
 /// A ticket for cifs/<host> from the cache, or through the cache's TGT; later ones the same
 /// way (when the realm's KDCs are known).
 fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
-    let ctx = Context::load()?;
+    let ctx = &Context::load()?;
     if let Some(keytab) = &c.keytab {
-        return kerberos_from_keytab(&ctx, c, keytab, url, rt);
+        return kerberos_from_keytab(ctx, c, keytab, url, rt);
     }
     let path = ctx.ccache_path(c.ccache.as_deref())?;
     let mut cache = ctx.read_cache(&path)?;
     let client = cache.principal.clone();
-    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
-    let server = ctx.service_principal(&spn, &client.realm)?;
+    let server = cifs_principal(ctx, c, url, &client)?;
     let now = unix_seconds(SystemTime::now());
     let ticket = match cache.find(&server, now) {
         Some(t) => t,
@@ -185,16 +184,33 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(
             t
         }
     };
-    let mut realms = vec![client.realm.as_str()];
-    if server.realm != client.realm {
-        realms.push(&server.realm);
-    }
-    let renewal = ctx.kdcs(&realms, &c.kdc, &c.ca_file).ok().map(|kdcs| RenewFrom {
+    let renewal = kdcs(ctx, c, &client, &server).ok().map(|kdcs| RenewFrom {
         credentials: keyless_client::Credentials::Ccache(path.clone()),
         spn: server.clone(),
         kdcs,
     });
     Ok((Auth::Kerberos(ticket), renewal))
+}
+
+/// The service to ask a ticket for: --spn, else cifs/<host>, in the realm krb5.conf maps the
+/// host to (else the client's).
+fn cifs_principal(ctx: &Context, c: &Connect, url: &SmbUrl, client: &Principal) -> Result<Principal, Failure> {
+    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
+    ctx.service_principal(&spn, &client.realm)
+}
+
+/// The KDCs of the client's realm and, when it differs, the service's.
+fn kdcs(
+    ctx: &Context,
+    c: &Connect,
+    client: &Principal,
+    server: &Principal,
+) -> Result<keyless_krb::transport::KdcDirectory, Failure> {
+    let mut realms = vec![client.realm.as_str()];
+    if server.realm != client.realm {
+        realms.push(&server.realm);
+    }
+    ctx.kdcs(&realms, &c.kdc, &c.ca_file)
 }
 
 /// A ticket for cifs/<host> through an AS exchange with the keytab's keys, then TGS; later
@@ -218,13 +234,8 @@ fn kerberos_from_keytab(
     if keytab.keys_for(&client).is_empty() {
         return Err(keyless_krb::Error::NoKeyInKeytab(client).into());
     }
-    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
-    let server = ctx.service_principal(&spn, &client.realm)?;
-    let mut realms = vec![client.realm.as_str()];
-    if server.realm != client.realm {
-        realms.push(&server.realm);
-    }
-    let kdcs = ctx.kdcs(&realms, &c.kdc, &c.ca_file)?;
+    let server = cifs_principal(ctx, c, url, &client)?;
+    let kdcs = kdcs(ctx, c, &client, &server)?;
     let credentials = keyless_client::Credentials::Keytab { client: client.clone(), keytab };
     let ticket = rt
         .block_on(credentials.service_ticket(&server, &kdcs))
