@@ -298,10 +298,21 @@ impl<'c> Tree<'c> {
         self.conn.reconnect().await?;
         self.id = self.conn.connect_tree(&self.share).await?;
         let dh2c = DurableHandleReconnectV2 { file_id: handle.id, create_guid: d.create_guid, flags: 0 }.to_bytes();
-        let reclaimed = self
-            .open_leased(path, desired_access, disposition::OPEN, d, (context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c))
-            .await?;
-        handle.id = reclaimed.id;
+        let context = (context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c[..]);
+        match self.open_leased(path, desired_access, disposition::OPEN, d, context).await {
+            Ok(reclaimed) => handle.id = reclaimed.id,
+            // The server may refuse to hand the open back: smbd does when the file changed
+            // after it saved the open's state (WRITEs still in its queue when the connection
+            // dropped). The transfer sends every range not yet acknowledged again anyway, so
+            // a plain open of the same file carries it on, without durability from here.
+            Err(e) if e.status().is_some() => {
+                if let Some(key) = handle.lease_key.take() {
+                    self.conn.drop_lease(&key);
+                }
+                *handle = self.create(path, desired_access, disposition::OPEN, options::NON_DIRECTORY_FILE).await?;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
@@ -429,8 +440,9 @@ impl<'c> Tree<'c> {
         let mut reconnects = 0;
         let result = loop {
             match self.read_all(h.id, size, out, &mut t).await {
-                Err(e) if self.can_resume(&h, &mut reconnects) => {
-                    if self.reclaim(path, &mut h, want).await.is_err() {
+                Err(_) if self.can_resume(&h, &mut reconnects) => {
+                    // What stopped the resumption says more than the dropped connection.
+                    if let Err(e) = self.reclaim(path, &mut h, want).await {
                         break Err(e);
                     }
                     t.requeue();
@@ -541,8 +553,8 @@ impl<'c> Tree<'c> {
         let mut reconnects = 0;
         let result = loop {
             match self.write_all(h.id, &mut input, &mut t).await {
-                Err(e) if resumable && self.can_resume(&h, &mut reconnects) => {
-                    if self.reclaim(path, &mut h, want).await.is_err() {
+                Err(_) if resumable && self.can_resume(&h, &mut reconnects) => {
+                    if let Err(e) = self.reclaim(path, &mut h, want).await {
                         break Err(e);
                     }
                     t.requeue();
