@@ -4,9 +4,7 @@
 use crate::Error;
 use keyless_crypto::{Cipher, SigningAlgorithm};
 use keyless_smb::Dialect;
-use keyless_smb::negotiate::{
-    NegotiateContext, NegotiateRequest, NegotiateResponse, caps, context, parse_id_list, parse_preauth, security_mode,
-};
+use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, caps, context, security_mode};
 
 /// Ciphers in keyless's order of preference: GCM before CCM, 256 before 128.
 pub const CIPHERS: [Cipher; 4] = [Cipher::Aes256Gcm, Cipher::Aes128Gcm, Cipher::Aes256Ccm, Cipher::Aes128Ccm];
@@ -73,54 +71,20 @@ pub fn accept(resp: &NegotiateResponse<'_>, offered: &[Dialect]) -> Result<Negot
     if !offered.contains(&resp.dialect) {
         return Err(Error::Refused("the server chose a dialect keyless did not offer (no common dialect?)"));
     }
-    let mut cipher = None;
-    let mut signing = match resp.dialect {
-        Dialect::SMB_202 | Dialect::SMB_21 => SigningAlgorithm::HmacSha256,
-        _ => SigningAlgorithm::AesCmac,
-    };
-    if resp.dialect == Dialect::SMB_311 {
-        let mut preauth = false;
-        for c in &resp.contexts {
-            match c.kind {
-                context::PREAUTH_INTEGRITY => {
-                    let (hashes, _) = parse_preauth(&c.data)?;
-                    if hashes != [context::SHA512] {
-                        return Err(Error::Refused("the server chose a preauth hash other than SHA-512"));
-                    }
-                    preauth = true;
-                }
-                context::ENCRYPTION => {
-                    let ids = parse_id_list(&c.data, "Ciphers")?;
-                    cipher = match ids.as_slice() {
-                        [0] => None,
-                        [id] => Some(
-                            Cipher::from_id(*id)
-                                .filter(|c| CIPHERS.contains(c))
-                                .ok_or(Error::Refused("the server chose a cipher keyless did not offer"))?,
-                        ),
-                        _ => return Err(Error::Refused("the server chose more than one cipher")),
-                    };
-                }
-                context::SIGNING => {
-                    let ids = parse_id_list(&c.data, "SigningAlgorithms")?;
-                    signing = match ids.as_slice() {
-                        [id] => SigningAlgorithm::from_id(*id)
-                            .ok_or(Error::Refused("the server chose a signing algorithm keyless did not offer"))?,
-                        _ => return Err(Error::Refused("the server chose more than one signing algorithm")),
-                    };
-                }
-                _ => {}
-            }
-        }
-        if !preauth {
-            return Err(Error::Refused("a 3.1.1 NEGOTIATE response without preauth integrity"));
-        }
-    } else if resp.dialect != Dialect::SMB_202
-        && resp.dialect != Dialect::SMB_21
-        && resp.capabilities & caps::ENCRYPTION != 0
-    {
-        cipher = Some(Cipher::Aes128Ccm);
+    let settled = resp.settled()?;
+    if resp.dialect == Dialect::SMB_311 && settled.preauth_hashes != [context::SHA512] {
+        return Err(Error::Refused("a 3.1.1 NEGOTIATE response without SHA-512 preauth integrity"));
     }
+    let cipher = match settled.cipher {
+        Some(id) => Some(
+            Cipher::from_id(id)
+                .filter(|c| CIPHERS.contains(c))
+                .ok_or(Error::Refused("the server chose a cipher keyless did not offer"))?,
+        ),
+        None => None,
+    };
+    let signing = SigningAlgorithm::from_id(settled.signing)
+        .ok_or(Error::Refused("the server chose a signing algorithm keyless did not offer"))?;
     // 3.2.5.2: a server that cannot take 64 KiB requests is not one to talk to.
     if resp.max_transact_size < 65_536 || resp.max_read_size < 65_536 || resp.max_write_size < 65_536 {
         return Err(Error::Refused("the server's maximum request sizes are below 64 KiB"));

@@ -190,6 +190,23 @@ impl Initiator {
     }
 }
 
+/// The Kerberos message in a krb5 mechanism token, seen from outside any context (as
+/// `keyless inspect` sees SESSION_SETUP blobs): the AP-REQ, AP-REP or KRB-ERROR after the
+/// GSS framing and the two-byte token id (RFC 4121 4.1).
+///
+/// # Errors
+/// [`Error::Malformed`] for a token that is not a framed krb5 context token.
+pub fn token_message(token: &[u8]) -> Result<&[u8], Error> {
+    let (oid, inner) = framing::unwrap(token)?;
+    if oid != KRB5_OID && oid != MS_KRB5_OID {
+        return Err(malformed("GSS-API token", "not a Kerberos mechanism token"));
+    }
+    match inner.split_first_chunk::<2>() {
+        Some((id, body)) if [TOK_AP_REQ, TOK_AP_REP, TOK_KRB_ERROR].contains(id) => Ok(body),
+        _ => Err(malformed("Kerberos GSS token", "no AP-REQ, AP-REP or KRB-ERROR token id")),
+    }
+}
+
 /// What an acceptor learned from an AP-REQ.
 #[derive(Debug)]
 pub struct Accepted {

@@ -1,8 +1,10 @@
 //! Kerberos messages as records (RFC 4120 5): the message type by its APPLICATION tag, then
 //! names, realms, enctypes, key versions and error codes.
 
+use crate::krb_keys::{GssKeys, Keyring};
 use crate::{Broken, Record};
 use keyless_capture::{Message as Captured, Protocol};
+use keyless_crypto::KeyUsage;
 use keyless_krb::KrbErrorCode;
 use keyless_krb::messages::{decode, msg_type};
 use keyless_krb::principal::Principal;
@@ -11,10 +13,46 @@ use rasn_kerberos::{
     ApRep, ApReq, AsRep, AsReq, EncryptedData, KdcRep, KdcReq, KrbCred, KrbError, PrincipalName, TgsRep, TgsReq, Ticket,
 };
 
-pub(crate) fn describe(m: &Captured, udp: bool) -> Record {
+pub(crate) fn describe(m: &Captured, udp: bool, keys: &mut Keyring) -> Record {
     let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
+    message(&mut r, &m.payload, framing(m, udp), keys, &mut GssKeys::default());
+    r
+}
+
+/// A Kerberos message carried in an SMB SESSION_SETUP security blob (SPNEGO or a bare krb5
+/// token) at stream byte `offset`, as a record of its own; `None` when the blob carries
+/// none (NTLMSSP, or an empty SPNEGO answer). `gss` follows the context's keys.
+pub(crate) fn in_security_blob(
+    m: &Captured,
+    blob: &[u8],
+    offset: usize,
+    keys: &mut Keyring,
+    gss: &mut GssKeys,
+) -> Option<Record> {
+    let token = match blob.first() {
+        Some(0x60) => match keyless_gss::spnego::parse_init(blob) {
+            Ok(init) => init.mech_token.map(|t| t.to_vec())?,
+            Err(_) => blob.to_vec(), // a bare krb5 token (no SPNEGO)
+        },
+        Some(0xa1) => keyless_gss::spnego::parse_resp(blob).ok()?.response_token.map(|t| t.to_vec())?,
+        _ => return None,
+    };
+    if token.starts_with(b"NTLMSSP\0") || token.is_empty() {
+        return None;
+    }
+    let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
+    r.field("carried_in", "SESSION_SETUP");
+    match keyless_gss::krb5::token_message(&token) {
+        Ok(inner) => message(&mut r, inner, offset, keys, gss),
+        Err(e) => r.broken = Some(Broken { offset, what: e.to_string() }),
+    }
+    Some(r)
+}
+
+/// Decodes one Kerberos message into `r` (and decrypts what `keys` allow).
+fn message(r: &mut Record, bytes: &[u8], offset: usize, keys: &mut Keyring, gss: &mut GssKeys) {
     // The outer tag is [APPLICATION msg-type], constructed: 0x60 | msg-type (RFC 4120 5.10).
-    let msg_type = m.payload.first().filter(|&&b| b & 0xE0 == 0x60).map(|&b| i32::from(b & 0x1F));
+    let msg_type = bytes.first().filter(|&&b| b & 0xE0 == 0x60).map(|&b| i32::from(b & 0x1F));
     let kind = match msg_type {
         Some(msg_type::AS_REQ) => "AS-REQ",
         Some(msg_type::AS_REP) => "AS-REP",
@@ -26,37 +64,44 @@ pub(crate) fn describe(m: &Captured, udp: bool) -> Record {
         Some(msg_type::KRB_ERROR) => "KRB-ERROR",
         _ => "",
     };
+    let connection = r.connection;
     let decoded = match kind {
-        "AS-REQ" => decode::<AsReq>(kind, &m.payload).map(|q| request(&mut r, &q.0)),
-        "TGS-REQ" => decode::<TgsReq>(kind, &m.payload).map(|q| request(&mut r, &q.0)),
-        "AS-REP" => decode::<AsRep>(kind, &m.payload).map(|p| reply(&mut r, &p.0)),
-        "TGS-REP" => decode::<TgsRep>(kind, &m.payload).map(|p| reply(&mut r, &p.0)),
-        "AP-REQ" => decode::<ApReq>(kind, &m.payload).map(|a| {
-            ticket(&mut r, &a.ticket);
-            encrypted(&mut r, "authenticator", &a.authenticator);
+        "AS-REQ" => decode::<AsReq>(kind, bytes).map(|q| request(r, &q.0)),
+        "TGS-REQ" => decode::<TgsReq>(kind, bytes).map(|q| {
+            request(r, &q.0);
+            keys.tgs_req(r, &q.0, connection);
         }),
-        "AP-REP" => decode::<ApRep>(kind, &m.payload).map(|a| encrypted(&mut r, "enc_part", &a.enc_part)),
-        "KRB-CRED" => decode::<KrbCred>(kind, &m.payload).map(|c| {
+        "AS-REP" => decode::<AsRep>(kind, bytes).map(|p| reply(r, &p.0, true, keys)),
+        "TGS-REP" => decode::<TgsRep>(kind, bytes).map(|p| reply(r, &p.0, false, keys)),
+        "AP-REQ" => decode::<ApReq>(kind, bytes).map(|a| {
+            ticket(r, &a.ticket);
+            encrypted(r, "authenticator", &a.authenticator);
+            *gss = keys.ap_req(r, &a, KeyUsage::AP_REQ_AUTHENTICATOR);
+        }),
+        "AP-REP" => decode::<ApRep>(kind, bytes).map(|a| {
+            encrypted(r, "enc_part", &a.enc_part);
+            keys.ap_rep(r, &a, gss);
+        }),
+        "KRB-CRED" => decode::<KrbCred>(kind, bytes).map(|c| {
             for t in &c.tickets {
-                ticket(&mut r, t);
+                ticket(r, t);
             }
-            encrypted(&mut r, "enc_part", &c.enc_part);
+            encrypted(r, "enc_part", &c.enc_part);
         }),
-        "KRB-ERROR" => decode::<KrbError>(kind, &m.payload).map(|e| error(&mut r, &e)),
+        "KRB-ERROR" => decode::<KrbError>(kind, bytes).map(|e| error(r, &e)),
         _ => {
-            let first = m.payload.first().copied().unwrap_or_default();
+            let first = bytes.first().copied().unwrap_or_default();
             r.broken = Some(Broken {
-                offset: framing(m, udp),
+                offset,
                 what: format!("not a Kerberos message: first byte {first:#04x} is no RFC 4120 APPLICATION tag"),
             });
-            return r;
+            return;
         }
     };
     r.kind = kind.to_string();
     if let Err(e) = decoded {
-        r.broken = Some(Broken { offset: framing(m, udp), what: e.to_string() });
+        r.broken = Some(Broken { offset, what: e.to_string() });
     }
-    r
 }
 
 /// Where the message starts: after the record mark on TCP, at the datagram's start on UDP.
@@ -84,12 +129,14 @@ fn request(r: &mut Record, q: &KdcReq) {
     r.field("padata", padata);
 }
 
-fn reply(r: &mut Record, p: &KdcRep) {
+fn reply(r: &mut Record, p: &KdcRep, as_rep: bool, keys: &mut Keyring) {
     r.field("client", name(&p.crealm, &p.cname));
     ticket(r, &p.ticket);
     encrypted(r, "enc_part", &p.enc_part);
     let padata: Vec<i32> = p.padata.iter().flatten().map(|p| p.r#type).collect();
     r.field("padata", padata);
+    let connection = r.connection;
+    keys.kdc_rep(r, p, as_rep, connection);
 }
 
 fn ticket(r: &mut Record, t: &Ticket) {

@@ -6,13 +6,44 @@
 //! its direction's stream) and what broke, never a panic.
 
 mod krb;
+mod krb_keys;
 mod render;
 mod smb;
+mod smb_keys;
 
 pub use render::{json_line, text_line};
 
 use keyless_capture::{Capture, Protocol};
+use keyless_crypto::Zeroizing;
+use keyless_krb::keytab::Keytab;
 use serde_json::Value;
+
+/// What `inspect` may decrypt with: keytabs (services' keys open tickets, users' keys open
+/// AS-REPs) and SMB session keys. What they open shows as fields; keys found inside (ticket
+/// session keys, subkeys, SMB signing and cipher keys) are shown too, since revealing them
+/// is what the user holding these secrets asked for.
+#[derive(Default)]
+pub struct Secrets {
+    /// Keytabs, searched by principal, enctype and key version.
+    pub keytabs: Vec<Keytab>,
+    /// GSS session keys (16 or 32 bytes) by SMB session id.
+    pub session_keys: Vec<(u64, Zeroizing<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("keytabs", &self.keytabs.len())
+            .field("session_keys", &self.session_keys.iter().map(|(id, _)| format!("{id:#018x}")).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The keys as the capture is read: the secrets given and what they opened so far.
+pub(crate) struct Keys<'s> {
+    krb: krb_keys::Keyring<'s>,
+    smb: smb_keys::SmbKeys<'s>,
+}
 
 /// One decoded message (one SMB2 header of a compound counts as one message).
 #[derive(Debug, Clone, PartialEq)]
@@ -67,14 +98,17 @@ impl Record {
     }
 }
 
-/// Every message of `capture`, decoded, in capture order.
-pub fn inspect(capture: &Capture) -> Vec<Record> {
+/// Every message of `capture`, decoded (and decrypted where `secrets` allow), in capture
+/// order.
+pub fn inspect(capture: &Capture, secrets: &Secrets) -> Vec<Record> {
+    let mut keys =
+        Keys { krb: krb_keys::Keyring::new(&secrets.keytabs), smb: smb_keys::SmbKeys::new(&secrets.session_keys) };
     let mut out = Vec::new();
     for m in &capture.messages {
         let Some(conn) = capture.connections.get(m.connection) else { continue };
         match conn.protocol {
-            Protocol::Smb => smb::describe(m, &mut out),
-            Protocol::Kerberos => out.push(krb::describe(m, conn.udp)),
+            Protocol::Smb => smb::describe(m, &mut keys, &mut out),
+            Protocol::Kerberos => out.push(krb::describe(m, conn.udp, &mut keys.krb)),
         }
     }
     out
@@ -93,7 +127,7 @@ pub fn fuzz(bytes: &[u8]) {
         for m in &c.messages {
             assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
         }
-        for r in inspect(&c) {
+        for r in inspect(&c, &Secrets::default()) {
             let _ = text_line(&r, 0);
             let _ = json_line(&r);
         }

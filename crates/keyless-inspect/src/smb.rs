@@ -1,7 +1,7 @@
 //! SMB2/3 frames as records: each header of a compound, its main fields, and the body
 //! decoded as what the header says (MS-SMB2 2.2).
 
-use crate::{Broken, Record, hex};
+use crate::{Broken, Keys, Record, hex, krb};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse};
 use keyless_smb::control::{
@@ -18,7 +18,7 @@ use keyless_smb::oplock::Break;
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
-use keyless_smb::transform::TransformHeader;
+use keyless_smb::transform::{TRANSFORM_LEN, TransformHeader};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
 use keyless_smb::{Command, Message, WireError};
 
@@ -26,18 +26,24 @@ use keyless_smb::{Command, Message, WireError};
 const FLAGS: [(u32, &str); 5] =
     [(0x1, "response"), (0x2, "async"), (0x4, "related"), (0x8, "signed"), (0x1000_0000, "dfs")];
 
-/// The records of one NBSS frame: one per SMB2 header of a compound, or one for a transform,
-/// compression transform or SMB1 frame.
-pub(crate) fn describe(m: &Captured, out: &mut Vec<Record>) {
-    let base = m.stream_offset + 4;
-    match m.payload.get(..4) {
+/// The records of one NBSS frame: one per SMB2 header of a compound, or one for a transform
+/// (followed by what it decrypts to, when the keys are known), compression transform or SMB1
+/// frame.
+pub(crate) fn describe(m: &Captured, keys: &mut Keys, out: &mut Vec<Record>) {
+    frame(m, &m.payload, m.stream_offset + 4, false, keys, out);
+}
+
+/// The records of `payload` (an NBSS frame's, or a TRANSFORM's plaintext when `decrypted`),
+/// which starts at stream byte `base`.
+fn frame(m: &Captured, payload: &[u8], base: usize, decrypted: bool, keys: &mut Keys, out: &mut Vec<Record>) {
+    match payload.get(..4) {
         Some(b"\xfeSMB") => {
-            for part in keyless_smb::compound::messages(&m.payload) {
+            for part in keyless_smb::compound::messages(payload) {
                 match part {
                     Ok(msg) => {
                         // Where this message starts in the frame (the walker hands out subslices).
-                        let at = msg.as_ptr() as usize - m.payload.as_ptr() as usize;
-                        out.push(one(m, msg, base + at));
+                        let at = msg.as_ptr() as usize - payload.as_ptr() as usize;
+                        one(m, msg, base + at, decrypted, keys, out);
                     }
                     Err(e) => {
                         let mut r = Record::new(m, Protocol::Smb, "SMB2 compound");
@@ -47,26 +53,24 @@ pub(crate) fn describe(m: &Captured, out: &mut Vec<Record>) {
                 }
             }
         }
-        Some(b"\xfdSMB") => out.push(transform(m, base)),
+        Some(b"\xfdSMB") => transform(m, payload, base, keys, out),
         Some(b"\xfcSMB") => {
             let mut r = Record::new(m, Protocol::Smb, "COMPRESSION_TRANSFORM");
-            match keyless_smb::transform::Compressed::parse(&m.payload) {
+            match keyless_smb::transform::Compressed::parse(payload) {
                 Ok(_) => {
-                    let le32 = |at: usize| {
-                        m.payload.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    };
+                    let le32 =
+                        |at: usize| payload.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
                     r.field("original_size", le32(4));
                 }
                 Err(e) => r.broken = Some(Broken { offset: base, what: e.to_string() }),
             }
             out.push(r);
         }
-        Some(b"\xffSMB") if m.payload.get(4) == Some(&0x72) => {
+        Some(b"\xffSMB") if payload.get(4) == Some(&0x72) => {
             let mut r = Record::new(m, Protocol::Smb, "SMB1 NEGOTIATE request");
             // Dialect strings: 0x02 and a NUL-terminated name each, after the 35-byte header
             // and word count/byte count.
-            let dialects: Vec<String> = m
-                .payload
+            let dialects: Vec<String> = payload
                 .get(35..)
                 .unwrap_or_default()
                 .split(|b| *b == 0)
@@ -78,16 +82,17 @@ pub(crate) fn describe(m: &Captured, out: &mut Vec<Record>) {
         }
         _ => {
             let mut r = Record::new(m, Protocol::Smb, "not SMB2");
-            let start = m.payload.get(..4).unwrap_or(&m.payload);
+            let start = payload.get(..4).unwrap_or(payload);
             r.broken = Some(Broken { offset: base, what: format!("protocol id {start:02x?} is not SMB2/3's") });
             out.push(r);
         }
     }
 }
 
-fn transform(m: &Captured, offset: usize) -> Record {
+/// A TRANSFORM frame, then (when its session's keys are known) the messages inside it.
+fn transform(m: &Captured, payload: &[u8], offset: usize, keys: &mut Keys, out: &mut Vec<Record>) {
     let mut r = Record::new(m, Protocol::Smb, "TRANSFORM (encrypted)");
-    match TransformHeader::parse(&m.payload) {
+    match TransformHeader::parse(payload) {
         Ok((h, _)) => {
             r.field("session_id", format!("{:#018x}", h.session_id));
             r.field("original_size", h.original_message_size);
@@ -95,19 +100,33 @@ fn transform(m: &Captured, offset: usize) -> Record {
             r.field("nonce", hex(&h.nonce));
             r.field("signature", hex(&h.signature));
         }
-        Err(e) => r.broken = Some(Broken { offset, what: e.to_string() }),
+        Err(e) => {
+            r.broken = Some(Broken { offset, what: e.to_string() });
+            return out.push(r);
+        }
     }
-    r
+    match keys.smb.open(m.to_server, payload) {
+        Ok(Some(plain)) => {
+            r.field("decrypted", true);
+            out.push(r);
+            frame(m, &plain, offset + TRANSFORM_LEN, true, keys, out);
+        }
+        Ok(None) => out.push(r),
+        Err(why) => {
+            r.field("not_decrypted", why);
+            out.push(r);
+        }
+    }
 }
 
-/// One SMB2 message (header and body).
-fn one(m: &Captured, msg: &[u8], offset: usize) -> Record {
+/// One SMB2 message (header and body), and the Kerberos message its SESSION_SETUP carries.
+fn one(m: &Captured, msg: &[u8], offset: usize, decrypted: bool, keys: &mut Keys, out: &mut Vec<Record>) {
     let mut r = Record::new(m, Protocol::Smb, "SMB2");
     let h = match Header::parse(msg) {
         Ok(h) => h,
         Err(e) => {
             r.broken = Some(Broken { offset, what: e.to_string() });
-            return r;
+            return out.push(r);
         }
     };
     let response = h.is_response();
@@ -131,13 +150,36 @@ fn one(m: &Captured, msg: &[u8], offset: usize) -> Record {
     }
     let flags: Vec<&str> = FLAGS.iter().filter(|(bit, _)| h.flags() & bit != 0).map(|(_, n)| *n).collect();
     r.field("flags", flags);
-    if h.flags() & 0x8 != 0 {
+    if h.flags() & keyless_smb::header::flags::SIGNED != 0 {
         r.field("signature", hex(h.signature()));
+    }
+    if decrypted {
+        r.field("encrypted", true);
     }
     if let Err(e) = body(&mut r, &h, msg) {
         r.broken = Some(Broken { offset, what: e.to_string() });
     }
-    r
+    let kerberos = session_setup_kerberos(m, &h, msg, offset, keys);
+    keys.smb.message(m.connection, &h, msg, &mut r);
+    out.push(r);
+    out.extend(kerberos);
+}
+
+/// The Kerberos AP-REQ or AP-REP in a SESSION_SETUP's security blob, as its own record; its
+/// keys go to the session being set up.
+fn session_setup_kerberos(m: &Captured, h: &Header, msg: &[u8], offset: usize, keys: &mut Keys) -> Option<Record> {
+    if h.command() != Command::SESSION_SETUP || carries_error_body(h, msg) {
+        return None;
+    }
+    if h.is_response() {
+        let blob = SessionSetupResponse::parse(msg).ok()?.security_buffer;
+        let setup = keys.smb.setup_response(m.connection, h)?;
+        krb::in_security_blob(m, blob, offset, &mut keys.krb, &mut setup.gss)
+    } else {
+        let blob = SessionSetupRequest::parse(msg).ok()?.security_buffer;
+        let setup = keys.smb.setup_request(m.connection, h, msg);
+        krb::in_security_blob(m, blob, offset, &mut keys.krb, &mut setup.gss)
+    }
 }
 
 fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {

@@ -18,7 +18,7 @@ fn committed_captures_decode() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
     for file in keyless_testbed::pcap::capture_files(&dir) {
         let c = keyless_capture::parse(&std::fs::read(&file).unwrap(), &keyless_capture::Ports::default()).unwrap();
-        let records = keyless_inspect::inspect(&c);
+        let records = keyless_inspect::inspect(&c, &keyless_inspect::Secrets::default());
         assert!(records.len() > 20 && records.iter().all(|r| r.broken.is_none()), "{}", file.display());
     }
 }

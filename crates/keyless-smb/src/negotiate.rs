@@ -340,6 +340,49 @@ pub struct NegotiateResponse<'a> {
 /// Where the security buffer of a response starts (right after the fixed body).
 const RESPONSE_BUFFER_AT: usize = header::LEN + 64;
 
+/// The algorithms a NEGOTIATE response settles for the connection (MS-SMB2 3.2.5.2), as ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The cipher: the ENCRYPTION context's choice in 3.1.1 (`None` for 0, "no common
+    /// cipher"), AES-128-CCM (1) in 3.0/3.0.2 when the server has the ENCRYPTION capability.
+    pub cipher: Option<u16>,
+    /// The signing algorithm: the SIGNING context's choice in 3.1.1, else HMAC-SHA256 (0) for
+    /// 2.0.2/2.1 and AES-CMAC (1) for 3.x.
+    pub signing: u16,
+    /// The preauth integrity hash algorithms the response names (3.1.1; empty otherwise).
+    pub preauth_hashes: Vec<u16>,
+}
+
+impl NegotiateResponse<'_> {
+    /// What this response settles.
+    ///
+    /// # Errors
+    /// [`WireError::BadValue`] for a context that chooses more than one cipher or signing
+    /// algorithm, [`WireError::OutOfBounds`] for a context whose counts overrun it.
+    pub fn settled(&self) -> Result<Settled, WireError> {
+        let two_x = self.dialect == Dialect::SMB_202 || self.dialect == Dialect::SMB_21;
+        let mut s = Settled {
+            cipher: (!two_x && self.dialect != Dialect::SMB_311 && self.capabilities & caps::ENCRYPTION != 0)
+                .then_some(1),
+            signing: if two_x { 0 } else { 1 },
+            preauth_hashes: Vec::new(),
+        };
+        let one = |data: &[u8], field: &'static str| match parse_id_list(data, field)?.as_slice() {
+            [id] => Ok(*id),
+            _ => Err(WireError::BadValue { field }),
+        };
+        for c in self.contexts.iter().filter(|_| self.dialect == Dialect::SMB_311) {
+            match c.kind {
+                context::PREAUTH_INTEGRITY => s.preauth_hashes = parse_preauth(&c.data)?.0,
+                context::ENCRYPTION => s.cipher = Some(one(&c.data, "Ciphers (one chosen)")?).filter(|&id| id != 0),
+                context::SIGNING => s.signing = one(&c.data, "SigningAlgorithms (one chosen)")?,
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+}
+
 impl<'a> Message<'a> for NegotiateResponse<'a> {
     const COMMAND: Command = Command::NEGOTIATE;
 

@@ -1,6 +1,7 @@
 //! Samba `smbd` standalone on loopback (recipe and pitfalls in `shared/docs/peers.md` 3, 4b):
 //! a throwaway config, user alice through nss_wrapper (no account on the machine), NTLMv2 only,
-//! signing mandatory, and Kerberos with a dedicated keytab when an MIT KDC is given. Started
+//! signing mandatory, and Kerberos with a dedicated keytab when an MIT KDC is given. Its log
+//! holds each SMB 3.x session's keys (`debug encryption`), for the tests of `keyless inspect`. Started
 //! without `--no-process-group` (so stopping it kills nothing else) and with `_NO_WINBINDD=1`.
 
 use crate::{MitKdc, ScratchDir, free_port, require};
@@ -97,6 +98,7 @@ impl Smbd {
     printcap name = /dev/null
     disable spoolss = yes
     ntlm auth = ntlmv2-only
+    debug encryption = yes
     server signing = {}
 ",
             if mode == SmbMode::Plain { "auto" } else { "mandatory" }

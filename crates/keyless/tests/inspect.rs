@@ -245,3 +245,103 @@ fn broken_input_is_reported_not_a_panic() {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The bytes smbd's `debug encryption` dumps under `label` (a hex dump of one or more lines).
+fn logged_key(log: &str, label: &str) -> Option<String> {
+    let mut lines = log.lines().skip_while(|l| !l.starts_with(label));
+    let first = lines.next()?;
+    let mut out = String::new();
+    for line in std::iter::once(first).chain(lines.take_while(|l| l.trim_start().starts_with("[00"))) {
+        let dump = line.split_once(']')?.1;
+        for t in dump.split_whitespace().take(16).take_while(|t| t.len() == 2) {
+            out.push_str(&t.to_lowercase());
+        }
+    }
+    Some(out)
+}
+
+/// smbclient against smbd with each dialect and cipher that seals differently (3.0 with
+/// AES-CMAC and AES-128-CCM, 3.1.1 with each of the four ciphers and AES-GMAC), the session
+/// key taken from smbd's log (`debug encryption`, which dumps 3.x sessions only): the keys keyless derives equal
+/// smbd's, every signature verifies, every TRANSFORM opens, the messages inside are what the
+/// session did, and per packet they are what tshark shows when given the same key.
+#[test]
+fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
+    if tools().is_none() {
+        return;
+    }
+    let modes = [
+        SmbMode::Only("SMB3_00"),
+        SmbMode::EncryptWith("AES-128-CCM"),
+        SmbMode::EncryptWith("AES-128-GCM"),
+        SmbMode::EncryptWith("AES-256-CCM"),
+        SmbMode::EncryptWith("AES-256-GCM"),
+    ];
+    for mode in modes {
+        let scratch = ScratchDir::new("inspect-keys");
+        let Some(smbd) = Smbd::start(&scratch, mode, None) else { return };
+        let local = scratch.join("secret.bin");
+        std::fs::write(&local, vec![5u8; 100_000]).unwrap();
+        let rec = Dumpcap::start(&scratch, "session", &format!("tcp port {}", smbd.port)).unwrap();
+        let commands =
+            format!("put {} secret.bin; ls; get secret.bin {}", local.display(), scratch.join("back.bin").display());
+        keyless_testbed::run(
+            Command::new("smbclient")
+                .args(["-s", "/dev/null", &format!("//127.0.0.1/{}", smbd.share), "-p", &smbd.port.to_string()])
+                .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "--option=clientsmbencrypt=required"])
+                .args(["-c", &commands]),
+        );
+        let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+        let log = smbd.log();
+        let (Some(id), Some(key)) = (logged_key(&log, "Session Id"), logged_key(&log, "Session Key")) else {
+            panic!("{mode:?}: no session keys in smbd's log:\n{log}")
+        };
+        let id_value = u64::from_le_bytes(hex_bytes(&id).try_into().unwrap());
+        let given = format!("{id_value:#018x}={key}");
+        let (code, records, err) = inspect_json(&file, &["--session-key", &given]);
+        let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
+        assert!(code == 0 && broken.is_empty(), "{mode:?}: exit {code}, {broken:?}\n{err}");
+
+        // The keys derived from the session key are smbd's.
+        let established = records
+            .iter()
+            .find(|r| r["fields"]["signing_key"].is_string())
+            .unwrap_or_else(|| panic!("{mode:?}: no keys derived\n{err}"));
+        let f = &established["fields"];
+        assert_eq!(f["signing_key"].as_str(), logged_key(&log, "Signing Key").as_deref(), "{mode:?}");
+        assert_eq!(f["c2s_cipher_key"].as_str(), logged_key(&log, "ServerIn Key").as_deref(), "{mode:?}");
+        assert_eq!(f["s2c_cipher_key"].as_str(), logged_key(&log, "ServerOut Key").as_deref(), "{mode:?}");
+
+        // Every signature verifies, every TRANSFORM opens.
+        let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
+        assert!(!checks.is_empty() && checks.iter().all(|c| *c == "good"), "{mode:?}: {checks:?}");
+        let transforms: Vec<&Value> = records.iter().filter(|r| r["kind"] == "TRANSFORM (encrypted)").collect();
+        assert!(
+            !transforms.is_empty() && transforms.iter().all(|t| t["fields"]["decrypted"] == true),
+            "{mode:?}: {transforms:?}"
+        );
+
+        // What the session did, found inside.
+        assert!(names_created(&records).iter().any(|n| n == "secret.bin"), "{mode:?}");
+        let total = |kind: &str, field: &str| -> u64 {
+            records.iter().filter(|r| r["kind"] == kind).filter_map(|r| r["fields"][field].as_u64()).sum()
+        };
+        assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (100_000, 100_000));
+
+        // tshark, given the same key, sees the same messages.
+        let uat = format!("uat:smb2_seskey_list:{id},{key},\"\",\"\"");
+        let mut cmd = Command::new("tshark");
+        cmd.arg("-r").arg(&file).args(["-o", &uat, "-Y", "smb2.cmd", "-T", "fields", "-E", "occurrence=a"]);
+        cmd.args(["-E", "aggregator=,"]);
+        for f in ["frame.number", "smb2.cmd", "smb2.nt_status", "smb2.msg_id"] {
+            cmd.args(["-e", f]);
+        }
+        let out = cmd.output().unwrap();
+        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
+    }
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+}

@@ -16,9 +16,49 @@ pub struct Args {
     /// Also look for Kerberos (TCP and UDP) on this port (88 always; repeatable).
     #[arg(long = "kerberos-port", value_name = "N")]
     kerberos_ports: Vec<u16>,
+    /// Decrypt Kerberos with this keytab's keys: a service's opens its tickets (and from there
+    /// authenticators, AP-REPs and SMB sessions), a user's opens AS-REPs (repeatable).
+    #[arg(long = "keytab", value_name = "FILE")]
+    keytabs: Vec<PathBuf>,
+    /// An SMB session's GSS session key (ID as inspect prints it, 0x...; KEY 16 or 32 bytes in
+    /// hex): signatures are checked and encrypted frames opened (repeatable).
+    #[arg(long = "session-key", value_name = "ID=KEY")]
+    session_keys: Vec<String>,
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
+}
+
+/// The keytabs and session keys given, or the one line saying which is unusable.
+fn secrets(a: &Args) -> Result<keyless_inspect::Secrets, String> {
+    let mut secrets = keyless_inspect::Secrets::default();
+    for path in &a.keytabs {
+        secrets
+            .keytabs
+            .push(keyless_krb::keytab::Keytab::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?);
+    }
+    for arg in &a.session_keys {
+        secrets.session_keys.push(session_key(arg).map_err(|why| format!("--session-key: {why}"))?);
+    }
+    Ok(secrets)
+}
+
+/// `ID=KEY`: the session id as 0x-hex or decimal, the key as 32 or 64 hex digits.
+fn session_key(arg: &str) -> Result<(u64, keyless_crypto::Zeroizing<Vec<u8>>), String> {
+    let (id, key) = arg.split_once('=').ok_or("expected ID=KEY, e.g. 0x0000100000000001=00112233...")?;
+    let id = match id.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => id.parse(),
+    }
+    .map_err(|_| format!("session id {id:?} is neither 0x-hex nor decimal"))?;
+    let digits = key.trim();
+    let bytes: Option<Vec<u8>> = (digits.len() % 2 == 0)
+        .then(|| (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok()).collect())
+        .flatten();
+    match bytes {
+        Some(b) if b.len() == 16 || b.len() == 32 => Ok((id, keyless_crypto::Zeroizing::new(b))),
+        _ => Err(format!("the key of session {id:#018x} is not 16 or 32 bytes of hex")),
+    }
 }
 
 /// 0: every message decoded; 1: the file could not be read; 2: some messages did not decode
@@ -29,13 +69,17 @@ pub fn run(a: Args) -> ExitCode {
         Err(e) => return fail(&format!("{}: {e}", a.file.display())),
     };
     let mut ports = Ports::default();
-    ports.smb.extend(a.ports);
-    ports.kerberos.extend(a.kerberos_ports);
+    ports.smb.extend(&a.ports);
+    ports.kerberos.extend(&a.kerberos_ports);
     let capture = match keyless_capture::parse(&bytes, &ports) {
         Ok(c) => c,
         Err(e) => return fail(&format!("{}: {e}", a.file.display())),
     };
-    let records = keyless_inspect::inspect(&capture);
+    let secrets = match secrets(&a) {
+        Ok(s) => s,
+        Err(why) => return fail(&why),
+    };
+    let records = keyless_inspect::inspect(&capture, &secrets);
     let t0 = records.first().map_or(0, |r| r.time_ns);
     let mut out = std::io::stdout().lock();
     for r in &records {

@@ -1,0 +1,167 @@
+//! SMB session keys for `inspect`, followed as the capture goes: the 3.1.1 preauth integrity
+//! hash through NEGOTIATE and each session's SESSION_SETUP legs, the GSS session key (given
+//! with `--session-key`, or from a Kerberos exchange decrypted in the SESSION_SETUP blobs),
+//! the signing and cipher keys derived from it (MS-SMB2 3.2.5.3), then every signature
+//! checked and every TRANSFORM opened.
+
+use crate::krb_keys::GssKeys;
+use crate::{Record, hex};
+use keyless_crypto::{
+    Aead, Cipher, Derivation, SessionKeys, Signer, SigningAlgorithm, SigningKey, Zeroizing, preauth_hash_step,
+};
+use keyless_smb::header::Header;
+use keyless_smb::negotiate::NegotiateResponse;
+use keyless_smb::transform::TransformHeader;
+use keyless_smb::{Command, Dialect, Message, NtStatus};
+use std::collections::HashMap;
+
+/// What each connection and session has settled so far.
+pub(crate) struct SmbKeys<'s> {
+    /// GSS session keys given by session id.
+    given: &'s [(u64, Zeroizing<Vec<u8>>)],
+    connections: HashMap<usize, Connection>,
+    sessions: HashMap<u64, Session>,
+}
+
+struct Connection {
+    /// Dialect, cipher and signing algorithm, once the NEGOTIATE response is seen.
+    settled: Option<(Dialect, Option<Cipher>, SigningAlgorithm)>,
+    /// The preauth hash after NEGOTIATE: where every new session's hash starts.
+    preauth: [u8; 64],
+    /// SESSION_SETUP requests awaiting their response, by message id.
+    requests: HashMap<u64, Setup>,
+    /// Sessions between legs (MORE_PROCESSING_REQUIRED), by session id.
+    between_legs: HashMap<u64, Setup>,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Self { settled: None, preauth: [0; 64], requests: HashMap::new(), between_legs: HashMap::new() }
+    }
+}
+
+/// A session being set up: its preauth hash so far and its Kerberos keys.
+#[derive(Clone)]
+pub(crate) struct Setup {
+    hash: [u8; 64],
+    pub gss: GssKeys,
+}
+
+/// An established session's keys.
+struct Session {
+    signer: Signer,
+    /// Client-to-server and server-to-client AEADs (3.x with a cipher).
+    c2s: Option<Aead>,
+    s2c: Option<Aead>,
+}
+
+impl<'s> SmbKeys<'s> {
+    pub fn new(given: &'s [(u64, Zeroizing<Vec<u8>>)]) -> Self {
+        Self { given, connections: HashMap::new(), sessions: HashMap::new() }
+    }
+
+    /// The setup a SESSION_SETUP request continues or starts, with the request hashed in.
+    pub fn setup_request(&mut self, connection: usize, h: &Header, msg: &[u8]) -> &mut Setup {
+        let conn = self.connections.entry(connection).or_default();
+        let mut setup = conn
+            .between_legs
+            .remove(&h.session_id())
+            .unwrap_or_else(|| Setup { hash: conn.preauth, gss: GssKeys::default() });
+        setup.hash = preauth_hash_step(&setup.hash, msg);
+        conn.requests.entry(h.message_id()).insert_entry(setup).into_mut()
+    }
+
+    /// The setup a SESSION_SETUP response answers (it stays pending until [`Self::settle`]).
+    pub fn setup_response(&mut self, connection: usize, h: &Header) -> Option<&mut Setup> {
+        self.connections.get_mut(&connection)?.requests.get_mut(&h.message_id())
+    }
+
+    /// Follows NEGOTIATE and SESSION_SETUP (hash, then keys on success), and checks the
+    /// signature of every signed message of a known session. Fields go into `r`.
+    pub fn message(&mut self, connection: usize, h: &Header, msg: &[u8], r: &mut Record) {
+        let response = h.is_response();
+        match (h.command(), response) {
+            (Command::NEGOTIATE, false) => {
+                self.connections.entry(connection).or_default().preauth = preauth_hash_step(&[0; 64], msg);
+            }
+            (Command::NEGOTIATE, true) => {
+                let conn = self.connections.entry(connection).or_default();
+                conn.preauth = preauth_hash_step(&conn.preauth, msg);
+                conn.settled = NegotiateResponse::parse(msg).ok().and_then(|n| {
+                    let s = n.settled().ok()?;
+                    Some((n.dialect, s.cipher.and_then(Cipher::from_id), SigningAlgorithm::from_id(s.signing)?))
+                });
+            }
+            (Command::SESSION_SETUP, true) => self.settle(connection, h, msg, r),
+            _ => {}
+        }
+        if h.flags() & keyless_smb::header::flags::SIGNED != 0
+            && let Some(s) = self.sessions.get(&h.session_id())
+        {
+            r.field("signature_check", if s.signer.verify(msg).is_ok() { "good" } else { "BAD" });
+        }
+    }
+
+    /// A SESSION_SETUP response: between legs the hash goes on; on success the session's keys
+    /// are derived (and shown) from the GSS session key given or learned.
+    fn settle(&mut self, connection: usize, h: &Header, msg: &[u8], r: &mut Record) {
+        let Some(conn) = self.connections.get_mut(&connection) else { return };
+        let Some(mut setup) = conn.requests.remove(&h.message_id()) else { return };
+        let session_id = h.session_id();
+        if h.status() == NtStatus::MORE_PROCESSING_REQUIRED {
+            setup.hash = preauth_hash_step(&setup.hash, msg);
+            conn.between_legs.insert(session_id, setup);
+            return;
+        }
+        if h.status() != NtStatus::SUCCESS || self.sessions.contains_key(&session_id) {
+            return; // failed, or a re-authentication (the keys stay)
+        }
+        let Some((dialect, cipher, signing)) = conn.settled else { return };
+        let given = self.given.iter().find(|(id, _)| *id == session_id).map(|(_, k)| k.to_vec());
+        let Some(gss_key) = given.or_else(|| setup.gss.session_key().map(|k| k.expose_bytes().to_vec())) else {
+            if !self.given.is_empty() {
+                r.field("keys_not_derived", format!("no session key for session {session_id:#018x}"));
+            }
+            return;
+        };
+        let gss_key = Zeroizing::new(gss_key);
+        r.field("session_key", hex(&gss_key));
+        let session = if dialect == Dialect::SMB_202 || dialect == Dialect::SMB_21 {
+            let key = SigningKey::smb2(&gss_key);
+            r.field("signing_key", hex(key.expose_bytes()));
+            Session { signer: Signer::new(signing, &key), c2s: None, s2c: None }
+        } else {
+            let derivation = if dialect == Dialect::SMB_311 {
+                Derivation::Smb311 { preauth_hash: &setup.hash }
+            } else {
+                Derivation::Smb30
+            };
+            let keys = SessionKeys::derive(&gss_key, derivation, cipher.or(Some(Cipher::Aes128Ccm)));
+            r.field("signing_key", hex(keys.signing.expose_bytes()));
+            let aead = |k| cipher.and_then(|c| Aead::new(c, k).ok());
+            if cipher.is_some() {
+                r.field("c2s_cipher_key", hex(keys.encryption.expose_bytes()));
+                r.field("s2c_cipher_key", hex(keys.decryption.expose_bytes()));
+            }
+            Session {
+                signer: Signer::new(signing, &keys.signing),
+                c2s: aead(&keys.encryption),
+                s2c: aead(&keys.decryption),
+            }
+        };
+        self.sessions.insert(session_id, session);
+    }
+
+    /// Opens a TRANSFORM frame: `Ok(None)` when its session's keys are unknown.
+    pub fn open(&self, to_server: bool, frame: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let (th, cipher_text) = TransformHeader::parse(frame).map_err(|e| e.to_string())?;
+        let Some(session) = self.sessions.get(&th.session_id) else { return Ok(None) };
+        let Some(aead) = (if to_server { &session.c2s } else { &session.s2c }) else { return Ok(None) };
+        let aad = TransformHeader::aad(frame).ok_or("TRANSFORM_HEADER: truncated")?;
+        let mut plain = cipher_text.to_vec();
+        let nonce = &th.nonce[..aead.cipher().nonce_len()];
+        aead.open_in_place(nonce, aad, &mut plain, &th.signature)
+            .map_err(|e| format!("does not decrypt with the session's {} key ({e})", aead.cipher().name()))?;
+        Ok(Some(plain))
+    }
+}
