@@ -6,11 +6,11 @@ use crate::{Broken, Record};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_crypto::KeyUsage;
 use keyless_krb::KrbErrorCode;
-use keyless_krb::messages::{decode, msg_type};
+use keyless_krb::messages::{decode, decode_kdc_req, msg_type};
 use keyless_krb::principal::Principal;
 use rasn::types::GeneralString;
 use rasn_kerberos::{
-    ApRep, ApReq, AsRep, AsReq, EncryptedData, KdcRep, KdcReq, KrbCred, KrbError, PrincipalName, TgsRep, TgsReq, Ticket,
+    ApRep, ApReq, AsRep, EncryptedData, KdcRep, KdcReq, KrbCred, KrbError, PrincipalName, TgsRep, Ticket,
 };
 
 pub(crate) fn describe(m: &Captured, udp: bool, keys: &mut Keyring) -> Record {
@@ -66,10 +66,10 @@ fn message(r: &mut Record, bytes: &[u8], offset: usize, keys: &mut Keyring, gss:
     };
     let connection = r.connection;
     let decoded = match kind {
-        "AS-REQ" => decode::<AsReq>(kind, bytes).map(|q| request(r, &q.0)),
-        "TGS-REQ" => decode::<TgsReq>(kind, bytes).map(|q| {
-            request(r, &q.0);
-            keys.tgs_req(r, &q.0, connection);
+        "AS-REQ" => decode_kdc_req(bytes).map(|q| request(r, &q)),
+        "TGS-REQ" => decode_kdc_req(bytes).map(|q| {
+            request(r, &q);
+            keys.tgs_req(r, &q, connection);
         }),
         "AS-REP" => decode::<AsRep>(kind, bytes).map(|p| reply(r, &p.0, true, keys)),
         "TGS-REP" => decode::<TgsRep>(kind, bytes).map(|p| reply(r, &p.0, false, keys)),

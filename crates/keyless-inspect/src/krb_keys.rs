@@ -18,6 +18,8 @@ use std::collections::HashMap;
 
 /// PA-TGS-REQ: the AP-REQ of a TGS-REQ (RFC 4120 7.5.2).
 const PA_TGS_REQ: i32 = 1;
+/// PA-FX-FAST: a FAST-armored request or reply (RFC 6113 7).
+const PA_FX_FAST: i32 = keyless_krb::messages::pa_type::FX_FAST;
 /// The authenticator checksum type that carries GSS flags (RFC 4121 4.1.1).
 const GSS_CHECKSUM: i32 = 0x8003;
 
@@ -243,6 +245,11 @@ impl<'s> Keyring<'s> {
                 _ => return r.field("enc_part_not_decrypted", "the keys of its TGS-REQ are unknown"),
             }
         };
+        if find_padata(p.padata.as_deref(), PA_FX_FAST).is_some() {
+            // RFC 6113 5.4.3: the enc-part is under a key strengthened inside the armored reply.
+            return r
+                .field("enc_part_not_decrypted", "a FAST-armored reply (RFC 6113): keyless does not open FAST yet");
+        }
         let mut why = String::new();
         for (key, usage) in &candidates {
             let part = open_bytes(key, *usage, &p.enc_part)

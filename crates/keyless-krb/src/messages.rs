@@ -5,7 +5,9 @@
 use crate::Error;
 use crate::error::KrbErrorCode;
 use rasn::prelude::*;
-use rasn_kerberos::{AsRep, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, KerberosFlags, KrbError, PaData, TgsRep};
+use rasn_kerberos::{
+    AsRep, AsReq, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, KdcReq, KerberosFlags, KrbError, PaData, TgsRep, TgsReq,
+};
 
 /// Protocol version number (RFC 4120 5.1).
 pub const PVNO: i32 = 5;
@@ -122,6 +124,72 @@ pub fn decode<T: Decode>(what: &'static str, bytes: &[u8]) -> Result<T, Error> {
     rasn::ber::decode(bytes).map_err(|e| Error::Malformed { what, detail: e.to_string() })
 }
 
+/// Decodes an AS-REQ or TGS-REQ as clients send it (by its APPLICATION tag). MIT encodes the
+/// nonce as a signed 32-bit INTEGER, so a nonce of 2^31 or more arrives as a negative one,
+/// which RFC 4120's UInt32 refuses; it is read as the unsigned number its four bytes spell.
+/// (keyless's own nonces stay below 2^31.)
+///
+/// # Errors
+/// [`Error::Malformed`] for anything else that does not decode.
+pub fn decode_kdc_req(bytes: &[u8]) -> Result<KdcReq, Error> {
+    // [APPLICATION] SEQUENCE { ... req-body [4] SEQUENCE { ... nonce [7] INTEGER } }
+    let (as_req, what) = match bytes.first() {
+        Some(0x6a) => (true, "AS-REQ"),
+        _ => (false, "TGS-REQ"),
+    };
+    let decode_as = |b: &[u8]| {
+        if as_req { decode::<AsReq>(what, b).map(|r| r.0) } else { decode::<TgsReq>(what, b).map(|r| r.0) }
+    };
+    match negative_u32_at(bytes, &[0xa4, 0xa7]) {
+        None => decode_as(bytes),
+        Some(at) => {
+            let mut req = decode_as(&with_top_bit_clear(bytes, at))?;
+            req.req_body.nonce |= 0x8000_0000;
+            Ok(req)
+        }
+    }
+}
+
+/// Where a four-byte INTEGER with its top bit set starts its value, reached from the
+/// [APPLICATION] SEQUENCE at the start of `der` through the context tags `path` (each but the
+/// last wrapping a SEQUENCE).
+fn negative_u32_at(der: &[u8], path: &[u8]) -> Option<usize> {
+    /// (tag, header length, content length) of the TLV starting `b` (definite lengths).
+    fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
+        let (&tag, rest) = b.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        if first < 0x80 {
+            return Some((tag, 2, usize::from(first)));
+        }
+        let n = usize::from(first & 0x7f);
+        let len = rest.get(..n).filter(|_| (1..=4).contains(&n))?.iter().fold(0, |l, &b| l << 8 | usize::from(b));
+        Some((tag, 2 + n, len))
+    }
+    let mut at = tlv(der)?.1;
+    at += tlv(der.get(at..)?)?.1;
+    for (i, &want) in path.iter().enumerate() {
+        loop {
+            let (tag, header, len) = tlv(der.get(at..)?)?;
+            at += header;
+            if tag == want {
+                break;
+            }
+            at += len;
+        }
+        if i + 1 < path.len() {
+            at += tlv(der.get(at..)?)?.1;
+        }
+    }
+    let (tag, header, len) = tlv(der.get(at..)?)?;
+    (tag == 0x02 && len == 4 && *der.get(at + header)? >= 0x80).then_some(at + header)
+}
+
+fn with_top_bit_clear(der: &[u8], at: usize) -> Vec<u8> {
+    let mut copy = der.to_vec();
+    copy[at] &= 0x7f;
+    copy
+}
+
 /// The enctype and key version a DER Ticket is encrypted with (what `klist -e` and `kvno` show).
 pub fn ticket_enc_info(der: &[u8]) -> Option<(keyless_crypto::EncType, Option<u32>)> {
     let t: rasn_kerberos::Ticket = rasn::der::decode(der).ok()?;
@@ -165,10 +233,19 @@ pub fn decode_reply(bytes: &[u8]) -> Result<KdcReply, Error> {
 /// # Errors
 /// [`Error::Malformed`].
 pub fn decode_enc_kdc_rep_part(plain: &[u8]) -> Result<EncKdcRepPart, Error> {
-    match plain.first() {
-        Some(0x79) => decode::<EncAsRepPart>("EncASRepPart", plain).map(|p| p.0),
-        Some(0x7a) => decode::<EncTgsRepPart>("EncTGSRepPart", plain).map(|p| p.0),
+    let decode_part = |b: &[u8]| match b.first() {
+        Some(0x79) => decode::<EncAsRepPart>("EncASRepPart", b).map(|p| p.0),
+        Some(0x7a) => decode::<EncTgsRepPart>("EncTGSRepPart", b).map(|p| p.0),
         _ => Err(Error::Malformed { what: "EncKDCRepPart", detail: "neither EncASRepPart nor EncTGSRepPart".into() }),
+    };
+    // The nonce [2] echoes the request's: negative when an MIT client sent it (decode_kdc_req).
+    match negative_u32_at(plain, &[0xa2]) {
+        None => decode_part(plain),
+        Some(at) => {
+            let mut part = decode_part(&with_top_bit_clear(plain, at))?;
+            part.nonce |= 0x8000_0000;
+            Ok(part)
+        }
     }
 }
 
@@ -197,5 +274,39 @@ mod tests {
         }
         let der = rasn::der::encode(&flags(kdc_options::FORWARDABLE | kdc_options::RENEWABLE_OK)).unwrap();
         assert_eq!(der, [0x03, 0x05, 0x00, 0x40, 0x00, 0x00, 0x10]);
+    }
+
+    /// MIT's TGS-REQ with nonce 0xe394bd4d (seen from smbclient) carries it as the negative
+    /// INTEGER 02 04 e3 94 bd 4d: strict decoding refuses it, decode_kdc_req reads the nonce.
+    #[test]
+    fn a_negative_nonce_reads_as_its_unsigned_bytes() {
+        let body = rasn_kerberos::KdcReqBody {
+            kdc_options: rasn_kerberos::KdcOptions(flags(kdc_options::FORWARDABLE)),
+            cname: None,
+            realm: crate::principal::realm_asn1("EXAMPLE.TEST").unwrap(),
+            sname: None,
+            from: None,
+            till: crate::time::kerberos_time(2_000_000_000),
+            rtime: None,
+            nonce: 0x6394_bd4d,
+            etype: vec![18, 17],
+            addresses: None,
+            enc_authorization_data: None,
+            additional_tickets: None,
+        };
+        let req = TgsReq(KdcReq {
+            pvno: Integer::from(PVNO),
+            msg_type: Integer::from(msg_type::TGS_REQ),
+            padata: Some(vec![PaData { r#type: 1, value: OctetString::from_static(&[0xa7, 0x06, 0x02, 0x04]) }]),
+            req_body: body,
+        });
+        let mut der = encode("TGS-REQ", &req).unwrap();
+        let at = der.windows(6).rposition(|w| w == [0x02, 0x04, 0x63, 0x94, 0xbd, 0x4d]).unwrap();
+        der[at + 2] = 0xe3;
+        assert!(decode::<TgsReq>("TGS-REQ", &der).is_err(), "rasn refuses a negative UInt32");
+        let read = decode_kdc_req(&der).unwrap();
+        assert_eq!(read.req_body.nonce, 0xe394_bd4d);
+        assert_eq!(read.req_body.etype, [18, 17]);
+        assert_eq!(decode_kdc_req(&encode("TGS-REQ", &req).unwrap()).unwrap(), req.0, "positive nonces as they are");
     }
 }

@@ -328,6 +328,14 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         };
         assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (100_000, 100_000));
 
+        // A wrong key: the signature is BAD, the frames stay shut, and stderr says so.
+        let wrong = format!("{id_value:#018x}={}", "00".repeat(16));
+        let (code, shut_records, err) = inspect_json(&file, &["--session-key", &wrong]);
+        let bad = shut_records.iter().filter(|r| r["fields"]["signature_check"] == "BAD").count();
+        let shut = shut_records.iter().filter(|r| r["fields"]["not_decrypted"].is_string()).count();
+        assert!(code == 0 && bad == 1 && shut == transforms.len(), "{mode:?}: {bad} {shut}\n{err}");
+        assert!(err.contains(&format!("1 bad signatures, {shut} encrypted frames that did not open")), "{err}");
+
         // tshark, given the same key, sees the same messages.
         let uat = format!("uat:smb2_seskey_list:{id},{key},\"\",\"\"");
         let mut cmd = Command::new("tshark");
@@ -344,4 +352,117 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
 
 fn hex_bytes(h: &str) -> Vec<u8> {
     (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+}
+
+/// The records of `kind` that carry `field`.
+fn with_field<'r>(records: &'r [Value], kind: &str, field: &str) -> Vec<&'r Value> {
+    records.iter().filter(|r| r["kind"] == kind && r["fields"].get(field).is_some()).collect()
+}
+
+/// Kerberos from the MIT KDC to smbd, recorded whole (the KDC exchanges and the SMB session):
+/// smbclient (MIT kinit's TGT, its own TGS-REQ; 3.1.1 encrypted, and 2.1 signed with
+/// HMAC-SHA256) and keyless (tickets from a keytab; 3.0.2 signed with AES-CMAC). With the user's and the service's
+/// keytabs, inspect opens the AS-REP, the TGS-REQ's authenticator, the AP-REQ and AP-REP inside
+/// SESSION_SETUP, and from the AP-REP's subkey derives the SMB keys: smbd's session key (from
+/// its log, 3.1.1), signatures good, transforms open. With the user's keytab alone the chain
+/// goes through the TGS-REP (keyless's; MIT's TGS-REPs are FAST-armored, which inspect says it
+/// does not open yet).
+#[test]
+fn kerberos_sessions_open_with_keytabs() {
+    if keyless_testbed::require(&["tshark", "dumpcap", "smbclient", "kinit"]).is_none() {
+        return;
+    }
+    let Some(kdc) = MitKdc::start() else { return };
+    let kdc_port = kdc.realms[0].port.to_string();
+    let cases = [
+        ("smbclient", SmbMode::Encrypt),
+        ("smbclient", SmbMode::Only("SMB2_10")),
+        ("keyless", SmbMode::Only("SMB3_02")),
+    ];
+    for (client, mode) in cases {
+        let sealed = mode == SmbMode::Encrypt;
+        let scratch = ScratchDir::new("inspect-kerberos");
+        let Some(smbd) = Smbd::start(&scratch, mode, Some(&kdc)) else { return };
+        let filter = format!("port {kdc_port} or tcp port {}", smbd.port);
+        let rec = Dumpcap::start(&scratch, "kerberos-smb", &filter).unwrap();
+        let local = scratch.join("k.bin");
+        std::fs::write(&local, vec![9u8; 50_000]).unwrap();
+        let port = smbd.port.to_string();
+        let out = if client == "smbclient" {
+            let cache = scratch.join("cc");
+            kdc.mit_kinit(&cache);
+            Command::new("smbclient")
+                .args(["-s", "/dev/null", &format!("//files.example.test/{}", smbd.share), "-I", "127.0.0.1"])
+                .args(["-p", &port, "--use-kerberos=required"])
+                .args(sealed.then_some("--option=clientsmbencrypt=required"))
+                .args(["-c", &format!("put {} k.bin", local.display())])
+                .envs(kdc.client_env())
+                .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+                .output()
+                .unwrap()
+        } else {
+            let url = format!("smb://files.example.test/{}/k.bin", smbd.share);
+            let keytab = kdc.user_keytab.to_str().unwrap();
+            Command::new(common::KEYLESS)
+                .args(["put", local.to_str().unwrap(), &url, "--keytab", keytab, "--user", &kdc.user])
+                .args(["--ip", "127.0.0.1", "--port", &port])
+                .envs(kdc.client_env())
+                .output()
+                .unwrap()
+        };
+        assert!(out.status.success(), "{client}: {}\n{}", String::from_utf8_lossy(&out.stderr), smbd.log());
+        let file = rec.stop();
+        let user_kt = kdc.user_keytab.to_str().unwrap();
+        let service_kt = kdc.service_keytab.to_str().unwrap();
+        let chains: &[&[&str]] =
+            if client == "keyless" { &[&[user_kt, service_kt], &[user_kt]] } else { &[&[user_kt, service_kt]] };
+        for keytabs in chains {
+            let mut args = vec!["--port", &port, "--kerberos-port", &kdc_port];
+            for k in keytabs.iter() {
+                args.extend(["--keytab", *k]);
+            }
+            let (code, records, err) = inspect_json(&file, &args);
+            let what = format!("{client} ({mode:?}) with {} keytab(s)", keytabs.len());
+            let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
+            assert!(code == 0, "{what}: exit {code}\n{err}{broken:?}");
+            assert!(!with_field(&records, "AS-REP", "session_key").is_empty() || client == "smbclient", "{what}");
+            let tgs_req = with_field(&records, "TGS-REQ", "authenticator_client");
+            assert!(!tgs_req.is_empty(), "{what}: TGS-REQ authenticators: {records:?}");
+            let tgs_rep = records.iter().find(|r| r["kind"] == "TGS-REP").expect("a TGS-REP");
+            if client == "keyless" {
+                assert!(tgs_rep["fields"]["session_key"].is_string(), "{what}: {tgs_rep:?}");
+            } else {
+                let why = tgs_rep["fields"]["enc_part_not_decrypted"].as_str().unwrap_or_default();
+                assert!(why.contains("FAST"), "{what}: {tgs_rep:?}");
+            }
+            let ap_req = with_field(&records, "AP-REQ", "authenticator_client");
+            assert_eq!(ap_req.len(), 1, "{what}: the AP-REQ in SESSION_SETUP: {records:?}");
+            assert_eq!(ap_req[0]["fields"]["carried_in"], "SESSION_SETUP");
+            assert_eq!(ap_req[0]["fields"]["authenticator_client"], kdc.user, "{what}");
+            assert_eq!(
+                ap_req[0]["fields"].get("ticket_client").is_some(),
+                keytabs.len() == 2,
+                "{what}: the ticket itself opens with the service's keytab only"
+            );
+            assert_eq!(with_field(&records, "AP-REP", "ap_rep_subkey").len(), 1, "{what}");
+            let session = records.iter().find(|r| r["fields"]["signing_key"].is_string()).expect("SMB keys derived");
+            let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
+            assert!(!checks.is_empty() && checks.iter().all(|c| *c == "good"), "{what}: {checks:?}");
+            let transforms: Vec<&Value> = records.iter().filter(|r| r["kind"] == "TRANSFORM (encrypted)").collect();
+            assert!(transforms.iter().all(|t| t["fields"]["decrypted"] == true), "{what}");
+            if sealed {
+                let log = smbd.log();
+                assert_eq!(session["fields"]["session_key"].as_str(), logged_key(&log, "Session Key").as_deref());
+                assert!(!transforms.is_empty(), "{what}: encrypted");
+            } else {
+                assert!(checks.len() > 10, "{what}: every message after SESSION_SETUP is signed: {checks:?}");
+            }
+            let written: u64 = records
+                .iter()
+                .filter(|r| r["kind"] == "WRITE request")
+                .filter_map(|r| r["fields"]["length"].as_u64())
+                .sum();
+            assert_eq!(written, 50_000, "{what}");
+        }
+    }
 }

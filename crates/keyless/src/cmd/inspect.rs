@@ -91,6 +91,13 @@ pub fn run(a: Args) -> ExitCode {
     for note in &capture.notes {
         eprintln!("keyless inspect: note: {note}");
     }
+    let has = |name: &str, value: Option<&str>| {
+        records.iter().filter(|r| r.fields.iter().any(|(n, v)| *n == name && value.is_none_or(|x| v == x))).count()
+    };
+    let (bad, closed) = (has("signature_check", Some("BAD")), has("not_decrypted", None));
+    if bad + closed > 0 {
+        eprintln!("keyless inspect: {bad} bad signatures, {closed} encrypted frames that did not open (wrong key?)");
+    }
     let broken = records.iter().filter(|r| r.broken.is_some()).count();
     if broken > 0 {
         eprintln!("keyless inspect: {broken} of {} messages do not decode (marked MALFORMED)", records.len());
