@@ -10,8 +10,10 @@ mod krb_keys;
 mod render;
 mod smb;
 mod smb_keys;
+mod stats;
 
 pub use render::{json_line, text_line};
+pub use stats::{stats, stats_text};
 
 use keyless_capture::{Capture, Protocol};
 use keyless_crypto::Zeroizing;

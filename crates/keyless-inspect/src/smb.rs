@@ -207,6 +207,10 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
             r.field("max_write_size", b.max_write_size);
             r.field("security_buffer_length", b.security_buffer.len());
             contexts(r, &b.contexts);
+            // What the connection settles on, context or not (the cipher 3.0.x implies, say).
+            let settled = b.settled()?;
+            r.field("cipher", settled.cipher.map_or_else(|| "none".to_string(), cipher_name));
+            r.field("signing", signing_name(settled.signing));
         }
         (Command::SESSION_SETUP, false) => {
             let b = SessionSetupRequest::parse(msg)?;

@@ -328,6 +328,27 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         };
         assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (100_000, 100_000));
 
+        // The summary says the same.
+        let out = Command::new(common::KEYLESS)
+            .arg("inspect")
+            .arg(&file)
+            .args(["--stats", "--json", "--session-key", &given])
+            .output()
+            .unwrap();
+        let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (dialect, cipher) = match mode {
+            SmbMode::EncryptWith(c) => ("3.1.1", c),
+            _ => ("3.0", "AES-128-CCM"),
+        };
+        let conn = &stats["smb_connections"][0];
+        assert_eq!((conn["dialect"].as_str(), conn["cipher"].as_str()), (Some(dialect), Some(cipher)), "{stats}");
+        assert_eq!(stats["encrypted_frames"], transforms.len(), "{stats}");
+        assert_eq!(stats["encrypted_frames_opened"], transforms.len(), "{stats}");
+        assert_eq!((stats["bytes_written"].as_u64(), stats["bytes_read"].as_u64()), (Some(100_000), Some(100_000)));
+        let write = &stats["commands"]["WRITE"];
+        assert!(write["requests"].as_u64() >= Some(1) && write["requests"] == write["responses"], "{stats}");
+        assert!(write["rtt"]["min_ms"].as_f64().unwrap() > 0.0, "{stats}");
+
         // A wrong key: the signature is BAD, the frames stay shut, and stderr says so.
         let wrong = format!("{id_value:#018x}={}", "00".repeat(16));
         let (code, shut_records, err) = inspect_json(&file, &["--session-key", &wrong]);

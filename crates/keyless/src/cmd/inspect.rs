@@ -27,6 +27,10 @@ pub struct Args {
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
+    /// Instead of the messages, a summary: per connection the dialect, cipher and signing
+    /// algorithm; per command counts and round-trip times; bytes read and written.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// The keytabs and session keys given, or the one line saying which is unusable.
@@ -82,7 +86,12 @@ pub fn run(a: Args) -> ExitCode {
     let records = keyless_inspect::inspect(&capture, &secrets);
     let t0 = records.first().map_or(0, |r| r.time_ns);
     let mut out = std::io::stdout().lock();
-    for r in &records {
+    if a.stats {
+        let s = keyless_inspect::stats(&records);
+        let text = if a.json { format!("{s}\n") } else { keyless_inspect::stats_text(&s) };
+        let _ = out.write_all(text.as_bytes());
+    }
+    for r in records.iter().filter(|_| !a.stats) {
         let line = if a.json { keyless_inspect::json_line(r) } else { keyless_inspect::text_line(r, t0) };
         if writeln!(out, "{line}").is_err() {
             return ExitCode::SUCCESS; // the reader went away (| head)
