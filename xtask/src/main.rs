@@ -2,10 +2,11 @@
 //! `cargo xtask demo` shows keyless working on an embedded default.
 
 use std::env;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smb-bench [MiB]|mount-bench [MiB]>
+const USAGE: &str =
+    "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
 
   ci          install what the tests need, then format check, clippy, all tests,
               benches once in test mode, and a short fuzz run of every target
@@ -18,6 +19,9 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smb-bench [
   mount-bench [MIB]
               the same file written and read through keyless mount, against keyless put/get
               and smbclient, and ls -l of 10,000 entries; prints MB/s and seconds
+  inspect-bench [MIB]
+              record a keyless put of MIB MiB (default 1024) to smbd with dumpcap, then time
+              keyless inspect (every message, and --stats) against tshark -r on that capture
   deps        install the system packages and cargo tools the tests need";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
@@ -70,6 +74,10 @@ fn main() -> ExitCode {
         Some("mount-bench") => {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
             deps().and_then(|()| mount_bench(mib))
+        }
+        Some("inspect-bench") => {
+            let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1024);
+            deps().and_then(|()| inspect_bench(mib))
         }
         Some("smb-bench") => {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
@@ -412,6 +420,65 @@ fn best_of_3(program: &str, args: &[String]) -> Result<f64, String> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     Ok(best)
+}
+
+/// `keyless inspect` against `tshark -r` on one capture of a file copy (a signed keyless put of
+/// `mib` MiB to smbd, recorded with dumpcap, smbd's port rewritten to 445 so tshark dissects
+/// SMB2 with its own 24-bit Direct TCP lengths), same run: inspect printing every message,
+/// inspect --stats, and tshark printing its one line per packet, all to /dev/null.
+fn inspect_bench(mib: usize) -> Result<(), String> {
+    use keyless_testbed::{Dumpcap, ScratchDir, SmbMode, Smbd};
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+    let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
+    let scratch = ScratchDir::new("inspect-bench");
+    let smbd = Smbd::start(&scratch, SmbMode::Signing, None).ok_or("Samba is not installed")?;
+    let local = scratch.join("payload.bin");
+    let data: Vec<u8> = (0..mib << 20).map(|i| (i * 31 + i / 4093) as u8).collect();
+    std::fs::write(&local, &data).map_err(|e| e.to_string())?;
+    drop(data);
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).map_err(|e| e.to_string())?;
+    let url = format!("smb://127.0.0.1:{}/{}/copy.bin", smbd.port, smbd.share);
+    let rec = Dumpcap::start(&scratch, "copy", &format!("tcp port {}", smbd.port)).ok_or("dumpcap is not installed")?;
+    let put = Command::new(&exe)
+        .args(["put", &local.to_string_lossy(), &url, "--auth", "ntlm", "--user", &smbd.user, "--password-file"])
+        .arg(&pw)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !put.status.success() {
+        return Err(format!("keyless put: {}", String::from_utf8_lossy(&put.stderr)));
+    }
+    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let _ = std::fs::remove_file(&local);
+    // KEYLESS_BENCH_CAPTURE=PATH keeps the capture (for a profiler, say).
+    if let Ok(keep) = std::env::var("KEYLESS_BENCH_CAPTURE") {
+        std::fs::copy(&file, &keep).map_err(|e| format!("{keep}: {e}"))?;
+    }
+    let size = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+    let path = file.to_string_lossy().into_owned();
+    let timed = |program: &str, args: &[&str]| -> Result<f64, String> {
+        let _ = Command::new("sync").status();
+        let start = Instant::now();
+        let out =
+            Command::new(program).args(args).stdout(Stdio::null()).output().map_err(|e| format!("{program}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let best = |program: &str, args: &[&str]| -> Result<f64, String> {
+        (0..3).try_fold(f64::MAX, |b, _| Ok(b.min(timed(program, args)?)))
+    };
+    let ours = best(&exe, &["inspect", &path])?;
+    let stats = best(&exe, &["inspect", &path, "--stats"])?;
+    let theirs = timed("tshark", &["-n", "-r", &path])?;
+    let mb = size as f64 / 1e6;
+    println!("capture of a {mib} MiB keyless put: {mb:.0} MB, seconds (MB/s)");
+    println!("keyless inspect (every message)  {ours:>8.2} ({:>7.0})", mb / ours);
+    println!("keyless inspect --stats          {stats:>8.2} ({:>7.0})", mb / stats);
+    println!("tshark -n -r (one line a packet) {theirs:>8.2} ({:>7.0})", mb / theirs);
+    println!("keyless inspect is {:.1}x tshark", theirs / ours);
+    Ok(())
 }
 
 /// The mount against `keyless get/put` and smbclient, one encrypted smbd (SMB 3.1.1,
