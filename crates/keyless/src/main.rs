@@ -63,7 +63,8 @@ enum Command {
     /// Unmount a share mounted with keyless mount.
     Umount(mount::UmountArgs),
     /// Decode the SMB2/3 and Kerberos messages of a capture (pcap, pcapng): one line each, or
-    /// --json; exit status 2 when any does not decode.
+    /// --json, or --stats; decrypt with --keytab and --session-key; exit status 2 when any
+    /// message does not decode.
     Inspect(cmd::inspect::Args),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
