@@ -409,11 +409,18 @@ fn smbclient_conf(scratch: &keyless_testbed::ScratchDir) -> Result<String, Strin
 
 /// The wall time of a command, best of 3 (after `sync`, so earlier writes are not paid for).
 fn best_of_3(program: &str, args: &[String]) -> Result<f64, String> {
+    best_of(3, program, args)
+}
+
+/// The shortest of `runs` runs in seconds (caches synced first; stdout discarded, so that a
+/// program printing much is not slowed by a pipe).
+fn best_of(runs: usize, program: &str, args: &[String]) -> Result<f64, String> {
     let mut best = f64::MAX;
-    for _ in 0..3 {
+    for _ in 0..runs {
         let _ = Command::new("sync").status();
         let start = Instant::now();
-        let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+        let out =
+            Command::new(program).args(args).stdout(Stdio::null()).output().map_err(|e| format!("{program}: {e}"))?;
         if !out.status.success() {
             return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
         }
@@ -456,22 +463,10 @@ fn inspect_bench(mib: usize) -> Result<(), String> {
     }
     let size = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
     let path = file.to_string_lossy().into_owned();
-    let timed = |program: &str, args: &[&str]| -> Result<f64, String> {
-        let _ = Command::new("sync").status();
-        let start = Instant::now();
-        let out =
-            Command::new(program).args(args).stdout(Stdio::null()).output().map_err(|e| format!("{program}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(start.elapsed().as_secs_f64())
-    };
-    let best = |program: &str, args: &[&str]| -> Result<f64, String> {
-        (0..3).try_fold(f64::MAX, |b, _| Ok(b.min(timed(program, args)?)))
-    };
-    let ours = best(&exe, &["inspect", &path])?;
-    let stats = best(&exe, &["inspect", &path, "--stats"])?;
-    let theirs = timed("tshark", &["-n", "-r", &path])?;
+    let args = |extra: &[&str]| -> Vec<String> { extra.iter().map(|a| a.to_string()).collect() };
+    let ours = best_of(3, &exe, &args(&["inspect", &path]))?;
+    let stats = best_of(3, &exe, &args(&["inspect", &path, "--stats"]))?;
+    let theirs = best_of(1, "tshark", &args(&["-n", "-r", &path]))?;
     let mb = size as f64 / 1e6;
     println!("capture of a {mib} MiB keyless put: {mb:.0} MB, seconds (MB/s)");
     println!("keyless inspect (every message)  {ours:>8.2} ({:>7.0})", mb / ours);

@@ -22,6 +22,9 @@ use keyless_smb::transform::{TRANSFORM_LEN, TransformHeader};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
 use keyless_smb::{Command, Message, WireError};
 
+/// The kind of a TRANSFORM frame's record.
+pub(crate) const TRANSFORM_KIND: &str = "TRANSFORM (encrypted)";
+
 /// Header flags shown by name.
 const FLAGS: [(u32, &str); 5] =
     [(0x1, "response"), (0x2, "async"), (0x4, "related"), (0x8, "signed"), (0x1000_0000, "dfs")];
@@ -91,7 +94,7 @@ fn frame(m: &Captured, payload: &[u8], base: usize, decrypted: bool, keys: &mut 
 
 /// A TRANSFORM frame, then (when its session's keys are known) the messages inside it.
 fn transform(m: &Captured, payload: &[u8], offset: usize, keys: &mut Keys, out: &mut Vec<Record>) {
-    let mut r = Record::new(m, Protocol::Smb, "TRANSFORM (encrypted)");
+    let mut r = Record::new(m, Protocol::Smb, TRANSFORM_KIND);
     match TransformHeader::parse(payload) {
         Ok((h, _)) => {
             r.field("session_id", format!("{:#018x}", h.session_id));

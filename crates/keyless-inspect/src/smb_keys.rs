@@ -136,7 +136,7 @@ impl<'s> SmbKeys<'s> {
             } else {
                 Derivation::Smb30
             };
-            let keys = SessionKeys::derive(&gss_key, derivation, cipher.or(Some(Cipher::Aes128Ccm)));
+            let keys = SessionKeys::derive(&gss_key, derivation, cipher);
             r.field("signing_key", hex(keys.signing.expose_bytes()));
             let aead = |k| cipher.and_then(|c| Aead::new(c, k).ok());
             if cipher.is_some() {

@@ -31,7 +31,7 @@ pub fn stats(records: &[Record]) -> Value {
             *kerberos.entry(r.kind.clone()).or_default() += 1;
             continue;
         }
-        if r.kind == "TRANSFORM (encrypted)" {
+        if r.kind == crate::smb::TRANSFORM_KIND {
             sealed += 1;
             opened += usize::from(field(r, "decrypted").is_some());
             continue;
