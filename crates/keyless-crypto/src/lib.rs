@@ -4,7 +4,8 @@
 //!
 //! - Kerberos encryption types behind one trait, [`Enctype`]: aes128/256-cts-hmac-sha1-96
 //!   (RFC 3962), aes128-cts-hmac-sha256-128 and aes256-cts-hmac-sha384-192 (RFC 8009), and
-//!   rc4-hmac (RFC 4757), with their keyed checksums, string-to-key and PRF.
+//!   rc4-hmac (RFC 4757), with their keyed checksums, string-to-key and PRF, and FAST's
+//!   KRB-FX-CF2 ([`rfc6113`]).
 //! - NTLM hashes and NTLMv2 key computations ([`ntlm`], MS-NLMP 3.3, 3.4).
 //! - SMB: SP800-108 key derivation ([`SessionKeys`], MS-SMB2 3.1.4.2), signing ([`Signer`]:
 //!   HMAC-SHA256, AES-CMAC, AES-GMAC) and TRANSFORM_HEADER encryption ([`Aead`]: AES-128/256
@@ -27,6 +28,7 @@ pub mod ntlm;
 pub mod rfc3961;
 pub mod rfc3962;
 pub mod rfc4757;
+pub mod rfc6113;
 pub mod rfc8009;
 pub mod selftest;
 pub mod sp800_108;

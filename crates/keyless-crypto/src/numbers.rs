@@ -75,5 +75,13 @@ wire_enum! {
         GSS_INITIATOR_SEAL = 24 => "gss-initiator-seal",
         /// GSS krb5 initiator sign (RFC 4121).
         GSS_INITIATOR_SIGN = 25 => "gss-initiator-sign",
+        /// FAST: the checksum binding an armored request (RFC 6113 5.4.1).
+        FAST_REQ_CHKSUM = 50 => "fast-req-checksum",
+        /// FAST: KrbFastArmoredReq enc-fast-req, armor key (RFC 6113 5.4.2).
+        FAST_ENC = 51 => "fast-enc",
+        /// FAST: KrbFastArmoredRep enc-fast-rep, armor key (RFC 6113 5.4.3).
+        FAST_REP = 52 => "fast-rep",
+        /// FAST: KrbFastFinished ticket checksum (RFC 6113 5.4.3).
+        FAST_FINISHED = 53 => "fast-finished",
     }
 }

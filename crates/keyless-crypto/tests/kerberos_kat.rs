@@ -5,7 +5,8 @@
 
 use keyless_crypto::rfc3961::{DerivedKey, nfold};
 use keyless_crypto::{
-    CksumType, CryptoError, EncType, Key, KeyUsage, for_etype, make_checksum, rfc3962, rfc8009, verify_checksum,
+    CksumType, CryptoError, EncType, Key, KeyUsage, for_etype, make_checksum, rfc3962, rfc6113, rfc8009,
+    verify_checksum,
 };
 use keyless_kat::{Record, load};
 
@@ -207,5 +208,23 @@ fn mit_t_derive() {
         let usage = KeyUsage(u32::from_be_bytes(constant[..4].try_into().unwrap()));
         let which = DerivedKey::from_constant_byte(constant[4]).unwrap();
         assert_eq!(derived(r, &key(r, "inkey"), usage, which), r.bytes("outkey"), "{}", r.name);
+    }
+}
+
+#[test]
+fn mit_t_cf2() {
+    let kat = load("mit-krb5/t_cf2.kat");
+    assert_eq!(kat.records.len(), 5);
+    for r in &kat.records {
+        let e = for_etype(etype(r)).unwrap();
+        let s2k = |field: &str| {
+            let password = r.bytes(field);
+            e.string_to_key(&password, &password, None).unwrap()
+        };
+        let out =
+            rfc6113::krb_fx_cf2(&s2k("key1_password"), &r.bytes("pepper1"), &s2k("key2_password"), &r.bytes("pepper2"))
+                .unwrap();
+        assert_eq!(out.etype(), etype(r), "{}", r.name);
+        assert_eq!(out.expose_bytes(), &r.bytes("output")[..], "{}", r.name);
     }
 }

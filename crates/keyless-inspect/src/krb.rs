@@ -66,10 +66,9 @@ fn message(r: &mut Record, bytes: &[u8], offset: usize, keys: &mut Keyring, gss:
     };
     let connection = r.connection;
     let decoded = match kind {
-        "AS-REQ" => decode_kdc_req(bytes).map(|q| request(r, &q)),
-        "TGS-REQ" => decode_kdc_req(bytes).map(|q| {
+        "AS-REQ" | "TGS-REQ" => decode_kdc_req(bytes).map(|q| {
             request(r, &q);
-            keys.tgs_req(r, &q, connection);
+            keys.kdc_req(r, &q, kind == "TGS-REQ", connection);
         }),
         "AS-REP" => decode::<AsRep>(kind, bytes).map(|p| reply(r, &p.0, true, keys)),
         "TGS-REP" => decode::<TgsRep>(kind, bytes).map(|p| reply(r, &p.0, false, keys)),
@@ -88,7 +87,10 @@ fn message(r: &mut Record, bytes: &[u8], offset: usize, keys: &mut Keyring, gss:
             }
             encrypted(r, "enc_part", &c.enc_part);
         }),
-        "KRB-ERROR" => decode::<KrbError>(kind, bytes).map(|e| error(r, &e)),
+        "KRB-ERROR" => decode::<KrbError>(kind, bytes).map(|e| {
+            error(r, &e);
+            keys.krb_error(r, &e, connection);
+        }),
         _ => {
             let first = bytes.first().copied().unwrap_or_default();
             r.broken = Some(Broken {

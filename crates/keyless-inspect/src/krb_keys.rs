@@ -1,25 +1,26 @@
 //! Kerberos decryption for `inspect`, as Wireshark does it with a keytab: a ticket opens with
 //! its service's key, an AS-REP enc-part with its client's, and the session keys found inside
 //! open the authenticators, AP-REPs and TGS-REPs that follow (RFC 4120 7.5.1 key usages).
-//! What was decrypted becomes fields of the message's record; what could not be, a field
-//! saying why (only when keys were given at all).
+//! FAST (RFC 6113) is followed too: the armor key from the TGS-REQ's own AP-REQ (or an AS-REQ's
+//! armor AP-REQ) opens the armored request and reply, and the reply's strengthen-key gives the
+//! key its enc-part is under. What was decrypted becomes fields of the message's record; what
+//! could not be, a field saying why (only when keys were given at all).
 
 use crate::{Record, hex};
 use keyless_crypto::{EncType, Key, KeyUsage, for_etype};
+use keyless_krb::fast::{self, KrbFastArmoredRep, KrbFastArmoredReq, KrbFastReq, KrbFastResponse};
 use keyless_krb::keytab::Keytab;
 use keyless_krb::messages::{decode, decode_enc_kdc_rep_part, find_padata, flags_mask};
 use keyless_krb::principal::Principal;
 use rasn::Decode;
 use rasn_kerberos::{
     ApRep, ApReq, Authenticator, EncApRepPart, EncTicketPart, EncryptedData, EncryptionKey, KdcRep, KdcReq,
-    KerberosFlags, KerberosTime, Ticket,
+    KerberosFlags, KerberosTime, KrbError, MethodData, Ticket,
 };
 use std::collections::HashMap;
 
 /// PA-TGS-REQ: the AP-REQ of a TGS-REQ (RFC 4120 7.5.2).
 const PA_TGS_REQ: i32 = 1;
-/// PA-FX-FAST: a FAST-armored request or reply (RFC 6113 7).
-const PA_FX_FAST: i32 = keyless_krb::messages::pa_type::FX_FAST;
 /// The authenticator checksum type that carries GSS flags (RFC 4121 4.1.1).
 const GSS_CHECKSUM: i32 = 0x8003;
 
@@ -62,8 +63,16 @@ pub(crate) struct Keyring<'s> {
     /// A ticket's enc-part cipher text -> the session key inside it (from the ticket itself,
     /// or from the KDC reply that carried it).
     tickets: HashMap<Vec<u8>, Key>,
-    /// Per connection: the keys the next TGS-REP's enc-part may be under.
-    tgs_reply_keys: HashMap<usize, Vec<(Key, KeyUsage)>>,
+    /// Per connection: what the last KDC request left for its reply.
+    pending: HashMap<usize, Pending>,
+}
+
+/// What a KDC request leaves for its reply: the keys a TGS-REP's enc-part may be under, and
+/// the FAST armor key.
+#[derive(Default)]
+struct Pending {
+    reply_keys: Vec<(Key, KeyUsage)>,
+    armor: Option<Key>,
 }
 
 /// The keys of a GSS krb5 context as its tokens go by: the ticket's session key and the
@@ -85,7 +94,7 @@ impl GssKeys {
 
 impl<'s> Keyring<'s> {
     pub fn new(keytabs: &'s [Keytab]) -> Self {
-        Self { keytabs, tickets: HashMap::new(), tgs_reply_keys: HashMap::new() }
+        Self { keytabs, tickets: HashMap::new(), pending: HashMap::new() }
     }
 
     /// Whether anything can be decrypted at all (else nothing is said about what was not).
@@ -93,14 +102,19 @@ impl<'s> Keyring<'s> {
         !self.keytabs.is_empty() || !self.tickets.is_empty()
     }
 
-    /// The keytab key of `principal` for `e`'s enctype (and key version, when `e` names one).
-    fn keytab_key(&self, principal: &Principal, e: &EncryptedData) -> Option<Key> {
-        self.keytabs
-            .iter()
-            .flat_map(|k| &k.entries)
-            .filter(|x| x.enctype == e.etype && x.principal.same_name(principal))
-            .filter(|x| e.kvno.is_none_or(|v| v == x.kvno))
-            .find_map(|x| Key::from_bytes(EncType(x.enctype), &x.key).ok())
+    /// The keytab keys that may open `e`, sent to `principal`: that principal's keys of the
+    /// enctype (and key version, when `e` names one) first, then every other key of the
+    /// enctype, as Wireshark tries them: in AD one account's keys serve all its names (host/,
+    /// cifs/, ...), and a keytab exported for one opens tickets for the others. Each comes with
+    /// the principal it was stored for.
+    fn keytab_keys(&self, principal: &Principal, e: &EncryptedData) -> Vec<(Key, &'s Principal)> {
+        let entries = self.keytabs.iter().flat_map(|k| &k.entries).filter(|x| x.enctype == e.etype);
+        let (exact, others): (Vec<_>, Vec<_>) = entries.partition(|x| x.principal.same_name(principal));
+        let exact = exact.into_iter().filter(|x| e.kvno.is_none_or(|v| v == x.kvno));
+        exact
+            .chain(others)
+            .filter_map(|x| Some((Key::from_bytes(EncType(x.enctype), &x.key).ok()?, &x.principal)))
+            .collect()
     }
 
     /// A ticket: opened with its service's keytab key when there is one (fields `ticket_*`);
@@ -108,37 +122,50 @@ impl<'s> Keyring<'s> {
     pub fn ticket(&mut self, r: &mut Record, t: &Ticket) -> Option<Key> {
         let known = self.tickets.get(t.enc_part.cipher.as_ref()).cloned();
         let service = Principal::from_asn1(&t.realm, &t.sname);
-        let Some(key) = self.keytab_key(&service, &t.enc_part) else {
+        let candidates = self.keytab_keys(&service, &t.enc_part);
+        if candidates.is_empty() {
             if !self.keytabs.is_empty() {
                 let etype = EncType(t.enc_part.etype);
-                r.field("ticket_not_decrypted", format!("no {etype} key of {service} in the keytabs"));
+                r.field("ticket_not_decrypted", format!("no {etype} key in the keytabs (the ticket is for {service})"));
             }
             return known;
-        };
-        match open::<EncTicketPart>(&key, KeyUsage::TICKET, &t.enc_part, "EncTicketPart") {
-            Ok(p) => {
-                r.field("ticket_client", Principal::from_asn1(&p.crealm, &p.cname).to_string());
-                r.field("ticket_flags", ticket_flags(&p.flags.0));
-                r.field("ticket_authtime", time(&p.auth_time));
-                if let Some(t) = &p.start_time {
-                    r.field("ticket_starttime", time(t));
-                }
-                r.field("ticket_endtime", time(&p.end_time));
-                if let Some(t) = &p.renew_till {
-                    r.field("ticket_renew_till", time(t));
-                }
-                let session = key_of(&p.key);
-                if let Some(k) = &session {
-                    r.field("ticket_session_key", show(k));
-                    self.tickets.insert(t.enc_part.cipher.to_vec(), k.clone());
-                }
-                session
-            }
-            Err(why) => {
-                r.field("ticket_not_decrypted", why);
-                known
-            }
         }
+        let mut why = None;
+        let tried = candidates.len();
+        for (key, stored_for) in candidates {
+            let p = match open::<EncTicketPart>(&key, KeyUsage::TICKET, &t.enc_part, "EncTicketPart") {
+                Ok(p) => p,
+                Err(e) => {
+                    // The service's own key says why; another name's key failing says little.
+                    why = why.or(stored_for.same_name(&service).then_some(e));
+                    continue;
+                }
+            };
+            if !stored_for.same_name(&service) {
+                r.field("ticket_key_of", stored_for.to_string());
+            }
+            r.field("ticket_client", Principal::from_asn1(&p.crealm, &p.cname).to_string());
+            r.field("ticket_flags", ticket_flags(&p.flags.0));
+            r.field("ticket_authtime", time(&p.auth_time));
+            if let Some(t) = &p.start_time {
+                r.field("ticket_starttime", time(t));
+            }
+            r.field("ticket_endtime", time(&p.end_time));
+            if let Some(t) = &p.renew_till {
+                r.field("ticket_renew_till", time(t));
+            }
+            let session = key_of(&p.key);
+            if let Some(k) = &session {
+                r.field("ticket_session_key", show(k));
+                self.tickets.insert(t.enc_part.cipher.to_vec(), k.clone());
+            }
+            return session;
+        }
+        let etype = EncType(t.enc_part.etype);
+        let why =
+            why.unwrap_or_else(|| format!("no {etype} key of {service} in the keytabs ({tried} of other names tried)"));
+        r.field("ticket_not_decrypted", why);
+        known
     }
 
     /// An AP-REQ (alone, in SPNEGO with usage 11, or in a TGS-REQ's padata with usage 7): its
@@ -205,51 +232,168 @@ impl<'s> Keyring<'s> {
         }
     }
 
-    /// A TGS-REQ's PA-TGS-REQ: its AP-REQ, whose keys then open the TGS-REP on `connection`.
-    pub fn tgs_req(&mut self, r: &mut Record, q: &KdcReq, connection: usize) {
-        let Some(bytes) = find_padata(q.padata.as_deref(), PA_TGS_REQ) else { return };
-        let a = match decode::<ApReq>("PA-TGS-REQ AP-REQ", bytes) {
-            Ok(a) => a,
-            Err(e) => return r.field("pa_tgs_req_not_decoded", e.to_string()),
+    /// An AS-REQ or TGS-REQ on `connection`: a TGS-REQ's PA-TGS-REQ (its AP-REQ, whose keys
+    /// open the TGS-REP), then a PA-FX-FAST's armored request with the armor key (explicit
+    /// armor, or the PA-TGS-REQ's implicit one). What the reply will need is kept.
+    pub fn kdc_req(&mut self, r: &mut Record, q: &KdcReq, tgs: bool, connection: usize) {
+        let mut pending = Pending::default();
+        let mut implicit = GssKeys::default();
+        if tgs && let Some(bytes) = find_padata(q.padata.as_deref(), PA_TGS_REQ) {
+            match decode::<ApReq>("PA-TGS-REQ AP-REQ", bytes) {
+                Ok(a) => implicit = self.ap_req(r, &a, KeyUsage::TGS_REQ_AUTHENTICATOR),
+                Err(e) => r.field("pa_tgs_req_not_decoded", e.to_string()),
+            }
+            if let Some(k) = &implicit.subkey {
+                pending.reply_keys.push((k.clone(), KeyUsage::TGS_REP_ENC_PART_SUBKEY));
+            }
+            if let Some(k) = &implicit.ticket {
+                pending.reply_keys.push((k.clone(), KeyUsage::TGS_REP_ENC_PART_SESSION_KEY));
+            }
+        }
+        match fast::armored_request(q.padata.as_deref()) {
+            Ok(Some(armored)) => pending.armor = self.fast_request(r, &armored, implicit),
+            Ok(None) => {}
+            Err(e) => r.field("fast_not_decoded", e.to_string()),
+        }
+        self.pending.insert(connection, pending);
+    }
+
+    /// A FAST-armored request: its armor key (from the armor AP-REQ, else `implicit`, the
+    /// keys of the TGS-REQ's own AP-REQ), and what the armored part holds.
+    fn fast_request(&mut self, r: &mut Record, a: &KrbFastArmoredReq, implicit: GssKeys) -> Option<Key> {
+        let armor_keys = match &a.armor {
+            Some(armor) if armor.armor_type == fast::ARMOR_AP_REQUEST => {
+                match decode::<ApReq>("KrbFastArmor AP-REQ", armor.armor_value.as_ref()) {
+                    Ok(ap) => {
+                        r.field("fast_armor", "AP-REQ");
+                        self.ap_req(r, &ap, KeyUsage::AP_REQ_AUTHENTICATOR)
+                    }
+                    Err(e) => {
+                        r.field("fast_not_decoded", e.to_string());
+                        return None;
+                    }
+                }
+            }
+            Some(armor) => {
+                r.field("fast_not_decrypted", format!("armor type {} is not an AP-REQ", armor.armor_type));
+                return None;
+            }
+            None => {
+                r.field("fast_armor", "implicit (the TGS-REQ's ticket)");
+                implicit
+            }
         };
-        let keys = self.ap_req(r, &a, KeyUsage::TGS_REQ_AUTHENTICATOR);
-        let mut reply = Vec::new();
-        if let Some(k) = keys.subkey {
-            reply.push((k, KeyUsage::TGS_REP_ENC_PART_SUBKEY));
+        let (Some(subkey), Some(ticket)) = (&armor_keys.subkey, &armor_keys.ticket) else {
+            if self.active() {
+                r.field("fast_not_decrypted", "the armor's ticket session key or subkey is unknown");
+            }
+            return None;
+        };
+        let armor = match fast::armor_key(subkey, ticket) {
+            Ok(k) => k,
+            Err(e) => {
+                r.field("fast_not_decrypted", e.to_string());
+                return None;
+            }
+        };
+        r.field("fast_armor_key", show(&armor));
+        match open::<KrbFastReq>(&armor, KeyUsage::FAST_ENC, &a.enc_fast_req, "KrbFastReq") {
+            Ok(inner) => {
+                r.field("fast_options", flags_mask(&inner.fast_options));
+                r.field("fast_padata", inner.padata.iter().map(|p| p.r#type).collect::<Vec<_>>());
+            }
+            Err(why) => r.field("fast_not_decrypted", why),
         }
-        if let Some(k) = keys.ticket {
-            reply.push((k, KeyUsage::TGS_REP_ENC_PART_SESSION_KEY));
+        Some(armor)
+    }
+
+    /// A FAST-armored reply opened with the armor key of the request on `connection`:
+    /// the inner padata and what the KDC says it authenticated are shown, the response
+    /// returned (its strengthen-key changes the reply key).
+    fn fast_reply(&self, r: &mut Record, a: &KrbFastArmoredRep, connection: usize) -> Result<KrbFastResponse, String> {
+        let armor = self
+            .pending
+            .get(&connection)
+            .and_then(|p| p.armor.as_ref())
+            .ok_or("a FAST-armored reply (RFC 6113) whose request's armor key is unknown")?;
+        let inner = open::<KrbFastResponse>(armor, KeyUsage::FAST_REP, &a.enc_fast_rep, "KrbFastResponse")?;
+        r.field("fast_padata", inner.padata.iter().map(|p| p.r#type).collect::<Vec<_>>());
+        if let Some(k) = inner.strengthen_key.as_ref().and_then(key_of) {
+            r.field("fast_strengthen_key", show(&k));
         }
-        self.tgs_reply_keys.insert(connection, reply);
+        if let Some(f) = &inner.finished {
+            r.field("fast_client", Principal::from_asn1(&f.crealm, &f.cname).to_string());
+            r.field("fast_timestamp", time(&f.timestamp));
+        }
+        Ok(inner)
+    }
+
+    /// A KRB-ERROR answering an armored request: the error inside its PA-FX-FAST (RFC 6113
+    /// 5.4.3: PA-FX-ERROR), opened with the request's armor key.
+    pub fn krb_error(&self, r: &mut Record, e: &KrbError, connection: usize) {
+        let Some(method_data) = e.e_data.as_ref().and_then(|d| decode::<MethodData>("METHOD-DATA", d).ok()) else {
+            return;
+        };
+        let armored = match fast::armored_reply(Some(&method_data)) {
+            Ok(Some(a)) => a,
+            Ok(None) => return,
+            Err(why) => return r.field("fast_not_decoded", why.to_string()),
+        };
+        let inner = match self.fast_reply(r, &armored, connection) {
+            Ok(inner) => inner,
+            Err(why) => return r.field("fast_not_decrypted", why),
+        };
+        if let Some(bytes) = find_padata(Some(&inner.padata), fast::PA_FX_ERROR) {
+            match decode::<KrbError>("PA-FX-ERROR KRB-ERROR", bytes) {
+                Ok(inner_error) => {
+                    let code = keyless_krb::KrbErrorCode(inner_error.error_code);
+                    r.field("fast_error", format!("{code} ({})", inner_error.error_code));
+                }
+                Err(why) => r.field("fast_not_decoded", why.to_string()),
+            }
+        }
     }
 
     /// An AS-REP (opened with the client's keytab key) or a TGS-REP (with the keys of the
-    /// TGS-REQ before it on `connection`): the session key and times of the ticket it carries,
-    /// and that ticket's key remembered for the AP-REQs that will present it.
+    /// TGS-REQ before it on `connection`), through FAST's strengthened key when it is armored:
+    /// the session key and times of the ticket it carries, and that ticket's key remembered
+    /// for the AP-REQs that will present it.
     pub fn kdc_rep(&mut self, r: &mut Record, p: &KdcRep, as_rep: bool, connection: usize) {
         self.ticket(r, &p.ticket);
-        let candidates = if as_rep {
+        let mut candidates = if as_rep {
             let client = Principal::from_asn1(&p.crealm, &p.cname);
-            match self.keytab_key(&client, &p.enc_part) {
-                Some(k) => vec![(k, KeyUsage::AS_REP_ENC_PART)],
-                None if self.keytabs.is_empty() => return,
-                None => {
+            let keys = self.keytab_keys(&client, &p.enc_part);
+            if keys.is_empty() {
+                if !self.keytabs.is_empty() {
                     let etype = EncType(p.enc_part.etype);
-                    return r.field("enc_part_not_decrypted", format!("no {etype} key of {client} in the keytabs"));
+                    r.field("enc_part_not_decrypted", format!("no {etype} key of {client} in the keytabs"));
                 }
+                return;
             }
+            keys.into_iter().map(|(k, _)| (k, KeyUsage::AS_REP_ENC_PART)).collect()
         } else {
-            match self.tgs_reply_keys.remove(&connection) {
-                Some(keys) if !keys.is_empty() => keys,
+            match self.pending.get(&connection).map(|p| &p.reply_keys) {
+                Some(keys) if !keys.is_empty() => keys.clone(),
                 _ if !self.active() => return,
                 _ => return r.field("enc_part_not_decrypted", "the keys of its TGS-REQ are unknown"),
             }
         };
-        if find_padata(p.padata.as_deref(), PA_FX_FAST).is_some() {
-            // RFC 6113 5.4.3: the enc-part is under a key strengthened inside the armored reply.
-            return r
-                .field("enc_part_not_decrypted", "a FAST-armored reply (RFC 6113): keyless does not open FAST yet");
+        match fast::armored_reply(p.padata.as_deref()) {
+            Ok(None) => {}
+            Ok(Some(armored)) => match self.fast_reply(r, &armored, connection) {
+                Ok(inner) => {
+                    if let Some(strengthen) = inner.strengthen_key.as_ref().and_then(key_of) {
+                        candidates = candidates
+                            .into_iter()
+                            .filter_map(|(k, u)| Some((fast::strengthened_reply_key(&strengthen, &k).ok()?, u)))
+                            .collect();
+                    }
+                }
+                Err(why) => return r.field("enc_part_not_decrypted", why),
+            },
+            Err(why) => return r.field("enc_part_not_decrypted", why.to_string()),
         }
+        self.pending.remove(&connection);
         let mut why = String::new();
         for (key, usage) in &candidates {
             let part = open_bytes(key, *usage, &p.enc_part)

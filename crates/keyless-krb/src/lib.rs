@@ -18,6 +18,7 @@ pub mod ccache;
 pub mod config;
 pub mod credential;
 pub mod error;
+pub mod fast;
 pub mod http;
 pub mod kdc_proxy;
 pub mod keytab;

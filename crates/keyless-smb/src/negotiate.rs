@@ -347,7 +347,7 @@ pub struct Settled {
     /// cipher"), AES-128-CCM (1) in 3.0/3.0.2 when the server has the ENCRYPTION capability.
     pub cipher: Option<u16>,
     /// The signing algorithm: the SIGNING context's choice in 3.1.1, else HMAC-SHA256 (0) for
-    /// 2.0.2/2.1 and AES-CMAC (1) for 3.x.
+    /// 2.0.2/2.1 (and the 0x02FF wildcard) and AES-CMAC (1) for 3.x.
     pub signing: u16,
     /// The preauth integrity hash algorithms the response names (3.1.1; empty otherwise).
     pub preauth_hashes: Vec<u16>,
@@ -360,7 +360,9 @@ impl NegotiateResponse<'_> {
     /// [`WireError::BadValue`] for a context that chooses more than one cipher or signing
     /// algorithm, [`WireError::OutOfBounds`] for a context whose counts overrun it.
     pub fn settled(&self) -> Result<Settled, WireError> {
-        let two_x = self.dialect == Dialect::SMB_202 || self.dialect == Dialect::SMB_21;
+        // 0x02FF answers an SMB1 multi-protocol NEGOTIATE: the SMB2 family, settled by the
+        // SMB2 NEGOTIATE that follows.
+        let two_x = matches!(self.dialect, Dialect::SMB_202 | Dialect::SMB_21 | Dialect::WILDCARD);
         let mut s = Settled {
             cipher: (!two_x && self.dialect != Dialect::SMB_311 && self.capabilities & caps::ENCRYPTION != 0)
                 .then_some(1),
@@ -447,5 +449,35 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
             write_contexts(out, start, &self.contexts)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(dialect: Dialect, capabilities: u32) -> NegotiateResponse<'static> {
+        NegotiateResponse {
+            security_mode: 1,
+            dialect,
+            server_guid: [0; 16],
+            capabilities,
+            max_transact_size: 1 << 20,
+            max_read_size: 1 << 20,
+            max_write_size: 1 << 20,
+            system_time: 0,
+            server_start_time: 0,
+            security_buffer: &[],
+            contexts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_each_dialect_settles_without_contexts() {
+        let settled = |d, caps| response(d, caps).settled().map(|s| (s.cipher, s.signing));
+        assert_eq!(settled(Dialect::SMB_21, caps::ENCRYPTION), Ok((None, 0)));
+        assert_eq!(settled(Dialect::WILDCARD, caps::ENCRYPTION), Ok((None, 0)), "SMB1 -> 0x02FF: SMB2 family");
+        assert_eq!(settled(Dialect::SMB_30, caps::ENCRYPTION), Ok((Some(1), 1)));
+        assert_eq!(settled(Dialect::SMB_302, 0), Ok((None, 1)));
     }
 }

@@ -378,12 +378,14 @@ fn with_field<'r>(records: &'r [Value], kind: &str, field: &str) -> Vec<&'r Valu
 
 /// Kerberos from the MIT KDC to smbd, recorded whole (the KDC exchanges and the SMB session):
 /// smbclient (MIT kinit's TGT, its own TGS-REQ; 3.1.1 encrypted, and 2.1 signed with
-/// HMAC-SHA256) and keyless (tickets from a keytab; 3.0.2 signed with AES-CMAC). With the user's and the service's
-/// keytabs, inspect opens the AS-REP, the TGS-REQ's authenticator, the AP-REQ and AP-REP inside
-/// SESSION_SETUP, and from the AP-REP's subkey derives the SMB keys: smbd's session key (from
-/// its log, 3.1.1), signatures good, transforms open. With the user's keytab alone the chain
-/// goes through the TGS-REP (keyless's; MIT's TGS-REPs are FAST-armored, which inspect says it
-/// does not open yet).
+/// HMAC-SHA256) and keyless (tickets from a keytab; 3.0.2 signed with AES-CMAC). With the user's
+/// and the service's keytabs, inspect opens the AS-REP, the TGS-REQ's authenticator, the AP-REQ
+/// and AP-REP inside SESSION_SETUP, and from the AP-REP's subkey derives the SMB keys: smbd's
+/// session key (from its log, 3.1.1), signatures good, transforms open. With the user's keytab
+/// alone the chain goes through the TGS-REP; MIT's are FAST-armored (RFC 6113), opened with the
+/// armor key from the TGS-REQ's own AP-REQ and the strengthen-key inside. A service keytab
+/// stored under another name of the account (host/ instead of cifs/) still opens the ticket, as
+/// in Wireshark.
 #[test]
 fn kerberos_sessions_open_with_keytabs() {
     if keyless_testbed::require(&["tshark", "dumpcap", "smbclient", "kinit"]).is_none() {
@@ -431,8 +433,15 @@ fn kerberos_sessions_open_with_keytabs() {
         let file = rec.stop();
         let user_kt = kdc.user_keytab.to_str().unwrap();
         let service_kt = kdc.service_keytab.to_str().unwrap();
-        let chains: &[&[&str]] =
-            if client == "keyless" { &[&[user_kt, service_kt], &[user_kt]] } else { &[&[user_kt, service_kt]] };
+        // The service's keys stored as host/ (another name of the same account in AD).
+        let mut renamed = keyless_krb::keytab::Keytab::read(&kdc.service_keytab).unwrap();
+        for e in &mut renamed.entries {
+            e.principal.components[0] = "host".into();
+        }
+        let renamed_kt = scratch.join("host.keytab");
+        renamed.write(&renamed_kt).unwrap();
+        let renamed_kt = renamed_kt.to_str().unwrap();
+        let chains: &[&[&str]] = &[&[user_kt, service_kt], &[user_kt], &[user_kt, renamed_kt]];
         for keytabs in chains {
             let mut args = vec!["--port", &port, "--kerberos-port", &kdc_port];
             for k in keytabs.iter() {
@@ -446,11 +455,13 @@ fn kerberos_sessions_open_with_keytabs() {
             let tgs_req = with_field(&records, "TGS-REQ", "authenticator_client");
             assert!(!tgs_req.is_empty(), "{what}: TGS-REQ authenticators: {records:?}");
             let tgs_rep = records.iter().find(|r| r["kind"] == "TGS-REP").expect("a TGS-REP");
-            if client == "keyless" {
-                assert!(tgs_rep["fields"]["session_key"].is_string(), "{what}: {tgs_rep:?}");
-            } else {
-                let why = tgs_rep["fields"]["enc_part_not_decrypted"].as_str().unwrap_or_default();
-                assert!(why.contains("FAST"), "{what}: {tgs_rep:?}");
+            assert!(tgs_rep["fields"]["session_key"].is_string(), "{what}: {tgs_rep:?}");
+            if client == "smbclient" {
+                // MIT armors its TGS-REQs: the armored request and reply open, and the reply's
+                // enc-part is under the strengthened key.
+                assert!(!with_field(&records, "TGS-REQ", "fast_options").is_empty(), "{what}: {records:?}");
+                assert!(tgs_rep["fields"]["fast_strengthen_key"].is_string(), "{what}: {tgs_rep:?}");
+                assert_eq!(tgs_rep["fields"]["fast_client"], kdc.user, "{what}: {tgs_rep:?}");
             }
             let ap_req = with_field(&records, "AP-REQ", "authenticator_client");
             assert_eq!(ap_req.len(), 1, "{what}: the AP-REQ in SESSION_SETUP: {records:?}");
@@ -461,6 +472,10 @@ fn kerberos_sessions_open_with_keytabs() {
                 keytabs.len() == 2,
                 "{what}: the ticket itself opens with the service's keytab only"
             );
+            if keytabs.contains(&renamed_kt) {
+                let stored = ap_req[0]["fields"]["ticket_key_of"].as_str().unwrap_or_default();
+                assert!(stored.starts_with("host/files."), "{what}: {:?}", ap_req[0]);
+            }
             assert_eq!(with_field(&records, "AP-REP", "ap_rep_subkey").len(), 1, "{what}");
             let session = records.iter().find(|r| r["fields"]["signing_key"].is_string()).expect("SMB keys derived");
             let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
