@@ -161,9 +161,16 @@ impl MitKdc {
 
     /// MIT `kinit` of the user into the FILE cache at `path` (password on stdin).
     pub fn mit_kinit(&self, path: &std::path::Path) {
+        self.mit_kinit_with(path, &[]);
+    }
+
+    /// [`Self::mit_kinit`] with more options (`-T` an armor cache, say).
+    pub fn mit_kinit_with(&self, path: &std::path::Path, options: &[&str]) {
         use std::io::Write;
         let mut kinit = Command::new("kinit")
-            .args(["-c", &format!("FILE:{}", path.display()), &self.user])
+            .args(["-c", &format!("FILE:{}", path.display())])
+            .args(options)
+            .arg(&self.user)
             .envs(self.client_env())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

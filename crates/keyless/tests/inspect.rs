@@ -220,6 +220,47 @@ fn mit_kerberos_exchanges_decode_as_tshark_sees_them() {
     assert_eq!(ours, theirs);
 }
 
+/// MIT kinit armored with FAST (`-T`, an armor cache from the service's keytab), recorded
+/// with the armor's own AS exchange: with the service's and the user's keytabs, the armor
+/// AP-REQ opens (its TGT's session key from the armor AS-REP), and with the armor key the
+/// armored AS-REQs, the armored PREAUTH_REQUIRED error and the AS-REP under its strengthened
+/// key.
+#[test]
+fn fast_armored_as_exchange_opens_with_keytabs() {
+    if keyless_testbed::require(&["dumpcap", "kinit"]).is_none() {
+        return;
+    }
+    let Some(kdc) = MitKdc::start() else { return };
+    let port = kdc.realms[0].port.to_string();
+    let rec = Dumpcap::start(&kdc.dir, "fast", &format!("port {port}")).unwrap();
+    let armor = kdc.dir.join("armor.cc");
+    let out = Command::new("kinit")
+        .args(["-k", "-t", kdc.service_keytab.to_str().unwrap(), "-c", &format!("FILE:{}", armor.display())])
+        .arg(&kdc.service)
+        .envs(kdc.client_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "armor kinit: {}", String::from_utf8_lossy(&out.stderr));
+    kdc.mit_kinit_with(&kdc.dir.join("cc"), &["-T", &format!("FILE:{}", armor.display())]);
+    let file = rec.stop();
+    let keytabs = ["--keytab", kdc.user_keytab.to_str().unwrap(), "--keytab", kdc.service_keytab.to_str().unwrap()];
+    let (code, records, err) = inspect_json(&file, &[&["--kerberos-port", &port][..], &keytabs].concat());
+    assert!(code == 0, "exit {code}: {err}");
+    let armored: Vec<&Value> = with_field(&records, "AS-REQ", "fast_options");
+    assert!(!armored.is_empty(), "armored AS-REQs open: {records:#?}");
+    assert!(armored.iter().all(|r| r["fields"]["fast_armor"] == "AP-REQ"), "{armored:?}");
+    // The armor's own kinit meets a plain PREAUTH_REQUIRED first; the user's is armored.
+    let error = records.iter().rfind(|r| r["kind"] == "KRB-ERROR").expect("the pre-authentication error");
+    assert!(
+        error["fields"]["fast_error"].as_str().is_some_and(|e| e.contains("PREAUTH_REQUIRED")),
+        "the armored error's inner KRB-ERROR: {error:?}"
+    );
+    let reply = records.iter().rfind(|r| r["kind"] == "AS-REP").unwrap();
+    let f = &reply["fields"];
+    assert!(f["fast_strengthen_key"].is_string() && f["session_key"].is_string(), "{reply:?}");
+    assert_eq!(f["fast_client"], kdc.user, "{reply:?}");
+}
+
 /// A frame cut short and a capture that is no capture: the first is reported where it broke
 /// (exit 2), the second in one line (exit 1).
 #[test]
