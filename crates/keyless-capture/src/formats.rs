@@ -1,4 +1,6 @@
-//! File formats: classic pcap and pcapng, as packet records with their link type and time.
+//! File formats: classic pcap and pcapng, read incrementally as packet records with their
+//! link type and time. [`FileFormat::next`] takes the unread bytes and says what the first of
+//! them are, so a file is read through a small buffer, never whole.
 
 /// One packet as stored: its link type, capture time and captured bytes.
 #[derive(Debug, Clone, Copy)]
@@ -41,46 +43,21 @@ pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
 
 pub(crate) const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
 
-pub(crate) fn packet_records<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Vec<Record<'a>>, String> {
-    let magic = be32(bytes, 0).ok_or("shorter than a capture file header")?;
-    match magic {
-        0xA1B2_C3D4 => pcap_records(bytes, Endian::Big, 1000, notes),
-        0xA1B2_3C4D => pcap_records(bytes, Endian::Big, 1, notes),
-        0xD4C3_B2A1 => pcap_records(bytes, Endian::Little, 1000, notes),
-        0x4D3C_B2A1 => pcap_records(bytes, Endian::Little, 1, notes),
-        PCAPNG_SHB => pcapng_records(bytes, notes),
-        _ => Err(format!("not a pcap or pcapng file (magic {magic:08x})")),
-    }
-}
+/// The largest record or block read (pcap's and pcapng's own limits are far lower in
+/// practice, 256 KiB a packet): a length beyond it is damage, not a reason to buffer the file.
+pub(crate) const MAX_RECORD: usize = 64 << 20;
 
-/// `frac_ns`: nanoseconds per unit of the records' fraction field (1000 for microseconds).
-fn pcap_records<'a>(
-    bytes: &'a [u8],
-    e: Endian,
-    frac_ns: i128,
-    notes: &mut Vec<String>,
-) -> Result<Vec<Record<'a>>, String> {
-    let network = u32_at(bytes, 20, e).ok_or("pcap file header truncated")?;
-    // The upper bits may carry FCS information (pcap-savefile); the link type is the low 16.
-    let linktype = network & 0xFFFF;
-    if !crate::layers::linktype_supported(linktype) {
-        return Err(format!("unsupported pcap link type {linktype}"));
-    }
-    let mut out = Vec::new();
-    let mut off = 24usize;
-    while off < bytes.len() {
-        let incl = u32_at(bytes, off + 8, e).map(|n| n as usize);
-        let data = incl.and_then(|n| bytes.get(off + 16..(off + 16).checked_add(n)?));
-        let Some(data) = data else {
-            notes.push(format!("pcap record {} truncated at byte {off}: reading stopped", out.len() + 1));
-            break;
-        };
-        let secs = u32_at(bytes, off, e).map_or(0, i128::from);
-        let frac = u32_at(bytes, off + 4, e).map_or(0, i128::from);
-        out.push(Record { linktype, time_ns: secs * 1_000_000_000 + frac * frac_ns, data });
-        off += 16 + data.len();
-    }
-    Ok(out)
+/// What the unread bytes start with.
+#[derive(Debug)]
+pub(crate) enum Next<'b> {
+    /// A packet record, and how many bytes it took.
+    Packet(Record<'b>, usize),
+    /// Bytes that hold no packet (a file header, another block type), to pass over.
+    Skip(usize),
+    /// The next record is not all there yet: more bytes are needed.
+    NeedMore,
+    /// The end: of the file, or of what can be read of it (a note says why).
+    End,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +71,234 @@ struct Interface {
 impl Interface {
     fn time_ns(&self, units: u64) -> i128 {
         i128::from(units).saturating_mul(1_000_000_000) / self.units_per_second.max(1)
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Before the file header.
+    Start,
+    /// `frac_ns`: nanoseconds per unit of the records' fraction field (1000 for microseconds).
+    Pcap {
+        e: Endian,
+        frac_ns: i128,
+        linktype: u32,
+    },
+    Pcapng {
+        e: Endian,
+        interfaces: Vec<Interface>,
+    },
+    Ended,
+}
+
+/// The reading of one file: its format once known, where it is, and the last packet's time
+/// (pcapng's simple packets have none of their own).
+#[derive(Debug)]
+pub(crate) struct FileFormat {
+    state: State,
+    /// File offset of the next unread byte.
+    at: usize,
+    last_time_ns: i128,
+    packets: usize,
+}
+
+impl FileFormat {
+    pub(crate) fn new() -> Self {
+        Self { state: State::Start, at: 0, last_time_ns: 0, packets: 0 }
+    }
+
+    /// Packet records read so far (the last one's number).
+    pub(crate) fn packets(&self) -> usize {
+        self.packets
+    }
+
+    /// What `buf` (the unread bytes; `eof` when no more will come) starts with. Damage ends
+    /// the reading with a note.
+    ///
+    /// # Errors
+    /// Only for a file whose header says it is no capture this reader understands.
+    pub(crate) fn next<'b>(&mut self, buf: &'b [u8], eof: bool, notes: &mut Vec<String>) -> Result<Next<'b>, String> {
+        let next = match &self.state {
+            State::Start => self.header(buf, eof)?,
+            State::Pcap { .. } => self.pcap_record(buf, eof, notes),
+            State::Pcapng { .. } => self.pcapng_block(buf, eof, notes)?,
+            State::Ended => Next::End,
+        };
+        match &next {
+            Next::Packet(r, n) => {
+                self.at += n;
+                self.packets += 1;
+                self.last_time_ns = r.time_ns;
+            }
+            Next::Skip(n) => self.at += n,
+            Next::End => self.state = State::Ended,
+            Next::NeedMore => {}
+        }
+        Ok(next)
+    }
+
+    fn header<'b>(&mut self, buf: &'b [u8], eof: bool) -> Result<Next<'b>, String> {
+        let Some(magic) = be32(buf, 0) else {
+            return if eof { Err("shorter than a capture file header".into()) } else { Ok(Next::NeedMore) };
+        };
+        let (e, frac_ns) = match magic {
+            0xA1B2_C3D4 => (Endian::Big, 1000),
+            0xA1B2_3C4D => (Endian::Big, 1),
+            0xD4C3_B2A1 => (Endian::Little, 1000),
+            0x4D3C_B2A1 => (Endian::Little, 1),
+            PCAPNG_SHB => {
+                self.state = State::Pcapng { e: Endian::Little, interfaces: Vec::new() };
+                return Ok(Next::Skip(0));
+            }
+            _ => return Err(format!("not a pcap or pcapng file (magic {magic:08x})")),
+        };
+        let Some(network) = u32_at(buf, 20, e) else {
+            return if eof { Err("pcap file header truncated".into()) } else { Ok(Next::NeedMore) };
+        };
+        // The upper bits may carry FCS information (pcap-savefile); the link type is the low 16.
+        let linktype = network & 0xFFFF;
+        if !crate::layers::linktype_supported(linktype) {
+            return Err(format!("unsupported pcap link type {linktype}"));
+        }
+        self.state = State::Pcap { e, frac_ns, linktype };
+        Ok(Next::Skip(24))
+    }
+
+    fn pcap_record<'b>(&self, buf: &'b [u8], eof: bool, notes: &mut Vec<String>) -> Next<'b> {
+        let State::Pcap { e, frac_ns, linktype } = self.state else { return Next::End };
+        if buf.is_empty() && eof {
+            return Next::End;
+        }
+        let incl = u32_at(buf, 8, e).map(|n| n as usize);
+        let data = incl.filter(|&n| n <= MAX_RECORD).and_then(|n| buf.get(16..16 + n));
+        let Some(data) = data else {
+            if !eof && incl.is_none_or(|n| n <= MAX_RECORD) {
+                return Next::NeedMore;
+            }
+            notes.push(format!("pcap record {} truncated at byte {}: reading stopped", self.packets + 1, self.at));
+            return Next::End;
+        };
+        let secs = u32_at(buf, 0, e).map_or(0, i128::from);
+        let frac = u32_at(buf, 4, e).map_or(0, i128::from);
+        Next::Packet(Record { linktype, time_ns: secs * 1_000_000_000 + frac * frac_ns, data }, 16 + data.len())
+    }
+
+    fn pcapng_block<'b>(&mut self, buf: &'b [u8], eof: bool, notes: &mut Vec<String>) -> Result<Next<'b>, String> {
+        let off = self.at;
+        let first = off == 0;
+        let State::Pcapng { e, interfaces } = &mut self.state else { return Ok(Next::End) };
+        if buf.is_empty() && eof {
+            if let Some(i) = interfaces.iter().find(|i| !crate::layers::linktype_supported(i.linktype)) {
+                notes.push(format!("pcapng interface with unsupported link type {}: its packets skipped", i.linktype));
+            }
+            return Ok(Next::End);
+        }
+        // The block type reads the same in both byte orders only for the SHB, which sets the order.
+        let Some(raw_type) = be32(buf, 0) else {
+            return Ok(if eof {
+                notes.push(format!("pcapng: {} stray byte(s) at the end", buf.len()));
+                Next::End
+            } else {
+                Next::NeedMore
+            });
+        };
+        if raw_type == PCAPNG_SHB {
+            match be32(buf, 8) {
+                Some(0x1A2B_3C4D) => *e = Endian::Big,
+                Some(0x4D3C_2B1A) => *e = Endian::Little,
+                None if !eof => return Ok(Next::NeedMore),
+                _ if first => return Err("pcapng section header: bad byte-order magic".into()),
+                _ => {
+                    notes.push(format!("pcapng section header at byte {off}: bad byte-order magic: reading stopped"));
+                    return Ok(Next::End);
+                }
+            }
+            interfaces.clear();
+        }
+        let e = *e;
+        let (Some(btype), Some(len)) = (u32_at(buf, 0, e), u32_at(buf, 4, e)) else {
+            return Ok(if eof {
+                notes.push(format!("pcapng block at byte {off} truncated: reading stopped"));
+                Next::End
+            } else {
+                Next::NeedMore
+            });
+        };
+        let len = len as usize;
+        let sane = (12..=MAX_RECORD).contains(&len) && len & 3 == 0;
+        let Some(block) = buf.get(..len).filter(|_| sane) else {
+            if sane && !eof {
+                return Ok(Next::NeedMore);
+            }
+            if first {
+                return Err(format!("pcapng section header has a bad length {len}"));
+            }
+            notes.push(format!(
+                "pcapng block at byte {off} (type {btype:#x}, length {len}) is damaged: reading stopped"
+            ));
+            return Ok(Next::End);
+        };
+        if u32_at(block, len - 4, e) != Some(len as u32) {
+            notes.push(format!("pcapng block at byte {off}: trailing length differs: reading stopped"));
+            return Ok(Next::End);
+        }
+        let body = &block[8..len - 4];
+        let State::Pcapng { interfaces, .. } = &mut self.state else { return Ok(Next::End) };
+        Ok(match btype {
+            1 => {
+                let (Some(lt), Some(snaplen)) = (u16_at(body, 0, e), u32_at(body, 4, e)) else {
+                    notes.push(format!("pcapng interface block at byte {off} truncated: reading stopped"));
+                    return Ok(Next::End);
+                };
+                let units_per_second = units_per_second(body.get(8..).unwrap_or_default(), e);
+                interfaces.push(Interface { linktype: u32::from(lt), snaplen, units_per_second });
+                Next::Skip(len)
+            }
+            // Enhanced packet block, and the obsolete packet block (16-bit interface id).
+            6 | 2 => {
+                let ifid = if btype == 6 { u32_at(body, 0, e) } else { u16_at(body, 0, e).map(u32::from) };
+                let caplen = u32_at(body, 12, e).map(|n| n as usize);
+                let data = caplen.and_then(|n| body.get(20..20usize.checked_add(n)?));
+                match (ifid.and_then(|i| interfaces.get(i as usize)), data) {
+                    (Some(iface), Some(data)) => {
+                        let high = u32_at(body, 4, e).map_or(0, u64::from);
+                        let low = u32_at(body, 8, e).map_or(0, u64::from);
+                        let time_ns = iface.time_ns(high << 32 | low);
+                        Next::Packet(Record { linktype: iface.linktype, time_ns, data }, len)
+                    }
+                    (None, _) => {
+                        notes.push(format!(
+                            "pcapng packet at byte {off} names an undeclared interface: reading stopped"
+                        ));
+                        Next::End
+                    }
+                    (_, None) => {
+                        notes.push(format!("pcapng packet at byte {off} is shorter than its length: skipped"));
+                        Next::Skip(len)
+                    }
+                }
+            }
+            // Simple packet block: interface 0, captured length = min(original, snaplen, room).
+            3 => {
+                let Some(iface) = interfaces.first() else {
+                    notes.push(format!("pcapng simple packet at byte {off} before any interface: reading stopped"));
+                    return Ok(Next::End);
+                };
+                let orig = u32_at(body, 0, e).map_or(0, |n| n as usize);
+                let mut caplen = orig.min(body.len().saturating_sub(4));
+                if iface.snaplen != 0 {
+                    caplen = caplen.min(iface.snaplen as usize);
+                }
+                // No timestamp in a simple packet block: it counts as the one before it.
+                match body.get(4..4 + caplen) {
+                    Some(data) => {
+                        Next::Packet(Record { linktype: iface.linktype, time_ns: self.last_time_ns, data }, len)
+                    }
+                    None => Next::Skip(len),
+                }
+            }
+            _ => Next::Skip(len),
+        })
     }
 }
 
@@ -117,94 +322,4 @@ fn units_per_second(options: &[u8], e: Endian) -> i128 {
         off += 4 + len.div_ceil(4) * 4;
     }
     1_000_000
-}
-
-fn pcapng_records<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Vec<Record<'a>>, String> {
-    let mut out = Vec::new();
-    let mut e = Endian::Little;
-    let mut interfaces: Vec<Interface> = Vec::new();
-    let mut off = 0usize;
-    while off < bytes.len() {
-        // The block type reads the same in both byte orders only for the SHB, which sets the order.
-        let Some(raw_type) = be32(bytes, off) else {
-            notes.push(format!("pcapng: {} stray byte(s) at the end", bytes.len() - off));
-            break;
-        };
-        if raw_type == PCAPNG_SHB {
-            e = match be32(bytes, off + 8) {
-                Some(0x1A2B_3C4D) => Endian::Big,
-                Some(0x4D3C_2B1A) => Endian::Little,
-                _ => return Err(format!("pcapng section header at byte {off}: bad byte-order magic")),
-            };
-            interfaces.clear();
-        }
-        let (Some(btype), Some(len)) = (u32_at(bytes, off, e), u32_at(bytes, off + 4, e)) else {
-            notes.push(format!("pcapng block at byte {off} truncated: reading stopped"));
-            break;
-        };
-        let len = len as usize;
-        let block =
-            if len >= 12 && len & 3 == 0 { off.checked_add(len).and_then(|end| bytes.get(off..end)) } else { None };
-        let Some(block) = block else {
-            if out.is_empty() && btype == PCAPNG_SHB && off == 0 {
-                return Err(format!("pcapng section header has a bad length {len}"));
-            }
-            notes.push(format!(
-                "pcapng block at byte {off} (type {btype:#x}, length {len}) is damaged: reading stopped"
-            ));
-            break;
-        };
-        if u32_at(block, len - 4, e) != Some(len as u32) {
-            notes.push(format!("pcapng block at byte {off}: trailing length differs: reading stopped"));
-            break;
-        }
-        let body = &block[8..len - 4];
-        match btype {
-            1 => {
-                let (Some(lt), Some(snaplen)) = (u16_at(body, 0, e), u32_at(body, 4, e)) else {
-                    return Err(format!("pcapng interface block at byte {off} truncated"));
-                };
-                let units_per_second = units_per_second(body.get(8..).unwrap_or_default(), e);
-                interfaces.push(Interface { linktype: u32::from(lt), snaplen, units_per_second });
-            }
-            // Enhanced packet block, and the obsolete packet block (16-bit interface id).
-            6 | 2 => {
-                let ifid = if btype == 6 { u32_at(body, 0, e) } else { u16_at(body, 0, e).map(u32::from) };
-                let caplen = u32_at(body, 12, e).map(|n| n as usize);
-                let data = caplen.and_then(|n| body.get(20..20usize.checked_add(n)?));
-                let iface = ifid.and_then(|i| interfaces.get(i as usize));
-                match (iface, data) {
-                    (Some(iface), Some(data)) => {
-                        let high = u32_at(body, 4, e).map_or(0, u64::from);
-                        let low = u32_at(body, 8, e).map_or(0, u64::from);
-                        let time_ns = iface.time_ns(high << 32 | low);
-                        out.push(Record { linktype: iface.linktype, time_ns, data });
-                    }
-                    (None, _) => return Err(format!("pcapng packet at byte {off} names an undeclared interface")),
-                    (_, None) => notes.push(format!("pcapng packet at byte {off} is shorter than its length: skipped")),
-                }
-            }
-            // Simple packet block: interface 0, captured length = min(original, snaplen, room).
-            3 => {
-                let iface =
-                    interfaces.first().ok_or(format!("pcapng simple packet at byte {off} before any interface"))?;
-                let orig = u32_at(body, 0, e).map_or(0, |n| n as usize);
-                let mut caplen = orig.min(body.len().saturating_sub(4));
-                if iface.snaplen != 0 {
-                    caplen = caplen.min(iface.snaplen as usize);
-                }
-                // No timestamp in a simple packet block: it counts as the one before it.
-                let time_ns = out.last().map_or(0, |r: &Record<'_>| r.time_ns);
-                if let Some(data) = body.get(4..4 + caplen) {
-                    out.push(Record { linktype: iface.linktype, time_ns, data });
-                }
-            }
-            _ => {}
-        }
-        off += len;
-    }
-    if let Some(i) = interfaces.iter().find(|i| !crate::layers::linktype_supported(i.linktype)) {
-        notes.push(format!("pcapng interface with unsupported link type {}: its packets skipped", i.linktype));
-    }
-    Ok(out)
 }

@@ -8,15 +8,19 @@
 //!
 //! TCP is reassembled per direction the way a receiver would: segments in sequence order,
 //! retransmitted and overlapping bytes dropped, out-of-order segments held until the hole before
-//! them fills. A hole that never fills ends that direction; it is reported in
-//! [`Capture::notes`], never a panic. Each direction's byte stream is then cut into messages:
-//! Direct TCP (NBSS) frames on the SMB ports (a zero byte and a 24-bit length; session
-//! request/response and keep-alive skipped), RFC 4120 record marks (a 32-bit length) on the
-//! Kerberos ports. A Kerberos UDP datagram is one message.
+//! them fills. A hole that never fills (a packet the capture lost) is given up at the end, or
+//! once 32 MiB wait beyond it, and reading resumes at the next segment that starts a message;
+//! it is reported in the notes, never a panic. Each direction's byte stream is cut into
+//! messages as it grows: Direct TCP (NBSS) frames on the SMB ports (a zero byte and a 24-bit
+//! length; session request/response and keep-alive skipped), RFC 4120 record marks (a 32-bit
+//! length) on the Kerberos ports. A Kerberos UDP datagram is one message.
 //!
-//! Messages come in capture order: a message counts as arriving with the packet that made its
-//! last byte contiguous, as tshark shows it. Conversations are numbered in order of their
-//! first packet. Nothing here does I/O: [`parse`] takes the file's bytes.
+//! A message counts as arriving with the packet that made its last byte contiguous, as tshark
+//! shows it, and comes out then: [`Reader`] reads a file through a small buffer and hands each
+//! message to the caller as it completes, borrowed, so a capture of any size is read in
+//! bounded memory (messages read past a lost hole come out when the hole is given up).
+//! [`parse`] collects a whole file's messages in capture order. Conversations are numbered in
+//! order of their first packet. Nothing here does I/O.
 
 mod formats;
 mod layers;
@@ -24,6 +28,7 @@ mod tcp;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -83,9 +88,10 @@ pub struct Connection {
 
 /// One protocol message: an NBSS frame's payload (SMB2 header, transform, compression
 /// transform, or SMB1), a Kerberos message without its record mark, or a UDP datagram.
+/// Borrowed as [`Reader`] hands it out, owned in a [`Capture`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// Index of the connection in [`Capture::connections`].
+pub struct Message<'a> {
+    /// Index of the connection (in order of first appearance).
     pub connection: usize,
     /// Sent to the server port (client to server).
     pub to_server: bool,
@@ -98,7 +104,14 @@ pub struct Message {
     /// Where the message's framing starts in its direction's byte stream (0 for UDP).
     pub stream_offset: usize,
     /// The message, without its 4-byte framing.
-    pub payload: Vec<u8>,
+    pub payload: Cow<'a, [u8]>,
+}
+
+impl Message<'_> {
+    /// The message with its payload copied out.
+    pub fn into_owned(self) -> Message<'static> {
+        Message { payload: Cow::Owned(self.payload.into_owned()), ..self }
+    }
 }
 
 /// Everything read from one capture.
@@ -107,7 +120,7 @@ pub struct Capture {
     /// Connections on the ports looked at, in order of first appearance.
     pub connections: Vec<Connection>,
     /// The messages, in capture order.
-    pub messages: Vec<Message>,
+    pub messages: Vec<Message<'static>>,
     /// Packet records read (of any kind).
     pub packets: usize,
     /// What could not be read: gaps in a stream, skipped packets, a truncated file.
@@ -127,29 +140,117 @@ impl std::fmt::Display for FormatError {
 
 impl std::error::Error for FormatError {}
 
-/// Reads a pcap or pcapng image: the messages on `ports`.
+/// Reads a capture file incrementally, sans-IO: [`Reader::feed`] takes the bytes read so far
+/// and hands out each message as it completes; [`Reader::finish`] ends the file.
+pub struct Reader {
+    format: formats::FileFormat,
+    streams: tcp::Reassembler,
+    /// Packets not read, counted by why.
+    skipped: BTreeMap<String, usize>,
+    notes: Vec<String>,
+    ended: bool,
+}
+
+/// What a whole file held besides its messages.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Connections on the ports looked at, in order of first appearance.
+    pub connections: Vec<Connection>,
+    /// Packet records read (of any kind).
+    pub packets: usize,
+    /// What could not be read: gaps in a stream, skipped packets, a truncated file.
+    pub notes: Vec<String>,
+}
+
+impl Reader {
+    /// A reader of the messages on `ports`.
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            format: formats::FileFormat::new(),
+            streams: tcp::Reassembler::new(ports.clone()),
+            skipped: BTreeMap::new(),
+            notes: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// Reads the packets at the front of `buf` (the file's unread bytes; `eof` when no more
+    /// will come), handing each completed message to `sink` with its connection. Returns how
+    /// many bytes were used: the caller keeps the rest and calls again with more after them.
+    /// A record larger than `buf` uses nothing until `buf` holds it whole.
+    ///
+    /// # Errors
+    /// Only when the file's header says it is no capture this reader understands; damage past
+    /// a valid header ends the reading with a note (see [`Reader::ended`]).
+    pub fn feed(
+        &mut self,
+        buf: &[u8],
+        eof: bool,
+        sink: &mut dyn FnMut(&Connection, Message<'_>),
+    ) -> Result<usize, FormatError> {
+        let mut used = 0;
+        while !self.ended {
+            let rest = buf.get(used..).unwrap_or_default();
+            match self.format.next(rest, eof, &mut self.notes).map_err(FormatError)? {
+                formats::Next::Packet(rec, n) => {
+                    let packet = self.format.packets();
+                    let mut out = tcp::Out { sink: &mut *sink, notes: &mut self.notes };
+                    match layers::decode_packet(rec.linktype, rec.data) {
+                        Ok(Some(layers::Transport::Tcp(seg))) => {
+                            self.streams.segment(packet, rec.time_ns, seg, &mut out)
+                        }
+                        Ok(Some(layers::Transport::Udp(d))) => self.streams.datagram(packet, rec.time_ns, d, &mut out),
+                        Ok(None) => {}
+                        Err(why) => *self.skipped.entry(why).or_default() += 1,
+                    }
+                    used += n;
+                }
+                formats::Next::Skip(n) => used += n,
+                formats::Next::NeedMore => break,
+                formats::Next::End => self.ended = true,
+            }
+        }
+        // Once the reading has ended, what is left is not read.
+        Ok(if self.ended { buf.len() } else { used })
+    }
+
+    /// Whether the reading has ended (the file's end, or damage that stops it).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The end of the file: holes count as lost (messages read past them go to `sink`),
+    /// and what was read is summed up.
+    pub fn finish(mut self, sink: &mut dyn FnMut(&Connection, Message<'_>)) -> Summary {
+        let mut notes = std::mem::take(&mut self.notes);
+        for (why, n) in &self.skipped {
+            notes.push(format!("{n} packet(s) skipped: {why}"));
+        }
+        let connections = self.streams.finish(&mut tcp::Out { sink, notes: &mut notes });
+        Summary { connections, packets: self.format.packets(), notes }
+    }
+}
+
+/// Reads a whole pcap or pcapng image: the messages on `ports`, in capture order.
 ///
 /// # Errors
 /// Only when the file format itself is not understood; damage past a valid header ends the
 /// reading with a note.
 pub fn parse(bytes: &[u8], ports: &Ports) -> Result<Capture, FormatError> {
-    let mut notes = Vec::new();
-    let records = formats::packet_records(bytes, &mut notes).map_err(FormatError)?;
-    let mut streams = tcp::Reassembler::new(ports.clone());
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, rec) in records.iter().enumerate() {
-        match layers::decode_packet(rec.linktype, rec.data) {
-            Ok(Some(layers::Transport::Tcp(seg))) => streams.segment(i + 1, rec.time_ns, seg),
-            Ok(Some(layers::Transport::Udp(d))) => streams.datagram(i + 1, rec.time_ns, d),
-            Ok(None) => {}
-            Err(why) => *skipped.entry(why).or_default() += 1,
+    let mut reader = Reader::new(ports);
+    let mut messages = Vec::new();
+    let mut collect = |_: &Connection, m: Message<'_>| messages.push(m.into_owned());
+    reader.feed(bytes, true, &mut collect)?;
+    let summary = reader.finish(&mut collect);
+    // Messages read past a lost hole came out late: back into capture order (stable, so
+    // those of one packet stay in stream order), numbered again within each connection.
+    messages.sort_by_key(|m| m.packet);
+    let mut counts = vec![0usize; summary.connections.len()];
+    for m in &mut messages {
+        if let Some(n) = counts.get_mut(m.connection) {
+            m.index = *n;
+            *n += 1;
         }
     }
-    for (why, n) in skipped {
-        notes.push(format!("{n} packet(s) skipped: {why}"));
-    }
-    let mut capture = streams.finish(&mut notes);
-    capture.packets = records.len();
-    capture.notes.extend(notes);
-    Ok(capture)
+    Ok(Capture { connections: summary.connections, messages, packets: summary.packets, notes: summary.notes })
 }

@@ -227,7 +227,7 @@ fn conversation(client: SocketAddr, server: SocketAddr) -> (Vec<Vec<u8>>, Expect
 
 fn check(bytes: &[u8], want: &[(bool, Vec<u8>)], server_port: u16) -> Capture {
     let cap = parse_capture(bytes, server_port).unwrap();
-    let got: Vec<(bool, Vec<u8>)> = cap.messages.iter().map(|f| (f.to_server, f.payload.clone())).collect();
+    let got: Vec<(bool, Vec<u8>)> = cap.messages.iter().map(|f| (f.to_server, f.payload.to_vec())).collect();
     assert_eq!(got.len(), want.len(), "{:?}", cap.notes);
     assert!(got == want, "frames differ; notes {:?}", cap.notes);
     assert!(cap.notes.is_empty(), "{:?}", cap.notes);
@@ -448,4 +448,68 @@ fn pcapng_timestamp_resolution_is_read() {
         let cap = parse(&out, &Ports::default()).unwrap();
         assert_eq!(cap.messages[0].time_ns, want_ns, "if_tsresol {tsresol:?}");
     }
+}
+
+/// The messages a [`Reader`] hands out when fed `bytes` in pieces of `step` bytes, with the
+/// number that came out before `finish`.
+fn fed_in_pieces(bytes: &[u8], step: usize, port: u16) -> (Vec<Message<'static>>, usize, Summary) {
+    let mut reader = Reader::new(&Ports::smb_only(port));
+    let mut got = Vec::new();
+    let mut sink = |_: &Connection, m: Message<'_>| got.push(m.into_owned());
+    let mut held = Vec::new();
+    for piece in bytes.chunks(step) {
+        held.extend_from_slice(piece);
+        let used = reader.feed(&held, false, &mut sink).unwrap();
+        held.drain(..used);
+    }
+    let used = reader.feed(&held, true, &mut sink).unwrap();
+    assert_eq!(used, held.len(), "at the end everything is used");
+    let before_finish = got.len();
+    let summary = reader.finish(&mut |_: &Connection, m: Message<'_>| got.push(m.into_owned()));
+    (got, before_finish, summary)
+}
+
+/// However the file's bytes arrive, the messages are the same, and they come out as their
+/// packets are read (before the end).
+#[test]
+fn fed_in_pieces_as_read_whole() {
+    let client: SocketAddr = "192.0.2.1:50000".parse().unwrap();
+    let server: SocketAddr = "192.0.2.2:445".parse().unwrap();
+    let (packets, want) = conversation(client, server);
+    let framed: Vec<Vec<u8>> = packets.iter().map(|p| frame(Link::Ether, p).1).collect();
+    for file in
+        [pcap(Endian::Big, true, LINKTYPE_ETHERNET, &framed), pcapng(Endian::Little, LINKTYPE_ETHERNET, &framed, false)]
+    {
+        let whole = check(&file, &want, 445);
+        for step in [1, 3, 64, 1000, file.len()] {
+            let (got, before_finish, summary) = fed_in_pieces(&file, step, 445);
+            assert_eq!(got, whole.messages, "pieces of {step}");
+            assert_eq!(before_finish, want.len(), "pieces of {step}: every message out before the end");
+            assert_eq!((summary.packets, summary.connections.len()), (whole.packets, 1));
+        }
+    }
+}
+
+/// A hole that never fills is given up once 32 MiB wait beyond it: reading resumes past it
+/// while the file is still being read, so memory stays bounded.
+#[test]
+fn a_lost_hole_is_given_up_before_the_end() {
+    let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:445".parse().unwrap();
+    // One 60,000-byte frame a segment, 600 of them (36 MB); the second is lost.
+    let frames: Vec<Vec<u8>> = (0..600).map(|t| smb2(t as u8, 60_000)).collect();
+    let stream: Vec<u8> = frames.iter().flat_map(|f| nbss(f)).collect();
+    let step = 60_004;
+    let pkt = |at: usize| ip(client, server, &tcp(client, server, 1 + at as u32, 0x18, &stream[at..at + step]));
+    let packets: Vec<Vec<u8>> = (0..600).filter(|&i| i != 1).map(|i| pkt(i * step)).collect();
+    let file = pcap(Endian::Little, false, LINKTYPE_RAW, &packets);
+    let (got, before_finish, summary) = fed_in_pieces(&file, 1 << 20, 445);
+    assert_eq!(got.len(), 599, "{:?}", summary.notes);
+    assert!(before_finish > 500, "messages past the hole came out while reading: {before_finish}");
+    assert!(
+        summary.notes.iter().any(|n| n.contains(&format!("gap of {step} byte(s) at stream offset {step}"))
+            && n.contains(&format!("resumed at offset {}", 2 * step))),
+        "{:?}",
+        summary.notes
+    );
 }

@@ -13,9 +13,9 @@ mod smb_keys;
 mod stats;
 
 pub use render::{json_line, text_line};
-pub use stats::{stats, stats_text};
+pub use stats::{Stats, stats, stats_text};
 
-use keyless_capture::{Capture, Protocol};
+use keyless_capture::{Capture, Connection, Message, Protocol};
 use keyless_crypto::Zeroizing;
 use keyless_krb::keytab::Keytab;
 use serde_json::Value;
@@ -100,17 +100,40 @@ impl Record {
     }
 }
 
+/// Decodes messages as a capture is read, following the keys from one message to the next
+/// (so messages must come in capture order, as [`keyless_capture::Reader`] hands them out).
+pub struct Inspector<'s> {
+    keys: Keys<'s>,
+}
+
+impl<'s> Inspector<'s> {
+    /// An inspector that decrypts with `secrets`.
+    pub fn new(secrets: &'s Secrets) -> Self {
+        Self {
+            keys: Keys {
+                krb: krb_keys::Keyring::new(&secrets.keytabs),
+                smb: smb_keys::SmbKeys::new(&secrets.session_keys),
+            },
+        }
+    }
+
+    /// The records of message `m` of connection `conn`, pushed onto `out`.
+    pub fn message(&mut self, conn: &Connection, m: &Message<'_>, out: &mut Vec<Record>) {
+        match conn.protocol {
+            Protocol::Smb => smb::describe(m, &mut self.keys, out),
+            Protocol::Kerberos => out.push(krb::describe(m, conn.udp, &mut self.keys.krb)),
+        }
+    }
+}
+
 /// Every message of `capture`, decoded (and decrypted where `secrets` allow), in capture
 /// order.
 pub fn inspect(capture: &Capture, secrets: &Secrets) -> Vec<Record> {
-    let mut keys =
-        Keys { krb: krb_keys::Keyring::new(&secrets.keytabs), smb: smb_keys::SmbKeys::new(&secrets.session_keys) };
+    let mut inspector = Inspector::new(secrets);
     let mut out = Vec::new();
     for m in &capture.messages {
-        let Some(conn) = capture.connections.get(m.connection) else { continue };
-        match conn.protocol {
-            Protocol::Smb => smb::describe(m, &mut keys, &mut out),
-            Protocol::Kerberos => out.push(krb::describe(m, conn.udp, &mut keys.krb)),
+        if let Some(conn) = capture.connections.get(m.connection) {
+            inspector.message(conn, m, &mut out);
         }
     }
     out
@@ -122,16 +145,59 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// For fuzzing: a capture through the reader, reassembly, framing, every decoder and both
-/// renderings; never a panic, and every message points into the capture.
+/// renderings; never a panic, every message points into the capture, and the file fed in
+/// pieces (as `keyless inspect` reads it) gives the same messages as read whole.
 #[doc(hidden)]
 pub fn fuzz(bytes: &[u8]) {
-    if let Ok(c) = keyless_capture::parse(bytes, &keyless_capture::Ports::default()) {
-        for m in &c.messages {
-            assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
-        }
-        for r in inspect(&c, &Secrets::default()) {
+    let ports = keyless_capture::Ports::default();
+    let Ok(c) = keyless_capture::parse(bytes, &ports) else { return };
+    for m in &c.messages {
+        assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
+    }
+    for secrets in [Secrets::default(), fuzz_secrets(&c)] {
+        for r in inspect(&c, &secrets) {
             let _ = text_line(&r, 0);
             let _ = json_line(&r);
         }
     }
+    let mut reader = keyless_capture::Reader::new(&ports);
+    let mut pieces = Vec::new();
+    let mut sink = |_: &Connection, m: Message<'_>| pieces.push(m.into_owned());
+    let mut held = Vec::new();
+    for chunk in bytes.chunks(1 + bytes.len() % 97) {
+        held.extend_from_slice(chunk);
+        let used = reader.feed(&held, false, &mut sink).unwrap_or(usize::MAX);
+        assert!(used <= held.len(), "a header read whole is read in pieces too");
+        held.drain(..used);
+    }
+    let used = reader.feed(&held, true, &mut sink);
+    assert!(used.is_ok());
+    reader.finish(&mut sink);
+    pieces.sort_by_key(|m| m.packet);
+    let key = |m: &Message<'_>| (m.packet, m.connection, m.to_server, m.stream_offset, m.payload.to_vec());
+    assert!(pieces.iter().map(key).eq(c.messages.iter().map(key)), "pieces and whole differ");
+}
+
+/// Secrets for fuzzing: a key for each SMB session the capture names (16 and 32 bytes) and a
+/// key of every enctype in a keytab (tried on every ticket of that enctype), so the key state
+/// machines, signature checks and decryptions run on whatever the fuzzer makes.
+fn fuzz_secrets(c: &Capture) -> Secrets {
+    let mut ids: Vec<u64> = c
+        .messages
+        .iter()
+        .filter_map(|m| keyless_smb::header::Header::parse(&m.payload).ok().map(|h| h.session_id()))
+        .filter(|&id| id != 0)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let session_keys = ids.into_iter().take(4).map(|id| (id, Zeroizing::new(vec![0x42; 16 << (id & 1)]))).collect();
+    let entries =
+        [(17, 16), (18, 32), (19, 16), (20, 32), (23, 16)].map(|(enctype, len)| keyless_krb::keytab::KeytabEntry {
+            principal: keyless_krb::Principal { realm: "FUZZ".into(), name_type: 1, components: vec!["fuzz".into()] },
+            timestamp: 0,
+            kvno: 1,
+            enctype,
+            key: Zeroizing::new(vec![0x24; len]),
+        });
+    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys }
 }

@@ -16,78 +16,111 @@ struct Command {
     rtts: Vec<i128>,
 }
 
-/// The summary of `records`, as a JSON object.
-pub fn stats(records: &[Record]) -> Value {
-    let field = |r: &Record, name: &str| r.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-    let mut connections = BTreeMap::new();
-    let mut commands: BTreeMap<String, Command> = BTreeMap::new();
-    let mut kerberos: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut read, mut written, mut sealed, mut opened, mut malformed) = (0u64, 0u64, 0usize, 0usize, 0usize);
-    // (connection, message id) -> (command, request time)
-    let mut pending: HashMap<(usize, u64), (String, i128)> = HashMap::new();
-    for r in records {
-        malformed += usize::from(r.broken.is_some());
+/// The summary, added up one record at a time (so a capture of any size is summed up as it
+/// is read).
+#[derive(Default)]
+pub struct Stats {
+    messages: usize,
+    malformed: usize,
+    /// Per SMB connection: dialect, cipher, signing.
+    connections: BTreeMap<usize, [Value; 3]>,
+    commands: BTreeMap<String, Command>,
+    kerberos: BTreeMap<String, usize>,
+    read: u64,
+    written: u64,
+    sealed: usize,
+    opened: usize,
+    /// (connection, message id) -> request time
+    pending: HashMap<(usize, u64), i128>,
+}
+
+impl Stats {
+    /// Counts `r` in.
+    pub fn add(&mut self, r: &Record) {
+        let field = |name: &str| r.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+        self.messages += 1;
+        self.malformed += usize::from(r.broken.is_some());
         if r.protocol == Protocol::Kerberos {
-            *kerberos.entry(r.kind.clone()).or_default() += 1;
-            continue;
+            *self.kerberos.entry(r.kind.clone()).or_default() += 1;
+            return;
         }
         if r.kind == crate::smb::TRANSFORM_KIND {
-            sealed += 1;
-            opened += usize::from(field(r, "decrypted").is_some());
-            continue;
+            self.sealed += 1;
+            self.opened += usize::from(field("decrypted").is_some());
+            return;
         }
-        let Some((command, direction)) = r.kind.rsplit_once(' ') else { continue };
-        let Some(id) = field(r, "message_id").and_then(|v| v.as_u64()) else { continue };
-        let entry = commands.entry(command.to_string()).or_default();
+        let Some((command, direction)) = r.kind.rsplit_once(' ') else { return };
+        let Some(id) = field("message_id").and_then(Value::as_u64) else { return };
+        let entry = self.commands.entry(command.to_string()).or_default();
         if direction == "request" {
             entry.requests += 1;
-            pending.insert((r.connection, id), (command.to_string(), r.time_ns));
-            written += field(r, "length").filter(|_| command == "WRITE").and_then(|v| v.as_u64()).unwrap_or(0);
-            continue;
+            self.pending.insert((r.connection, id), r.time_ns);
+            if command == "WRITE" {
+                self.written += field("length").and_then(Value::as_u64).unwrap_or(0);
+            }
+            return;
         }
         entry.responses += 1;
-        read += field(r, "data_length").filter(|_| command == "READ").and_then(|v| v.as_u64()).unwrap_or(0);
+        if command == "READ" {
+            self.read += field("data_length").and_then(Value::as_u64).unwrap_or(0);
+        }
         if command == "NEGOTIATE" && r.status.as_deref() == Some("STATUS_SUCCESS") {
-            let settled = ["dialect", "cipher", "signing"].map(|n| field(r, n).unwrap_or(Value::Null));
-            connections.insert(r.connection, settled);
+            let settled = ["dialect", "cipher", "signing"].map(|n| field(n).cloned().unwrap_or(Value::Null));
+            self.connections.insert(r.connection, settled);
         }
         // An interim STATUS_PENDING is not the answer: the final response ends the round trip.
         if r.status.as_deref() != Some("STATUS_PENDING")
-            && let Some((_, sent)) = pending.remove(&(r.connection, id))
+            && let Some(sent) = self.pending.remove(&(r.connection, id))
         {
             entry.rtts.push(r.time_ns - sent);
         }
     }
-    let commands: serde_json::Map<String, Value> = commands
-        .into_iter()
-        .map(|(name, mut c)| {
-            c.rtts.sort_unstable();
-            let ms = |ns: Option<&i128>| ns.map(|&ns| ns as f64 / 1e6);
-            let rtt = json!({
-                "min_ms": ms(c.rtts.first()),
-                "median_ms": ms(c.rtts.get(c.rtts.len() / 2)),
-                "max_ms": ms(c.rtts.last()),
-            });
-            (name, json!({ "requests": c.requests, "responses": c.responses, "rtt": rtt }))
+
+    /// The summary as a JSON object.
+    pub fn to_json(&self) -> Value {
+        let commands: serde_json::Map<String, Value> = self
+            .commands
+            .iter()
+            .map(|(name, c)| {
+                let mut rtts = c.rtts.clone();
+                rtts.sort_unstable();
+                let ms = |ns: Option<&i128>| ns.map(|&ns| ns as f64 / 1e6);
+                let rtt = json!({
+                    "min_ms": ms(rtts.first()),
+                    "median_ms": ms(rtts.get(rtts.len() / 2)),
+                    "max_ms": ms(rtts.last()),
+                });
+                (name.clone(), json!({ "requests": c.requests, "responses": c.responses, "rtt": rtt }))
+            })
+            .collect();
+        let connections: Vec<Value> = self
+            .connections
+            .iter()
+            .map(|(c, [dialect, cipher, signing])| {
+                json!({ "connection": c, "dialect": dialect, "cipher": cipher, "signing": signing })
+            })
+            .collect();
+        json!({
+            "messages": self.messages,
+            "malformed": self.malformed,
+            "smb_connections": connections,
+            "commands": commands,
+            "bytes_read": self.read,
+            "bytes_written": self.written,
+            "encrypted_frames": self.sealed,
+            "encrypted_frames_opened": self.opened,
+            "kerberos": self.kerberos,
         })
-        .collect();
-    let connections: Vec<Value> = connections
-        .into_iter()
-        .map(|(c, [dialect, cipher, signing])| {
-            json!({ "connection": c, "dialect": dialect, "cipher": cipher, "signing": signing })
-        })
-        .collect();
-    json!({
-        "messages": records.len(),
-        "malformed": malformed,
-        "smb_connections": connections,
-        "commands": commands,
-        "bytes_read": read,
-        "bytes_written": written,
-        "encrypted_frames": sealed,
-        "encrypted_frames_opened": opened,
-        "kerberos": kerberos,
-    })
+    }
+}
+
+/// The summary of `records`, as a JSON object.
+pub fn stats(records: &[Record]) -> Value {
+    let mut s = Stats::default();
+    for r in records {
+        s.add(r);
+    }
+    s.to_json()
 }
 
 /// The summary as text.

@@ -20,7 +20,7 @@ pub fn capture_files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// The NBSS frames of the TCP connections with `server_port` (445 for Direct TCP) in a capture.
-pub fn smb_frames(path: &Path, server_port: u16) -> Result<Vec<SmbFrame>, String> {
+pub fn smb_frames(path: &Path, server_port: u16) -> Result<Vec<SmbFrame<'static>>, String> {
     read_capture(path, server_port).map(|c| c.messages)
 }
 

@@ -175,6 +175,32 @@ impl Smbd {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("smbd.out")).unwrap_or_default()
     }
+
+    /// What smbd's `debug encryption` (on in its smb.conf; 3.x sessions only) dumped under
+    /// `label` ("Session Id", "Session Key", "Signing Key", "ServerIn Key", "ServerOut Key")
+    /// for the first session: its hex dump lines as one lowercase hex string.
+    pub fn logged_key(&self, label: &str) -> Option<String> {
+        let log = self.log();
+        let mut lines = log.lines().skip_while(|l| !l.starts_with(label));
+        let first = lines.next()?;
+        let mut out = String::new();
+        for line in std::iter::once(first).chain(lines.take_while(|l| l.trim_start().starts_with("[00"))) {
+            let dump = line.split_once(']')?.1;
+            for t in dump.split_whitespace().take(16).take_while(|t| t.len() == 2) {
+                out.push_str(&t.to_lowercase());
+            }
+        }
+        Some(out)
+    }
+
+    /// The first session as `keyless inspect --session-key` takes it (`0xID=KEY`), from the log.
+    pub fn logged_session_key(&self) -> Option<String> {
+        let id = self.logged_key("Session Id")?;
+        let bytes: Vec<u8> =
+            (0..id.len()).step_by(2).filter_map(|i| u8::from_str_radix(id.get(i..i + 2)?, 16).ok()).collect();
+        let id = u64::from_le_bytes(bytes.try_into().ok()?);
+        Some(format!("{id:#018x}={}", self.logged_key("Session Key")?))
+    }
 }
 
 impl Drop for Smbd {

@@ -290,20 +290,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The bytes smbd's `debug encryption` dumps under `label` (a hex dump of one or more lines).
-fn logged_key(log: &str, label: &str) -> Option<String> {
-    let mut lines = log.lines().skip_while(|l| !l.starts_with(label));
-    let first = lines.next()?;
-    let mut out = String::new();
-    for line in std::iter::once(first).chain(lines.take_while(|l| l.trim_start().starts_with("[00"))) {
-        let dump = line.split_once(']')?.1;
-        for t in dump.split_whitespace().take(16).take_while(|t| t.len() == 2) {
-            out.push_str(&t.to_lowercase());
-        }
-    }
-    Some(out)
-}
-
 /// smbclient against smbd with each dialect and cipher that seals differently (3.0 with
 /// AES-CMAC and AES-128-CCM, 3.1.1 with each of the four ciphers and AES-GMAC), the session
 /// key taken from smbd's log (`debug encryption`, which dumps 3.x sessions only): the keys keyless derives equal
@@ -336,12 +322,12 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
                 .args(["-c", &commands]),
         );
         let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
-        let log = smbd.log();
-        let (Some(id), Some(key)) = (logged_key(&log, "Session Id"), logged_key(&log, "Session Key")) else {
-            panic!("{mode:?}: no session keys in smbd's log:\n{log}")
+        let (Some(id), Some(key), Some(given)) =
+            (smbd.logged_key("Session Id"), smbd.logged_key("Session Key"), smbd.logged_session_key())
+        else {
+            panic!("{mode:?}: no session keys in smbd's log:\n{}", smbd.log())
         };
-        let id_value = u64::from_le_bytes(hex_bytes(&id).try_into().unwrap());
-        let given = format!("{id_value:#018x}={key}");
+        let id_value = u64::from_str_radix(&given[2..18], 16).unwrap();
         let (code, records, err) = inspect_json(&file, &["--session-key", &given]);
         let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
         assert!(code == 0 && broken.is_empty(), "{mode:?}: exit {code}, {broken:?}\n{err}");
@@ -352,9 +338,9 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
             .find(|r| r["fields"]["signing_key"].is_string())
             .unwrap_or_else(|| panic!("{mode:?}: no keys derived\n{err}"));
         let f = &established["fields"];
-        assert_eq!(f["signing_key"].as_str(), logged_key(&log, "Signing Key").as_deref(), "{mode:?}");
-        assert_eq!(f["c2s_cipher_key"].as_str(), logged_key(&log, "ServerIn Key").as_deref(), "{mode:?}");
-        assert_eq!(f["s2c_cipher_key"].as_str(), logged_key(&log, "ServerOut Key").as_deref(), "{mode:?}");
+        assert_eq!(f["signing_key"].as_str(), smbd.logged_key("Signing Key").as_deref(), "{mode:?}");
+        assert_eq!(f["c2s_cipher_key"].as_str(), smbd.logged_key("ServerIn Key").as_deref(), "{mode:?}");
+        assert_eq!(f["s2c_cipher_key"].as_str(), smbd.logged_key("ServerOut Key").as_deref(), "{mode:?}");
 
         // Every signature verifies, every TRANSFORM opens.
         let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
@@ -406,10 +392,6 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         let theirs = tshark(&file, &uat, "smb2.cmd", &SMB_ROW_FIELDS);
         assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
     }
-}
-
-fn hex_bytes(h: &str) -> Vec<u8> {
-    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
 }
 
 /// The records of `kind` that carry `field`.
@@ -524,8 +506,7 @@ fn kerberos_sessions_open_with_keytabs() {
             let transforms: Vec<&Value> = records.iter().filter(|r| r["kind"] == "TRANSFORM (encrypted)").collect();
             assert!(transforms.iter().all(|t| t["fields"]["decrypted"] == true), "{what}");
             if sealed {
-                let log = smbd.log();
-                assert_eq!(session["fields"]["session_key"].as_str(), logged_key(&log, "Session Key").as_deref());
+                assert_eq!(session["fields"]["session_key"].as_str(), smbd.logged_key("Session Key").as_deref());
                 assert!(!transforms.is_empty(), "{what}: encrypted");
             } else {
                 assert!(checks.len() > 10, "{what}: every message after SESSION_SETUP is signed: {checks:?}");

@@ -2,7 +2,7 @@
 //! (or JSON object) each; the exit status says whether any did not decode.
 
 use keyless_capture::Ports;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -65,57 +65,119 @@ fn session_key(arg: &str) -> Result<(u64, keyless_crypto::Zeroizing<Vec<u8>>), S
     }
 }
 
+/// What the records shown so far add up to, for the closing lines and the exit status.
+#[derive(Default)]
+struct Tally {
+    records: usize,
+    broken: usize,
+    bad_signatures: usize,
+    shut: usize,
+    /// The first record's time: the text lines count from it.
+    t0: Option<i128>,
+}
+
+impl Tally {
+    fn add(&mut self, r: &keyless_inspect::Record) {
+        self.records += 1;
+        self.broken += usize::from(r.broken.is_some());
+        for (name, value) in &r.fields {
+            self.bad_signatures += usize::from(*name == "signature_check" && value == "BAD");
+            self.shut += usize::from(*name == "not_decrypted");
+        }
+        self.t0.get_or_insert(r.time_ns);
+    }
+}
+
+/// The file read through a buffer of this size to begin with (it grows for a larger record).
+const READ_BUFFER: usize = 4 << 20;
+
 /// 0: every message decoded; 1: the file could not be read; 2: some messages did not decode
-/// (each is reported where it broke).
+/// (each is reported where it broke). The file is read and its messages shown as they come,
+/// in bounded memory whatever its size.
 pub fn run(a: Args) -> ExitCode {
-    let bytes = match std::fs::read(&a.file) {
-        Ok(b) => b,
+    let secrets = match secrets(&a) {
+        Ok(s) => s,
+        Err(why) => return fail(&why),
+    };
+    let mut file = match std::fs::File::open(&a.file) {
+        Ok(f) => f,
         Err(e) => return fail(&format!("{}: {e}", a.file.display())),
     };
     let mut ports = Ports::default();
     ports.smb.extend(&a.ports);
     ports.kerberos.extend(&a.kerberos_ports);
-    let capture = match keyless_capture::parse(&bytes, &ports) {
-        Ok(c) => c,
-        Err(e) => return fail(&format!("{}: {e}", a.file.display())),
+    let mut reader = keyless_capture::Reader::new(&ports);
+    let mut inspector = keyless_inspect::Inspector::new(&secrets);
+    let mut stats = keyless_inspect::Stats::default();
+    let mut tally = Tally::default();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let gone = std::cell::Cell::new(false); // the reader of our output went away (| head)
+    let mut records = Vec::new();
+    let mut show = |conn: &keyless_capture::Connection, m: keyless_capture::Message<'_>| {
+        inspector.message(conn, &m, &mut records);
+        for r in records.drain(..) {
+            tally.add(&r);
+            if a.stats {
+                stats.add(&r);
+            } else if !gone.get() {
+                let line = if a.json {
+                    keyless_inspect::json_line(&r)
+                } else {
+                    keyless_inspect::text_line(&r, tally.t0.unwrap_or(r.time_ns))
+                };
+                gone.set(writeln!(out, "{line}").is_err());
+            }
+        }
     };
-    let secrets = match secrets(&a) {
-        Ok(s) => s,
-        Err(why) => return fail(&why),
-    };
-    let records = keyless_inspect::inspect(&capture, &secrets);
-    let t0 = records.first().map_or(0, |r| r.time_ns);
-    let mut out = std::io::stdout().lock();
-    if a.stats {
-        let s = keyless_inspect::stats(&records);
-        let text = if a.json { format!("{s}\n") } else { keyless_inspect::stats_text(&s) };
-        let _ = out.write_all(text.as_bytes());
-    }
-    for r in records.iter().filter(|_| !a.stats) {
-        let line = if a.json { keyless_inspect::json_line(r) } else { keyless_inspect::text_line(r, t0) };
-        if writeln!(out, "{line}").is_err() {
-            return ExitCode::SUCCESS; // the reader went away (| head)
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut held = 0;
+    loop {
+        let n = match file.read(&mut buf[held..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return fail(&format!("{}: {e}", a.file.display())),
+        };
+        held += n;
+        let eof = n == 0;
+        let used = match reader.feed(&buf[..held], eof, &mut show) {
+            Ok(used) => used,
+            Err(e) => return fail(&format!("{}: {e}", a.file.display())),
+        };
+        buf.copy_within(used..held, 0);
+        held -= used;
+        if eof || reader.ended() || gone.get() {
+            break;
+        }
+        if held == buf.len() {
+            buf.resize(buf.len() * 2, 0); // one record larger than the buffer
         }
     }
-    for note in &capture.notes {
+    let summary = reader.finish(&mut show);
+    if a.stats {
+        let s = stats.to_json();
+        let text = if a.json { format!("{s}\n") } else { keyless_inspect::stats_text(&s) };
+        gone.set(out.write_all(text.as_bytes()).is_err());
+    }
+    if gone.get() || out.flush().is_err() {
+        return ExitCode::SUCCESS;
+    }
+    for note in &summary.notes {
         eprintln!("keyless inspect: note: {note}");
     }
-    let has = |name: &str, value: Option<&str>| {
-        records.iter().filter(|r| r.fields.iter().any(|(n, v)| *n == name && value.is_none_or(|x| v == x))).count()
-    };
-    let (bad, closed) = (has("signature_check", Some("BAD")), has("not_decrypted", None));
-    if bad + closed > 0 {
-        eprintln!("keyless inspect: {bad} bad signatures, {closed} encrypted frames that did not open (wrong key?)");
+    if tally.bad_signatures + tally.shut > 0 {
+        eprintln!(
+            "keyless inspect: {} bad signatures, {} encrypted frames that did not open (wrong key?)",
+            tally.bad_signatures, tally.shut
+        );
     }
-    let broken = records.iter().filter(|r| r.broken.is_some()).count();
-    if broken > 0 {
-        eprintln!("keyless inspect: {broken} of {} messages do not decode (marked MALFORMED)", records.len());
+    if tally.broken > 0 {
+        eprintln!("keyless inspect: {} of {} messages do not decode (marked MALFORMED)", tally.broken, tally.records);
         return ExitCode::from(2);
     }
-    if records.is_empty() {
+    if tally.records == 0 {
         eprintln!(
             "keyless inspect: no SMB2 or Kerberos messages in {} packets (ports: SMB {:?}, Kerberos {:?}; --port adds one)",
-            capture.packets, ports.smb, ports.kerberos
+            summary.packets, ports.smb, ports.kerberos
         );
     }
     ExitCode::SUCCESS
