@@ -452,6 +452,17 @@ impl Server {
         Ok((Self { negotiate: negotiate.to_vec(), challenge: challenge.clone(), server_challenge }, challenge))
     }
 
+    /// The server's state from a NEGOTIATE and the CHALLENGE that answered it, as a capture
+    /// recorded them (to verify the AUTHENTICATE that follows, and recover its session key).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a NEGOTIATE or CHALLENGE that does not decode.
+    pub fn resume(negotiate: &[u8], challenge: &[u8]) -> Result<Self, Error> {
+        check_header(negotiate, 1, 16, "NTLM NEGOTIATE")?;
+        let server_challenge = Challenge::parse(challenge)?.server_challenge;
+        Ok(Self { negotiate: negotiate.to_vec(), challenge: challenge.to_vec(), server_challenge })
+    }
+
     /// Verifies AUTHENTICATE against `password` (looked up by the caller for the user and
     /// domain in the message): the NTProofStr and, when present, the MIC. Returns the message
     /// and the ExportedSessionKey.

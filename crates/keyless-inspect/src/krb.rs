@@ -19,34 +19,23 @@ pub(crate) fn describe(m: &Captured, udp: bool, keys: &mut Keyring) -> Record {
     r
 }
 
-/// A Kerberos message carried in an SMB SESSION_SETUP security blob (SPNEGO or a bare krb5
-/// token) at stream byte `offset`, as a record of its own; `None` when the blob carries
-/// none (NTLMSSP, or an empty SPNEGO answer). `gss` follows the context's keys.
-pub(crate) fn in_security_blob(
+/// The Kerberos message in a SESSION_SETUP's krb5 GSS token (the mech token of its SPNEGO,
+/// or the whole blob) at stream byte `offset`, as a record of its own. `gss` follows the
+/// context's keys.
+pub(crate) fn in_security_token(
     m: &Captured,
-    blob: &[u8],
+    token: &[u8],
     offset: usize,
     keys: &mut Keyring,
     gss: &mut GssKeys,
-) -> Option<Record> {
-    let token = match blob.first() {
-        Some(0x60) => match keyless_gss::spnego::parse_init(blob) {
-            Ok(init) => init.mech_token.map(|t| t.to_vec())?,
-            Err(_) => blob.to_vec(), // a bare krb5 token (no SPNEGO)
-        },
-        Some(0xa1) => keyless_gss::spnego::parse_resp(blob).ok()?.response_token.map(|t| t.to_vec())?,
-        _ => return None,
-    };
-    if token.starts_with(b"NTLMSSP\0") || token.is_empty() {
-        return None;
-    }
+) -> Record {
     let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
     r.field("carried_in", "SESSION_SETUP");
-    match keyless_gss::krb5::token_message(&token) {
+    match keyless_gss::krb5::token_message(token) {
         Ok(inner) => message(&mut r, inner, offset, keys, gss),
         Err(e) => r.broken = Some(Broken { offset, what: e.to_string() }),
     }
-    Some(r)
+    r
 }
 
 /// Decodes one Kerberos message into `r` (and decrypts what `keys` allow).

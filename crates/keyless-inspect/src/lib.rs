@@ -7,6 +7,7 @@
 
 mod krb;
 mod krb_keys;
+mod ntlm;
 mod render;
 mod smb;
 mod smb_keys;
@@ -30,6 +31,8 @@ pub struct Secrets {
     pub keytabs: Vec<Keytab>,
     /// GSS session keys (16 or 32 bytes) by SMB session id.
     pub session_keys: Vec<(u64, Zeroizing<Vec<u8>>)>,
+    /// Passwords tried on every NTLM AUTHENTICATE: the one that verifies gives its session key.
+    pub passwords: Vec<Zeroizing<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -37,6 +40,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("keytabs", &self.keytabs.len())
             .field("session_keys", &self.session_keys.iter().map(|(id, _)| format!("{id:#018x}")).collect::<Vec<_>>())
+            .field("passwords", &self.passwords.len())
             .finish()
     }
 }
@@ -45,6 +49,7 @@ impl std::fmt::Debug for Secrets {
 pub(crate) struct Keys<'s> {
     krb: krb_keys::Keyring<'s>,
     smb: smb_keys::SmbKeys<'s>,
+    passwords: &'s [Zeroizing<Vec<u8>>],
 }
 
 /// One decoded message (one SMB2 header of a compound counts as one message).
@@ -113,6 +118,7 @@ impl<'s> Inspector<'s> {
             keys: Keys {
                 krb: krb_keys::Keyring::new(&secrets.keytabs),
                 smb: smb_keys::SmbKeys::new(&secrets.session_keys),
+                passwords: &secrets.passwords,
             },
         }
     }
@@ -199,5 +205,6 @@ fn fuzz_secrets(c: &Capture) -> Secrets {
             enctype,
             key: Zeroizing::new(vec![0x24; len]),
         });
-    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys }
+    let passwords = vec![Zeroizing::new(b"fuzz".to_vec())];
+    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys, passwords }
 }

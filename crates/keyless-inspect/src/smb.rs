@@ -1,7 +1,7 @@
 //! SMB2/3 frames as records: each header of a compound, its main fields, and the body
 //! decoded as what the header says (MS-SMB2 2.2).
 
-use crate::{Broken, Keys, Record, hex, krb};
+use crate::{Broken, Keys, Record, hex, krb, ntlm};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse};
 use keyless_smb::control::{
@@ -21,6 +21,7 @@ use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
 use keyless_smb::transform::{TRANSFORM_LEN, TransformHeader};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
 use keyless_smb::{Command, Message, WireError};
+use std::borrow::Cow;
 
 /// The kind of a TRANSFORM frame's record.
 pub(crate) const TRANSFORM_KIND: &str = "TRANSFORM (encrypted)";
@@ -162,27 +163,52 @@ fn one(m: &Captured, msg: &[u8], offset: usize, decrypted: bool, keys: &mut Keys
     if let Err(e) = body(&mut r, &h, msg) {
         r.broken = Some(Broken { offset, what: e.to_string() });
     }
-    let kerberos = session_setup_kerberos(m, &h, msg, offset, keys);
+    let kerberos = session_setup_auth(m, &h, msg, offset, keys, &mut r);
     keys.smb.message(m.connection, &h, msg, &mut r);
     out.push(r);
     out.extend(kerberos);
 }
 
-/// The Kerberos AP-REQ or AP-REP in a SESSION_SETUP's security blob, as its own record; its
-/// keys go to the session being set up.
-fn session_setup_kerberos(m: &Captured, h: &Header, msg: &[u8], offset: usize, keys: &mut Keys) -> Option<Record> {
+/// What a SESSION_SETUP's security blob carries: a Kerberos AP-REQ or AP-REP as its own
+/// record, NTLMSSP as fields of `r`; the keys found go to the session being set up.
+fn session_setup_auth(
+    m: &Captured,
+    h: &Header,
+    msg: &[u8],
+    offset: usize,
+    keys: &mut Keys,
+    r: &mut Record,
+) -> Option<Record> {
     if h.command() != Command::SESSION_SETUP || carries_error_body(h, msg) {
         return None;
     }
-    if h.is_response() {
+    let (blob, setup) = if h.is_response() {
         let blob = SessionSetupResponse::parse(msg).ok()?.security_buffer;
-        let setup = keys.smb.setup_response(m.connection, h)?;
-        krb::in_security_blob(m, blob, offset, &mut keys.krb, &mut setup.gss)
+        (blob, keys.smb.setup_response(m.connection, h)?)
     } else {
         let blob = SessionSetupRequest::parse(msg).ok()?.security_buffer;
-        let setup = keys.smb.setup_request(m.connection, h, msg);
-        krb::in_security_blob(m, blob, offset, &mut keys.krb, &mut setup.gss)
+        (blob, keys.smb.setup_request(m.connection, h, msg))
+    };
+    let token = security_token(blob)?;
+    if token.starts_with(b"NTLMSSP\0") {
+        ntlm::message(r, &token, &mut setup.ntlm, keys.passwords);
+        return None;
     }
+    Some(krb::in_security_token(m, &token, offset, &mut keys.krb, &mut setup.gss))
+}
+
+/// The GSS token of a security blob: SPNEGO's mech token (NegTokenInit) or response token
+/// (NegTokenResp), else the blob itself (a bare krb5 token); `None` when there is none.
+fn security_token(blob: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let token = match blob.first() {
+        Some(0x60) => match keyless_gss::spnego::parse_init(blob) {
+            Ok(init) => Cow::Owned(init.mech_token?.to_vec()),
+            Err(_) => Cow::Borrowed(blob),
+        },
+        Some(0xa1) => Cow::Owned(keyless_gss::spnego::parse_resp(blob).ok()?.response_token?.to_vec()),
+        _ => return None,
+    };
+    (!token.is_empty()).then_some(token)
 }
 
 fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {

@@ -5,6 +5,7 @@
 //! checked and every TRANSFORM opened.
 
 use crate::krb_keys::GssKeys;
+use crate::ntlm::NtlmSetup;
 use crate::{Record, hex};
 use keyless_crypto::{
     Aead, Cipher, Derivation, SessionKeys, Signer, SigningAlgorithm, SigningKey, Zeroizing, preauth_hash_step,
@@ -40,11 +41,12 @@ impl Default for Connection {
     }
 }
 
-/// A session being set up: its preauth hash so far and its Kerberos keys.
+/// A session being set up: its preauth hash so far and its Kerberos or NTLM keys.
 #[derive(Clone)]
 pub(crate) struct Setup {
     hash: [u8; 64],
     pub gss: GssKeys,
+    pub ntlm: NtlmSetup,
 }
 
 /// An established session's keys.
@@ -63,10 +65,11 @@ impl<'s> SmbKeys<'s> {
     /// The setup a SESSION_SETUP request continues or starts, with the request hashed in.
     pub fn setup_request(&mut self, connection: usize, h: &Header, msg: &[u8]) -> &mut Setup {
         let conn = self.connections.entry(connection).or_default();
-        let mut setup = conn
-            .between_legs
-            .remove(&h.session_id())
-            .unwrap_or_else(|| Setup { hash: conn.preauth, gss: GssKeys::default() });
+        let mut setup = conn.between_legs.remove(&h.session_id()).unwrap_or_else(|| Setup {
+            hash: conn.preauth,
+            gss: GssKeys::default(),
+            ntlm: NtlmSetup::default(),
+        });
         setup.hash = preauth_hash_step(&setup.hash, msg);
         conn.requests.entry(h.message_id()).insert_entry(setup).into_mut()
     }
@@ -118,7 +121,12 @@ impl<'s> SmbKeys<'s> {
         }
         let Some((dialect, cipher, signing)) = conn.settled else { return };
         let given = self.given.iter().find(|(id, _)| *id == session_id).map(|(_, k)| k.to_vec());
-        let Some(gss_key) = given.or_else(|| setup.gss.session_key().map(|k| k.expose_bytes().to_vec())) else {
+        let learned = setup
+            .gss
+            .session_key()
+            .map(|k| k.expose_bytes().to_vec())
+            .or_else(|| setup.ntlm.key.as_ref().map(|k| k.expose_bytes().to_vec()));
+        let Some(gss_key) = given.or(learned) else {
             if !self.given.is_empty() {
                 r.field("keys_not_derived", format!("no session key for session {session_id:#018x}"));
             }

@@ -391,7 +391,66 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         let uat = ["-o".into(), format!("uat:smb2_seskey_list:{id},{key},\"\",\"\"")];
         let theirs = tshark(&file, &uat, "smb2.cmd", &SMB_ROW_FIELDS);
         assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
+
+        // The user's password instead of the key: NTLM's session key, the same records.
+        let (_, mut by_password) = opened_with_password(&scratch, &file, &smbd.password);
+        for r in &mut by_password {
+            r["fields"].as_object_mut().unwrap().remove("ntlm_verified");
+        }
+        assert!(by_password == records, "{mode:?}: the password opens what the key opens");
     }
+}
+
+/// `keyless inspect --password-file` with `password` (written to a file in `scratch`): the
+/// records, with the NTLM AUTHENTICATE verified and every signature good. A wrong password
+/// is said not to verify, and nothing opens.
+fn opened_with_password(scratch: &ScratchDir, file: &Path, password: &str) -> (Value, Vec<Value>) {
+    let pw = scratch.join("inspect-password");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let (code, records, err) = inspect_json(file, &["--password-file", pw.to_str().unwrap()]);
+    assert!(code == 0 && !err.contains("bad signatures"), "exit {code}: {err}");
+    let auth = records.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").expect("an NTLM AUTHENTICATE");
+    assert_eq!(auth["fields"]["ntlm_verified"], true, "{auth:?}");
+    let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
+    assert!(!checks.is_empty() && checks.iter().all(|c| *c == "good"), "{checks:?}");
+    let session = records.iter().find(|r| r["fields"]["session_key"].is_string()).expect("keys derived").clone();
+
+    std::fs::write(&pw, "not the password\n").unwrap();
+    let (_, wrong, _) = inspect_json(file, &["--password-file", pw.to_str().unwrap()]);
+    let auth = wrong.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").unwrap();
+    assert!(
+        auth["fields"]["ntlm_not_verified"].as_str().unwrap().contains("no password given verifies it"),
+        "{auth:?}"
+    );
+    assert!(!wrong.iter().any(|r| r["fields"]["session_key"].is_string()), "a wrong password derives no keys");
+    (session, records)
+}
+
+/// An NTLM session at SMB 2.1 (HMAC-SHA256 signing, the session key itself as the signing
+/// key; smbd logs no 2.x keys): the password opens it and every signature verifies, and the
+/// SESSION_SETUP records name the user and what NTLM message each carried.
+#[test]
+fn smb21_ntlm_session_verifies_with_the_password() {
+    if tools().is_none() {
+        return;
+    }
+    let scratch = ScratchDir::new("inspect-ntlm21");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Only("SMB2_10"), None) else { return };
+    let rec = Dumpcap::start(&scratch, "ntlm21", &format!("tcp port {}", smbd.port)).unwrap();
+    keyless_testbed::run(
+        Command::new("smbclient")
+            .args(["-s", "/dev/null", &format!("//127.0.0.1/{}", smbd.share), "-p", &smbd.port.to_string()])
+            .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "-c", "ls; mkdir d; rmdir d"]),
+    );
+    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let (session, records) = opened_with_password(&scratch, &file, &smbd.password);
+    assert_eq!(session["fields"]["signing_key"], session["fields"]["session_key"], "2.x signs with the session key");
+    let ntlm: Vec<&str> = records.iter().filter_map(|r| r["fields"]["ntlm"].as_str()).collect();
+    assert_eq!(ntlm, ["NEGOTIATE", "CHALLENGE", "AUTHENTICATE"], "{records:?}");
+    let auth = records.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").unwrap();
+    assert_eq!(auth["fields"]["ntlm_user"], smbd.user.as_str());
+    let dialect = records.iter().find_map(|r| r["fields"]["dialect"].as_str()).unwrap();
+    assert_eq!(dialect, "2.1");
 }
 
 /// The records of `kind` that carry `field`.

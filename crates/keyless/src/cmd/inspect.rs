@@ -24,6 +24,10 @@ pub struct Args {
     /// hex): signatures are checked and encrypted frames opened (repeatable).
     #[arg(long = "session-key", value_name = "ID=KEY")]
     session_keys: Vec<String>,
+    /// A file whose first line is a password tried on every NTLM AUTHENTICATE: when it
+    /// verifies, the session's key follows as with --session-key (repeatable).
+    #[arg(long = "password-file", value_name = "FILE")]
+    password_files: Vec<PathBuf>,
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
@@ -40,6 +44,10 @@ fn secrets(a: &Args) -> Result<keyless_inspect::Secrets, String> {
         secrets
             .keytabs
             .push(keyless_krb::keytab::Keytab::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?);
+    }
+    for path in &a.password_files {
+        let password = crate::context::read_password("", Some(path)).map_err(|e| format!("--password-file: {e}"))?;
+        secrets.passwords.push(keyless_crypto::Zeroizing::new(password.as_bytes().to_vec()));
     }
     for arg in &a.session_keys {
         secrets.session_keys.push(session_key(arg).map_err(|why| format!("--session-key: {why}"))?);
