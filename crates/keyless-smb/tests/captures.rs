@@ -272,7 +272,6 @@ fn every_frame_decodes_and_re_encodes() {
 #[ignore = "writes testdata/captures/samba; needs root for dumpcap"]
 fn record_samba_captures() {
     use keyless_testbed::{ScratchDir, SmbMode, Smbd, run};
-    use std::fmt::Write as _;
     use std::process::Command;
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/captures/samba");
     std::fs::create_dir_all(&out_dir).unwrap();
@@ -309,26 +308,8 @@ fn record_samba_captures() {
 
         let frames = keyless_testbed::pcap::smb_frames(&pcap, smbd.port).unwrap();
         assert!(frames.len() > 20, "{} frames", frames.len());
-        let mut dump = String::new();
-        for f in &frames {
-            let mut framed = Vec::new();
-            keyless_smb::framing::write_frame_header(f.payload.len(), &mut framed).unwrap();
-            framed.extend_from_slice(&f.payload);
-            // text2pcap -D: "I" packets go from the -T source port to the destination port.
-            dump.push_str(if f.to_server { "I\n" } else { "O\n" });
-            for (i, chunk) in framed.chunks(16).enumerate() {
-                let _ = write!(dump, "{:06x}", i * 16);
-                for b in chunk {
-                    let _ = write!(dump, " {b:02x}");
-                }
-                dump.push('\n');
-            }
-        }
-        let hex = scratch.join("frames.txt");
-        std::fs::write(&hex, dump).unwrap();
-        run(Command::new("text2pcap")
-            .args(["-q", "-D", "-4", "10.0.0.2,10.0.0.1", "-T", "50000,445"])
-            .arg(&hex)
-            .arg(out_dir.join(format!("{name}.pcap"))));
+        let messages: Vec<(bool, &[u8])> = frames.iter().map(|f| (f.to_server, &f.payload[..])).collect();
+        let out = out_dir.join(format!("{name}.pcap"));
+        keyless_testbed::tshark::write_conversation(&scratch, &messages, &out).expect("text2pcap");
     }
 }

@@ -22,13 +22,7 @@ pub fn dissect(scratch: &ScratchDir, frames: &[Vec<u8>], fields: &[&str]) -> Opt
     require(&["tshark", "text2pcap"])?;
     let mut dump = String::new();
     for frame in frames {
-        for (i, chunk) in frame.chunks(16).enumerate() {
-            let _ = write!(dump, "{:06x}", i * 16);
-            for b in chunk {
-                let _ = write!(dump, " {b:02x}");
-            }
-            dump.push('\n');
-        }
+        hex_dump(frame, &mut dump);
     }
     let hex = scratch.join("frames.txt");
     let pcap = scratch.join("frames.pcap");
@@ -51,4 +45,35 @@ pub fn dissect(scratch: &ScratchDir, frames: &[Vec<u8>], fields: &[&str]) -> Opt
         fields,
         verbose: String::from_utf8_lossy(&verbose.stdout).into_owned(),
     })
+}
+
+/// `bytes` as text2pcap reads a packet: offset, then 16 hex bytes a line.
+fn hex_dump(bytes: &[u8], dump: &mut String) {
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        let _ = write!(dump, "{:06x}", i * 16);
+        for b in chunk {
+            let _ = write!(dump, " {b:02x}");
+        }
+        dump.push('\n');
+    }
+}
+
+/// Writes SMB2/3 messages as one Direct TCP conversation into a pcap at `path` with
+/// text2pcap: client 10.0.0.2:50000, server 10.0.0.1:445, each message (its NBSS header
+/// added) one packet in its direction (`true`: to the server). `None` without text2pcap.
+pub fn write_conversation(scratch: &ScratchDir, messages: &[(bool, &[u8])], path: &std::path::Path) -> Option<()> {
+    require(&["text2pcap"])?;
+    let mut dump = String::new();
+    for (to_server, message) in messages {
+        let len = u32::try_from(message.len()).ok().filter(|&n| n < 1 << 24)?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(message);
+        // text2pcap -D: "I" packets go from the -T source port to the destination port.
+        dump.push_str(if *to_server { "I\n" } else { "O\n" });
+        hex_dump(&framed, &mut dump);
+    }
+    let hex = scratch.join("conversation.txt");
+    std::fs::write(&hex, dump).ok()?;
+    run(Command::new("text2pcap").args(["-q", "-D", "-4", "10.0.0.2,10.0.0.1", "-T", "50000,445"]).arg(&hex).arg(path));
+    Some(())
 }

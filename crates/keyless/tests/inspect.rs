@@ -107,6 +107,37 @@ fn committed_samba_captures_decode_and_agree_with_tshark() {
     }
 }
 
+/// Public captures of real clients and servers (Windows, macOS, Linux, Samba; testdata/
+/// SOURCES.md says where each comes from), kept beside the repository in `../shared` and not
+/// committed: zero MALFORMED records and the rows tshark dissects. The Windows 2.1 Kerberos
+/// capture opens with the keytab published beside it: the ticket, the AP-REP's subkey as the
+/// session key, and the server's signature.
+#[test]
+fn public_captures_decode_and_agree_with_tshark() {
+    if keyless_testbed::require(&["tshark"]).is_none() {
+        return;
+    }
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
+    let files = keyless_testbed::pcap::capture_files(&shared.join("public-smb2"));
+    if files.is_empty() {
+        eprintln!("public captures: none under {} (not committed; see testdata/SOURCES.md)", shared.display());
+        return;
+    }
+    for file in &files {
+        agrees_with_tshark(file);
+    }
+    let (pcap, keytab) = (shared.join("zeek-krb/smb2_krb.pcap"), shared.join("zeek-krb/smb2_krb.keytab"));
+    if pcap.exists() && keytab.exists() {
+        let (code, records, err) = inspect_json(&pcap, &["--keytab", keytab.to_str().unwrap()]);
+        assert!(code == 0, "exit {code}: {err}");
+        let ap_req = with_field(&records, "AP-REQ", "ticket_client");
+        assert_eq!(ap_req.len(), 1, "{records:?}");
+        assert_eq!(ap_req[0]["fields"]["ticket_client"], "wallior@DS.SUSQ.COM");
+        let checks: Vec<&Value> = records.iter().filter_map(|r| r["fields"].get("signature_check")).collect();
+        assert!(!checks.is_empty() && checks.iter().all(|c| *c == "good"), "{checks:?}");
+    }
+}
+
 /// smbclient against smbd, signed (every message in the clear): recorded, decoded, checked.
 #[test]
 fn smbclient_session_decodes_as_tshark_sees_it() {
@@ -259,6 +290,58 @@ fn fast_armored_as_exchange_opens_with_keytabs() {
     let f = &reply["fields"];
     assert!(f["fast_strengthen_key"].is_string() && f["session_key"].is_string(), "{reply:?}");
     assert_eq!(f["fast_client"], kdc.user, "{reply:?}");
+}
+
+/// A real Windows 10 session, client and server, as Microsoft published its packets in the
+/// blog "SMB 2 and SMB 3 security in Windows 10: the anatomy of signing and cryptographic keys"
+/// (kept in testdata/ms-smb2 as known answers): NEGOTIATE 3.1.1, SESSION_SETUP in two NTLM
+/// legs and the signed final response, put into a capture. inspect decodes every message as
+/// tshark does, names the NTLM user, and with the blog's session key follows the preauth hash
+/// to the blog's signing key and finds the server's signature good.
+#[test]
+fn windows_session_from_microsofts_published_packets() {
+    if keyless_testbed::require(&["tshark", "text2pcap"]).is_none() {
+        return;
+    }
+    let find = |file: &str, name: &str| {
+        keyless_kat::load(file).records.into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("{file}: {name}"))
+    };
+    let leg = |n: usize, what: &str| {
+        find("ms-smb2/preauth.kat", &format!("smb311_anatomy_master_{n}_{what}")).bytes("packet")
+    };
+    // The final response as sent: the known answer keeps its signature apart.
+    let signed = find("ms-smb2/signing.kat", "smb311_anatomy_master_session_setup_final_response");
+    let mut last = signed.bytes("message");
+    last[48..64].copy_from_slice(&signed.bytes("signature"));
+    let keys = find("ms-smb2/kdf.kat", "smb311_anatomy_master");
+    let packets = [
+        (true, leg(1, "negotiate_request")),
+        (false, leg(2, "negotiate_response")),
+        (true, leg(3, "session_setup_request_1")),
+        (false, leg(4, "session_setup_response_1")),
+        (true, leg(5, "session_setup_request_2")),
+        (false, last.clone()),
+    ];
+    let scratch = ScratchDir::new("inspect-windows");
+    let file = scratch.join("windows10-anatomy.pcap");
+    let messages: Vec<(bool, &[u8])> = packets.iter().map(|(d, p)| (*d, &p[..])).collect();
+    keyless_testbed::tshark::write_conversation(&scratch, &messages, &file).unwrap();
+    let records = agrees_with_tshark(&file);
+    assert_eq!(records.len(), 6, "{records:?}");
+    let auth = records.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").unwrap();
+    assert_eq!(auth["fields"]["ntlm_user"], "administrator", "{auth:?}");
+
+    let session_id = u64::from_le_bytes(last[40..48].try_into().unwrap());
+    let given = format!("{session_id:#018x}={}", hex(&keys.bytes("session_key")));
+    let (code, records, err) = inspect_json(&file, &["--session-key", &given]);
+    assert!(code == 0, "exit {code}: {err}");
+    let final_response = records.last().unwrap();
+    assert_eq!(final_response["fields"]["signing_key"].as_str(), Some(hex(&keys.bytes("signing_key")).as_str()));
+    assert_eq!(final_response["fields"]["signature_check"], "good", "{final_response:?}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A frame cut short and a capture that is no capture: the first is reported where it broke
