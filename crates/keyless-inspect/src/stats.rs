@@ -8,11 +8,13 @@ use keyless_capture::Protocol;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
-/// Per command: requests, responses, and round trips in nanoseconds.
+/// Per command: requests, final and interim (STATUS_PENDING) responses, and round trips in
+/// nanoseconds.
 #[derive(Default)]
 struct Command {
     requests: usize,
     responses: usize,
+    interim: usize,
     rtts: Vec<i128>,
 }
 
@@ -60,6 +62,11 @@ impl Stats {
             }
             return;
         }
+        // An interim STATUS_PENDING is not the answer: the final response ends the round trip.
+        if r.status.as_deref() == Some("STATUS_PENDING") {
+            entry.interim += 1;
+            return;
+        }
         entry.responses += 1;
         if command == "READ" {
             self.read += field("data_length").and_then(Value::as_u64).unwrap_or(0);
@@ -68,10 +75,7 @@ impl Stats {
             let settled = ["dialect", "cipher", "signing"].map(|n| field(n).cloned().unwrap_or(Value::Null));
             self.connections.insert(r.connection, settled);
         }
-        // An interim STATUS_PENDING is not the answer: the final response ends the round trip.
-        if r.status.as_deref() != Some("STATUS_PENDING")
-            && let Some(sent) = self.pending.remove(&(r.connection, id))
-        {
+        if let Some(sent) = self.pending.remove(&(r.connection, id)) {
             entry.rtts.push(r.time_ns - sent);
         }
     }
@@ -90,7 +94,7 @@ impl Stats {
                     "median_ms": ms(rtts.get(rtts.len() / 2)),
                     "max_ms": ms(rtts.last()),
                 });
-                (name.clone(), json!({ "requests": c.requests, "responses": c.responses, "rtt": rtt }))
+                (name.clone(), json!({ "requests": c.requests, "responses": c.responses, "interim_responses": c.interim, "rtt": rtt }))
             })
             .collect();
         let connections: Vec<Value> = self
@@ -142,15 +146,16 @@ pub fn stats_text(s: &Value) -> String {
     );
     if let Some(commands) = s["commands"].as_object().filter(|c| !c.is_empty()) {
         out += &format!(
-            "{:<16} {:>8} {:>9}   {:>28}\n",
-            "command", "requests", "responses", "round trip ms min/median/max"
+            "{:<16} {:>8} {:>9} {:>7}   {:>28}\n",
+            "command", "requests", "responses", "interim", "round trip ms min/median/max"
         );
         for (name, c) in commands {
             let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.3}"));
             let rtt = &c["rtt"];
             let times = format!("{} / {} / {}", ms(&rtt["min_ms"]), ms(&rtt["median_ms"]), ms(&rtt["max_ms"]));
-            let (requests, responses) = (c["requests"].as_u64().unwrap_or(0), c["responses"].as_u64().unwrap_or(0));
-            out += &format!("{name:<16} {requests:>8} {responses:>9}   {times:>28}\n");
+            let count = |k: &str| c[k].as_u64().unwrap_or(0);
+            let (requests, responses, interim) = (count("requests"), count("responses"), count("interim_responses"));
+            out += &format!("{name:<16} {requests:>8} {responses:>9} {interim:>7}   {times:>28}\n");
         }
     }
     if let Some(kinds) = s["kerberos"].as_object().filter(|k| !k.is_empty()) {
