@@ -178,28 +178,47 @@ impl Smbd {
 
     /// What smbd's `debug encryption` (on in its smb.conf; 3.x sessions only) dumped under
     /// `label` ("Session Id", "Session Key", "Signing Key", "ServerIn Key", "ServerOut Key")
-    /// for the first session: its hex dump lines as one lowercase hex string.
-    pub fn logged_key(&self, label: &str) -> Option<String> {
+    /// for each session in turn: its hex dump lines as one lowercase hex string.
+    pub fn logged_keys(&self, label: &str) -> Vec<String> {
         let log = self.log();
-        let mut lines = log.lines().skip_while(|l| !l.starts_with(label));
-        let first = lines.next()?;
-        let mut out = String::new();
-        for line in std::iter::once(first).chain(lines.take_while(|l| l.trim_start().starts_with("[00"))) {
-            let dump = line.split_once(']')?.1;
-            for t in dump.split_whitespace().take(16).take_while(|t| t.len() == 2) {
-                out.push_str(&t.to_lowercase());
+        let lines: Vec<&str> = log.lines().collect();
+        let mut found = Vec::new();
+        for (at, _) in lines.iter().enumerate().filter(|(_, l)| l.starts_with(label)) {
+            let dump = lines[at + 1..].iter().take_while(|l| l.trim_start().starts_with("[00"));
+            let mut out = String::new();
+            for line in std::iter::once(&lines[at]).chain(dump) {
+                let Some((_, bytes)) = line.split_once(']') else { continue };
+                for t in bytes.split_whitespace().take(16).take_while(|t| t.len() == 2) {
+                    out.push_str(&t.to_lowercase());
+                }
             }
+            found.push(out);
         }
-        Some(out)
+        found
     }
 
-    /// The first session as `keyless inspect --session-key` takes it (`0xID=KEY`), from the log.
+    /// [`Self::logged_keys`] of the first session.
+    pub fn logged_key(&self, label: &str) -> Option<String> {
+        self.logged_keys(label).into_iter().next()
+    }
+
+    /// Each session as `keyless inspect --session-key` takes it (`0xID=KEY`), from the log.
+    pub fn logged_session_keys(&self) -> Vec<String> {
+        let ids = self.logged_keys("Session Id");
+        let keys = self.logged_keys("Session Key");
+        ids.iter()
+            .zip(keys)
+            .filter_map(|(id, key)| {
+                let bytes: Vec<u8> =
+                    (0..id.len()).step_by(2).filter_map(|i| u8::from_str_radix(id.get(i..i + 2)?, 16).ok()).collect();
+                Some(format!("{:#018x}={key}", u64::from_le_bytes(bytes.try_into().ok()?)))
+            })
+            .collect()
+    }
+
+    /// The first of [`Self::logged_session_keys`].
     pub fn logged_session_key(&self) -> Option<String> {
-        let id = self.logged_key("Session Id")?;
-        let bytes: Vec<u8> =
-            (0..id.len()).step_by(2).filter_map(|i| u8::from_str_radix(id.get(i..i + 2)?, 16).ok()).collect();
-        let id = u64::from_le_bytes(bytes.try_into().ok()?);
-        Some(format!("{id:#018x}={}", self.logged_key("Session Key")?))
+        self.logged_session_keys().into_iter().next()
     }
 }
 

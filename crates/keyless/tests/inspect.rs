@@ -203,6 +203,56 @@ fn keyless_session_decodes_as_tshark_sees_it() {
     assert_eq!(read, 2_000_000);
 }
 
+/// keyless's own encrypted sessions (put and get against smbd requiring encryption, each
+/// 3.1.1 cipher forced in turn): from the user's password, and from the key smbd logs, every
+/// signature verifies and every TRANSFORM opens; inside are the CREATE of the file and its
+/// bytes both ways.
+#[test]
+fn keyless_encrypted_sessions_open() {
+    if tools().is_none() {
+        return;
+    }
+    for cipher in ["AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"] {
+        let scratch = ScratchDir::new("inspect-keyless-sealed");
+        let Some(smbd) = Smbd::start(&scratch, SmbMode::EncryptWith(cipher), None) else { return };
+        let pw = scratch.join("pw");
+        std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+        let local = scratch.join("up.bin");
+        std::fs::write(&local, vec![6u8; 700_000]).unwrap();
+        let rec = Dumpcap::start(&scratch, "sealed", &format!("tcp port {}", smbd.port)).unwrap();
+        let url = format!("smb://127.0.0.1:{}/{}/sealed.bin", smbd.port, smbd.share);
+        let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", pw.to_str().unwrap()];
+        for args in
+            [vec!["put", local.to_str().unwrap(), &url], vec!["get", &url, scratch.join("down.bin").to_str().unwrap()]]
+        {
+            let out = Command::new(common::KEYLESS).args(&args).args(auth).output().unwrap();
+            assert!(out.status.success(), "{cipher} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+        let mut keys = Vec::new();
+        for key in smbd.logged_session_keys() {
+            keys.extend(["--session-key".to_string(), key]);
+        }
+        assert_eq!(keys.len(), 4, "smbd logs both sessions' keys");
+        let (_, by_password) = opened_with_password(&scratch, &file, &smbd.password);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let (code, by_key, err) = inspect_json(&file, &keys);
+        assert!(code == 0, "{cipher}: exit {code}: {err}");
+        for records in [&by_password, &by_key] {
+            let transforms: Vec<&Value> = records.iter().filter(|r| r["kind"] == "TRANSFORM (encrypted)").collect();
+            assert!(!transforms.is_empty(), "{cipher}: sealed");
+            assert!(transforms.iter().all(|t| t["fields"]["decrypted"] == true), "{cipher}: {transforms:?}");
+            let negotiated = records.iter().find_map(|r| r["fields"]["cipher"].as_str());
+            assert_eq!(negotiated, Some(cipher));
+            assert!(names_created(records).iter().any(|n| n == "sealed.bin"), "{cipher}");
+            let total = |kind: &str, field: &str| -> u64 {
+                records.iter().filter(|r| r["kind"] == kind).filter_map(|r| r["fields"][field].as_u64()).sum()
+            };
+            assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (700_000, 700_000));
+        }
+    }
+}
+
 /// MIT kinit and kvno against the MIT KDC over UDP and TCP: AS-REQ, the pre-authentication
 /// KRB-ERROR, AS-REP, TGS-REQ, TGS-REP, with names and enctypes, as tshark sees them.
 #[test]
