@@ -45,14 +45,17 @@ fn our_smb_rows(records: &[Value]) -> Vec<String> {
     rows.into_iter().map(|(p, c, s, m)| format!("{p}\t{}\t{}\t{}", c.join(","), s.join(","), m.join(","))).collect()
 }
 
-/// tshark's fields of the packets `filter` selects, one row per packet; `options` go before
-/// (`-d` decode-as, `-o` preferences such as session keys).
 /// The tshark fields `our_smb_rows` stands beside.
 const SMB_ROW_FIELDS: [&str; 4] = ["frame.number", "smb2.cmd", "smb2.nt_status", "smb2.msg_id"];
 
+/// tshark's fields of the packets `filter` selects, one row per packet; `options` go before
+/// (`-d` decode-as, `-o` preferences such as session keys). Out-of-order segments are
+/// reassembled, which tshark does not do by default: dumpcap on loopback with two CPUs
+/// records a segment after the one that followed it now and then, and tshark would then
+/// miss the message they make up.
 fn tshark(file: &Path, options: &[String], filter: &str, fields: &[&str]) -> Vec<String> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(file).args(options);
+    cmd.arg("-r").arg(file).args(["-o", "tcp.reassemble_out_of_order:TRUE"]).args(options);
     cmd.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
     for f in fields {
         cmd.args(["-e", f]);
@@ -170,6 +173,25 @@ fn smbclient_session_decodes_as_tshark_sees_it() {
     assert_eq!(written, 300_000, "the WRITEs carry the file");
 }
 
+/// keyless puts a file of `size` bytes as `name` on `smbd` and gets it back (NTLM, two
+/// connections), recorded with dumpcap: the capture, SMB on port 445.
+fn record_keyless_put_get(scratch: &ScratchDir, smbd: &Smbd, name: &str, size: usize) -> PathBuf {
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    let local = scratch.join("up.bin");
+    std::fs::write(&local, vec![3u8; size]).unwrap();
+    let rec = Dumpcap::start(scratch, "keyless", &format!("tcp port {}", smbd.port)).unwrap();
+    let url = format!("smb://127.0.0.1:{}/{}/{name}", smbd.port, smbd.share);
+    let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", pw.to_str().unwrap()];
+    for args in
+        [vec!["put", local.to_str().unwrap(), &url], vec!["get", &url, scratch.join("down.bin").to_str().unwrap()]]
+    {
+        let out = Command::new(common::KEYLESS).args(&args).args(auth).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    keyless_testbed::with_port(&rec.stop(), smbd.port, 445)
+}
+
 /// keyless's own session (put and get against smbd, signed): every message decodes and
 /// agrees with tshark.
 #[test]
@@ -179,20 +201,7 @@ fn keyless_session_decodes_as_tshark_sees_it() {
     }
     let scratch = ScratchDir::new("inspect-keyless");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
-    let pw = scratch.join("pw");
-    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
-    let local = scratch.join("up.bin");
-    std::fs::write(&local, vec![3u8; 2_000_000]).unwrap();
-    let rec = Dumpcap::start(&scratch, "keyless", &format!("tcp port {}", smbd.port)).unwrap();
-    let url = format!("smb://127.0.0.1:{}/{}/k.bin", smbd.port, smbd.share);
-    let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", pw.to_str().unwrap()];
-    for args in
-        [vec!["put", local.to_str().unwrap(), &url], vec!["get", &url, scratch.join("down.bin").to_str().unwrap()]]
-    {
-        let out = Command::new(common::KEYLESS).args(&args).args(auth).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let file = record_keyless_put_get(&scratch, &smbd, "k.bin", 2_000_000);
     let records = agrees_with_tshark(&file);
     assert!(names_created(&records).iter().any(|n| n == "k.bin"));
     let read: u64 = records
@@ -215,20 +224,7 @@ fn keyless_encrypted_sessions_open() {
     for cipher in ["AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"] {
         let scratch = ScratchDir::new("inspect-keyless-sealed");
         let Some(smbd) = Smbd::start(&scratch, SmbMode::EncryptWith(cipher), None) else { return };
-        let pw = scratch.join("pw");
-        std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
-        let local = scratch.join("up.bin");
-        std::fs::write(&local, vec![6u8; 700_000]).unwrap();
-        let rec = Dumpcap::start(&scratch, "sealed", &format!("tcp port {}", smbd.port)).unwrap();
-        let url = format!("smb://127.0.0.1:{}/{}/sealed.bin", smbd.port, smbd.share);
-        let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", pw.to_str().unwrap()];
-        for args in
-            [vec!["put", local.to_str().unwrap(), &url], vec!["get", &url, scratch.join("down.bin").to_str().unwrap()]]
-        {
-            let out = Command::new(common::KEYLESS).args(&args).args(auth).output().unwrap();
-            assert!(out.status.success(), "{cipher} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+        let file = record_keyless_put_get(&scratch, &smbd, "sealed.bin", 700_000);
         let mut keys = Vec::new();
         for key in smbd.logged_session_keys() {
             keys.extend(["--session-key".to_string(), key]);
