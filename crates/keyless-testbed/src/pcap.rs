@@ -36,6 +36,7 @@ pub fn read_capture(path: &Path, server_port: u16) -> Result<Capture, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tshark::fields_of;
     use std::path::PathBuf;
     use std::process::Command;
 
@@ -95,23 +96,11 @@ mod tests {
 
     /// tshark's count of NBSS session messages on port 445, split into SMB1 and the rest.
     fn tshark_counts(path: &Path) -> (usize, usize) {
-        let nbss = tshark_fields(path, "nbss && tcp.port == 445", &["nbss.type"]);
-        let messages = nbss.split([',', '\n']).filter(|t| *t == "0x00").count();
-        let smb1 = tshark_fields(path, "smb && tcp.port == 445", &["smb.server_component"]);
-        let smb1 = smb1.split([',', '\n']).filter(|t| !t.is_empty()).count();
+        let nbss = fields_of(path, &[], "nbss && tcp.port == 445", &["nbss.type"]);
+        let messages = nbss.iter().flat_map(|row| row.split(',')).filter(|t| *t == "0x00").count();
+        let smb1 = fields_of(path, &[], "smb && tcp.port == 445", &["smb.server_component"]);
+        let smb1 = smb1.iter().flat_map(|row| row.split(',')).filter(|t| !t.is_empty()).count();
         (messages - smb1, smb1)
-    }
-
-    fn tshark_fields(path: &Path, filter: &str, fields: &[&str]) -> String {
-        let mut cmd = Command::new("tshark");
-        // Loopback captures on two CPUs hold out-of-order segments now and then.
-        cmd.arg("-r").arg(path).args(["-o", "tcp.reassemble_out_of_order:TRUE", "-Y", filter, "-T", "fields"]);
-        for f in fields {
-            cmd.args(["-e", f]);
-        }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Per packet, as tshark prints `frame.number smb2.cmd smb2.msg_id smb2.header.transform.msg_size`:
@@ -178,8 +167,7 @@ mod tests {
             eprintln!("{name}: SMB2/3 frames ours {ours} tshark {theirs}; SMB1 ours {ours_smb1} tshark {theirs_smb1}");
             assert_eq!((ours, ours_smb1), (theirs, theirs_smb1), "{name}: notes {:?}", cap.notes);
             let fields = ["frame.number", "smb2.cmd", "smb2.msg_id", "smb2.header.transform.msg_size"];
-            let theirs = tshark_fields(&path, "smb2 && tcp.port == 445", &fields);
-            let theirs: Vec<&str> = theirs.lines().collect();
+            let theirs = fields_of(&path, &[], "smb2 && tcp.port == 445", &fields);
             let ours = our_summary(&cap);
             let first_diff = ours.iter().zip(&theirs).position(|(a, b)| a != b);
             assert!(

@@ -47,6 +47,23 @@ pub fn dissect(scratch: &ScratchDir, frames: &[Vec<u8>], fields: &[&str]) -> Opt
     })
 }
 
+/// tshark's `fields` of the packets of the capture at `path` that `filter` selects, one row
+/// per packet (repeated fields joined by commas); `options` go before (`-d` decode-as, `-o`
+/// preferences such as session keys). Out-of-order segments are reassembled, which tshark
+/// does not do by default: dumpcap on loopback with two CPUs records a segment after the one
+/// that followed it now and then, and tshark would then miss the message they complete.
+pub fn fields_of(path: &std::path::Path, options: &[String], filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(path).args(["-o", "tcp.reassemble_out_of_order:TRUE"]).args(options);
+    cmd.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
 /// `bytes` as text2pcap reads a packet: offset, then 16 hex bytes a line.
 fn hex_dump(bytes: &[u8], dump: &mut String) {
     for (i, chunk) in bytes.chunks(16).enumerate() {

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+use keyless_testbed::tshark::fields_of;
 use keyless_testbed::{Dumpcap, MitKdc, ScratchDir, SmbMode, Smbd};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -48,30 +49,13 @@ fn our_smb_rows(records: &[Value]) -> Vec<String> {
 /// The tshark fields `our_smb_rows` stands beside.
 const SMB_ROW_FIELDS: [&str; 4] = ["frame.number", "smb2.cmd", "smb2.nt_status", "smb2.msg_id"];
 
-/// tshark's fields of the packets `filter` selects, one row per packet; `options` go before
-/// (`-d` decode-as, `-o` preferences such as session keys). Out-of-order segments are
-/// reassembled, which tshark does not do by default: dumpcap on loopback with two CPUs
-/// records a segment after the one that followed it now and then, and tshark would then
-/// miss the message they make up.
-fn tshark(file: &Path, options: &[String], filter: &str, fields: &[&str]) -> Vec<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(file).args(["-o", "tcp.reassemble_out_of_order:TRUE"]).args(options);
-    cmd.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
-}
-
 /// Every record decoded, and the SMB2 rows equal tshark's (SMB on port 445: see
 /// `keyless_testbed::with_port`). Transforms are left out: tshark has no keys to open them.
 fn agrees_with_tshark(file: &Path) -> Vec<Value> {
     let (code, records, err) = inspect_json(file, &[]);
     let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
     assert!(code == 0 && broken.is_empty(), "{}: exit {code}, {broken:?}\n{err}", file.display());
-    let theirs = tshark(file, &[], "smb2.cmd", &SMB_ROW_FIELDS);
+    let theirs = fields_of(file, &[], "smb2.cmd", &SMB_ROW_FIELDS);
     let ours = our_smb_rows(&records);
     let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
     assert!(
@@ -92,6 +76,11 @@ fn names_created(records: &[Value]) -> Vec<String> {
         .filter(|r| r["kind"] == "CREATE request")
         .filter_map(|r| r["fields"]["name"].as_str().map(str::to_string))
         .collect()
+}
+
+/// The sum of `field` over the records of `kind` (such as the bytes of every WRITE request).
+fn total(records: &[Value], kind: &str, field: &str) -> u64 {
+    records.iter().filter(|r| r["kind"] == kind).filter_map(|r| r["fields"][field].as_u64()).sum()
 }
 
 fn tools() -> Option<()> {
@@ -168,9 +157,7 @@ fn smbclient_session_decodes_as_tshark_sees_it() {
     for want in ["docs", "docs\\data.bin"] {
         assert!(names.iter().any(|n| n == want), "CREATE of {want} in {names:?}");
     }
-    let written: u64 =
-        records.iter().filter(|r| r["kind"] == "WRITE request").map(|r| r["fields"]["length"].as_u64().unwrap()).sum();
-    assert_eq!(written, 300_000, "the WRITEs carry the file");
+    assert_eq!(total(&records, "WRITE request", "length"), 300_000, "the WRITEs carry the file");
 }
 
 /// keyless puts a file of `size` bytes as `name` on `smbd` and gets it back (NTLM, two
@@ -204,12 +191,7 @@ fn keyless_session_decodes_as_tshark_sees_it() {
     let file = record_keyless_put_get(&scratch, &smbd, "k.bin", 2_000_000);
     let records = agrees_with_tshark(&file);
     assert!(names_created(&records).iter().any(|n| n == "k.bin"));
-    let read: u64 = records
-        .iter()
-        .filter(|r| r["kind"] == "READ response")
-        .filter_map(|r| r["fields"]["data_length"].as_u64())
-        .sum();
-    assert_eq!(read, 2_000_000);
+    assert_eq!(total(&records, "READ response", "data_length"), 2_000_000);
 }
 
 /// keyless's own encrypted sessions (put and get against smbd requiring encryption, each
@@ -241,10 +223,8 @@ fn keyless_encrypted_sessions_open() {
             let negotiated = records.iter().find_map(|r| r["fields"]["cipher"].as_str());
             assert_eq!(negotiated, Some(cipher));
             assert!(names_created(records).iter().any(|n| n == "sealed.bin"), "{cipher}");
-            let total = |kind: &str, field: &str| -> u64 {
-                records.iter().filter(|r| r["kind"] == kind).filter_map(|r| r["fields"][field].as_u64()).sum()
-            };
-            assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (700_000, 700_000));
+            let moved = (total(records, "WRITE request", "length"), total(records, "READ response", "data_length"));
+            assert_eq!(moved, (700_000, 700_000), "{cipher}");
         }
     }
 }
@@ -277,7 +257,7 @@ fn mit_kerberos_exchanges_decode_as_tshark_sees_them() {
     assert!(records[5]["fields"]["server"].as_str().unwrap().starts_with(&kdc.service), "{:?}", records[5]);
     let decode_as =
         ["-d".into(), format!("udp.port=={port},kerberos"), "-d".into(), format!("tcp.port=={port},kerberos")];
-    let theirs = tshark(&file, &decode_as, "kerberos", &["frame.number", "kerberos.msg_type"]);
+    let theirs = fields_of(&file, &decode_as, "kerberos", &["frame.number", "kerberos.msg_type"]);
     let ours: Vec<String> = records
         .iter()
         .map(|r| {
@@ -482,10 +462,8 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
 
         // What the session did, found inside.
         assert!(names_created(&records).iter().any(|n| n == "secret.bin"), "{mode:?}");
-        let total = |kind: &str, field: &str| -> u64 {
-            records.iter().filter(|r| r["kind"] == kind).filter_map(|r| r["fields"][field].as_u64()).sum()
-        };
-        assert_eq!((total("WRITE request", "length"), total("READ response", "data_length")), (100_000, 100_000));
+        let moved = (total(&records, "WRITE request", "length"), total(&records, "READ response", "data_length"));
+        assert_eq!(moved, (100_000, 100_000), "{mode:?}");
 
         // The summary says the same.
         let out = Command::new(common::KEYLESS)
@@ -518,7 +496,7 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
 
         // tshark, given the same key, sees the same messages.
         let uat = ["-o".into(), format!("uat:smb2_seskey_list:{id},{key},\"\",\"\"")];
-        let theirs = tshark(&file, &uat, "smb2.cmd", &SMB_ROW_FIELDS);
+        let theirs = fields_of(&file, &uat, "smb2.cmd", &SMB_ROW_FIELDS);
         assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
 
         // The user's password instead of the key: NTLM's session key, the same records.
@@ -699,12 +677,7 @@ fn kerberos_sessions_open_with_keytabs() {
             } else {
                 assert!(checks.len() > 10, "{what}: every message after SESSION_SETUP is signed: {checks:?}");
             }
-            let written: u64 = records
-                .iter()
-                .filter(|r| r["kind"] == "WRITE request")
-                .filter_map(|r| r["fields"]["length"].as_u64())
-                .sum();
-            assert_eq!(written, 50_000, "{what}");
+            assert_eq!(total(&records, "WRITE request", "length"), 50_000, "{what}");
         }
     }
 }
