@@ -9,7 +9,8 @@
 //! - NTLM hashes and NTLMv2 key computations ([`ntlm`], MS-NLMP 3.3, 3.4).
 //! - SMB: SP800-108 key derivation ([`SessionKeys`], MS-SMB2 3.1.4.2), signing ([`Signer`]:
 //!   HMAC-SHA256, AES-CMAC, AES-GMAC) and TRANSFORM_HEADER encryption ([`Aead`]: AES-128/256
-//!   CCM and GCM).
+//!   CCM and GCM), and the session key schedule both the client and `keyless inspect` follow
+//!   ([`KeySchedule`], [`PreauthHash`], [`SessionCrypto`]).
 //!
 //! Every key type zeroizes itself on drop and prints no bytes in `Debug`. Every decryption and
 //! MAC check compares in constant time and returns a typed [`CryptoError`], never panics.
@@ -22,6 +23,7 @@ mod key;
 mod numbers;
 mod smb2_kdf;
 mod smb2_seal;
+mod smb2_session;
 mod smb2_sign;
 
 pub mod ntlm;
@@ -42,5 +44,6 @@ pub use key::Key;
 pub use numbers::{CksumType, EncType, KeyUsage};
 pub use smb2_kdf::{ApplicationKey, Cipher, CipherKey, Derivation, SessionKeys, SigningKey, preauth_hash_step};
 pub use smb2_seal::Aead;
+pub use smb2_session::{DerivedKeys, KeySchedule, PreauthHash, SessionCrypto};
 pub use smb2_sign::{Signer, SigningAlgorithm};
 pub use zeroize::Zeroizing;

@@ -7,9 +7,7 @@
 use crate::krb_keys::GssKeys;
 use crate::ntlm::NtlmSetup;
 use crate::{Record, hex};
-use keyless_crypto::{
-    Aead, Cipher, Derivation, SessionKeys, Signer, SigningAlgorithm, SigningKey, Zeroizing, preauth_hash_step,
-};
+use keyless_crypto::{Cipher, KeySchedule, PreauthHash, SessionCrypto, SigningAlgorithm, Zeroizing};
 use keyless_smb::header::Header;
 use keyless_smb::negotiate::NegotiateResponse;
 use keyless_smb::transform::TransformHeader;
@@ -21,40 +19,27 @@ pub(crate) struct SmbKeys<'s> {
     /// GSS session keys given by session id.
     given: &'s [(u64, Zeroizing<Vec<u8>>)],
     connections: HashMap<usize, Connection>,
-    sessions: HashMap<u64, Session>,
+    sessions: HashMap<u64, SessionCrypto>,
 }
 
+#[derive(Default)]
 struct Connection {
     /// Dialect, cipher and signing algorithm, once the NEGOTIATE response is seen.
     settled: Option<(Dialect, Option<Cipher>, SigningAlgorithm)>,
     /// The preauth hash after NEGOTIATE: where every new session's hash starts.
-    preauth: [u8; 64],
+    preauth: PreauthHash,
     /// SESSION_SETUP requests awaiting their response, by message id.
     requests: HashMap<u64, Setup>,
     /// Sessions between legs (MORE_PROCESSING_REQUIRED), by session id.
     between_legs: HashMap<u64, Setup>,
 }
 
-impl Default for Connection {
-    fn default() -> Self {
-        Self { settled: None, preauth: [0; 64], requests: HashMap::new(), between_legs: HashMap::new() }
-    }
-}
-
 /// A session being set up: its preauth hash so far and its Kerberos or NTLM keys.
 #[derive(Clone)]
 pub(crate) struct Setup {
-    hash: [u8; 64],
+    hash: PreauthHash,
     pub gss: GssKeys,
     pub ntlm: NtlmSetup,
-}
-
-/// An established session's keys.
-struct Session {
-    signer: Signer,
-    /// Client-to-server and server-to-client AEADs (3.x with a cipher).
-    c2s: Option<Aead>,
-    s2c: Option<Aead>,
 }
 
 impl<'s> SmbKeys<'s> {
@@ -66,11 +51,11 @@ impl<'s> SmbKeys<'s> {
     pub fn setup_request(&mut self, connection: usize, h: &Header, msg: &[u8]) -> &mut Setup {
         let conn = self.connections.entry(connection).or_default();
         let mut setup = conn.between_legs.remove(&h.session_id()).unwrap_or_else(|| Setup {
-            hash: conn.preauth,
+            hash: conn.preauth.clone(),
             gss: GssKeys::default(),
             ntlm: NtlmSetup::default(),
         });
-        setup.hash = preauth_hash_step(&setup.hash, msg);
+        setup.hash.add(msg);
         conn.requests.entry(h.message_id()).insert_entry(setup).into_mut()
     }
 
@@ -85,11 +70,13 @@ impl<'s> SmbKeys<'s> {
         let response = h.is_response();
         match (h.command(), response) {
             (Command::NEGOTIATE, false) => {
-                self.connections.entry(connection).or_default().preauth = preauth_hash_step(&[0; 64], msg);
+                let conn = self.connections.entry(connection).or_default();
+                conn.preauth = PreauthHash::default();
+                conn.preauth.add(msg);
             }
             (Command::NEGOTIATE, true) => {
                 let conn = self.connections.entry(connection).or_default();
-                conn.preauth = preauth_hash_step(&conn.preauth, msg);
+                conn.preauth.add(msg);
                 conn.settled = NegotiateResponse::parse(msg).ok().and_then(|n| {
                     let s = n.settled().ok()?;
                     Some((n.dialect, s.cipher.and_then(Cipher::from_id), SigningAlgorithm::from_id(s.signing)?))
@@ -112,7 +99,7 @@ impl<'s> SmbKeys<'s> {
         let Some(mut setup) = conn.requests.remove(&h.message_id()) else { return };
         let session_id = h.session_id();
         if h.status() == NtStatus::MORE_PROCESSING_REQUIRED {
-            setup.hash = preauth_hash_step(&setup.hash, msg);
+            setup.hash.add(msg);
             conn.between_legs.insert(session_id, setup);
             return;
         }
@@ -134,29 +121,13 @@ impl<'s> SmbKeys<'s> {
         };
         let gss_key = Zeroizing::new(gss_key);
         r.field("session_key", hex(&gss_key));
-        let session = if dialect == Dialect::SMB_202 || dialect == Dialect::SMB_21 {
-            let key = SigningKey::smb2(&gss_key);
-            r.field("signing_key", hex(key.expose_bytes()));
-            Session { signer: Signer::new(signing, &key), c2s: None, s2c: None }
-        } else {
-            let derivation = if dialect == Dialect::SMB_311 {
-                Derivation::Smb311 { preauth_hash: &setup.hash }
-            } else {
-                Derivation::Smb30
-            };
-            let keys = SessionKeys::derive(&gss_key, derivation, cipher);
-            r.field("signing_key", hex(keys.signing.expose_bytes()));
-            let aead = |k| cipher.and_then(|c| Aead::new(c, k).ok());
-            if cipher.is_some() {
-                r.field("c2s_cipher_key", hex(keys.encryption.expose_bytes()));
-                r.field("s2c_cipher_key", hex(keys.decryption.expose_bytes()));
-            }
-            Session {
-                signer: Signer::new(signing, &keys.signing),
-                c2s: aead(&keys.encryption),
-                s2c: aead(&keys.decryption),
-            }
-        };
+        let keys = KeySchedule::for_dialect(dialect.0, &setup.hash).derive(&gss_key, cipher);
+        r.field("signing_key", hex(keys.signing.expose_bytes()));
+        if let Some((c2s, s2c)) = &keys.ciphers {
+            r.field("c2s_cipher_key", hex(c2s.expose_bytes()));
+            r.field("s2c_cipher_key", hex(s2c.expose_bytes()));
+        }
+        let Ok(session) = SessionCrypto::new(&keys, cipher, signing) else { return };
         self.sessions.insert(session_id, session);
     }
 
@@ -164,7 +135,7 @@ impl<'s> SmbKeys<'s> {
     pub fn open(&self, to_server: bool, frame: &[u8]) -> Result<Option<Vec<u8>>, String> {
         let (th, cipher_text) = TransformHeader::parse(frame).map_err(|e| e.to_string())?;
         let Some(session) = self.sessions.get(&th.session_id) else { return Ok(None) };
-        let Some(aead) = (if to_server { &session.c2s } else { &session.s2c }) else { return Ok(None) };
+        let Some(aead) = (if to_server { &session.encrypt } else { &session.decrypt }) else { return Ok(None) };
         let aad = TransformHeader::aad(frame).ok_or("TRANSFORM_HEADER: truncated")?;
         let mut plain = cipher_text.to_vec();
         let nonce = &th.nonce[..aead.cipher().nonce_len()];

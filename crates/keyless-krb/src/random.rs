@@ -4,7 +4,7 @@
 use crate::Error;
 
 /// A source of cryptographically secure random bytes.
-pub trait RandomSource {
+pub trait RandomSource: Send {
     /// Fills `buf` with random bytes.
     ///
     /// # Errors

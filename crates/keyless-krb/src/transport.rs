@@ -388,7 +388,7 @@ pub async fn run<E: Exchange>(
     exchange: &mut E,
     first: Step,
     rng: &mut dyn RandomSource,
-    clock: &dyn Fn() -> SystemTime,
+    clock: &(dyn Fn() -> SystemTime + Sync),
 ) -> Result<Credential, Error> {
     let mut step = first;
     loop {

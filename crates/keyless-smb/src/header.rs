@@ -164,19 +164,53 @@ impl HeaderFields {
         }
     }
 
-    /// Writes the 64 bytes.
+    /// Appends the 64 bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&PROTOCOL_ID);
-        out.extend_from_slice(&64u16.to_le_bytes());
-        out.extend_from_slice(&self.credit_charge.to_le_bytes());
-        out.extend_from_slice(&self.status.0.to_le_bytes());
-        out.extend_from_slice(&self.command.0.to_le_bytes());
-        out.extend_from_slice(&self.credits.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.next_command.to_le_bytes());
-        out.extend_from_slice(&self.message_id.to_le_bytes());
-        out.extend_from_slice(&self.async_or_tree.to_le_bytes());
-        out.extend_from_slice(&self.session_id.to_le_bytes());
-        out.extend_from_slice(&self.signature);
+        let mut raw = [0u8; LEN];
+        self.write(&mut raw);
+        out.extend_from_slice(&raw);
     }
+
+    /// Writes the 64 bytes over `raw` (a message's header, rewritten before it is sent again).
+    pub fn write(&self, raw: &mut [u8; LEN]) {
+        raw[..4].copy_from_slice(&PROTOCOL_ID);
+        raw[4..6].copy_from_slice(&64u16.to_le_bytes());
+        raw[6..8].copy_from_slice(&self.credit_charge.to_le_bytes());
+        raw[8..12].copy_from_slice(&self.status.0.to_le_bytes());
+        raw[12..14].copy_from_slice(&self.command.0.to_le_bytes());
+        raw[14..16].copy_from_slice(&self.credits.to_le_bytes());
+        raw[16..20].copy_from_slice(&self.flags.to_le_bytes());
+        raw[20..24].copy_from_slice(&self.next_command.to_le_bytes());
+        raw[24..32].copy_from_slice(&self.message_id.to_le_bytes());
+        raw[32..40].copy_from_slice(&self.async_or_tree.to_le_bytes());
+        raw[40..48].copy_from_slice(&self.session_id.to_le_bytes());
+        raw[48..64].copy_from_slice(&self.signature);
+    }
+
+    /// The TreeId of a sync header.
+    pub fn tree_id(&self) -> u32 {
+        (self.async_or_tree >> 32) as u32
+    }
+}
+
+/// Where a request of `command` carries the FileId it acts on, counted from the start of the
+/// message (header included): CLOSE, FLUSH, LOCK, IOCTL, QUERY_DIRECTORY, CHANGE_NOTIFY and an
+/// oplock break acknowledgment at body offset 8 (MS-SMB2 2.2.15, 2.2.17, 2.2.26, 2.2.31,
+/// 2.2.33, 2.2.35, 2.2.24.1), READ, WRITE and SET_INFO at 16 (2.2.19, 2.2.21, 2.2.39),
+/// QUERY_INFO at 24 (2.2.37). A client that opens the file again after a reconnection writes
+/// the new FileId there.
+pub fn request_file_id_at(command: Command) -> Option<usize> {
+    let body = match command {
+        Command::CLOSE
+        | Command::FLUSH
+        | Command::LOCK
+        | Command::IOCTL
+        | Command::QUERY_DIRECTORY
+        | Command::CHANGE_NOTIFY
+        | Command::OPLOCK_BREAK => 8,
+        Command::READ | Command::WRITE | Command::SET_INFO => 16,
+        Command::QUERY_INFO => 24,
+        _ => return None,
+    };
+    Some(LEN + body)
 }
