@@ -1,13 +1,12 @@
-//! How a session authenticates: the GSS steps of SESSION_SETUP through SPNEGO, Kerberos or
-//! NTLMv2 (`keyless-gss`), as a small state machine the connection feeds server tokens to.
+//! Who a session is ([`Auth`]) and where fresh credentials come from while it lasts
+//! ([`Renew`]). The driver runs a renewal when the core says one is due.
 
-use crate::Error;
+use crate::error::RenewError;
 use keyless_gss::credentials::Credentials;
-use keyless_gss::{ntlmssp, spnego};
-use keyless_krb::{Credential, RandomSource};
+use keyless_krb::Credential;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 /// Who the session is.
@@ -36,47 +35,41 @@ impl core::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// When the credential stops being accepted (seconds since the epoch): a Kerberos
-    /// ticket's end time; `None` for a password, which does not expire.
-    pub fn expires_at(&self) -> Option<i64> {
+    /// When the credential stops being accepted: a Kerberos ticket's end time; `None` for a
+    /// password, which does not expire.
+    pub fn expires_at(&self) -> Option<SystemTime> {
         match self {
             Self::Ntlm { .. } => None,
-            Self::Kerberos(c) => Some(c.end_time),
+            Self::Kerberos(c) => Some(unix(c.end_time)),
         }
     }
 
-    /// How long the credential was issued for (seconds), when it expires.
-    fn lifetime(&self) -> Option<i64> {
-        match self {
-            Self::Ntlm { .. } => None,
-            Self::Kerberos(c) => Some(c.end_time - if c.start_time != 0 { c.start_time } else { c.auth_time }),
-        }
-    }
-
-    /// Whether to renew before `now`'s next request: within five minutes of the end, or a
-    /// quarter of the lifetime for short tickets.
-    pub(crate) fn due_for_renewal(&self, now: i64) -> bool {
-        match (self.expires_at(), self.lifetime()) {
-            (Some(end), Some(life)) => now >= end - (life / 4).clamp(1, 300),
-            _ => false,
-        }
+    /// When to get a fresh one: five minutes before the end, or in the last quarter of a
+    /// short ticket's life.
+    pub(crate) fn renew_at(&self) -> Option<SystemTime> {
+        let Self::Kerberos(c) = self else { return None };
+        let start = if c.start_time != 0 { c.start_time } else { c.auth_time };
+        let margin = ((c.end_time - start) / 4).clamp(1, 300);
+        Some(unix(c.end_time - margin))
     }
 }
 
-/// The future [`Renew::renew`] returns.
-pub type RenewFuture<'a> = Pin<Box<dyn Future<Output = Result<Auth, String>> + 'a>>;
+fn unix(seconds: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+}
 
-/// Where a fresh credential comes from when the session's is about to expire (a new service
-/// ticket from the cache's TGT, say). The connection reauthenticates with it before the
-/// ticket ends, and again when the server says the session expired; the error is one line
-/// for the user.
+/// The future [`Renew::renew`] returns.
+pub type RenewFuture<'a> = Pin<Box<dyn Future<Output = Result<Auth, RenewError>> + Send + 'a>>;
+
+/// Where a fresh credential comes from when the session's is about to end (a new service
+/// ticket from the cache's TGT, an OAuth token traded for a ticket). The client reauthenticates
+/// with it before the old one ends, and when the server says the session expired.
 pub trait Renew: Send {
     /// A fresh credential for the same user, to replace `expiring`.
     fn renew<'a>(&'a mut self, expiring: &Auth) -> RenewFuture<'a>;
 }
 
-/// Fresh service tickets from Kerberos [`Credentials`]: a cache's TGT (what `keyless` uses),
-/// a keytab, or a password.
+/// Fresh service tickets from Kerberos [`Credentials`]: a cache's TGT, a keytab, or a password.
 pub struct RenewFrom {
     /// Where tickets come from.
     pub credentials: Credentials,
@@ -88,81 +81,13 @@ pub struct RenewFrom {
 
 impl Renew for RenewFrom {
     fn renew<'a>(&'a mut self, expiring: &Auth) -> RenewFuture<'a> {
-        let after = expiring.expires_at().unwrap_or(i64::MIN);
+        let after = match expiring {
+            Auth::Kerberos(c) => c.end_time,
+            Auth::Ntlm { .. } => i64::MIN,
+        };
         Box::pin(async move {
             let ticket = self.credentials.service_ticket_ending_after(&self.spn, &self.kdcs, after).await;
-            ticket.map(Auth::Kerberos).map_err(|e| format!("a new ticket for {}: {e}", self.spn))
+            ticket.map(Auth::Kerberos).map_err(|e| format!("a new ticket for {}: {e}", self.spn).into())
         })
-    }
-}
-
-/// What to do after a step.
-pub(crate) enum Step {
-    /// Send this token in the next SESSION_SETUP.
-    Send(Vec<u8>),
-    /// Authentication is complete; the GSS session key.
-    Done(Zeroizing<Vec<u8>>),
-}
-
-/// The authentication in progress.
-pub(crate) enum Authenticator {
-    NtlmStart(spnego::NtlmInitiator),
-    NtlmPending(Box<spnego::NtlmPending>),
-    Krb5(spnego::Krb5Initiator),
-    /// Kerberos is established; the server may still owe its final answer.
-    Established(Zeroizing<Vec<u8>>),
-    Spent,
-}
-
-impl Authenticator {
-    /// The first token.
-    pub(crate) fn start(auth: &Auth, rng: &mut dyn RandomSource) -> Result<(Self, Vec<u8>), Error> {
-        Ok(match auth {
-            Auth::Ntlm { user, domain, password } => {
-                let (init, token) = spnego::NtlmInitiator::start(user, domain, password.as_bytes())?;
-                (Self::NtlmStart(init), token)
-            }
-            Auth::Kerberos(ticket) => {
-                let flags = keyless_gss::krb5::flags::MUTUAL | keyless_gss::krb5::flags::INTEG;
-                let (init, token) = spnego::Krb5Initiator::start(ticket, flags, SystemTime::now(), rng)?;
-                (Self::Krb5(init), token)
-            }
-        })
-    }
-
-    /// Takes the server's token; `done` says whether SESSION_SETUP answered STATUS_SUCCESS.
-    pub(crate) fn step(
-        &mut self,
-        token: &[u8],
-        done: bool,
-        spn: &str,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Step, Error> {
-        match std::mem::replace(self, Self::Spent) {
-            Self::NtlmStart(init) if !done => {
-                let inputs = ntlmssp::AuthInputs::random(ntlmssp::filetime(SystemTime::now()), rng)?;
-                let (pending, answer) = init.handle_challenge(token, Some(spn), inputs)?;
-                *self = Self::NtlmPending(Box::new(pending));
-                Ok(Step::Send(answer))
-            }
-            Self::NtlmPending(pending) if done => {
-                let ctx = pending.finish(token)?;
-                Ok(Step::Done(Zeroizing::new(ctx.session_key().expose_bytes().to_vec())))
-            }
-            Self::Krb5(init) => {
-                let (ctx, more) = init.handle_reply(token)?;
-                let key = Zeroizing::new(ctx.session_key().expose_bytes().to_vec());
-                match (more, done) {
-                    (Some(mic), false) => {
-                        *self = Self::Established(key);
-                        Ok(Step::Send(mic))
-                    }
-                    (None, true) => Ok(Step::Done(key)),
-                    _ => Err(Error::Refused("the server's SESSION_SETUP status does not match its SPNEGO state")),
-                }
-            }
-            Self::Established(key) if done => Ok(Step::Done(key)),
-            _ => Err(Error::Refused("the server's SESSION_SETUP status does not match its SPNEGO state")),
-        }
     }
 }

@@ -4,18 +4,26 @@
 //! 2.0.2 to 3.1.1 with the SHA-512 preauth integrity chain, SESSION_SETUP with Kerberos or
 //! NTLMv2 through SPNEGO (guest and anonymous sessions refused), every request signed and every
 //! response verified once the session exists, encryption when the session, the share or the
-//! caller requires it (AES-256-GCM preferred), and files: list, stat, get, put, mkdir, rmdir,
-//! remove, rename.
+//! caller requires it (AES-256-GCM preferred), and files: list, stat, get, put, open (tokio
+//! `AsyncRead`/`AsyncWrite`/`AsyncSeek`), mkdir, rmdir, remove, rename, watch.
 //!
-//! The protocol state (message ids, credits, signing, sealing, the checks on each received
-//! frame) is a sans-IO core, `channel`; [`Connection`] only moves its bytes over TCP.
+//! Two layers:
+//! - [`proto::Connection`], the sans-IO core (quinn-proto's shape): handshake, credits,
+//!   signing and sealing, the requests in flight, timers (ECHO, renewal, answers overdue), and
+//!   the restoration of a session on a new connection (shares connected again, durable opens
+//!   reclaimed, requests in flight sent again with the replay flag). No socket, clock or OS
+//!   randomness inside.
+//! - One tokio task per session drives it; the handles [`Client`], [`Session`], [`Tree`] and
+//!   [`File`] are `Clone + Send + Sync`, and every task's requests are pipelined on the one
+//!   connection. A future dropped part-way (a timeout, a `select!`) abandons its own request
+//!   only. A dropped connection is a delay for the caller, not an error.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), keyless_client::Error> {
-//! use keyless_client::{Auth, Connection, Options};
+//! use keyless_client::{Auth, Client};
 //! let auth = Auth::Ntlm { user: "alice".into(), domain: String::new(), password: "secret".to_string().into() };
-//! let mut conn = Connection::connect(("files.example.test", 445), Options::new("files.example.test"), &auth).await?;
-//! let mut share = conn.tree_connect("share").await?;
+//! let client = Client::builder("files.example.test").auth(auth).connect().await?;
+//! let share = client.tree("share").await?;
 //! for entry in share.list("").await? {
 //!     println!("{} {}", entry.size, entry.name);
 //! }
@@ -23,16 +31,26 @@
 //! ```
 
 mod auth;
-mod channel;
-mod connection;
+mod client;
+mod driver;
 mod error;
-pub mod negotiate;
+mod file;
+mod io;
+mod listing;
+pub mod proto;
+mod transfer;
 mod tree;
 
 pub use auth::{Auth, Renew, RenewFrom, RenewFuture};
-pub use channel::{CREDIT_UNIT, Received};
-pub use connection::{Connection, Options};
-pub use error::Error;
+pub use client::{Client, ClientBuilder, Pending, Session};
+pub use driver::{Answer, NoticeHook};
+pub use error::{Error, ErrorKind, Incompatibility, Misbehaviour, Misuse, RenewError};
+pub use file::File;
+pub use io::Blocking;
 pub use keyless_gss::credentials::Credentials;
 pub use keyless_smb::change_notify::FileNotify;
-pub use tree::{Metadata, OpenFile, OpenHow, ReadSeek, Tree, WINDOW_BYTES, filetime, from_filetime};
+pub use listing::Listing;
+pub use proto::negotiate;
+pub use proto::{Notice, SessionInfo};
+pub use transfer::{Progress, ReadData, ReadPending, WINDOW_BYTES, WritePending};
+pub use tree::{Metadata, OpenHow, Tree, filetime, from_filetime};

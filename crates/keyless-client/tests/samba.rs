@@ -5,21 +5,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_client::{Auth, Connection, Error, Options};
+use keyless_client::{Auth, Blocking, Client, ClientBuilder, Error, ErrorKind};
 use keyless_smb::{Dialect, NtStatus};
 use keyless_testbed::{MitKdc, ScratchDir, SmbMode, Smbd};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
 }
 
 fn ntlm(smbd: &Smbd, password: &str) -> Auth {
     Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: password.to_string().into() }
 }
 
+fn builder(smbd: &Smbd) -> ClientBuilder {
+    Client::builder("127.0.0.1").port(smbd.port)
+}
+
 /// Connects to `smbd` as alice, NTLMv2 with her password.
-async fn open(smbd: &Smbd, options: Options) -> Result<Connection, Error> {
-    Connection::connect(("127.0.0.1", smbd.port), options, &ntlm(smbd, &smbd.password)).await
+async fn open(smbd: &Smbd, builder: ClientBuilder) -> Result<Client, Error> {
+    builder.auth(ntlm(smbd, &smbd.password)).connect().await
 }
 
 /// Bytes that are not all the same (so an offset error shows).
@@ -27,8 +31,8 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
-async fn round_trips(conn: &mut Connection, smbd: &Smbd) {
-    let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+async fn round_trips(client: &Client, smbd: &Smbd) {
+    let share = client.tree(&smbd.share).await.unwrap();
     share.mkdir("docs").await.unwrap();
     for (name, len) in [("empty.bin", 0), ("one.bin", 1), ("résumé €.bin", (1 << 20) + 1)] {
         let data = pattern(len);
@@ -55,7 +59,7 @@ async fn round_trips(conn: &mut Connection, smbd: &Smbd) {
     share.rename("docs/one.bin", "docs/two.bin").await.unwrap();
     let gone = share.stat("docs/one.bin").await.unwrap_err();
     assert_eq!(gone.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND), "{gone}");
-    assert!(gone.to_string().contains("no such file or directory"), "{gone}");
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
     for name in ["empty.bin", "two.bin", "résumé €.bin"] {
         share.remove(&format!("docs/{name}")).await.unwrap();
     }
@@ -69,13 +73,16 @@ fn ntlm_signed_session_round_trips_files() {
     let scratch = ScratchDir::new("client-ntlm");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
     block_on(async {
-        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
-        assert_eq!(conn.negotiated().dialect, Dialect::SMB_311);
-        assert_eq!(conn.negotiated().signing, keyless_crypto::SigningAlgorithm::AesGmac);
-        assert!(!conn.encrypted());
-        round_trips(&mut conn, &smbd).await;
-        conn.echo().await.unwrap();
-        conn.logoff().await.unwrap();
+        let client = open(&smbd, builder(&smbd)).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        let info = client.session().info();
+        assert_eq!(info.negotiated.dialect, Dialect::SMB_311);
+        assert_eq!(info.negotiated.signing, keyless_crypto::SigningAlgorithm::AesGmac);
+        assert!(!info.encrypted);
+        round_trips(&client, &smbd).await;
+        client.session().echo().await.unwrap();
+        client.session().logoff().await;
+        let e = client.session().echo().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
     });
 }
 
@@ -84,10 +91,10 @@ fn encryption_required_share() {
     let scratch = ScratchDir::new("client-encrypt");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     block_on(async {
-        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
-        assert!(conn.negotiated().cipher.is_some());
-        assert!(conn.encrypted(), "smbd requires encryption for the session");
-        round_trips(&mut conn, &smbd).await;
+        let client = open(&smbd, builder(&smbd)).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        assert!(client.session().info().negotiated.cipher.is_some());
+        assert!(client.session().encrypted(), "smbd requires encryption for the session");
+        round_trips(&client, &smbd).await;
     });
 }
 
@@ -97,18 +104,17 @@ fn every_dialect_in_turn() {
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
     for dialect in [Dialect::SMB_202, Dialect::SMB_21, Dialect::SMB_30, Dialect::SMB_302, Dialect::SMB_311] {
         block_on(async {
-            let mut options = Options::new("127.0.0.1");
-            options.dialects = vec![dialect];
-            let mut conn = open(&smbd, options).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
-            assert_eq!(conn.negotiated().dialect, dialect);
-            conn.tree_connect(&smbd.share).await.unwrap().disconnect().await.unwrap();
+            let client =
+                open(&smbd, builder(&smbd).dialects(&[dialect])).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+            assert_eq!(client.session().info().negotiated.dialect, dialect);
+            client.tree(&smbd.share).await.unwrap().disconnect().await.unwrap();
             let smb3 = !matches!(dialect, Dialect::SMB_202 | Dialect::SMB_21);
             assert_eq!(
-                conn.negotiation_validated(),
+                client.session().info().validated,
                 smb3,
                 "{dialect}: FSCTL for 3.0/3.0.2, preauth for 3.1.1, none for 2.x"
             );
-            let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+            let share = client.tree(&smbd.share).await.unwrap();
             let data = pattern(200_000);
             share.put("d.bin", &mut &data[..]).await.unwrap();
             let mut back = Vec::new();
@@ -124,30 +130,23 @@ fn mistakes_give_one_clear_line() {
     let scratch = ScratchDir::new("client-errors");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
     block_on(async {
-        let e = Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &ntlm(&smbd, "wrong"))
-            .await
-            .unwrap_err();
+        let e = builder(&smbd).auth(ntlm(&smbd, "wrong")).connect().await.unwrap_err();
         assert_eq!(e.status(), Some(NtStatus::LOGON_FAILURE));
-        assert_eq!(
-            e.to_string(),
-            "SESSION_SETUP failed with STATUS_LOGON_FAILURE: wrong user name or password (check --user and --password-file)"
-        );
-        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
-        let e = conn.tree_connect("nosuchshare").await.unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "TREE_CONNECT failed with STATUS_BAD_NETWORK_NAME: no share of that name on this server"
-        );
-        let mut options = Options::new("127.0.0.1");
-        options.dialects = vec![Dialect::SMB_21];
-        options.require_encryption = true;
-        let e = open(&smbd, options).await.unwrap_err();
-        assert!(matches!(e, Error::Refused(_)), "{e}");
+        assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
+        assert_eq!(e.to_string(), "SESSION_SETUP failed with STATUS_LOGON_FAILURE");
+        let client = open(&smbd, builder(&smbd)).await.unwrap();
+        let e = client.tree("nosuchshare").await.unwrap_err();
+        assert_eq!(e.to_string(), "TREE_CONNECT failed with STATUS_BAD_NETWORK_NAME");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let e = open(&smbd, builder(&smbd).dialects(&[Dialect::SMB_21]).require_encryption(true)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible, "{e}");
         let closed = keyless_testbed::free_port();
-        let e = Connection::connect(("127.0.0.1", closed), Options::new("127.0.0.1"), &ntlm(&smbd, &smbd.password))
-            .await
-            .unwrap_err();
+        let e =
+            Client::builder("127.0.0.1").port(closed).auth(ntlm(&smbd, &smbd.password)).connect().await.unwrap_err();
         assert!(e.to_string().starts_with("connecting to the SMB server: "), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Network);
+        // The chain of causes is kept: the OS error under the client's.
+        assert!(std::error::Error::source(&e).is_some());
     });
 }
 
@@ -164,12 +163,13 @@ fn kerberos_session_with_mit_kdc() {
     let spn = keyless_krb::Principal::parse(&kdc.service, None).unwrap();
     block_on(async {
         let ticket = creds.service_ticket(&spn, &dir).await.unwrap();
-        let mut conn =
-            Connection::connect(("127.0.0.1", smbd.port), Options::new("127.0.0.1"), &Auth::Kerberos(ticket))
-                .await
-                .unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
-        assert!(conn.encrypted());
-        let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+        let client = builder(&smbd)
+            .auth(Auth::Kerberos(ticket))
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        assert!(client.session().encrypted());
+        let share = client.tree(&smbd.share).await.unwrap();
         let data = pattern(70_000);
         share.put("k.bin", &mut &data[..]).await.unwrap();
         let mut back = Vec::new();
@@ -185,12 +185,10 @@ fn tshark_reads_a_whole_session() {
     let scratch = ScratchDir::new("client-tshark");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
     let frames = block_on(async {
-        let mut options = Options::new("127.0.0.1");
-        options.record = true;
-        options.max_io = 65_536; // frames text2pcap can hold
-        let mut conn = open(&smbd, options).await.unwrap();
-        round_trips(&mut conn, &smbd).await;
-        conn.transcript().to_vec()
+        // Frames text2pcap can hold.
+        let client = open(&smbd, builder(&smbd).record(true).max_io(65_536)).await.unwrap();
+        round_trips(&client, &smbd).await;
+        client.session().transcript()
     });
     assert!(frames.len() > 40, "{}", frames.len());
     // stat went out as one compound: CREATE, QUERY_INFO, CLOSE in one frame.
@@ -274,13 +272,16 @@ fn large_file_streams_both_ways() {
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     let len = 256u64 << 20;
     block_on(async {
-        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
-        let mut share = conn.tree_connect(&smbd.share).await.unwrap();
-        let mut source = Source { left: len, state: 42, hash: sha2::Sha256::new() };
+        let client = open(&smbd, builder(&smbd)).await.unwrap();
+        let share = client.tree(&smbd.share).await.unwrap();
+        let source = Source { left: len, state: 42, hash: sha2::Sha256::new() };
+        let mut source = Blocking(source);
         assert_eq!(share.put("big.bin", &mut source).await.unwrap(), len);
+        let source = source.0;
         let sent = source.hash.finalize();
-        let mut sink = Sink(sha2::Sha256::new(), 0);
+        let mut sink = Blocking(Sink(sha2::Sha256::new(), 0));
         assert_eq!(share.get("big.bin", &mut sink).await.unwrap(), len);
+        let sink = sink.0;
         assert_eq!(sink.1, len);
         assert_eq!(sink.0.finalize(), sent, "what came back is what went");
         let mut stored = Sink(sha2::Sha256::new(), 0);
@@ -304,11 +305,10 @@ fn every_cipher_in_turn() {
         let scratch = ScratchDir::new("client-cipher");
         let Some(smbd) = Smbd::start(&scratch, SmbMode::EncryptWith(name), None) else { return };
         block_on(async {
-            let mut conn =
-                open(&smbd, Options::new("127.0.0.1")).await.unwrap_or_else(|e| panic!("{name}: {e}\n{}", smbd.log()));
-            assert_eq!(conn.negotiated().cipher, Some(cipher), "{name}");
-            assert!(conn.encrypted());
-            let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+            let client = open(&smbd, builder(&smbd)).await.unwrap_or_else(|e| panic!("{name}: {e}\n{}", smbd.log()));
+            assert_eq!(client.session().info().negotiated.cipher, Some(cipher), "{name}");
+            assert!(client.session().encrypted());
+            let share = client.tree(&smbd.share).await.unwrap();
             let data = pattern(3 << 20);
             share.put("c.bin", &mut &data[..]).await.unwrap();
             assert!(std::fs::read(smbd.share_path.join("c.bin")).unwrap() == data, "{name}");
@@ -326,8 +326,8 @@ fn watch_completes_on_change_and_cancels_without() {
     let scratch = ScratchDir::new("client-watch");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
     block_on(async {
-        let mut conn = open(&smbd, Options::new("127.0.0.1")).await.unwrap();
-        let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+        let client = open(&smbd, builder(&smbd)).await.unwrap();
+        let share = client.tree(&smbd.share).await.unwrap();
         assert!(share.watch("", std::time::Duration::from_millis(300)).await.unwrap().is_empty(), "nothing changed");
         let dir = smbd.share_path.clone();
         let writer = std::thread::spawn(move || {
@@ -357,27 +357,22 @@ fn every_dialect_forced_by_the_server() {
         block_on(async {
             if dialect == Dialect::SMB_21 {
                 // SMB 2 only when asked for: the default offer is SMB 3.
-                let e = Connection::connect(
-                    ("127.0.0.1", smbd.port),
-                    Options::new("127.0.0.1"),
-                    &ntlm(&smbd, &smbd.password),
-                )
-                .await
-                .unwrap_err();
+                let e = open(&smbd, builder(&smbd)).await.unwrap_err();
                 assert!(e.to_string().contains("no common dialect") || e.status().is_some(), "{e}");
             }
-            let mut options = Options::new("127.0.0.1");
-            options.dialects = keyless_client::negotiate::DIALECTS.to_vec();
-            let mut conn = open(&smbd, options).await.unwrap_or_else(|e| panic!("{protocol}: {e}\n{}", smbd.log()));
-            assert_eq!(conn.negotiated().dialect, dialect, "{protocol}");
-            let mut share = conn.tree_connect(&smbd.share).await.unwrap();
+            let all = keyless_client::negotiate::DIALECTS;
+            let client = open(&smbd, builder(&smbd).dialects(&all))
+                .await
+                .unwrap_or_else(|e| panic!("{protocol}: {e}\n{}", smbd.log()));
+            assert_eq!(client.session().info().negotiated.dialect, dialect, "{protocol}");
+            let share = client.tree(&smbd.share).await.unwrap();
             let data = pattern(300_000);
             share.put("p.bin", &mut &data[..]).await.unwrap();
             let mut back = Vec::new();
             share.get("p.bin", &mut back).await.unwrap();
             assert!(back == data, "{protocol}");
             share.disconnect().await.unwrap();
-            assert_eq!(conn.negotiation_validated(), dialect != Dialect::SMB_21, "{protocol}");
+            assert_eq!(client.session().info().validated, dialect != Dialect::SMB_21, "{protocol}");
         });
     }
 }
@@ -412,17 +407,17 @@ fn a_lease_break_is_acknowledged_at_once() {
             let (auth, share_name) = (auth.clone(), share_name.clone());
             std::thread::spawn(move || {
                 block_on(async move {
-                    let options = Options::new("127.0.0.1");
-                    let mut conn = Connection::connect(("127.0.0.1", port), options, &auth).await.unwrap();
-                    let mut share = conn.tree_connect(&share_name).await.unwrap();
-                    let sent = share.put("leased.bin", &mut Slow(60 << 20, 0)).await.map_err(|e| e.to_string());
+                    let client = Client::builder("127.0.0.1").port(port).auth(auth).connect().await.unwrap();
+                    let share = client.tree(&share_name).await.unwrap();
+                    let sent =
+                        share.put("leased.bin", &mut Blocking(Slow(60 << 20, 0))).await.map_err(|e| e.to_string());
                     (sent, std::time::Instant::now())
                 })
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-        let mut conn = Connection::connect(("127.0.0.1", port), Options::new("127.0.0.1"), &auth).await.unwrap();
-        let mut share = conn.tree_connect(&share_name).await.unwrap();
+        let client = Client::builder("127.0.0.1").port(port).auth(auth).connect().await.unwrap();
+        let share = client.tree(&share_name).await.unwrap();
         let mut seen = Vec::new();
         share.get("leased.bin", &mut seen).await.unwrap();
         let read_at = std::time::Instant::now();

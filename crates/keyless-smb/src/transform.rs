@@ -37,27 +37,36 @@ impl TransformHeader {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(frame: &[u8]) -> Result<(Self, &[u8]), WireError> {
-        let h: &[u8; TRANSFORM_LEN] = frame.first_chunk().ok_or(WireError::Truncated {
-            structure: "TRANSFORM_HEADER",
-            need: TRANSFORM_LEN,
-            got: frame.len(),
-        })?;
-        if h[..4] != TRANSFORM_PROTOCOL_ID {
-            return Err(WireError::BadProtocolId { got: [h[0], h[1], h[2], h[3]] });
-        }
-        let header = Self {
-            signature: bytes16(h, 4),
-            nonce: bytes16(h, 20),
-            original_message_size: le32(h, 36),
-            flags: le16(h, 42),
-            session_id: le64(h, 44),
-        };
+        let header = Self::parse_header(frame)?;
         let ciphertext = &frame[TRANSFORM_LEN..];
         if ciphertext.len() != header.original_message_size as usize {
             // CCM and GCM keep the length: anything else is a broken or truncated frame.
             return Err(WireError::BadValue { field: "OriginalMessageSize" });
         }
         Ok((header, ciphertext))
+    }
+
+    /// Decodes the 52 bytes at the start of `head` alone (the ciphertext kept elsewhere, as a
+    /// sender holds its frames); [`TransformHeader::parse`] checks the ciphertext's length too.
+    ///
+    /// # Errors
+    /// [`WireError::Truncated`] or [`WireError::BadProtocolId`].
+    pub fn parse_header(head: &[u8]) -> Result<Self, WireError> {
+        let h: &[u8; TRANSFORM_LEN] = head.first_chunk().ok_or(WireError::Truncated {
+            structure: "TRANSFORM_HEADER",
+            need: TRANSFORM_LEN,
+            got: head.len(),
+        })?;
+        if h[..4] != TRANSFORM_PROTOCOL_ID {
+            return Err(WireError::BadProtocolId { got: [h[0], h[1], h[2], h[3]] });
+        }
+        Ok(Self {
+            signature: bytes16(h, 4),
+            nonce: bytes16(h, 20),
+            original_message_size: le32(h, 36),
+            flags: le16(h, 42),
+            session_id: le64(h, 44),
+        })
     }
 
     /// Appends the 52 bytes.

@@ -160,9 +160,12 @@ pub fn read_password(prompt: &str, file: Option<&PathBuf>) -> Result<Zeroizing<S
     Ok(line)
 }
 
-/// A single-threaded runtime for one command's network exchanges.
+/// The runtime for one command's network exchanges.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
+    // Two workers: an SMB session's driver task runs beside the command (network and crypto
+    // on one, local files on the other), and keeps an idle mount's session alive.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure(format!("cannot start the runtime: {e}")))

@@ -5,11 +5,12 @@
 
 use crate::cmd::identity::{IdentityArgs, RenewOAuth};
 use crate::context::{Context, Failure, read_password, runtime};
-use keyless_client::{Auth, Connection, Metadata, Options, Renew, RenewFrom};
+use keyless_client::{Auth, Blocking, Client, ErrorKind, Metadata, Renew, RenewFrom, Tree};
 use keyless_krb::Principal;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
-use std::io::{IsTerminal, Read, Write};
+use keyless_smb::NtStatus;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -74,6 +75,13 @@ pub struct Connect {
     identity: IdentityArgs,
 }
 
+impl Connect {
+    /// The port: the URL's, else `--port`, else 445.
+    pub fn port_for(&self, url: &SmbUrl) -> u16 {
+        url.port.or(self.port).unwrap_or(445)
+    }
+}
+
 /// `smb://host[:port]/share/path` or `//host/share/path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmbUrl {
@@ -107,23 +115,32 @@ impl SmbUrl {
     }
 }
 
-/// Connects and authenticates as the options say.
-pub fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Connection, Failure> {
+/// The client the options describe, not connected yet (the mount adds its log hook).
+pub fn client_builder(
+    c: &Connect,
+    url: &SmbUrl,
+    rt: &tokio::runtime::Runtime,
+) -> Result<keyless_client::ClientBuilder, Failure> {
     let (auth, renewal) = authenticate(c, url, rt)?;
-    let mut options = Options::new(&url.host);
-    options.require_encryption = c.require_encryption;
+    let mut builder =
+        Client::builder(&url.host).port(c.port_for(url)).require_encryption(c.require_encryption).auth(auth);
     if c.allow_smb2 {
-        options.dialects = keyless_client::negotiate::DIALECTS.to_vec();
+        builder = builder.dialects(&keyless_client::negotiate::DIALECTS);
     }
-    let addr = c.ip.clone().unwrap_or_else(|| url.host.clone());
-    let port = url.port.or(c.port).unwrap_or(445);
-    let mut conn = rt
-        .block_on(Connection::connect((&addr, port), options, &auth))
-        .map_err(|e| Failure::from(format!("{}:{port}: {e}", url.host)))?;
+    if let Some(ip) = &c.ip {
+        builder = builder.address(ip);
+    }
     if let Some(r) = renewal {
-        conn.set_renewal(r);
+        builder = builder.renew(r);
     }
-    Ok(conn)
+    Ok(builder)
+}
+
+/// Connects and authenticates as the options say.
+pub fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Client, Failure> {
+    let builder = client_builder(c, url, rt)?;
+    let port = c.port_for(url);
+    rt.block_on(builder.connect()).map_err(|e| Failure::from(format!("{}:{port}: {}", url.host, explain(&e))))
 }
 
 /// The session's credential, and for Kerberos where fresh tickets come from while it lasts.
@@ -318,8 +335,9 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
             return get_tree(tree, path, &local, rt);
         }
         if local.as_os_str() == "-" {
-            let mut out = Progress::new(std::io::stdout().lock(), name, meta.size);
-            rt.block_on(tree.get(path, &mut out))?;
+            let mut shown = Progress::new(name, meta.size);
+            let mut out = Blocking(std::io::stdout());
+            rt.block_on(tree.get_with_progress(path, &mut out, Some(&mut |n| shown.show(n))))?;
             return Ok(());
         }
         get_file(tree, path, &local, meta.size, rt)
@@ -327,20 +345,16 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
 }
 
 /// One file into `local`, through a temporary file beside it renamed only when complete.
-fn get_file(
-    tree: &mut keyless_client::Tree<'_>,
-    path: &str,
-    local: &Path,
-    size: u64,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(), Failure> {
+fn get_file(tree: &Tree, path: &str, local: &Path, size: u64, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     let tmp = temp_beside(local);
     let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let mut out = Progress::new(std::io::BufWriter::with_capacity(1 << 20, file), name, size);
-    let result = rt.block_on(tree.get(path, &mut out)).map_err(Failure::from).and_then(|n| {
-        out.finish();
-        out.inner.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut shown = Progress::new(name, size);
+    let mut out = Blocking(std::io::BufWriter::with_capacity(1 << 20, file));
+    let got = rt.block_on(tree.get_with_progress(path, &mut out, Some(&mut |n| shown.show(n))));
+    let result = got.map_err(Failure::from).and_then(|n| {
+        shown.finish();
+        out.0.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
         Ok(n)
     });
     match result {
@@ -353,12 +367,7 @@ fn get_file(
 }
 
 /// A remote directory and everything below it into `local`.
-fn get_tree(
-    tree: &mut keyless_client::Tree<'_>,
-    path: &str,
-    local: &Path,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(), Failure> {
+fn get_tree(tree: &Tree, path: &str, local: &Path, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     std::fs::create_dir_all(local).map_err(|e| format!("{}: {e}", local.display()))?;
     for entry in rt.block_on(tree.list(path))? {
         let remote = if path.is_empty() { entry.name.clone() } else { format!("{path}/{}", entry.name) };
@@ -398,20 +407,15 @@ pub fn put(a: PutArgs) -> Result<(), Failure> {
     })
 }
 
-fn put_file(
-    tree: &mut keyless_client::Tree<'_>,
-    local: &Path,
-    target: &str,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(), Failure> {
+fn put_file(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     let file = std::fs::File::open(local).map_err(|e| format!("{}: {e}", local.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Unbuffered: each WRITE's data is read from the file straight into its message (a
     // buffer in between would copy every byte once more).
-    let mut input = Progress::new(&file, &name, size);
-    let n = rt.block_on(tree.put_seekable(target, &mut input))?;
-    input.finish();
+    let mut shown = Progress::new(&name, size);
+    let n = rt.block_on(tree.put_with_progress(target, &mut Blocking(file), Some(&mut |n| shown.show(n))))?;
+    shown.finish();
     if n != size {
         return Err(format!("{}: changed while being sent ({n} of {size} bytes)", local.display()).into());
     }
@@ -419,15 +423,10 @@ fn put_file(
 }
 
 /// A local directory and everything below it to `target` (made if missing).
-fn put_tree(
-    tree: &mut keyless_client::Tree<'_>,
-    local: &Path,
-    target: &str,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(), Failure> {
+fn put_tree(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     match rt.block_on(tree.mkdir(target)) {
         Ok(()) => {}
-        Err(e) if e.status() == Some(keyless_smb::NtStatus::OBJECT_NAME_COLLISION) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.into()),
     }
     let mut entries: Vec<_> = std::fs::read_dir(local)
@@ -492,24 +491,66 @@ pub fn mv(a: MvArgs) -> Result<(), Failure> {
 fn with_tree(
     c: &Connect,
     url: &str,
-    f: impl FnOnce(&mut keyless_client::Tree<'_>, &str, &tokio::runtime::Runtime) -> Result<(), Failure>,
+    f: impl FnOnce(&Tree, &str, &tokio::runtime::Runtime) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let url = SmbUrl::parse(url)?;
     let rt = runtime()?;
-    let mut conn = connect(c, &url, &rt)?;
-    let mut tree =
-        rt.block_on(conn.tree_connect(&url.share)).map_err(|e| format!("//{}/{}: {e}", url.host, url.share))?;
+    let client = connect(c, &url, &rt)?;
+    let tree =
+        rt.block_on(client.tree(&url.share)).map_err(|e| format!("//{}/{}: {}", url.host, url.share, explain(&e)))?;
     let path = url.path.trim_end_matches(['/', '\\']).to_string();
     let path = if url.path.ends_with('/') && !path.is_empty() { format!("{path}/") } else { path };
-    f(&mut tree, &path, &rt)?;
+    f(&tree, &path, &rt)?;
     let _ = rt.block_on(tree.disconnect());
-    let _ = rt.block_on(conn.logoff());
+    rt.block_on(client.session().logoff());
     Ok(())
+}
+
+/// What a user can do about a status the server answered.
+fn status_hint(status: NtStatus) -> Option<&'static str> {
+    Some(match status {
+        NtStatus::LOGON_FAILURE => "wrong user name or password (check --user and --password-file)",
+        NtStatus::ACCESS_DENIED => "the account may not do this here",
+        NtStatus::BAD_NETWORK_NAME => "no share of that name on this server",
+        NtStatus::OBJECT_NAME_NOT_FOUND | NtStatus::NO_SUCH_FILE => "no such file or directory",
+        NtStatus::OBJECT_PATH_NOT_FOUND => "a directory on the path does not exist",
+        NtStatus::OBJECT_NAME_COLLISION => "it exists already",
+        NtStatus::DIRECTORY_NOT_EMPTY => "the directory is not empty",
+        NtStatus::SHARING_VIOLATION => "another program has it open",
+        NtStatus::DISK_FULL => "the share is full",
+        NtStatus::FILE_IS_A_DIRECTORY => "it is a directory",
+        NtStatus::NOT_A_DIRECTORY => "it is not a directory",
+        NtStatus::NOT_SUPPORTED => "the server does not support this",
+        NtStatus::USER_SESSION_DELETED => "the session ended; connect again",
+        NtStatus::NETWORK_SESSION_EXPIRED => "the Kerberos ticket expired; run keyless kinit and try again",
+        _ => return None,
+    })
+}
+
+/// An SMB client error as one line, with what to try.
+pub fn explain(e: &keyless_client::Error) -> String {
+    use keyless_client::{Error, Incompatibility};
+    let hint = match e {
+        Error::Incompatible(Incompatibility::NoEncryption) => {
+            Some("leave out --require-encryption to go on without it")
+        }
+        Error::Incompatible(Incompatibility::NoCommonDialect) => Some("for an SMB 2 server, add --allow-smb2"),
+        _ => match (e.status().and_then(status_hint), e.kind()) {
+            (Some(h), _) => Some(h),
+            (None, ErrorKind::TimedOut | ErrorKind::Network) => Some("check the server's address and port 445"),
+            (None, ErrorKind::SessionExpired) => Some("get a fresh ticket (keyless kinit) and try again"),
+            _ => None,
+        },
+    };
+    match hint {
+        Some(h) => format!("{e}: {h}"),
+        None => e.to_string(),
+    }
 }
 
 impl From<keyless_client::Error> for Failure {
     fn from(e: keyless_client::Error) -> Self {
-        Failure::from(e.to_string())
+        Failure::from(explain(&e))
     }
 }
 
@@ -523,9 +564,8 @@ fn temp_beside(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.keyless-partial"))
 }
 
-/// Counts bytes through a reader or writer and, on a terminal, shows progress and rate.
-struct Progress<T> {
-    inner: T,
+/// Shows a transfer's progress and rate on a terminal (nothing otherwise).
+struct Progress {
     name: String,
     total: u64,
     done: u64,
@@ -534,29 +574,22 @@ struct Progress<T> {
     tty: bool,
 }
 
-impl<T> Progress<T> {
-    fn new(inner: T, name: &str, total: u64) -> Self {
+impl Progress {
+    fn new(name: &str, total: u64) -> Self {
         let now = Instant::now();
-        Self {
-            inner,
-            name: name.to_string(),
-            total,
-            done: 0,
-            started: now,
-            shown: now,
-            tty: std::io::stderr().is_terminal(),
-        }
+        Self { name: name.to_string(), total, done: 0, started: now, shown: now, tty: std::io::stderr().is_terminal() }
     }
 
-    fn advance(&mut self, n: usize) {
-        self.done += n as u64;
+    /// `done` bytes so far; redrawn at most five times a second.
+    fn show(&mut self, done: u64) {
+        self.done = done;
         if self.tty && self.shown.elapsed().as_millis() >= 200 {
             self.shown = Instant::now();
-            self.show();
+            self.draw();
         }
     }
 
-    fn show(&self) {
+    fn draw(&self) {
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let pct = if self.total == 0 { 100.0 } else { self.done as f64 * 100.0 / self.total as f64 };
         eprint!(
@@ -571,37 +604,9 @@ impl<T> Progress<T> {
 
     fn finish(&self) {
         if self.tty {
-            self.show();
+            self.draw();
             eprintln!();
         }
-    }
-}
-
-impl<T: Write> Write for Progress<T> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.advance(n);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<T: Read> Read for Progress<T> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.advance(n);
-        Ok(n)
-    }
-}
-
-/// Going back to send a range again (after a reconnection) moves the count back with it.
-impl<T: std::io::Seek> std::io::Seek for Progress<T> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let at = self.inner.seek(to)?;
-        self.done = at;
-        Ok(at)
     }
 }
 

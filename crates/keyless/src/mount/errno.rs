@@ -6,7 +6,12 @@ use keyless_smb::NtStatus;
 
 /// The errno for `e`; EIO for what has no closer meaning (and it is logged).
 pub fn errno(e: &Error) -> Errno {
-    let Some(status) = e.status() else { return Errno::EIO };
+    let Some(status) = e.status() else {
+        return match e.kind() {
+            keyless_client::ErrorKind::TimedOut => Errno::ETIMEDOUT,
+            _ => Errno::EIO,
+        };
+    };
     match status {
         NtStatus::OBJECT_NAME_NOT_FOUND | NtStatus::OBJECT_PATH_NOT_FOUND | NtStatus::NO_SUCH_FILE => Errno::ENOENT,
         NtStatus::OBJECT_NAME_COLLISION => Errno::EEXIST,

@@ -1,56 +1,123 @@
-//! The share as a FUSE file system: each kernel request becomes SMB requests on one
-//! connection (the SMB client's futures run on a current-thread runtime, one request at a
-//! time). Sequential reads are served from a read-ahead window and sequential writes
-//! gathered into write-behind runs, both the size of the client's pipelined window, so a
-//! file streams as fast as `keyless get`/`put` does.
+//! The share as a FUSE file system, served by several kernel threads at once: each request is
+//! a short async operation on the shared [`Tree`] (pipelined with the others on the one SMB
+//! connection), and the table of inodes and handles sits behind a lock that is never held
+//! across a network wait. Sequential reads keep a window of READs in flight ahead of the
+//! reader; writes go behind (the kernel is answered once they are sent; a failure is reported
+//! at the next write, flush, fsync or close), within a window of their own. The client's
+//! driver reconnects underneath: an open file keeps working across a dropped connection.
 
 use super::errno::errno;
 use super::inodes::{Inodes, ROOT};
 use super::options::MountOptions;
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, KernelConfig, LockOwner,
-    OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
+    LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
-use keyless_client::{Connection, Error, Metadata, OpenFile, OpenHow, Tree, from_filetime};
-use std::collections::HashMap;
+use keyless_client::{Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WritePending, from_filetime};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-/// Read-ahead and write-behind run: 4 MiB, a quarter of the client's pipelined window.
-const RUN: usize = 4 << 20;
+/// Bytes read ahead of a sequential reader, and written behind a writer: a window of the
+/// client's 1 MiB requests.
+const WINDOW: u64 = 8 << 20;
 /// open(2) flags as Linux numbers them (the kernel passes them through FUSE as they are).
 const O_TRUNC: i32 = 0o1000;
 const O_EXCL: i32 = 0o200;
+/// Threads reading kernel requests.
+const THREADS: usize = 8;
 
-/// An open file and what is buffered for it.
-struct Open {
-    ino: u64,
-    file: OpenFile,
-    /// Data read ahead: (offset, bytes).
-    ahead: Option<(u64, Vec<u8>)>,
-    /// Where the last read ended (sequential reads get read-ahead).
-    last_end: u64,
-    /// Writes not yet sent: (offset, bytes), contiguous.
-    behind: Option<(u64, Vec<u8>)>,
+/// A READ of the read-ahead window, in flight or answered.
+enum Chunk {
+    Flying { offset: u64, len: u64, pending: ReadPending },
+    Ready { offset: u64, len: u64, read: ReadData },
 }
 
+impl Chunk {
+    fn offset(&self) -> u64 {
+        match self {
+            Self::Flying { offset, .. } | Self::Ready { offset, .. } => *offset,
+        }
+    }
+    fn end(&self) -> u64 {
+        match self {
+            Self::Flying { offset, len, .. } | Self::Ready { offset, len, .. } => offset + len,
+        }
+    }
+}
+
+/// What an open handle has in flight.
+#[derive(Default)]
+struct Streams {
+    /// READs ahead of a sequential reader, contiguous.
+    ahead: VecDeque<Chunk>,
+    /// Where the last read ended.
+    last_end: u64,
+    /// Writes gathered, not yet sent: (offset, bytes), contiguous.
+    run: Option<(u64, Vec<u8>)>,
+    /// WRITEs sent and not yet acknowledged, with their sizes.
+    writes: VecDeque<(usize, WritePending)>,
+    /// A write that failed after the kernel was told it went: the next call on the handle
+    /// reports it.
+    failed: Option<Errno>,
+}
+
+struct Open {
+    ino: u64,
+    file: File,
+    streams: tokio::sync::Mutex<Streams>,
+}
+
+/// A directory entry: inode, kind, name.
+type DirEntry = (u64, FileType, String);
+
 struct State {
-    conn: Connection,
-    tree: u32,
-    share: String,
-    /// The directory on the share that is the mount's root (`""`: the share's).
-    base: String,
     inodes: Inodes,
-    files: HashMap<u64, Open>,
-    dirs: HashMap<u64, Vec<(u64, FileType, String)>>,
+    files: HashMap<u64, Arc<Open>>,
+    dirs: HashMap<u64, Arc<Vec<DirEntry>>>,
     next_fh: u64,
 }
 
-impl State {
-    fn tree(&mut self) -> Tree<'_> {
-        self.conn.tree(self.tree, &self.share)
+/// The mounted share.
+pub struct ShareFs {
+    rt: tokio::runtime::Runtime,
+    tree: Tree,
+    /// The directory on the share that is the mount's root (`""`: the share's).
+    base: String,
+    options: MountOptions,
+    state: Mutex<State>,
+}
+
+/// SMB failures, logged (what the kernel gets is an errno only).
+fn fail(what: &str, path: &str, e: &Error) -> Errno {
+    let code = errno(e);
+    if code == Errno::EIO {
+        super::log(&format!("{what} {path}: {e}"));
+    }
+    code
+}
+
+impl ShareFs {
+    /// The file system over a connected share; `base` is the directory mounted.
+    pub fn new(rt: tokio::runtime::Runtime, tree: Tree, base: &str, options: MountOptions) -> Self {
+        let state =
+            State { inodes: Inodes::new(options.cache), files: HashMap::new(), dirs: HashMap::new(), next_fh: 0 };
+        Self { rt, tree, base: base.trim_matches('/').to_string(), options, state: Mutex::new(state) }
+    }
+
+    /// Kernel threads to serve requests with.
+    pub fn threads() -> usize {
+        THREADS
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn run<T>(&self, op: impl Future<Output = Result<T, Errno>>) -> Result<T, Errno> {
+        self.rt.handle().block_on(op)
     }
 
     /// The path on the share of a mount path.
@@ -63,7 +130,7 @@ impl State {
     }
 
     fn path(&self, ino: u64) -> Result<String, Errno> {
-        self.inodes.path(ino).map(str::to_string).ok_or(Errno::ENOENT)
+        self.state().inodes.path(ino).map(str::to_string).ok_or(Errno::ENOENT)
     }
 
     fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
@@ -72,59 +139,19 @@ impl State {
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);
         }
-        self.inodes.child(parent, name).ok_or(Errno::ENOENT)
+        self.state().inodes.child(parent, name).ok_or(Errno::ENOENT)
     }
 
-    /// A handle open on `ino`, if any.
-    fn open_handle(&self, ino: u64) -> Option<u64> {
-        self.files.iter().find(|(_, o)| o.ino == ino).map(|(fh, _)| *fh)
+    fn handle(&self, fh: u64) -> Result<Arc<Open>, Errno> {
+        self.state().files.get(&fh).cloned().ok_or(Errno::EBADF)
     }
 
-    fn fh(&mut self) -> u64 {
-        self.next_fh += 1;
-        self.next_fh
-    }
-}
-
-/// The mounted share.
-pub struct ShareFs {
-    rt: tokio::runtime::Runtime,
-    state: Mutex<State>,
-    options: MountOptions,
-}
-
-impl ShareFs {
-    /// The file system over a connected share; `base` is the directory mounted.
-    pub fn new(
-        rt: tokio::runtime::Runtime,
-        conn: Connection,
-        tree: u32,
-        share: &str,
-        base: &str,
-        options: MountOptions,
-    ) -> Self {
-        let state = State {
-            conn,
-            tree,
-            share: share.to_string(),
-            base: base.trim_matches('/').to_string(),
-            inodes: Inodes::new(options.cache),
-            files: HashMap::new(),
-            dirs: HashMap::new(),
-            next_fh: 0,
-        };
-        Self { rt, state: Mutex::new(state), options }
-    }
-
-    /// Runs `op` on the state with the runtime; a poisoned lock (a panic in an earlier
-    /// request) fails the request instead of the whole mount.
-    fn with<T>(&self, op: impl AsyncFnOnce(&mut State) -> Result<T, Errno>) -> Result<T, Errno> {
-        let mut state = self.state.lock().map_err(|_| Errno::EIO)?;
-        let result = self.rt.block_on(op(&mut state));
-        if let Some(why) = state.conn.renewal_failure() {
-            super::log(&format!("renewing the session's credential failed (the mount goes on until it ends): {why}"));
-        }
-        result
+    fn add_handle(&self, ino: u64, file: File) -> u64 {
+        let mut s = self.state();
+        s.next_fh += 1;
+        let fh = s.next_fh;
+        s.files.insert(fh, Arc::new(Open { ino, file, streams: tokio::sync::Mutex::new(Streams::default()) }));
+        fh
     }
 
     fn attr(&self, ino: u64, m: &Metadata) -> FileAttr {
@@ -156,89 +183,217 @@ impl ShareFs {
     fn writable(&self) -> Result<(), Errno> {
         if self.options.read_only { Err(Errno::EROFS) } else { Ok(()) }
     }
-}
 
-/// SMB failures, logged (what the kernel gets is an errno only).
-fn fail(what: &str, path: &str, e: &Error) -> Errno {
-    let code = errno(e);
-    if code == Errno::EIO {
-        super::log(&format!("{what} {path}: {e}"));
-    }
-    code
-}
-
-/// Sends what is gathered for `open`.
-async fn write_behind(tree: &mut Tree<'_>, open: &mut Open) -> Result<(), Error> {
-    if let Some((offset, data)) = open.behind.take() {
-        tree.write_at(&open.file, offset, &data).await?;
-    }
-    Ok(())
-}
-
-/// Sends the gathered writes of every handle of `ino` (before its size is asked).
-async fn write_behind_all(s: &mut State, ino: u64) -> Result<(), Errno> {
-    let fhs: Vec<u64> = s.files.iter().filter(|(_, o)| o.ino == ino && o.behind.is_some()).map(|(fh, _)| *fh).collect();
-    for fh in fhs {
-        send_behind(s, fh).await?;
-    }
-    Ok(())
-}
-
-async fn stat(s: &mut State, ino: u64) -> Result<Metadata, Errno> {
-    write_behind_all(s, ino).await?;
-    if let Some(m) = s.inodes.cached(ino) {
-        return Ok(m.clone());
-    }
-    let path = s.path(ino)?;
-    let full = s.share_path(&path);
-    let meta = s.tree().stat(&full).await.map_err(|e| fail("stat", &full, &e))?;
-    s.inodes.remember(ino, meta.clone());
-    Ok(meta)
-}
-
-/// The inode and metadata of `path`, counting one kernel reference. A name that does not
-/// exist leaves no inode behind (shells look up many such names).
-async fn lookup_path(s: &mut State, path: &str) -> Result<(u64, Metadata), Errno> {
-    let ino = s.inodes.ino(path, false);
-    match stat(s, ino).await {
-        Ok(meta) => {
-            s.inodes.ino(path, true);
-            Ok((ino, meta))
+    /// Sends and waits for what is written behind on every handle of `ino` (before its size is
+    /// asked or changed).
+    async fn settle_inode(&self, ino: u64) -> Result<(), Errno> {
+        let opens: Vec<Arc<Open>> = self.state().files.values().filter(|o| o.ino == ino).cloned().collect();
+        for o in opens {
+            settle(&o.file, &mut *o.streams.lock().await).await?;
         }
-        Err(e) => {
-            s.inodes.forget(ino, 0);
-            Err(e)
-        }
-    }
-}
-
-impl Filesystem for ShareFs {
-    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
-        // Bigger requests mean fewer round trips: ask for 1 MiB reads and writes.
-        let _ = config.set_max_readahead(1 << 20);
-        let _ = config.set_max_write(1 << 20);
         Ok(())
     }
 
-    fn destroy(&mut self) {
-        // Unmounted: send what is gathered and close what is open.
-        let Ok(mut s) = self.state.lock() else { return };
-        let fhs: Vec<u64> = s.files.keys().copied().collect();
-        for fh in fhs {
-            if let Some(mut open) = s.files.remove(&fh) {
-                let _ = self.rt.block_on(async {
-                    let mut tree = s.tree();
-                    write_behind(&mut tree, &mut open).await?;
-                    tree.close_file(open.file).await
-                });
+    async fn stat(&self, ino: u64) -> Result<Metadata, Errno> {
+        self.settle_inode(ino).await?;
+        if let Some(m) = self.state().inodes.cached(ino) {
+            return Ok(m.clone());
+        }
+        let full = self.share_path(&self.path(ino)?);
+        let meta = self.tree.stat(&full).await.map_err(|e| fail("stat", &full, &e))?;
+        self.state().inodes.remember(ino, meta.clone());
+        Ok(meta)
+    }
+
+    /// The inode and metadata of `path`, counting one kernel reference. A name that does not
+    /// exist leaves no inode behind (shells look up many such names).
+    async fn lookup_path(&self, path: &str) -> Result<(u64, Metadata), Errno> {
+        let ino = self.state().inodes.ino(path, false);
+        match self.stat(ino).await {
+            Ok(meta) => {
+                self.state().inodes.ino(path, true);
+                Ok((ino, meta))
+            }
+            Err(e) => {
+                self.state().inodes.forget(ino, 0);
+                Err(e)
             }
         }
     }
 
+    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: ReplyEmpty) {
+        if let Err(e) = self.writable() {
+            return reply.error(e);
+        }
+        let r = self.run(async {
+            let path = self.child(parent.0, name)?;
+            let full = self.share_path(&path);
+            let result = if dir { self.tree.rmdir(&full).await } else { self.tree.remove(&full).await };
+            result.map_err(|e| fail("remove", &full, &e))?;
+            let mut s = self.state();
+            s.inodes.unlink(&path);
+            s.inodes.invalidate(parent.0);
+            Ok(())
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    /// The directory's entries (listed once at opendir): `.`, `..`, then the share's.
+    async fn list(&self, ino: u64) -> Result<Vec<DirEntry>, Errno> {
+        let path = self.path(ino)?;
+        let full = self.share_path(&path);
+        let list = self.tree.list(&full).await.map_err(|e| fail("list", &full, &e))?;
+        let mut s = self.state();
+        let parent = match path.rsplit_once('/') {
+            Some((p, _)) => s.inodes.ino(p, false),
+            None => ROOT,
+        };
+        let mut entries =
+            vec![(ino, FileType::Directory, ".".to_string()), (parent, FileType::Directory, "..".to_string())];
+        for m in list {
+            let child = if path.is_empty() { m.name.clone() } else { format!("{path}/{}", m.name) };
+            let child_ino = s.inodes.ino(&child, false);
+            let kind = if m.is_dir { FileType::Directory } else { FileType::RegularFile };
+            entries.push((child_ino, kind, m.name.clone()));
+            // What the listing says serves the lookups and getattrs `ls -l` sends next.
+            s.inodes.remember(child_ino, m);
+        }
+        Ok(entries)
+    }
+}
+
+/// Sends the gathered run and waits for every WRITE in flight; a failure is reported once.
+async fn settle(file: &File, st: &mut Streams) -> Result<(), Errno> {
+    send_run(file, st);
+    while let Some((_, w)) = st.writes.pop_front() {
+        if let Err(e) = w.await {
+            st.failed.get_or_insert(fail("write", "", &e));
+        }
+    }
+    match st.failed.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Sends the gathered run as a WRITE (not waiting for it).
+fn send_run(file: &File, st: &mut Streams) {
+    if let Some((offset, data)) = st.run.take() {
+        match file.submit_write(offset, &data) {
+            Ok(w) => st.writes.push_back((data.len(), w)),
+            Err(e) => {
+                st.failed.get_or_insert(fail("write", "", &e));
+            }
+        }
+    }
+}
+
+/// Writes `data` at `offset` behind: gathered into runs of the session's write size, sent
+/// without waiting while the bytes in flight fit the window.
+async fn write_behind(file: &File, st: &mut Streams, offset: u64, data: &[u8]) -> Result<(), Errno> {
+    if let Some(e) = st.failed.take() {
+        return Err(e);
+    }
+    st.ahead.clear();
+    let size = file.tree().session().info().write_size;
+    match &mut st.run {
+        Some((o, d)) if *o + d.len() as u64 == offset && d.len() + data.len() <= size => d.extend_from_slice(data),
+        _ => {
+            send_run(file, st);
+            st.run = Some((offset, data.to_vec()));
+        }
+    }
+    if st.run.as_ref().is_some_and(|(_, d)| d.len() >= size) {
+        send_run(file, st);
+    }
+    while st.writes.iter().map(|(n, _)| *n as u64).sum::<u64>() > WINDOW {
+        if let Some((_, w)) = st.writes.pop_front() {
+            w.await.map_err(|e| fail("write", "", &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// `size` bytes at `offset`. A sequential reader gets a window of READs kept in flight ahead
+/// of it; a random read asks for its own bytes only.
+async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+    let chunk = file.tree().session().info().read_size as u64;
+    let end = offset + size;
+    let sequential =
+        offset == st.last_end || st.ahead.front().is_some_and(|c| c.offset() <= offset && offset < c.end());
+    if !sequential {
+        st.ahead.clear();
+        let mut out = Vec::with_capacity(size as usize);
+        file.read_at(offset, size, &mut out).await?;
+        st.last_end = offset + out.len() as u64;
+        return Ok(out);
+    }
+    while st.ahead.front().is_some_and(|c| c.end() <= offset) {
+        st.ahead.pop_front();
+    }
+    let mut next = st.ahead.back().map_or(offset, Chunk::end);
+    while next < end + WINDOW {
+        let pending = file.submit_read(next, chunk)?;
+        st.ahead.push_back(Chunk::Flying { offset: next, len: chunk, pending });
+        next += chunk;
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    let mut at = offset;
+    for i in 0..st.ahead.len() {
+        if at >= end {
+            break;
+        }
+        if let Some(Chunk::Flying { .. }) = st.ahead.get(i) {
+            if let Some(Chunk::Flying { offset, len, pending }) = st.ahead.remove(i) {
+                st.ahead.insert(i, Chunk::Ready { offset, len, read: pending.await? });
+            }
+        }
+        let Some(Chunk::Ready { offset: start, read, .. }) = st.ahead.get(i) else { break };
+        let data = read.data();
+        let from = (at - *start) as usize;
+        if from >= data.len() {
+            break; // the file ends here
+        }
+        let to = data.len().min((end - *start) as usize);
+        out.extend_from_slice(&data[from..to]);
+        at = *start + to as u64;
+        if (data.len() as u64) < chunk {
+            break; // a short read: the end of the file (or a read asked again next time)
+        }
+    }
+    if (out.len() as u64) < size {
+        st.ahead.clear(); // past the end, or short: nothing ahead is trusted
+    }
+    st.last_end = offset + out.len() as u64;
+    Ok(out)
+}
+
+impl Filesystem for ShareFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Bigger requests mean fewer round trips: ask for 1 MiB reads and writes; entries
+        // listed with their attributes (no LOOKUP per name for `ls -l`).
+        let _ = config.set_max_readahead(1 << 20);
+        let _ = config.set_max_write(1 << 20);
+        let _ = config.set_max_background(64);
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        // Unmounted: send what is written behind and close what is open.
+        let opens: Vec<Arc<Open>> = self.state().files.drain().map(|(_, o)| o).collect();
+        for o in opens {
+            let _ = self.rt.handle().block_on(async { settle(&o.file, &mut *o.streams.lock().await).await });
+        }
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let r = self.with(async |s| {
-            let path = s.child(parent.0, name)?;
-            lookup_path(s, &path).await
+        let r = self.run(async {
+            let path = self.child(parent.0, name)?;
+            self.lookup_path(&path).await
         });
         match r {
             Ok((ino, m)) => reply.entry(&self.options.cache, &self.attr(ino, &m), Generation(0)),
@@ -247,20 +402,25 @@ impl Filesystem for ShareFs {
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
-        if let Ok(mut s) = self.state.lock() {
-            s.inodes.forget(ino.0, nlookup);
-        }
+        self.state().inodes.forget(ino.0, nlookup);
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
-        let r = self.with(async |s| match stat(s, ino.0).await {
-            // Unlinked while open (fstat after unlink; the kernel need not say which handle):
-            // a handle of the inode still answers.
-            Err(e) => match fh.map(|f| f.0).filter(|f| s.files.contains_key(f)).or_else(|| s.open_handle(ino.0)) {
-                Some(f) => on_open(s, f, "stat", async |tree, open| tree.file_metadata(&open.file).await).await,
-                None => Err(e),
-            },
-            Ok(m) => Ok((m, false)),
+        let r = self.run(async {
+            match self.stat(ino.0).await {
+                Ok(m) => Ok((m, false)),
+                // Unlinked while open (fstat after unlink; the kernel need not say which
+                // handle): a handle of the inode still answers.
+                Err(e) => {
+                    let open = fh
+                        .and_then(|f| self.handle(f.0).ok())
+                        .or_else(|| self.state().files.values().find(|o| o.ino == ino.0).cloned());
+                    match open {
+                        Some(o) => o.file.metadata().await.map_err(|e| fail("stat", "", &e)),
+                        None => Err(e),
+                    }
+                }
+            }
         });
         match r {
             Ok((m, unlinked)) => {
@@ -297,20 +457,17 @@ impl Filesystem for ShareFs {
         if (size.is_some() || mtime.is_some() || atime.is_some()) && self.writable().is_err() {
             return reply.error(Errno::EROFS);
         }
-        let r = self.with(async |s| {
-            let path = s.path(ino.0)?;
-            let full = s.share_path(&path);
-            write_behind_all(s, ino.0).await?;
+        let r = self.run(async {
+            let full = self.share_path(&self.path(ino.0)?);
+            self.settle_inode(ino.0).await?;
             if let Some(size) = size {
-                let open = fh.and_then(|f| s.files.remove(&f.0));
-                let result = match &open {
-                    Some(o) => s.tree().set_file_size(&o.file, size).await,
-                    None => s.tree().set_size(&full, size).await,
+                let result = match fh.and_then(|f| self.handle(f.0).ok()) {
+                    Some(o) => {
+                        o.streams.lock().await.ahead.clear();
+                        o.file.set_len(size).await
+                    }
+                    None => self.tree.set_size(&full, size).await,
                 };
-                if let (Some(f), Some(mut o)) = (fh, open) {
-                    o.ahead = None;
-                    s.files.insert(f.0, o);
-                }
                 result.map_err(|e| fail("truncate", &full, &e))?;
             }
             if atime.is_some() || mtime.is_some() {
@@ -320,13 +477,13 @@ impl Filesystem for ShareFs {
                         TimeOrNow::Now => SystemTime::now(),
                     })
                 };
-                s.tree()
+                self.tree
                     .set_times(&full, atime.map(filetime), mtime.map(filetime))
                     .await
                     .map_err(|e| fail("set times", &full, &e))?;
             }
-            s.inodes.invalidate(ino.0);
-            stat(s, ino.0).await
+            self.state().inodes.invalidate(ino.0);
+            self.stat(ino.0).await
         });
         match r {
             Ok(m) => reply.attr(&self.options.cache, &self.attr(ino.0, &m)),
@@ -338,12 +495,12 @@ impl Filesystem for ShareFs {
         if let Err(e) = self.writable() {
             return reply.error(e);
         }
-        let r = self.with(async |s| {
-            let path = s.child(parent.0, name)?;
-            let full = s.share_path(&path);
-            s.tree().mkdir(&full).await.map_err(|e| fail("mkdir", &full, &e))?;
-            s.inodes.invalidate(parent.0);
-            lookup_path(s, &path).await
+        let r = self.run(async {
+            let path = self.child(parent.0, name)?;
+            let full = self.share_path(&path);
+            self.tree.mkdir(&full).await.map_err(|e| fail("mkdir", &full, &e))?;
+            self.state().inodes.invalidate(parent.0);
+            self.lookup_path(&path).await
         });
         match r {
             Ok((ino, m)) => reply.entry(&self.options.cache, &self.attr(ino, &m), Generation(0)),
@@ -372,13 +529,14 @@ impl Filesystem for ShareFs {
         if let Err(e) = self.writable() {
             return reply.error(e);
         }
-        let r = self.with(async |s| {
-            let (from, to) = (s.child(parent.0, name)?, s.child(newparent.0, newname)?);
-            let (full_from, full_to) = (s.share_path(&from), s.share_path(&to));
+        let r = self.run(async {
+            let (from, to) = (self.child(parent.0, name)?, self.child(newparent.0, newname)?);
+            let (full_from, full_to) = (self.share_path(&from), self.share_path(&to));
             let replace = !flags.contains(RenameFlags::RENAME_NOREPLACE);
-            let ino = s.inodes.ino(&from, false);
-            write_behind_all(s, ino).await?;
-            s.tree().rename_with(&full_from, &full_to, replace).await.map_err(|e| fail("rename", &full_from, &e))?;
+            let ino = self.state().inodes.ino(&from, false);
+            self.settle_inode(ino).await?;
+            self.tree.rename_with(&full_from, &full_to, replace).await.map_err(|e| fail("rename", &full_from, &e))?;
+            let mut s = self.state();
             s.inodes.rename(&from, &to);
             s.inodes.invalidate(parent.0);
             s.inodes.invalidate(newparent.0);
@@ -396,15 +554,12 @@ impl Filesystem for ShareFs {
             return reply.error(Errno::EROFS);
         }
         let truncate = flags.0 & O_TRUNC != 0;
-        let r = self.with(async |s| {
-            let path = s.path(ino.0)?;
-            let full = s.share_path(&path);
+        let r = self.run(async {
+            let full = self.share_path(&self.path(ino.0)?);
             let how = if truncate { OpenHow::Truncate } else { OpenHow::Existing };
-            let file = s.tree().open(&full, write, how).await.map_err(|e| fail("open", &full, &e))?;
-            s.inodes.remember(ino.0, file.metadata.clone());
-            let fh = s.fh();
-            s.files.insert(fh, Open { ino: ino.0, file, ahead: None, last_end: 0, behind: None });
-            Ok(fh)
+            let file = self.tree.open(&full, write, how).await.map_err(|e| fail("open", &full, &e))?;
+            self.state().inodes.remember(ino.0, file.opened_metadata().clone());
+            Ok(self.add_handle(ino.0, file))
         });
         match r {
             Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
@@ -432,17 +587,19 @@ impl Filesystem for ShareFs {
         } else {
             OpenHow::Always
         };
-        let r = self.with(async |s| {
-            let path = s.child(parent.0, name)?;
-            let full = s.share_path(&path);
-            let file = s.tree().open(&full, true, how).await.map_err(|e| fail("create", &full, &e))?;
-            let meta = file.metadata.clone();
-            let ino = s.inodes.ino(&path, true);
-            s.inodes.remember(ino, meta.clone());
-            s.inodes.invalidate(parent.0);
-            let fh = s.fh();
-            s.files.insert(fh, Open { ino, file, ahead: None, last_end: 0, behind: None });
-            Ok((ino, meta, fh))
+        let r = self.run(async {
+            let path = self.child(parent.0, name)?;
+            let full = self.share_path(&path);
+            let file = self.tree.open(&full, true, how).await.map_err(|e| fail("create", &full, &e))?;
+            let meta = file.opened_metadata().clone();
+            let ino = {
+                let mut s = self.state();
+                let ino = s.inodes.ino(&path, true);
+                s.inodes.remember(ino, meta.clone());
+                s.inodes.invalidate(parent.0);
+                ino
+            };
+            Ok((ino, meta, self.add_handle(ino, file)))
         });
         match r {
             Ok((ino, m, fh)) => reply.created(
@@ -467,8 +624,11 @@ impl Filesystem for ShareFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let r = self.with(async |s| {
-            on_open(s, fh.0, "read", async |tree, open| read(tree, open, offset, size as usize).await).await
+        let r = self.run(async {
+            let o = self.handle(fh.0)?;
+            let mut st = o.streams.lock().await;
+            settle(&o.file, &mut st).await?;
+            read(&o.file, &mut st, offset, u64::from(size)).await.map_err(|e| fail("read", "", &e))
         });
         match r {
             Ok(data) => reply.data(&data),
@@ -488,24 +648,10 @@ impl Filesystem for ShareFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        let r = self.with(async |s| {
-            let ino = s.files.get(&fh.0).ok_or(Errno::EBADF)?.ino;
-            s.inodes.invalidate(ino);
-            on_open(s, fh.0, "write", async |tree, open| {
-                open.ahead = None;
-                match &mut open.behind {
-                    Some((o, d)) if *o + d.len() as u64 == offset && d.len() + data.len() <= RUN => {
-                        d.extend_from_slice(data);
-                        Ok(())
-                    }
-                    _ => {
-                        let sent = write_behind(tree, open).await;
-                        open.behind = Some((offset, data.to_vec()));
-                        sent
-                    }
-                }
-            })
-            .await
+        let r = self.run(async {
+            let o = self.handle(fh.0)?;
+            self.state().inodes.invalidate(o.ino);
+            write_behind(&o.file, &mut *o.streams.lock().await, offset, data).await
         });
         match r {
             Ok(()) => reply.written(data.len() as u32),
@@ -514,7 +660,11 @@ impl Filesystem for ShareFs {
     }
 
     fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
-        match self.with(async |s| send_behind(s, fh.0).await) {
+        let r = self.run(async {
+            let o = self.handle(fh.0)?;
+            settle(&o.file, &mut *o.streams.lock().await).await
+        });
+        match r {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
@@ -530,14 +680,15 @@ impl Filesystem for ShareFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        let r = self.with(async |s| {
-            let mut open = s.files.remove(&fh.0).ok_or(Errno::EBADF)?;
-            let ino = open.ino;
-            let mut tree = s.tree();
-            let sent = write_behind(&mut tree, &mut open).await;
-            let closed = tree.close_file(open.file).await;
-            s.inodes.invalidate(ino);
-            sent.and(closed.map(|_| ())).map_err(|e| fail("close", "", &e))
+        let r = self.run(async {
+            let o = self.state().files.remove(&fh.0).ok_or(Errno::EBADF)?;
+            let sent = settle(&o.file, &mut *o.streams.lock().await).await;
+            self.state().inodes.invalidate(o.ino);
+            let closed = match Arc::try_unwrap(o) {
+                Ok(o) => o.file.close().await.map(|_| ()).map_err(|e| fail("close", "", &e)),
+                Err(_) => Ok(()), // a read still holds it: the last holder's drop closes it
+            };
+            sent.and(closed)
         });
         match r {
             Ok(()) => reply.ok(),
@@ -546,12 +697,10 @@ impl Filesystem for ShareFs {
     }
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        let r = self.with(async |s| {
-            on_open(s, fh.0, "fsync", async |tree, open| {
-                write_behind(tree, open).await?;
-                tree.flush_file(&open.file).await
-            })
-            .await
+        let r = self.run(async {
+            let o = self.handle(fh.0)?;
+            settle(&o.file, &mut *o.streams.lock().await).await?;
+            o.file.flush().await.map_err(|e| fail("fsync", "", &e))
         });
         match r {
             Ok(()) => reply.ok(),
@@ -560,37 +709,20 @@ impl Filesystem for ShareFs {
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        let r = self.with(async |s| {
-            let path = s.path(ino.0)?;
-            let full = s.share_path(&path);
-            let list = s.tree().list(&full).await.map_err(|e| fail("list", &full, &e))?;
-            let parent = match path.rsplit_once('/') {
-                Some((p, _)) => s.inodes.ino(p, false),
-                None => ROOT,
-            };
-            let mut entries =
-                vec![(ino.0, FileType::Directory, ".".to_string()), (parent, FileType::Directory, "..".to_string())];
-            for m in list {
-                let child = if path.is_empty() { m.name.clone() } else { format!("{path}/{}", m.name) };
-                let child_ino = s.inodes.ino(&child, false);
-                let kind = if m.is_dir { FileType::Directory } else { FileType::RegularFile };
-                entries.push((child_ino, kind, m.name.clone()));
-                // What the listing says serves the lookups and getattrs `ls -l` sends next.
-                s.inodes.remember(child_ino, m);
+        match self.run(self.list(ino.0)) {
+            Ok(entries) => {
+                let mut s = self.state();
+                s.next_fh += 1;
+                let fh = s.next_fh;
+                s.dirs.insert(fh, Arc::new(entries));
+                reply.opened(FileHandle(fh), FopenFlags::empty());
             }
-            let fh = s.fh();
-            s.dirs.insert(fh, entries);
-            Ok(fh)
-        });
-        match r {
-            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
             Err(e) => reply.error(e),
         }
     }
 
     fn readdir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
-        let Ok(s) = self.state.lock() else { return reply.error(Errno::EIO) };
-        let Some(entries) = s.dirs.get(&fh.0) else { return reply.error(Errno::EBADF) };
+        let Some(entries) = self.state().dirs.get(&fh.0).cloned() else { return reply.error(Errno::EBADF) };
         for (i, (ino, kind, name)) in entries.iter().enumerate().skip(offset as usize) {
             if reply.add(INodeNo(*ino), i as u64 + 1, *kind, name) {
                 break;
@@ -599,15 +731,50 @@ impl Filesystem for ShareFs {
         reply.ok();
     }
 
-    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
-        if let Ok(mut s) = self.state.lock() {
-            s.dirs.remove(&fh.0);
+    fn readdirplus(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let Some(entries) = self.state().dirs.get(&fh.0).cloned() else { return reply.error(Errno::EBADF) };
+        let dir = self.path(ino.0).unwrap_or_default();
+        for (i, (child, _, name)) in entries.iter().enumerate().skip(offset as usize) {
+            let dot = name == "." || name == "..";
+            let meta = {
+                let s = self.state();
+                s.inodes.cached(*child).cloned()
+            };
+            // What the listing did not say (the dot entries, or expired): asked now.
+            let meta = match meta {
+                Some(m) => m,
+                None => match self.run(self.stat(*child)) {
+                    Ok(m) => m,
+                    Err(_) if dot => Metadata::new(name.clone(), 0, true, [0; 4]),
+                    Err(_) => continue,
+                },
+            };
+            if reply.add(
+                INodeNo(*child),
+                i as u64 + 1,
+                name,
+                &self.options.cache,
+                &self.attr(*child, &meta),
+                Generation(0),
+            ) {
+                break;
+            }
+            // Each entry returned (but `.` and `..`) is a lookup the kernel will forget.
+            if !dot {
+                let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+                self.state().inodes.ino(&path, true);
+            }
         }
         reply.ok();
     }
 
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        self.state().dirs.remove(&fh.0);
+        reply.ok();
+    }
+
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        match self.with(async |s| s.tree().space().await.map_err(|e| fail("statfs", "", &e))) {
+        match self.run(async { self.tree.space().await.map_err(|e| fail("statfs", "", &e)) }) {
             Ok(f) => {
                 let unit = f.sectors_per_unit.saturating_mul(f.bytes_per_sector).max(512);
                 // SMB counts no inodes: report plenty, as cifs does.
@@ -625,66 +792,4 @@ impl Filesystem for ShareFs {
             Err(e) => reply.error(e),
         }
     }
-}
-
-impl ShareFs {
-    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: ReplyEmpty) {
-        if let Err(e) = self.writable() {
-            return reply.error(e);
-        }
-        let r = self.with(async |s| {
-            let path = s.child(parent.0, name)?;
-            let full = s.share_path(&path);
-            let result = if dir { s.tree().rmdir(&full).await } else { s.tree().remove(&full).await };
-            result.map_err(|e| fail("remove", &full, &e))?;
-            s.inodes.unlink(&path);
-            s.inodes.invalidate(parent.0);
-            Ok(())
-        });
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
-    }
-}
-
-async fn send_behind(s: &mut State, fh: u64) -> Result<(), Errno> {
-    on_open(s, fh, "write", async |tree, open| write_behind(tree, open).await).await
-}
-
-/// Runs `op` on the open file `fh` (lent out of the table meanwhile) and the share; an SMB
-/// failure becomes an errno, logged as `what`.
-async fn on_open<T>(
-    s: &mut State,
-    fh: u64,
-    what: &str,
-    op: impl AsyncFnOnce(&mut Tree<'_>, &mut Open) -> Result<T, Error>,
-) -> Result<T, Errno> {
-    let mut open = s.files.remove(&fh).ok_or(Errno::EBADF)?;
-    let result = op(&mut s.tree(), &mut open).await;
-    s.files.insert(fh, open);
-    result.map_err(|e| fail(what, "", &e))
-}
-
-/// `size` bytes at `offset`: from the read-ahead window when it holds them; a sequential read
-/// past it fetches the next [`RUN`] bytes at once (pipelined), a random one only its own.
-async fn read(tree: &mut Tree<'_>, open: &mut Open, offset: u64, size: usize) -> Result<Vec<u8>, Error> {
-    write_behind(tree, open).await?;
-    if let Some((start, data)) = &open.ahead {
-        let end = start + data.len() as u64;
-        if offset >= *start && offset + size as u64 <= end {
-            let from = (offset - start) as usize;
-            open.last_end = offset + size as u64;
-            return Ok(data[from..from + size].to_vec());
-        }
-    }
-    let sequential = offset == open.last_end;
-    let want = if sequential { size.max(RUN) } else { size };
-    let mut buf = Vec::with_capacity(want);
-    tree.read_at(&open.file, offset, want as u64, &mut buf).await?;
-    let n = size.min(buf.len());
-    let out = buf[..n].to_vec();
-    open.last_end = offset + n as u64;
-    open.ahead = (buf.len() > n).then_some((offset, buf));
-    Ok(out)
 }

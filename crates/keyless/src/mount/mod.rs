@@ -170,10 +170,17 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
     }
     let url = SmbUrl::parse(&a.url)?;
     let rt = runtime()?;
-    let mut conn = crate::cmd::smb::connect(&a.connect, &url, &rt)?;
-    let tree = rt.block_on(conn.tree_connect(&url.share)).map_err(|e| format!("{}: {e}", url.share))?.id();
-    let fs = fs::ShareFs::new(rt, conn, tree, &url.share, &url.path, options.clone());
+    let builder = crate::cmd::smb::client_builder(&a.connect, &url, &rt)?.on_notice(|n| log(&notice(n)));
+    let port = a.connect.port_for(&url);
+    let client =
+        rt.block_on(builder.connect()).map_err(|e| format!("{}:{port}: {}", url.host, crate::cmd::smb::explain(&e)))?;
+    let tree =
+        rt.block_on(client.tree(&url.share)).map_err(|e| format!("{}: {}", url.share, crate::cmd::smb::explain(&e)))?;
+    let fs = fs::ShareFs::new(rt, tree, &url.path, options.clone());
     let mut config = fuser::Config::default();
+    // Several kernel requests served at once (each thread reads its own clone of /dev/fuse).
+    config.n_threads = Some(fs::ShareFs::threads());
+    config.clone_fd = true;
     config.mount_options = vec![
         fuser::MountOption::FSName(format!("//{}/{}", url.host, url.share)),
         fuser::MountOption::Subtype("keyless".into()),
@@ -193,6 +200,19 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
     fuser::mount(fs, &mountpoint, &config).map_err(|e| format!("{}: {e}", mountpoint.display()))?;
     log(&format!("{} unmounted", mountpoint.display()));
     Ok(())
+}
+
+/// A client notice as a log line.
+fn notice(n: &keyless_client::Notice) -> String {
+    use keyless_client::Notice;
+    match n {
+        Notice::Lost(why) => format!("the connection dropped ({why}); connecting again"),
+        Notice::Reconnected => "connected again; open files restored".into(),
+        Notice::RenewalFailed(why) => {
+            format!("renewing the session's credential failed (the mount goes on until it ends): {why}")
+        }
+        Notice::OpenLost(what) => format!("lost after a reconnection: {what}"),
+    }
 }
 
 /// Runs this same command with `--foreground` in a new session and waits until the mount

@@ -1,7 +1,7 @@
 //! NEGOTIATE from the client's side: what keyless offers, and the checks on what the server
 //! chose (MS-SMB2 3.2.4.2.2, 3.2.5.2). Pure functions over the codec's types.
 
-use crate::Error;
+use crate::error::{Error, Incompatibility};
 use keyless_crypto::{Cipher, SigningAlgorithm};
 use keyless_smb::Dialect;
 use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, caps, context, security_mode};
@@ -65,29 +65,29 @@ pub fn offer(dialects: &[Dialect], client_guid: [u8; 16], salt: &[u8; 32], serve
 /// Checks the server's choices against the offer.
 ///
 /// # Errors
-/// [`Error::Refused`] for a dialect not offered, a 3.1.1 response without SHA-512 preauth
+/// [`Error::Incompatible`] for a dialect not offered, a 3.1.1 response without SHA-512 preauth
 /// integrity, or a cipher or signing algorithm keyless did not offer.
 pub fn accept(resp: &NegotiateResponse<'_>, offered: &[Dialect]) -> Result<Negotiated, Error> {
     if !offered.contains(&resp.dialect) {
-        return Err(Error::Refused("the server chose a dialect keyless did not offer (no common dialect?)"));
+        return Err(Incompatibility::NoCommonDialect.into());
     }
     let settled = resp.settled()?;
     if resp.dialect == Dialect::SMB_311 && settled.preauth_hashes != [context::SHA512] {
-        return Err(Error::Refused("a 3.1.1 NEGOTIATE response without SHA-512 preauth integrity"));
+        return Err(Incompatibility::NoSha512Preauth.into());
     }
     let cipher = match settled.cipher {
         Some(id) => Some(
             Cipher::from_id(id)
                 .filter(|c| CIPHERS.contains(c))
-                .ok_or(Error::Refused("the server chose a cipher keyless did not offer"))?,
+                .ok_or(Error::Incompatible(Incompatibility::CipherNotOffered))?,
         ),
         None => None,
     };
-    let signing = SigningAlgorithm::from_id(settled.signing)
-        .ok_or(Error::Refused("the server chose a signing algorithm keyless did not offer"))?;
+    let signing =
+        SigningAlgorithm::from_id(settled.signing).ok_or(Error::Incompatible(Incompatibility::SigningNotOffered))?;
     // 3.2.5.2: a server that cannot take 64 KiB requests is not one to talk to.
     if resp.max_transact_size < 65_536 || resp.max_read_size < 65_536 || resp.max_write_size < 65_536 {
-        return Err(Error::Refused("the server's maximum request sizes are below 64 KiB"));
+        return Err(Incompatibility::SmallMaxSize.into());
     }
     Ok(Negotiated {
         dialect: resp.dialect,

@@ -1,0 +1,224 @@
+//! Shares and opens by the client's own numbers, with the ids the server gave on the current
+//! connection; on a new one they are connected and reclaimed again (MS-SMB2 3.2.4.4: DH2C with
+//! the CreateGuid and lease, else the file opened again by name, as cifs.ko does); and the
+//! leases held, whose breaks are acknowledged at once (nothing is cached under them).
+
+use super::flights::Internal;
+use super::request::{OpenSlot, OpenSpec, Request, Target, TreeSlot};
+use crate::error::Error;
+use keyless_smb::control::FileId;
+use keyless_smb::create::{
+    CreateContext, CreateRequest, CreateResponse, DurableHandleReconnectV2, context_name, disposition, oplock_level,
+};
+use keyless_smb::oplock::{Break, LeaseBreakAck};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+struct Tree {
+    share: String,
+    /// The server's TreeId on this connection (`None`: to connect again).
+    id: Option<u32>,
+}
+
+struct Open {
+    tree: TreeSlot,
+    /// The server's FileId (on the last connection, until reclaimed).
+    file_id: FileId,
+    /// Whether `file_id` is valid on this connection.
+    live: bool,
+    spec: OpenSpec,
+    /// The server made it durable.
+    durable: bool,
+    /// It could not be reclaimed nor opened again: why.
+    lost: Option<Arc<Error>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Shares {
+    trees: BTreeMap<u32, Tree>,
+    opens: BTreeMap<u32, Open>,
+    /// Leases held, by key: the open holding each.
+    leases: HashMap<[u8; 16], OpenSlot>,
+    next: u32,
+}
+
+impl Shares {
+    /// The TreeId and FileId a request on `target` carries now.
+    ///
+    /// # Errors
+    /// The open was lost in a reconnection, or is not restored yet.
+    pub(crate) fn ids(&self, target: Target) -> Result<(u32, Option<FileId>), Error> {
+        let tree = |slot: TreeSlot| self.trees.get(&slot.0).and_then(|t| t.id).ok_or(Error::Closed);
+        match target {
+            Target::Session => Ok((0, None)),
+            Target::Tree(t) => Ok((tree(t)?, None)),
+            Target::Open(o) => {
+                let open = self.opens.get(&o.0).ok_or(Error::Closed)?;
+                if let Some(cause) = &open.lost {
+                    return Err(Error::OpenLost { path: open.spec.path.clone(), cause: cause.clone() });
+                }
+                if !open.live {
+                    return Err(Error::Closed);
+                }
+                Ok((tree(open.tree)?, Some(open.file_id)))
+            }
+        }
+    }
+
+    /// The share `target` is on.
+    pub(crate) fn tree_of(&self, target: Target) -> Option<TreeSlot> {
+        match target {
+            Target::Session => None,
+            Target::Tree(t) => Some(t),
+            Target::Open(o) => self.opens.get(&o.0).map(|o| o.tree),
+        }
+    }
+
+    fn slot(&mut self) -> u32 {
+        self.next += 1;
+        self.next
+    }
+
+    /// A share connected by a caller.
+    pub(crate) fn add_tree(&mut self, share: String, id: u32) -> TreeSlot {
+        let slot = self.slot();
+        self.trees.insert(slot, Tree { share, id: Some(id) });
+        TreeSlot(slot)
+    }
+
+    /// A share connected again on a new connection.
+    pub(crate) fn tree_connected(&mut self, slot: TreeSlot, id: u32) {
+        if let Some(t) = self.trees.get_mut(&slot.0) {
+            t.id = Some(id);
+        }
+    }
+
+    /// A share disconnected (or that could not be connected again): its opens go with it.
+    pub(crate) fn forget_tree(&mut self, slot: TreeSlot) {
+        self.trees.remove(&slot.0);
+        let gone: Vec<u32> = self.opens.iter().filter(|(_, o)| o.tree == slot).map(|(s, _)| *s).collect();
+        for s in gone {
+            self.forget_open(OpenSlot(s));
+        }
+    }
+
+    /// An open a caller's CREATE made.
+    pub(crate) fn add_open(&mut self, tree: TreeSlot, response: &CreateResponse<'_>, spec: OpenSpec) -> OpenSlot {
+        let slot = OpenSlot(self.slot());
+        let durable = spec.durable.is_some()
+            && (response.context(context_name::DURABLE_HANDLE_V2).is_some()
+                || response.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some());
+        if let Some(d) = &spec.durable {
+            if response.oplock_level == oplock_level::LEASE && response.context(context_name::LEASE).is_some() {
+                self.leases.insert(d.lease.key, slot);
+            }
+        }
+        let open = Open { tree, file_id: response.file_id, live: true, spec, durable, lost: None };
+        self.opens.insert(slot.0, open);
+        slot
+    }
+
+    /// An open closed.
+    pub(crate) fn forget_open(&mut self, slot: OpenSlot) {
+        if let Some(o) = self.opens.remove(&slot.0) {
+            if let Some(d) = o.spec.durable {
+                self.leases.remove(&d.lease.key);
+            }
+        }
+    }
+
+    /// The connection dropped: every share and open is to be restored on the next one; an
+    /// open that is not to be opened again is lost with `cause`.
+    pub(crate) fn connection_lost(&mut self, cause: &Arc<Error>) {
+        for t in self.trees.values_mut() {
+            t.id = None;
+        }
+        for o in self.opens.values_mut() {
+            o.live = false;
+            if !o.spec.reopen && !o.durable && o.lost.is_none() {
+                o.lost = Some(Arc::new(Error::Interrupted(cause.clone())));
+            }
+        }
+    }
+
+    /// Shares to connect on a new connection.
+    pub(crate) fn trees_to_connect(&self) -> Vec<(TreeSlot, String)> {
+        self.trees.iter().filter(|(_, t)| t.id.is_none()).map(|(s, t)| (TreeSlot(*s), t.share.clone())).collect()
+    }
+
+    /// Opens to reclaim, once their shares are connected.
+    pub(crate) fn opens_to_reclaim(&self) -> Vec<OpenSlot> {
+        self.opens
+            .iter()
+            .filter(|(_, o)| !o.live && o.lost.is_none())
+            .filter(|(_, o)| self.trees.get(&o.tree.0).is_some_and(|t| t.id.is_some()))
+            .map(|(s, _)| OpenSlot(*s))
+            .collect()
+    }
+
+    /// The CREATE that reclaims `slot`: DH2C with its CreateGuid and lease when `durable`,
+    /// else the file opened again by name (never created, never truncated).
+    pub(crate) fn reclaim_request(&self, slot: OpenSlot, durable: bool) -> Option<Result<(Request, Internal), Error>> {
+        let open = self.opens.get(&slot.0)?;
+        let spec = &open.spec;
+        let mut req = CreateRequest {
+            impersonation_level: 2,
+            desired_access: spec.desired_access,
+            share_access: spec.share_access,
+            create_disposition: disposition::OPEN,
+            create_options: spec.create_options,
+            name: spec.path.clone(),
+            ..Default::default()
+        };
+        let lease;
+        let dh2c;
+        if let (true, Some(d)) = (durable && open.durable, &spec.durable) {
+            lease = d.lease.to_bytes();
+            dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags: 0 }.to_bytes();
+            req.oplock_level = oplock_level::LEASE;
+            req.contexts = vec![
+                CreateContext::new(context_name::LEASE, &lease),
+                CreateContext::new(context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c),
+            ];
+        }
+        let internal = Internal::Reclaim { slot, durable: durable && open.durable };
+        Some(Request::new(&req, Target::Tree(open.tree)).map(|r| (r, internal)))
+    }
+
+    /// A reclaim answered: the new FileId, or why it failed.
+    pub(crate) fn reclaimed(&mut self, slot: OpenSlot, result: Result<&CreateResponse<'_>, Arc<Error>>) {
+        let Some(o) = self.opens.get_mut(&slot.0) else { return };
+        match result {
+            Ok(r) => {
+                o.file_id = r.file_id;
+                o.live = true;
+                o.durable = o.durable && r.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some();
+            }
+            Err(cause) => {
+                o.lost = Some(cause);
+            }
+        }
+    }
+
+    /// Whether `slot` is to be opened again by name when its reclaim fails.
+    pub(crate) fn reopens(&self, slot: OpenSlot) -> bool {
+        self.opens.get(&slot.0).is_some_and(|o| o.spec.reopen)
+    }
+
+    /// The path of `slot`, for errors.
+    pub(crate) fn path(&self, slot: OpenSlot) -> String {
+        self.opens.get(&slot.0).map(|o| o.spec.path.clone()).unwrap_or_default()
+    }
+
+    /// A break notification: the acknowledgment to send at once, when the server wants one
+    /// (a lease break with ACK_REQUIRED, for a lease we hold).
+    pub(crate) fn on_break(&self, message: &[u8]) -> Result<Option<Request>, Error> {
+        let Break::LeaseNotification(n) = Break::parse(message)? else { return Ok(None) };
+        let Some(open) = self.leases.get(&n.lease_key).and_then(|s| self.opens.get(&s.0)) else { return Ok(None) };
+        if n.flags & 1 == 0 {
+            return Ok(None); // no acknowledgment wanted
+        }
+        let ack = LeaseBreakAck { flags: 0, lease_key: n.lease_key, state: n.new_state };
+        Request::new(&ack, Target::Tree(open.tree)).map(Some)
+    }
+}
