@@ -6,13 +6,15 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 const USAGE: &str =
-    "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
+    "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smbd [MODE]|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
 
   ci          install what the tests need, then format check, clippy, all tests,
               benches once in test mode, and a short fuzz run of every target
   demo        build keyless, run its self-check, then kinit/klist/kvno against a throwaway
               MIT KDC, put/get/mount against smbd, all on loopback
   fuzz [S]    run every fuzz target for S seconds (default 30)
+  smbd [MODE] start smbd on loopback for manual runs (signing, encrypt, plain, or a cipher
+              such as AES-128-GCM); prints the URL and flags to reach it, serves until killed
   smb-bench [MIB]
               copy a file of MIB MiB (default 256) each way between this machine and a local
               smbd with keyless and with smbclient, signed and encrypted; prints MB/s
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1024);
             deps().and_then(|()| inspect_bench(mib))
         }
+        Some("smbd") => deps().and_then(|()| serve_smbd(args.get(1).map_or("signing", String::as_str))),
         Some("smb-bench") => {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
             deps().and_then(|()| smb_bench(mib))
@@ -569,6 +572,34 @@ fn mount_bench(mib: usize) -> Result<(), String> {
     })();
     let _ = Command::new(&exe).args(["umount", &m]).status();
     result
+}
+
+/// Starts smbd on loopback in a throwaway directory for manual runs (`signing`, `encrypt`,
+/// `plain`, or a cipher such as `AES-128-GCM`), prints how to reach it, and serves until killed.
+fn serve_smbd(mode: &str) -> Result<(), String> {
+    use keyless_testbed::{ScratchDir, SmbMode, Smbd};
+    let cipher: &'static str = String::leak(mode.to_string());
+    let mode = match mode {
+        "signing" => SmbMode::Signing,
+        "encrypt" => SmbMode::Encrypt,
+        "plain" => SmbMode::Plain,
+        _ => SmbMode::EncryptWith(cipher),
+    };
+    let scratch = ScratchDir::new("smbd");
+    let smbd = Smbd::start(&scratch, mode, None).ok_or("Samba is not installed")?;
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).map_err(|e| e.to_string())?;
+    println!(
+        "smb://127.0.0.1:{}/{} --auth ntlm --user {} --password-file {}",
+        smbd.port,
+        smbd.share,
+        smbd.user,
+        pw.display()
+    );
+    println!("share directory: {}", smbd.share_path.display());
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
 }
 
 /// Throughput of keyless against smbclient over loopback to the same smbd, same file, same run:

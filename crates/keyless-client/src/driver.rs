@@ -120,7 +120,7 @@ impl Driver {
         ready: oneshot::Sender<Result<Arc<SessionInfo>, Error>>,
     ) -> Self {
         // A few frames read ahead of the core at most: the rest waits in the kernel.
-        let (io_tx, io_rx) = mpsc::channel(4);
+        let (io_tx, io_rx) = mpsc::channel(2);
         Self {
             core,
             addr,

@@ -18,6 +18,8 @@ struct State {
     cuts: AtomicUsize,
     /// Bytes the first connection may carry before it is cut.
     first_limit: usize,
+    /// Connections numbered below this pass nothing more (silently: they stay open).
+    frozen_below: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -49,6 +51,7 @@ impl CuttingProxy {
             accepted: AtomicUsize::new(0),
             cuts: AtomicUsize::new(0),
             first_limit,
+            frozen_below: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
         let s = state.clone();
@@ -59,9 +62,9 @@ impl CuttingProxy {
                 }
                 let Ok(client) = client else { continue };
                 let Ok(server) = TcpStream::connect(("127.0.0.1", s.upstream)) else { continue };
-                let first = s.accepted.fetch_add(1, Ordering::SeqCst) == 0;
-                let limit = if first { s.first_limit } else { usize::MAX };
-                relay(&s, client, server, limit);
+                let index = s.accepted.fetch_add(1, Ordering::SeqCst);
+                let limit = if index == 0 { s.first_limit } else { usize::MAX };
+                relay(&s, client, server, limit, index);
             }
         });
         Self { port, state, threads: vec![accept] }
@@ -88,6 +91,13 @@ impl CuttingProxy {
                 cut_all(&s);
             }
         }));
+    }
+
+    /// Every live connection goes silent: bytes are taken from both sides and passed on to
+    /// neither, the sockets stay open (a peer that hangs, a network that drops everything).
+    /// Later connections pass as usual.
+    pub fn freeze(&self) {
+        self.state.frozen_below.store(self.accepted(), Ordering::SeqCst);
     }
 
     /// Connections accepted so far.
@@ -123,7 +133,7 @@ fn cut_all(s: &State) -> usize {
 
 /// Moves bytes both ways on two threads until either side closes, the connection is cut, or
 /// `limit` bytes have passed (then it is cut).
-fn relay(s: &Arc<State>, client: TcpStream, server: TcpStream, limit: usize) {
+fn relay(s: &Arc<State>, client: TcpStream, server: TcpStream, limit: usize, index: usize) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let (Ok(c2), Ok(s2), Ok(c3), Ok(s3)) =
@@ -142,6 +152,9 @@ fn relay(s: &Arc<State>, client: TcpStream, server: TcpStream, limit: usize) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                if index < s.frozen_below.load(Ordering::SeqCst) {
+                    continue; // frozen: swallowed
+                }
                 let before = passed.fetch_add(n, Ordering::SeqCst);
                 let allowed = limit.saturating_sub(before).min(n);
                 if to.write_all(&buf[..allowed]).is_err() {
