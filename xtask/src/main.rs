@@ -230,8 +230,14 @@ fn ci() -> Result<(), String> {
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
     run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
+    // The tests that mostly wait (a mount idle for 10 minutes) run beside the fuzz targets,
+    // which keep one core busy each in turn.
+    let waiting = ["test", "-p", "keyless", "--test", "idle_mount", "--", "--ignored"];
+    let beside = Beside::spawn("tests that wait", &waiting)?;
     let seconds = if env::var_os("CI").is_some() { 30 } else { 10 };
-    fuzz(seconds)?;
+    let fuzzed = fuzz(seconds);
+    beside.finish(&mut tally)?;
+    fuzzed?;
     tally.fuzz_targets = fuzz_targets()?.len();
     eprintln!(
         "\nci: all steps passed in {:.0}s ({} fuzz targets, {seconds}s each)",
@@ -281,6 +287,49 @@ fn run_tests(tally: &mut Tally, step: &str, args: &[&str]) -> Result<(), String>
         started.elapsed().as_secs_f64()
     );
     if status.success() { Ok(()) } else { Err(format!("{step} failed ({status}); {} tests failed", tally.failed)) }
+}
+
+/// `cargo test ...` running in the background, its output kept for when it is done.
+struct Beside {
+    step: &'static str,
+    child: std::process::Child,
+    output: std::path::PathBuf,
+    started: Instant,
+}
+
+impl Beside {
+    fn spawn(step: &'static str, args: &[&str]) -> Result<Self, String> {
+        eprintln!("\n==> {step} (in the background): cargo {}", args.join(" "));
+        let output = workspace_root().join("target/beside.log");
+        let file = std::fs::File::create(&output).map_err(|e| format!("{}: {e}", output.display()))?;
+        let child = Command::new("cargo")
+            .args(args)
+            .current_dir(workspace_root())
+            .stdout(file)
+            .spawn()
+            .map_err(|e| format!("{step}: cannot start cargo: {e}"))?;
+        Ok(Self { step, child, output, started: Instant::now() })
+    }
+
+    /// Waits for it, prints its output, adds its counts.
+    fn finish(mut self, tally: &mut Tally) -> Result<(), String> {
+        let status = self.child.wait().map_err(|e| format!("{}: {e}", self.step))?;
+        let text = std::fs::read_to_string(&self.output).unwrap_or_default();
+        for line in text.lines() {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                tally.passed += count_before(rest, " passed");
+                tally.failed += count_before(rest, " failed");
+            }
+        }
+        eprintln!(
+            "<== {}: {} in {:.1}s",
+            self.step,
+            if status.success() { "ok" } else { "FAILED" },
+            self.started.elapsed().as_secs_f64()
+        );
+        if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", self.step)) }
+    }
 }
 
 /// The number just before `word` in a libtest summary ("ok. 12 passed; 0 failed; ...").

@@ -35,6 +35,8 @@ mod client;
 mod driver;
 mod error;
 mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 mod io;
 mod listing;
 pub mod proto;

@@ -386,6 +386,26 @@ impl NtlmAcceptor {
         Ok((Self { server, mech_types: init.mech_types }, answer))
     }
 
+    /// The acceptor's state from the initiator's NegTokenInit and the NegTokenResp carrying
+    /// the CHALLENGE that answered it, as a capture holds them (a recorded server played
+    /// again, or an analyst checking an exchange).
+    ///
+    /// # Errors
+    /// A token that does not offer NTLM first with a NEGOTIATE, or no CHALLENGE in the answer.
+    pub fn resume(init_token: &[u8], challenge_token: &[u8]) -> Result<Self, Error> {
+        let init = parse_init(init_token)?;
+        if !init.mech_types.first().is_some_and(is_ntlm) {
+            return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not NTLM"));
+        }
+        let negotiate =
+            init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM NEGOTIATE in the SPNEGO token"))?;
+        let resp = parse_resp(challenge_token)?;
+        let challenge =
+            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM CHALLENGE in the SPNEGO token"))?;
+        let server = ntlmssp::Server::resume(negotiate, challenge)?;
+        Ok(Self { server, mech_types: init.mech_types })
+    }
+
     /// Verifies AUTHENTICATE with the password `lookup` gives for (user, domain) and the
     /// initiator's mechListMIC; answers accept-completed with our own mechListMIC.
     ///

@@ -18,6 +18,8 @@ struct State {
     cuts: AtomicUsize,
     /// Bytes the first connection may carry before it is cut.
     first_limit: usize,
+    /// Bytes any later connection may carry before it is cut.
+    each_limit: AtomicUsize,
     /// Connections numbered below this pass nothing more (silently: they stay open).
     frozen_below: AtomicUsize,
     stop: AtomicBool,
@@ -51,6 +53,7 @@ impl CuttingProxy {
             accepted: AtomicUsize::new(0),
             cuts: AtomicUsize::new(0),
             first_limit,
+            each_limit: AtomicUsize::new(usize::MAX),
             frozen_below: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
@@ -63,7 +66,8 @@ impl CuttingProxy {
                 let Ok(client) = client else { continue };
                 let Ok(server) = TcpStream::connect(("127.0.0.1", s.upstream)) else { continue };
                 let index = s.accepted.fetch_add(1, Ordering::SeqCst);
-                let limit = if index == 0 { s.first_limit } else { usize::MAX };
+                let each = s.each_limit.load(Ordering::SeqCst);
+                let limit = if index == 0 { s.first_limit.min(each) } else { each };
                 relay(&s, client, server, limit, index);
             }
         });
@@ -91,6 +95,11 @@ impl CuttingProxy {
                 cut_all(&s);
             }
         }));
+    }
+
+    /// Every connection from now on is cut once `bytes` have crossed it either way.
+    pub fn cut_each_after(&self, bytes: usize) {
+        self.state.each_limit.store(bytes, Ordering::SeqCst);
     }
 
     /// Every live connection goes silent: bytes are taken from both sides and passed on to

@@ -44,6 +44,8 @@ pub struct Smbd {
     /// smb.conf.
     pub conf: PathBuf,
     process: Child,
+    /// The environment smbd runs with (nss_wrapper, the KDC's krb5.conf).
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Smbd {
@@ -136,14 +138,7 @@ impl Smbd {
             .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "smbpasswd: {}", String::from_utf8_lossy(&out.stderr));
-        let log = std::fs::File::create(dir.join("smbd.out")).unwrap();
-        let process = Command::new("smbd")
-            .args(["--foreground", "--debug-stdout", &format!("--configfile={}", conf_path.display())])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
+        let process = Self::spawn(&dir, &conf_path, &env);
         crate::wait_for_tcp(port, "smbd");
         Some(Self {
             share_path: dir.join("share"),
@@ -154,7 +149,45 @@ impl Smbd {
             password,
             conf: conf_path,
             process,
+            env,
         })
+    }
+
+    /// smbd in the foreground, its output appended to `smbd.out`.
+    fn spawn(dir: &Path, conf: &Path, env: &[(&'static str, std::ffi::OsString)]) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("smbd.out")).unwrap();
+        Command::new("smbd")
+            .args(["--foreground", "--debug-stdout", &format!("--configfile={}", conf.display())])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap()
+    }
+
+    /// Stops smbd and every process it forked for a client (so every connection drops at
+    /// once), and starts it again on the same port, with the same configuration and files;
+    /// returns once it listens again.
+    pub fn restart(&mut self) {
+        // A client's smbd is a fork of ours: the same command line, naming our smb.conf.
+        let ours = format!("--configfile={}", self.conf.display());
+        let children: Vec<String> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_string_lossy().into_owned();
+                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                (pid != self.process.id().to_string() && cmdline.contains(&ours)).then_some(pid)
+            })
+            .collect();
+        for pid in &children {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+        crate::stop(&mut self.process);
+        self.process = Self::spawn(&self.dir, &self.conf, &self.env);
+        crate::wait_for_tcp(self.port, "smbd");
     }
 
     fn env_for(dir: &Path, kdc: Option<&MitKdc>) -> Vec<(&'static str, std::ffi::OsString)> {

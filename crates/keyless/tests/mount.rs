@@ -6,89 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{ScratchDir, SmbMode, Smbd};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
 
-fn can_mount() -> bool {
-    let root = common::run("id", &["-u"], Vec::<(&str, &str)>::new(), "").stdout == b"0\n";
-    let ok = root && Path::new("/dev/fuse").exists();
-    if !ok {
-        let msg = "FUSE mounts need root and /dev/fuse";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("skipped: {msg}");
-    }
-    ok
-}
-
-struct Mounted {
-    scratch: ScratchDir,
-    smbd: Smbd,
-    mnt: PathBuf,
-}
-
-impl Mounted {
-    fn start(options: &str) -> Option<Self> {
-        if !can_mount() {
-            return None;
-        }
-        let scratch = ScratchDir::new("mount");
-        let smbd = Smbd::start(&scratch, SmbMode::Encrypt, None)?;
-        let pw = scratch.join("pw");
-        std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
-        let mnt = scratch.join("mnt");
-        std::fs::create_dir(&mnt).unwrap();
-        let url = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
-        let out = common::run(
-            common::KEYLESS,
-            &["mount", &url, mnt.to_str().unwrap(), "--auth", "ntlm", "--user", "alice"]
-                .iter()
-                .chain(&["--password-file", pw.to_str().unwrap(), "-o", options])
-                .copied()
-                .collect::<Vec<_>>(),
-            Vec::<(&str, &str)>::new(),
-            "",
-        );
-        assert!(out.status.success(), "mount: {}", String::from_utf8_lossy(&out.stderr));
-        Some(Self { scratch, smbd, mnt })
-    }
-
-    fn at(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-
-    fn server(&self, rel: &str) -> PathBuf {
-        self.smbd.share_path.join(rel)
-    }
-
-    fn umount(&self) -> Output {
-        common::run(common::KEYLESS, &["umount", self.mnt.to_str().unwrap()], Vec::<(&str, &str)>::new(), "")
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
-    }
-}
-
-/// A test program `cargo xtask deps` installs (skipped, or failed under CI, without it).
-fn tool(name: &str) -> Option<PathBuf> {
-    keyless_testbed::require(&[name])?;
-    keyless_testbed::find_program(name)
-}
-
-fn sh(script: &str) -> String {
-    let out = Command::new("sh").args(["-ec", script]).output().unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn sha256(path: &Path) -> String {
-    sh(&format!("sha256sum '{}'", path.display())).split(' ').next().unwrap().to_string()
-}
+use common::mount::{Mounted, Unmount, can_mount, sh, sha256, tool};
 
 #[test]
 fn real_tools_work_on_the_mount() {
@@ -102,32 +25,32 @@ fn real_tools_work_on_the_mount() {
         }
     }
     sh(&format!("cp -r '{}' '{}'", src.display(), m.at("tree").display()));
-    sh(&format!("diff -r '{}' '{}'", src.display(), m.server("tree").display()));
+    sh(&format!("diff -r '{}' '{}'", src.display(), m.server_path("tree").display()));
     assert_eq!(sh(&format!("find '{}' -type f | wc -l", m.at("tree").display())).trim(), "1000");
     // 256 MiB both ways with sha256sum equality (through the mount, and on the server).
     let big = m.scratch.join("big.bin");
     sh(&format!("head -c 268435456 /dev/urandom > '{}'", big.display()));
     let want = sha256(&big);
     sh(&format!("cp '{}' '{}'", big.display(), m.at("big.bin").display()));
-    assert_eq!(sha256(&m.server("big.bin")), want, "the server holds what was written");
+    assert_eq!(sha256(&m.server_path("big.bin")), want, "the server holds what was written");
     assert_eq!(sha256(&m.at("big.bin")), want, "the mount reads it back");
     // stat, truncate, append, mv, two processes on one file, rm -r.
     assert_eq!(sh(&format!("stat -c %s '{}'", m.at("big.bin").display())).trim(), "268435456");
     sh(&format!("truncate -s 1000 '{}'", m.at("big.bin").display()));
-    assert_eq!(std::fs::metadata(m.server("big.bin")).unwrap().len(), 1000);
+    assert_eq!(std::fs::metadata(m.server_path("big.bin")).unwrap().len(), 1000);
     sh(&format!("echo one > '{0}'; echo two >> '{0}'", m.at("log.txt").display()));
-    assert_eq!(std::fs::read_to_string(m.server("log.txt")).unwrap(), "one\ntwo\n");
+    assert_eq!(std::fs::read_to_string(m.server_path("log.txt")).unwrap(), "one\ntwo\n");
     sh(&format!("mv '{}' '{}'", m.at("log.txt").display(), m.at("tree/d0/moved.txt").display()));
-    assert!(m.server("tree/d0/moved.txt").exists() && !m.server("log.txt").exists());
+    assert!(m.server_path("tree/d0/moved.txt").exists() && !m.server_path("log.txt").exists());
     sh(&format!("mv '{}' '{}'", m.at("tree/d1").display(), m.at("renamed-dir").display()));
-    assert_eq!(std::fs::read_dir(m.server("renamed-dir")).unwrap().count(), 100);
+    assert_eq!(std::fs::read_dir(m.server_path("renamed-dir")).unwrap().count(), 100);
     let two = sh(&format!(
         "exec 3>'{0}'; echo first >&3; cat '{0}'; echo second >&3; exec 3>&-; cat '{0}'",
         m.at("shared.txt").display()
     ));
     assert_eq!(two, "first\nfirst\nsecond\n");
     sh(&format!("rm -r '{}' '{}'", m.at("tree").display(), m.at("renamed-dir").display()));
-    assert!(!m.server("tree").exists() && !m.server("renamed-dir").exists());
+    assert!(!m.server_path("tree").exists() && !m.server_path("renamed-dir").exists());
     // df shows the share's size, as smbd reports the disk under it.
     let df = sh(&format!("df -k --output=size,avail '{}' | tail -1", m.mnt.display()));
     let local = sh(&format!("df -k --output=size '{}' | tail -1", m.smbd.share_path.display()));
@@ -135,14 +58,14 @@ fn real_tools_work_on_the_mount() {
     // Errors are the errnos a program expects.
     let out = Command::new("cat").arg(m.at("missing")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
-    std::fs::create_dir(m.server("full")).unwrap();
-    std::fs::write(m.server("full/x"), "x").unwrap();
+    std::fs::create_dir(m.server_path("full")).unwrap();
+    std::fs::write(m.server_path("full/x"), "x").unwrap();
     let out = Command::new("rmdir").arg(m.at("full")).output().unwrap();
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Directory not empty"),
         "{out:?} server: {:?} {:?}",
-        m.server("full").exists(),
-        m.server("full/x").exists()
+        m.server_path("full").exists(),
+        m.server_path("full/x").exists()
     );
     let out = m.umount();
     assert!(out.status.success(), "umount: {}", String::from_utf8_lossy(&out.stderr));
@@ -247,7 +170,7 @@ fn fsx_finds_no_difference() {
 #[test]
 fn unmount_during_a_read_ends_cleanly() {
     let Some(m) = Mounted::start("cache=1") else { return };
-    sh(&format!("head -c 134217728 /dev/zero > '{}'", m.server("zeros.bin").display()));
+    sh(&format!("head -c 134217728 /dev/zero > '{}'", m.server_path("zeros.bin").display()));
     let mut reader = Command::new("sh")
         .args(["-c", &format!("while :; do cat '{}' > /dev/null || exit 3; done", m.at("zeros.bin").display())])
         .spawn()
@@ -396,15 +319,6 @@ fn keytab_mount_gets_new_tickets_from_the_kdc() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.lines().count() == 1 && err.contains(&kdc.user), "{err}");
-}
-
-/// Unmounts (lazily) when dropped.
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
-    }
 }
 
 /// pjdfstest (the POSIX file system test suite, Rust rewrite from crates.io) over the mount,

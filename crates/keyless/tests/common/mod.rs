@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses part of it")]
 
+pub mod mount;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
