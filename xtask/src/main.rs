@@ -540,14 +540,15 @@ fn inspect_bench(mib: usize) -> Result<(), String> {
 }
 
 /// The mount against `keyless get/put` and smbclient, one encrypted smbd (SMB 3.1.1,
-/// AES-128-GCM), same run: a file of `mib` MiB written and read sequentially (`cp`, `cat`
-/// through the mount), and `ls -l` of a directory of 10,000 files (after the metadata cache
-/// has expired) against `keyless ls` and smbclient's `ls`.
+/// AES-128-GCM), same run, every file in memory: a file of `mib` MiB copied onto and off the
+/// mount with `cp`; one reader of a quarter of it against four readers of four such files at
+/// once; and `ls -l` of a directory of 10,000 files (after the metadata cache has expired)
+/// against `keyless ls` and smbclient's `ls`.
 fn mount_bench(mib: usize) -> Result<(), String> {
     use keyless_testbed::{ScratchDir, SmbMode, Smbd};
     run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
     let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
-    let scratch = ScratchDir::new("mount-bench");
+    let scratch = ScratchDir::in_memory("mount-bench");
     let smbd = Smbd::start(&scratch, SmbMode::EncryptWith("AES-128-GCM"), None).ok_or("Samba is not installed")?;
     let local = scratch.join("payload.bin");
     let data: Vec<u8> = (0..mib << 20).map(|i| (i * 31 + i / 4093) as u8).collect();
@@ -595,15 +596,57 @@ fn mount_bench(mib: usize) -> Result<(), String> {
     let shell = |script: String| vec!["-c".to_string(), script];
     let (m, f) = (s(&mnt), s(&local));
     let result = (|| -> Result<(), String> {
-        let mount_write = best_of_3("sh", &shell(format!("cp '{f}' '{m}/via-mount.bin'")))?;
-        let mount_read = best_of_3("sh", &shell(format!("cat '{m}/via-mount.bin' > /dev/null")))?;
+        // Every copy ends in memory (tmpfs) on both sides: mount and put/get write the same
+        // local file the same way, so what differs is the client.
         let back = s(&scratch.join("back.bin"));
+        let mount_write = best_of_3("cp", &[f.clone(), format!("{m}/via-mount.bin")])?;
+        let mount_read = best_of_3("cp", &[format!("{m}/via-mount.bin"), back.clone()])?;
         let k_put = best_of_3(&exe, &ours("put", &f, &format!("{base}/via-keyless.bin")))?;
         let k_get = best_of_3(&exe, &ours("get", &format!("{base}/via-keyless.bin"), &back))?;
         let s_put = best_of_3("smbclient", &smbclient(format!("put {f} via-smbclient.bin")))?;
         let s_get = best_of_3("smbclient", &smbclient(format!("get via-smbclient.bin {back}")))?;
-        // ls -l with the metadata cache expired each time (-o cache=1).
-        let ls_mount = best_of_3("sh", &shell(format!("sleep 1.2; ls -l '{m}/many' > /dev/null")))? - 1.2;
+        // One reader, then four at once on four files of a quarter the size each.
+        let quarter = (mib << 20) / 4;
+        for i in 0..4 {
+            let data: Vec<u8> = (0..quarter).map(|j| (j * 7 + i) as u8).collect();
+            std::fs::write(smbd.share_path.join(format!("part-{i}.bin")), data).map_err(|e| e.to_string())?;
+        }
+        let one = best_of_3("sh", &shell(format!("cat '{m}/part-0.bin' > /dev/null")))?;
+        let four =
+            best_of_3("sh", &shell(format!("for i in 0 1 2 3; do cat \"{m}/part-$i.bin\" > /dev/null & done; wait")))?;
+        // Random 64 KiB reads for 2 s (fio), one job against four: what serving several kernel
+        // requests at once buys when each waits for its own round trip.
+        let random = |jobs: usize| -> Result<f64, String> {
+            let args = [
+                "--name=random".to_string(),
+                format!("--filename={m}/via-mount.bin"),
+                "--rw=randread".into(),
+                "--bs=64k".into(),
+                "--ioengine=psync".into(),
+                "--time_based".into(),
+                "--runtime=2".into(),
+                format!("--numjobs={jobs}"),
+                "--group_reporting".into(),
+                "--output-format=terse".into(),
+            ];
+            let out = Command::new("fio").args(&args).output().map_err(|e| format!("fio: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            // Terse: field 7 is the read bandwidth in KiB/s.
+            let kib: f64 = text
+                .lines()
+                .last()
+                .and_then(|l| l.split(';').nth(6))
+                .and_then(|f| f.parse().ok())
+                .ok_or(format!("fio: {text}"))?;
+            Ok(kib * 1024.0 / 1e6)
+        };
+        let (random_one, random_four) = (random(1)?, random(4)?);
+        // ls -l with the metadata cache expired each time (-o cache=1), timed alone.
+        let mut ls_mount = f64::MAX;
+        for _ in 0..3 {
+            std::thread::sleep(std::time::Duration::from_millis(1200));
+            ls_mount = ls_mount.min(best_of(1, "ls", &["-l".to_string(), format!("{m}/many")])?);
+        }
         let ls_keyless = best_of_3(&exe, &{
             let mut v = vec!["ls".to_string(), format!("{base}/many")];
             v.extend(auth.iter().cloned());
@@ -611,10 +654,28 @@ fn mount_bench(mib: usize) -> Result<(), String> {
         })?;
         let ls_smbclient = best_of_3("smbclient", &smbclient("ls many/*".into()))?;
         let mb = (mib << 20) as f64 / 1e6;
-        println!("{mib} MiB over loopback to smbd (SMB 3.1.1, AES-128-GCM), best of 3, MB/s (higher is better)");
-        println!("{:<14} {:>12} {:>12} {:>12}", "", "keyless mount", "keyless put/get", "smbclient");
-        println!("{:<14} {:>12.0} {:>12.0} {:>12.0}", "write", mb / mount_write, mb / k_put, mb / s_put);
-        println!("{:<14} {:>12.0} {:>12.0} {:>12.0}", "read", mb / mount_read, mb / k_get, mb / s_get);
+        println!("{mib} MiB over loopback to smbd (SMB 3.1.1, AES-128-GCM), files in memory, best of 3, MB/s");
+        println!("{:<14} {:>12} {:>12} {:>12} {:>10}", "", "keyless mount", "keyless put/get", "smbclient", "mount x");
+        let row = |what: &str, mount: f64, ours: f64, theirs: f64| {
+            println!(
+                "{what:<14} {:>12.0} {:>12.0} {:>12.0} {:>9.2}x",
+                mb / mount,
+                mb / ours,
+                mb / theirs,
+                ours / mount
+            );
+        };
+        row("write", mount_write, k_put, s_put);
+        row("read", mount_read, k_get, s_get);
+        let (single, all) = (mb / 4.0 / one, mb / four);
+        println!(
+            "sequential readers on the mount: one {single:.0} MB/s, four at once {all:.0} MB/s in all ({:.2}x)",
+            all / single
+        );
+        println!(
+            "random 64 KiB reads on the mount: one job {random_one:.0} MB/s, four jobs {random_four:.0} MB/s ({:.2}x)",
+            random_four / random_one
+        );
         println!("10,000 entries, seconds (lower is better)");
         println!("{:<14} {:>12.2} {:>12.2} {:>12.2}", "ls -l / ls", ls_mount, ls_keyless, ls_smbclient);
         Ok(())
@@ -665,7 +726,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
             workspace_root().join("target/release/keyless").to_string_lossy().into_owned()
         }
     };
-    let scratch = ScratchDir::new("smb-bench");
+    let scratch = ScratchDir::in_memory("smb-bench");
     let local = scratch.join("payload.bin");
     let data: Vec<u8> = (0..mib << 20).map(|i| (i * 31 + i / 4093) as u8).collect();
     std::fs::write(&local, &data).map_err(|e| e.to_string())?;

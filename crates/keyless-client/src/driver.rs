@@ -120,7 +120,7 @@ impl Driver {
         ready: oneshot::Sender<Result<Arc<SessionInfo>, Error>>,
     ) -> Self {
         // A few frames read ahead of the core at most: the rest waits in the kernel.
-        let (io_tx, io_rx) = mpsc::channel(2);
+        let (io_tx, io_rx) = mpsc::channel(1);
         Self {
             core,
             addr,
@@ -379,17 +379,20 @@ async fn read_frames(mut read: OwnedReadHalf, epoch: u64, to: mpsc::Sender<Io>, 
                 return;
             }
         };
-        // Into spare capacity: no zeroing of a megabyte per response first.
+        // Into spare capacity: no zeroing of a megabyte per response first, and never more
+        // room than the frame takes (read_to_end would grow the buffer to probe for the end).
         let mut payload = Vec::with_capacity(len);
-        match (&mut read).take(len as u64).read_to_end(&mut payload).await {
-            Ok(got) if got == len => {}
-            Ok(_) => {
-                let _ = to.send(failed(std::io::ErrorKind::UnexpectedEof.into())).await;
-                return;
-            }
-            Err(e) => {
-                let _ = to.send(failed(e)).await;
-                return;
+        while payload.len() < len {
+            match read.read_buf(&mut payload).await {
+                Ok(0) => {
+                    let _ = to.send(failed(std::io::ErrorKind::UnexpectedEof.into())).await;
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = to.send(failed(e)).await;
+                    return;
+                }
             }
         }
         if to.send(Io::Frame(epoch, payload)).await.is_err() {

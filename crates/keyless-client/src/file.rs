@@ -46,7 +46,8 @@ impl FileInner {
 
     async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), Error> {
         let mut source = data;
-        let n = crate::transfer::write_from(&self.tree, self.slot, offset, &mut source, None).await?;
+        let source = crate::transfer::Source::Reader(&mut source);
+        let n = crate::transfer::write_from(&self.tree, self.slot, offset, source, None).await?;
         if n != data.len() as u64 {
             return Err(crate::error::Misbehaviour::ShortWrite.into());
         }
@@ -147,12 +148,16 @@ impl File {
         crate::transfer::submit_read(&self.inner.tree, self.inner.slot, offset, len)
     }
 
-    /// Sends a WRITE of `data` at `offset` (at most the session's write size) and returns at
-    /// once: several in flight make a write-behind window.
+    /// Sends a WRITE of what `data` gathered at `offset` (at most the session's write size)
+    /// and returns at once: several in flight make a write-behind window.
     ///
     /// # Errors
     /// [`Error::Closed`] when the session is gone.
-    pub fn submit_write(&self, offset: u64, data: &[u8]) -> Result<crate::transfer::WritePending, Error> {
+    pub fn submit_write(
+        &self,
+        offset: u64,
+        data: crate::transfer::WriteBuf,
+    ) -> Result<crate::transfer::WritePending, Error> {
         crate::transfer::submit_write(&self.inner.tree, self.inner.slot, offset, data)
     }
 

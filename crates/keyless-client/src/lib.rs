@@ -54,5 +54,5 @@ pub use keyless_smb::change_notify::FileNotify;
 pub use listing::Listing;
 pub use proto::negotiate;
 pub use proto::{Notice, SessionInfo};
-pub use transfer::{Progress, ReadData, ReadPending, WINDOW_BYTES, WritePending};
+pub use transfer::{Progress, ReadData, ReadPending, WINDOW_BYTES, WriteBuf, WritePending};
 pub use tree::{Metadata, OpenHow, Tree, filetime, from_filetime};

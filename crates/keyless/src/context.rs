@@ -162,10 +162,12 @@ pub fn read_password(prompt: &str, file: Option<&PathBuf>) -> Result<Zeroizing<S
 
 /// The runtime for one command's network exchanges.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    // Two workers: an SMB session's driver task runs beside the command (network and crypto
-    // on one, local files on the other), and keeps an idle mount's session alive.
+    // One worker beside the calling thread: an SMB session's driver task (network and crypto)
+    // runs there while the command reads or writes local files, and keeps an idle mount's
+    // session alive. A second worker bought no speed and kept a second malloc arena of
+    // frames (a 1 GiB get peaked at 14 MB instead of 11).
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| Failure(format!("cannot start the runtime: {e}")))

@@ -350,7 +350,8 @@ fn get_file(tree: &Tree, path: &str, local: &Path, size: u64, rt: &tokio::runtim
     let tmp = temp_beside(local);
     let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut shown = Progress::new(name, size);
-    let mut out = Blocking(std::io::BufWriter::with_capacity(1 << 20, file));
+    // Unbuffered: every write is a whole READ's data (1 MiB), straight from the response.
+    let mut out = Blocking(file);
     let got = rt.block_on(tree.get_with_progress(path, &mut out, Some(&mut |n| shown.show(n))));
     let result = got.map_err(Failure::from).and_then(|n| {
         shown.finish();
@@ -414,7 +415,7 @@ fn put_file(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtim
     // Unbuffered: each WRITE's data is read from the file straight into its message (a
     // buffer in between would copy every byte once more).
     let mut shown = Progress::new(&name, size);
-    let n = rt.block_on(tree.put_with_progress(target, &mut Blocking(file), Some(&mut |n| shown.show(n))))?;
+    let n = rt.block_on(tree.put_file(target, &file, Some(&mut |n| shown.show(n))))?;
     shown.finish();
     if n != size {
         return Err(format!("{}: changed while being sent ({n} of {size} bytes)", local.display()).into());

@@ -14,7 +14,9 @@ use fuser::{
     LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
     ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
-use keyless_client::{Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WritePending, from_filetime};
+use keyless_client::{
+    Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WriteBuf, WritePending, from_filetime,
+};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,7 +34,22 @@ const THREADS: usize = 8;
 /// A READ of the read-ahead window, in flight or answered.
 enum Chunk {
     Flying { offset: u64, len: u64, pending: ReadPending },
-    Ready { offset: u64, len: u64, read: ReadData },
+    Ready { offset: u64, len: u64, read: Arc<ReadData> },
+}
+
+/// Bytes for the kernel: a part of one READ's answer (no copy), or gathered from several.
+enum Bytes {
+    Part(Arc<ReadData>, std::ops::Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Part(read, range) => &read.data()[range.clone()],
+            Self::Owned(v) => v,
+        }
+    }
 }
 
 impl Chunk {
@@ -56,7 +73,7 @@ struct Streams {
     /// Where the last read ended.
     last_end: u64,
     /// Writes gathered, not yet sent: (offset, bytes), contiguous.
-    run: Option<(u64, Vec<u8>)>,
+    run: Option<(u64, WriteBuf)>,
     /// WRITEs sent and not yet acknowledged, with their sizes.
     writes: VecDeque<(usize, WritePending)>,
     /// A write that failed after the kernel was told it went: the next call on the handle
@@ -282,8 +299,9 @@ async fn settle(file: &File, st: &mut Streams) -> Result<(), Errno> {
 /// Sends the gathered run as a WRITE (not waiting for it).
 fn send_run(file: &File, st: &mut Streams) {
     if let Some((offset, data)) = st.run.take() {
-        match file.submit_write(offset, &data) {
-            Ok(w) => st.writes.push_back((data.len(), w)),
+        let len = data.len();
+        match file.submit_write(offset, data) {
+            Ok(w) => st.writes.push_back((len, w)),
             Err(e) => {
                 st.failed.get_or_insert(fail("write", "", &e));
             }
@@ -303,7 +321,9 @@ async fn write_behind(file: &File, st: &mut Streams, offset: u64, data: &[u8]) -
         Some((o, d)) if *o + d.len() as u64 == offset && d.len() + data.len() <= size => d.extend_from_slice(data),
         _ => {
             send_run(file, st);
-            st.run = Some((offset, data.to_vec()));
+            let mut run = WriteBuf::with_capacity(size.max(data.len()));
+            run.extend_from_slice(data);
+            st.run = Some((offset, run));
         }
     }
     if st.run.as_ref().is_some_and(|(_, d)| d.len() >= size) {
@@ -318,8 +338,9 @@ async fn write_behind(file: &File, st: &mut Streams, offset: u64, data: &[u8]) -
 }
 
 /// `size` bytes at `offset`. A sequential reader gets a window of READs kept in flight ahead
-/// of it; a random read asks for its own bytes only.
-async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+/// of it (answered from a READ's own buffer when one holds all it asks); a random read asks
+/// for its own bytes only.
+async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<Bytes, Error> {
     let chunk = file.tree().session().info().read_size as u64;
     let end = offset + size;
     let sequential =
@@ -329,7 +350,7 @@ async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<V
         let mut out = Vec::with_capacity(size as usize);
         file.read_at(offset, size, &mut out).await?;
         st.last_end = offset + out.len() as u64;
-        return Ok(out);
+        return Ok(Bytes::Owned(out));
     }
     while st.ahead.front().is_some_and(|c| c.end() <= offset) {
         st.ahead.pop_front();
@@ -340,7 +361,7 @@ async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<V
         st.ahead.push_back(Chunk::Flying { offset: next, len: chunk, pending });
         next += chunk;
     }
-    let mut out = Vec::with_capacity(size as usize);
+    let mut parts: Vec<(Arc<ReadData>, std::ops::Range<usize>)> = Vec::new();
     let mut at = offset;
     for i in 0..st.ahead.len() {
         if at >= end {
@@ -348,7 +369,7 @@ async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<V
         }
         if let Some(Chunk::Flying { .. }) = st.ahead.get(i) {
             if let Some(Chunk::Flying { offset, len, pending }) = st.ahead.remove(i) {
-                st.ahead.insert(i, Chunk::Ready { offset, len, read: pending.await? });
+                st.ahead.insert(i, Chunk::Ready { offset, len, read: Arc::new(pending.await?) });
             }
         }
         let Some(Chunk::Ready { offset: start, read, .. }) = st.ahead.get(i) else { break };
@@ -358,17 +379,30 @@ async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<V
             break; // the file ends here
         }
         let to = data.len().min((end - *start) as usize);
-        out.extend_from_slice(&data[from..to]);
+        parts.push((read.clone(), from..to));
         at = *start + to as u64;
         if (data.len() as u64) < chunk {
             break; // a short read: the end of the file (or a read asked again next time)
         }
     }
-    if (out.len() as u64) < size {
+    let got = at - offset;
+    if got < size {
         st.ahead.clear(); // past the end, or short: nothing ahead is trusted
     }
-    st.last_end = offset + out.len() as u64;
-    Ok(out)
+    st.last_end = offset + got;
+    Ok(match parts.len() {
+        1 => {
+            let (read, range) = parts.remove(0);
+            Bytes::Part(read, range)
+        }
+        _ => {
+            let mut out = Vec::with_capacity(got as usize);
+            for (read, range) in &parts {
+                out.extend_from_slice(&read.data()[range.clone()]);
+            }
+            Bytes::Owned(out)
+        }
+    })
 }
 
 impl Filesystem for ShareFs {
@@ -631,7 +665,7 @@ impl Filesystem for ShareFs {
             read(&o.file, &mut st, offset, u64::from(size)).await.map_err(|e| fail("read", "", &e))
         });
         match r {
-            Ok(data) => reply.data(&data),
+            Ok(data) => reply.data(data.as_slice()),
             Err(e) => reply.error(e),
         }
     }
