@@ -11,6 +11,7 @@ use crate::proto::{self, Config, Notice, Now, Request, SessionInfo, Slot, Target
 use crate::tree::Tree;
 use keyless_krb::{OsRandom, RandomSource};
 use keyless_smb::Dialect;
+use keyless_smb::Message;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -328,8 +329,9 @@ impl Session {
     pub async fn tree_connect(&self, share: &str) -> Result<Tree, Error> {
         let answer = self.call(Request::tree_connect(self.host(), share)?).await?;
         answer.response.check()?;
+        let body = keyless_smb::tree_connect::TreeConnectResponse::parse(answer.response.bytes())?;
         match answer.slot {
-            Some(Slot::Tree(slot)) => Ok(Tree::new(self.clone(), slot, share)),
+            Some(Slot::Tree(slot)) => Ok(Tree::new(self.clone(), slot, share, body.capabilities)),
             _ => Err(crate::error::Misbehaviour::UnknownResponse.into()),
         }
     }

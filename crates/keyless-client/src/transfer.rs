@@ -10,7 +10,8 @@ use crate::proto::{Durability, OpenSlot, Request, Target};
 use crate::tree::{Metadata, Opened, Tree};
 use keyless_krb::{OsRandom, RandomSource};
 use keyless_smb::create::{
-    CreateContext, DurableHandleV2, Lease, access, context_name, disposition, lease_state, oplock_level, options,
+    CreateContext, DurableHandleV2, Lease, access, context_name, disposition, durable_flags, lease_state, oplock_level,
+    options,
 };
 use keyless_smb::header::HeaderFields;
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WRITE_DATA_OFFSET, WriteRequest, WriteResponse};
@@ -184,13 +185,17 @@ pub(crate) async fn open_durable(tree: &Tree, path: &str, want: u32, disp: u32, 
     }
     let lease = Lease { key, state, flags: 0, v2: Some(([0; 16], 0)) };
     let lease_bytes = lease.to_bytes();
-    let dh2q = DurableHandleV2 { timeout: 0, flags: 0, create_guid }.request_bytes();
+    // On a continuously available share the open is asked persistent (it then survives a
+    // server's failover too, MS-SMB2 3.2.4.3.5).
+    let persistent = tree.continuously_available();
+    let flags = if persistent { durable_flags::PERSISTENT } else { 0 };
+    let dh2q = DurableHandleV2 { timeout: 0, flags, create_guid }.request_bytes();
     req.oplock_level = oplock_level::LEASE;
     req.contexts = vec![
         CreateContext::new(context_name::LEASE, &lease_bytes),
         CreateContext::new(context_name::DURABLE_HANDLE_V2, &dh2q),
     ];
-    tree.open_tracked(&req, true, Some(Durability { create_guid, lease })).await
+    tree.open_tracked(&req, true, Some(Durability { create_guid, lease, persistent })).await
 }
 
 /// READs of `[start, end)` of an open into `out`, in order; the bytes read (fewer when the

@@ -13,6 +13,7 @@ use keyless_smb::info::{
     FileBasicInformation, FileFsFullSizeInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest,
     QueryInfoResponse, SetInfoRequest, end_of_file_info, file_class, fs_class, info_type,
 };
+use keyless_smb::tree_connect::share_capabilities;
 use keyless_smb::{Message, NtStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,6 +91,8 @@ struct TreeInner {
     session: Session,
     slot: TreeSlot,
     share: String,
+    /// The share's capabilities include CONTINUOUS_AVAILABILITY.
+    continuously_available: bool,
     disconnected: AtomicBool,
 }
 
@@ -123,9 +126,17 @@ pub(crate) struct Opened {
 }
 
 impl Tree {
-    pub(crate) fn new(session: Session, slot: TreeSlot, share: &str) -> Self {
+    pub(crate) fn new(session: Session, slot: TreeSlot, share: &str, capabilities: u32) -> Self {
         let share = share.to_string();
-        Self { inner: Arc::new(TreeInner { session, slot, share, disconnected: AtomicBool::new(false) }) }
+        let continuously_available = capabilities & share_capabilities::CONTINUOUS_AVAILABILITY != 0;
+        let disconnected = AtomicBool::new(false);
+        Self { inner: Arc::new(TreeInner { session, slot, share, continuously_available, disconnected }) }
+    }
+
+    /// Whether the server says the share is continuously available (opens are then asked
+    /// persistent).
+    pub fn continuously_available(&self) -> bool {
+        self.inner.continuously_available
     }
 
     /// The session this share is on.

@@ -437,6 +437,12 @@ pub struct DurableHandleV2 {
     pub create_guid: [u8; 16],
 }
 
+/// Flags of DH2Q and DH2C (2.2.13.2.11, 2.2.13.2.12).
+pub mod durable_flags {
+    /// A persistent handle (a continuously available share).
+    pub const PERSISTENT: u32 = 0x0000_0002;
+}
+
 impl DurableHandleV2 {
     /// Decodes request (32 bytes) or response (8 bytes) data.
     ///

@@ -26,6 +26,14 @@ pub mod share_flags {
     pub const ENCRYPT_DATA: u32 = 0x0000_8000;
 }
 
+/// Capabilities bits of a share (2.2.10).
+pub mod share_capabilities {
+    /// The share is in a DFS namespace.
+    pub const DFS: u32 = 0x0000_0008;
+    /// Continuously available: opens on it may be persistent (3.x).
+    pub const CONTINUOUS_AVAILABILITY: u32 = 0x0000_0010;
+}
+
 /// Request flags (3.1.1, 2.2.9).
 pub mod flags {
     /// Reconnect to a cluster share.

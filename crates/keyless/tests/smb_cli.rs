@@ -42,6 +42,17 @@ fn ntlm_file_commands_round_trip() {
     std::fs::write(smbd.share_path.join("docs/from-samba.txt"), b"written by smbd's side\n").unwrap();
     let out = ok(run(&["get", &format!("{base}/docs/from-samba.txt"), "-"]), "get to stdout");
     assert_eq!(out, "written by smbd's side\n");
+    // Into a FIFO (as into /dev/null): written as it is, never replaced by a renamed file.
+    let fifo = scratch.join("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    ok(run(&["get", &format!("{base}/docs/from-samba.txt"), fifo.to_str().unwrap()]), "get into a FIFO");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(reader.join().unwrap(), b"written by smbd's side\n");
     // Interop with Samba's own client, both ways, byte for byte.
     let conf = scratch.join("client.conf");
     let d = scratch.path().display();

@@ -43,6 +43,8 @@ pub struct Durability {
     pub create_guid: [u8; 16],
     /// Its lease (key and state).
     pub lease: Lease,
+    /// Asked persistent (a continuously available share).
+    pub persistent: bool,
 }
 
 /// What a CREATE opens, so the core can open it again on a new connection.

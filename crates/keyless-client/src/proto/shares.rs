@@ -8,7 +8,8 @@ use super::request::{OpenSlot, OpenSpec, Request, Target, TreeSlot};
 use crate::error::Error;
 use keyless_smb::control::FileId;
 use keyless_smb::create::{
-    CreateContext, CreateRequest, CreateResponse, DurableHandleReconnectV2, context_name, disposition, oplock_level,
+    CreateContext, CreateRequest, CreateResponse, DurableHandleReconnectV2, context_name, disposition, durable_flags,
+    oplock_level,
 };
 use keyless_smb::oplock::{Break, LeaseBreakAck};
 use std::collections::{BTreeMap, HashMap};
@@ -174,7 +175,8 @@ impl Shares {
         let dh2c;
         if let (true, Some(d)) = (durable && open.durable, &spec.durable) {
             lease = d.lease.to_bytes();
-            dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags: 0 }.to_bytes();
+            let flags = if d.persistent { durable_flags::PERSISTENT } else { 0 };
+            dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags }.to_bytes();
             req.oplock_level = oplock_level::LEASE;
             req.contexts = vec![
                 CreateContext::new(context_name::LEASE, &lease),

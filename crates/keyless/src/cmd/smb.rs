@@ -347,6 +347,16 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
 /// One file into `local`, through a temporary file beside it renamed only when complete.
 fn get_file(tree: &Tree, path: &str, local: &Path, size: u64, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    // A device, FIFO or socket (/dev/null, a pipe) is written as it is: a file renamed over it
+    // would replace the device.
+    if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file =
+            std::fs::OpenOptions::new().write(true).open(local).map_err(|e| format!("{}: {e}", local.display()))?;
+        let mut shown = Progress::new(name, size);
+        rt.block_on(tree.get_with_progress(path, &mut Blocking(file), Some(&mut |n| shown.show(n))))?;
+        shown.finish();
+        return Ok(());
+    }
     let tmp = temp_beside(local);
     let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut shown = Progress::new(name, size);
