@@ -263,11 +263,6 @@ impl Session {
         &self.inner.config.host
     }
 
-    /// How long one answer may take.
-    pub fn timeout(&self) -> Duration {
-        self.inner.config.timeout
-    }
-
     /// Whether requests go out encrypted.
     pub fn encrypted(&self) -> bool {
         self.info().encrypted

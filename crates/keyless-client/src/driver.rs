@@ -311,9 +311,7 @@ impl Driver {
     }
 
     fn session_info(&mut self, info: Arc<SessionInfo>) {
-        let n = &info.negotiated;
-        let most = n.max_read.max(n.max_write).max(n.max_transact) as usize;
-        self.max_frame.store(most.max(1 << 20) + 65_536, Ordering::Relaxed);
+        self.max_frame.store(self.core.max_frame(), Ordering::Relaxed);
         if let Ok(mut i) = self.shared.info.lock() {
             *i = Some(info);
         }

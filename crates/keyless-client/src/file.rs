@@ -220,32 +220,47 @@ pub(crate) fn io_error(e: Error) -> std::io::Error {
     std::io::Error::new(kind, e)
 }
 
-fn poll_op<T>(op: &mut Op<T>, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
-    op.as_mut().poll(cx).map(|r| r.map_err(io_error))
+impl Io {
+    /// The operation `kind` finds, polled; idle again once it is done. Another kind of
+    /// operation in progress is refused (an `AsyncRead` call in the middle of a write).
+    fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        kind: impl FnOnce(&mut Io) -> Option<&mut Op<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        let Some(op) = kind(self) else { return Poll::Ready(Err(io_error(Error::Misuse(Misuse::Busy)))) };
+        let done = match op.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(r) => r.map_err(io_error),
+        };
+        *self = Io::Idle;
+        Poll::Ready(done)
+    }
+}
+
+impl File {
+    /// The I/O state, reached through `&mut` (never locked).
+    fn io(&mut self) -> &mut Io {
+        self.io.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl AsyncRead for File {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        let io = this.io.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Io::Idle = io {
+        if let Io::Idle = this.io() {
             let (file, offset) = (this.inner.clone(), this.position);
             let len = buf.remaining().min(file.tree.session().info().read_size) as u64;
-            *io = Io::Reading(Box::pin(async move {
+            *this.io() = Io::Reading(Box::pin(async move {
                 let mut out = Vec::with_capacity(len as usize);
                 file.read_at(offset, len, &mut out).await?;
                 Ok(out)
             }));
         }
-        let Io::Reading(op) = io else {
-            return Poll::Ready(Err(io_error(Error::Misuse(Misuse::Busy))));
-        };
-        let data = match poll_op(op, cx) {
+        let data = match this.io().poll(cx, |io| if let Io::Reading(op) = io { Some(op) } else { None }) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r,
+            Poll::Ready(data) => data?,
         };
-        *io = Io::Idle;
-        let data = data?;
         let n = data.len().min(buf.remaining());
         buf.put_slice(&data[..n]);
         this.position += n as u64;
@@ -256,24 +271,18 @@ impl AsyncRead for File {
 impl AsyncWrite for File {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
-        let io = this.io.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Io::Idle = io {
+        if let Io::Idle = this.io() {
             let (file, offset) = (this.inner.clone(), this.position);
             let data = data[..data.len().min(file.tree.session().info().write_size * 8)].to_vec();
-            *io = Io::Writing(Box::pin(async move {
+            *this.io() = Io::Writing(Box::pin(async move {
                 file.write_at(offset, &data).await?;
                 Ok(data.len())
             }));
         }
-        let Io::Writing(op) = io else {
-            return Poll::Ready(Err(io_error(Error::Misuse(Misuse::Busy))));
-        };
-        let n = match poll_op(op, cx) {
+        let n = match this.io().poll(cx, |io| if let Io::Writing(op) = io { Some(op) } else { None }) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r,
+            Poll::Ready(n) => n?,
         };
-        *io = Io::Idle;
-        let n = n?;
         this.position += n as u64;
         Poll::Ready(Ok(n))
     }
@@ -309,31 +318,20 @@ impl AsyncSeek for File {
                 }))
             }
         };
-        *this.io.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = op;
+        *this.io() = op;
         Ok(())
     }
 
     fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<u64>> {
         let this = self.get_mut();
-        let io = this.io.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Io::Seeking(op) = io else { return Poll::Ready(Ok(this.position)) };
-        let n = match poll_op(op, cx) {
+        if !matches!(this.io(), Io::Seeking(_)) {
+            return Poll::Ready(Ok(this.position));
+        }
+        let n = match this.io().poll(cx, |io| if let Io::Seeking(op) = io { Some(op) } else { None }) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r,
+            Poll::Ready(n) => n?,
         };
-        *io = Io::Idle;
-        let n = n?;
         this.position = n;
         Poll::Ready(Ok(n))
-    }
-}
-
-impl Tree {
-    /// [`Tree::open`] for reading, as an `AsyncRead` (and `AsyncSeek`) from the start.
-    ///
-    /// # Errors
-    /// As [`Tree::open`].
-    pub async fn open_read(&self, path: &str) -> Result<File, Error> {
-        self.open(path, false, crate::OpenHow::Existing).await
     }
 }

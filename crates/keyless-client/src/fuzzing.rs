@@ -394,6 +394,91 @@ fn pump(
     }
 }
 
+/// A core and a player of a recording, the core driven as a caller would drive it.
+struct Playback {
+    base: Instant,
+    core: Connection,
+    player: Player,
+    /// The recorded client frames after the handshake.
+    requests: Vec<PlainFrame>,
+    out: Outcome,
+    events: Vec<Event>,
+    /// The core's shares, by the TreeId the recording gave them.
+    trees: HashMap<u32, TreeSlot>,
+}
+
+impl Playback {
+    /// The core authenticating as `user` with `password` (randomness from `seed`) through the
+    /// handshake of a recording played by a server knowing `server_password`.
+    fn start(
+        recording: Vec<PlainFrame>,
+        server_password: &str,
+        user: &str,
+        password: &str,
+        seed: u64,
+    ) -> Result<Self, String> {
+        let base = Instant::now();
+        let player = Player::new(recording, server_password);
+        let requests = player.requests();
+        let mut config = Config::new("127.0.0.1");
+        config.dialects = crate::negotiate::DIALECTS.to_vec();
+        config.keepalive = None;
+        let auth = Auth::Ntlm { user: user.into(), domain: String::new(), password: password.to_string().into() };
+        let core =
+            Connection::new(Arc::new(config), auth, Box::new(Seeded(seed)), at(base, 0)).map_err(|e| e.to_string())?;
+        let mut playback =
+            Self { base, core, player, requests, out: Outcome::default(), events: Vec::new(), trees: HashMap::new() };
+        playback.pump(at(base, 0))?;
+        Ok(playback)
+    }
+
+    fn pump(&mut self, now: Now) -> Result<(), String> {
+        pump(&mut self.core, &mut self.player, now, &mut self.out, &mut self.events)
+    }
+
+    /// Submits the recorded client frame `i` as one chain and files its answers.
+    fn step(&mut self, i: usize) -> Result<(), String> {
+        let now = at(self.base, 1 + i as u64);
+        let frame = self.requests.get(i).ok_or("no such request")?;
+        let mut chain = Vec::with_capacity(frame.messages.len());
+        for m in &frame.messages {
+            let h = Header::parse(m).map_err(|e| e.to_string())?;
+            let request = if h.command() == Command::TREE_CONNECT {
+                let path = TreeConnectRequest::parse(m).map_err(|e| e.to_string())?.path;
+                let share = path.rsplit('\\').next().unwrap_or_default().to_string();
+                Request::tree_connect("127.0.0.1", &share).map_err(|e| e.to_string())?
+            } else {
+                let target = match h.tree_id().filter(|t| *t != 0) {
+                    Some(t) => Target::Tree(*self.trees.get(&t).ok_or(format!("request on unknown tree {t:#x}"))?),
+                    None => Target::Session,
+                };
+                let charge = usize::from(h.credit_charge().max(1));
+                Request::encoded(h.command(), m.clone(), target).payload(charge * crate::proto::CREDIT_UNIT)
+            };
+            chain.push(request);
+        }
+        let ids = self.core.submit_chain(chain, now);
+        self.pump(now)?;
+        for id in ids {
+            let found = self
+                .events
+                .iter()
+                .position(|e| matches!(e, Event::Response { id: r, .. } | Event::Failed { id: r, .. } if *r == id));
+            match found.map(|p| self.events.remove(p)) {
+                Some(Event::Response { response, slot, .. }) => {
+                    if let Some(Slot::Tree(t)) = slot {
+                        self.trees.insert(response.header.tree_id(), t);
+                    }
+                    self.out.answers.push((response.header.command, response.status()));
+                }
+                Some(Event::Failed { error, .. }) => self.out.failures.push(error.to_string()),
+                _ => self.out.failures.push(format!("request {i} was not answered")),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Plays `recording` (opened by [`open_recording`]) as a server knowing the user's
 /// `server_password` to a core authenticating as `user` with `password`, its randomness from
 /// `seed`: the recorded client's requests after the handshake are submitted one frame at a
@@ -408,57 +493,11 @@ pub fn play(
     password: &str,
     seed: u64,
 ) -> Result<Outcome, String> {
-    let base = Instant::now();
-    let mut player = Player::new(recording, server_password);
-    let requests = player.requests();
-    let mut config = Config::new("127.0.0.1");
-    config.dialects = crate::negotiate::DIALECTS.to_vec();
-    config.keepalive = None;
-    let auth = Auth::Ntlm { user: user.into(), domain: String::new(), password: password.to_string().into() };
-    let mut core =
-        Connection::new(Arc::new(config), auth, Box::new(Seeded(seed)), at(base, 0)).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    let mut events = Vec::new();
-    pump(&mut core, &mut player, at(base, 0), &mut out, &mut events)?;
-    let mut trees: HashMap<u32, TreeSlot> = HashMap::new();
-    for (i, frame) in requests.iter().enumerate() {
-        let now = at(base, 1 + i as u64);
-        let mut chain = Vec::with_capacity(frame.messages.len());
-        for m in &frame.messages {
-            let h = Header::parse(m).map_err(|e| e.to_string())?;
-            let request = if h.command() == Command::TREE_CONNECT {
-                let path = TreeConnectRequest::parse(m).map_err(|e| e.to_string())?.path;
-                let share = path.rsplit('\\').next().unwrap_or_default().to_string();
-                Request::tree_connect("127.0.0.1", &share).map_err(|e| e.to_string())?
-            } else {
-                let target = match h.tree_id().filter(|t| *t != 0) {
-                    Some(t) => Target::Tree(*trees.get(&t).ok_or(format!("request on unknown tree {t:#x}"))?),
-                    None => Target::Session,
-                };
-                let charge = usize::from(h.credit_charge().max(1));
-                Request::encoded(h.command(), m.clone(), target).payload(charge * crate::proto::CREDIT_UNIT)
-            };
-            chain.push(request);
-        }
-        let ids = core.submit_chain(chain, now);
-        pump(&mut core, &mut player, now, &mut out, &mut events)?;
-        for id in ids {
-            let found = events
-                .iter()
-                .position(|e| matches!(e, Event::Response { id: r, .. } | Event::Failed { id: r, .. } if *r == id));
-            match found.map(|p| events.remove(p)) {
-                Some(Event::Response { response, slot, .. }) => {
-                    if let Some(Slot::Tree(t)) = slot {
-                        trees.insert(response.header.tree_id(), t);
-                    }
-                    out.answers.push((response.header.command, response.status()));
-                }
-                Some(Event::Failed { error, .. }) => out.failures.push(error.to_string()),
-                _ => out.failures.push(format!("request {i} was not answered")),
-            }
-        }
+    let mut playback = Playback::start(recording, server_password, user, password, seed)?;
+    for i in 0..playback.requests.len() {
+        playback.step(i)?;
     }
-    Ok(out)
+    Ok(playback.out)
 }
 
 /// The fuzz target: the recording played up to the state `input[0]` picks, then the rest of
@@ -468,56 +507,28 @@ pub fn play(
 /// and never panic.
 pub fn hostile_server(recording: &[PlainFrame], input: &[u8]) {
     let Some((&state, mut rest)) = input.split_first() else { return };
-    let base = Instant::now();
-    let mut player = Player::new(recording.to_vec(), "alice-Passw0rd");
-    let requests = player.requests();
-    let mut config = Config::new("127.0.0.1");
-    config.dialects = crate::negotiate::DIALECTS.to_vec();
-    let auth =
-        Auth::Ntlm { user: "alice".into(), domain: String::new(), password: "alice-Passw0rd".to_string().into() };
-    let Ok(mut core) = Connection::new(Arc::new(config), auth, Box::new(Seeded(7)), at(base, 0)) else { return };
-    let mut out = Outcome::default();
-    let mut events = Vec::new();
-    // Handshake frames are played while `state` lasts; past the handshake, requests too.
-    let _ = pump(&mut core, &mut player, at(base, 0), &mut out, &mut events);
-    let mut trees: Vec<TreeSlot> = Vec::new();
-    for frame in requests.iter().take(usize::from(state)) {
-        let chain: Vec<Request> = frame
-            .messages
-            .iter()
-            .filter_map(|m| {
-                let h = Header::parse(m).ok()?;
-                if h.command() == Command::TREE_CONNECT {
-                    return Request::tree_connect("127.0.0.1", "share").ok();
-                }
-                let target = trees.last().map_or(Target::Session, |t| Target::Tree(*t));
-                Some(Request::encoded(h.command(), m.clone(), target).payload(crate::proto::CREDIT_UNIT))
-            })
-            .collect();
-        let _ = core.submit_chain(chain, at(base, 1));
-        if pump(&mut core, &mut player, at(base, 1), &mut out, &mut events).is_err() {
+    let password = "alice-Passw0rd";
+    let Ok(mut p) = Playback::start(recording.to_vec(), password, "alice", password, 7) else { return };
+    for i in 0..usize::from(state).min(p.requests.len()) {
+        if p.step(i).is_err() {
             break;
         }
-        for e in events.drain(..) {
-            if let Event::Response { slot: Some(Slot::Tree(t)), .. } = e {
-                trees.push(t);
-            }
-        }
     }
-    let mut second = 2;
+    let mut second = 1000;
     while rest.len() >= 2 {
         let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
         let (frame, tail) = rest[2..].split_at(len.min(rest.len() - 2));
         rest = tail;
         let mut frame = frame.to_vec();
-        if let Some(c) = &player.keys.crypto {
+        if let Some(c) = &p.player.keys.crypto {
             if Header::parse(&frame).is_ok() && frame.len() >= 64 {
                 let _ = c.signer.sign(&mut frame);
             }
         }
-        core.handle_input(frame, at(base, second));
-        core.handle_timeout(at(base, second));
+        let now = at(p.base, second);
+        p.core.handle_input(frame, now);
+        p.core.handle_timeout(now);
         second += 7;
-        while core.poll_event().is_some() || core.poll_transmit().is_some() {}
+        while p.core.poll_event().is_some() || p.core.poll_transmit().is_some() {}
     }
 }

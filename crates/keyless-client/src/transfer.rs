@@ -69,13 +69,10 @@ impl std::future::Future for ReadPending {
                 return Ok(ReadData { response, range: 0..0 });
             }
             response.check()?;
-            let bytes = response.bytes();
-            let data = ReadResponse::parse(bytes)?.data;
-            if data.len() as u64 > len {
+            let range = ReadResponse::parse(response.bytes())?.data_range();
+            if range.len() as u64 > len {
                 return Err(Misbehaviour::TooMuchData.into());
             }
-            let start = data.as_ptr() as usize - bytes.as_ptr() as usize;
-            let range = start..start + data.len();
             Ok(ReadData { response, range })
         })
     }

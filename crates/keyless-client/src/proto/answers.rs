@@ -56,21 +56,14 @@ impl Connection {
         }
         for m in flight.members {
             if let (Some(id), Some(answer)) = (m.id, m.answer) {
-                self.deliver(id, &m.meta, m.abandoned, answer, now)?;
+                self.deliver(id, &m.meta, m.abandoned, answer)?;
             }
         }
         Ok(())
     }
 
     /// A caller's answer, after what the core keeps from it (a share, an open, a close).
-    fn deliver(
-        &mut self,
-        id: RequestId,
-        meta: &Meta,
-        abandoned: bool,
-        answer: Received,
-        now: Now,
-    ) -> Result<(), Error> {
+    fn deliver(&mut self, id: RequestId, meta: &Meta, abandoned: bool, answer: Received) -> Result<(), Error> {
         let ok = answer.status() == NtStatus::SUCCESS;
         let mut slot = None;
         match (meta.command, meta.target) {
@@ -104,7 +97,6 @@ impl Connection {
             (Command::TREE_DISCONNECT, Target::Tree(t)) => self.shares.forget_tree(t),
             _ => {}
         }
-        let _ = now;
         if !abandoned {
             self.events.push_back(Event::Response { id, response: answer, slot });
         }
@@ -144,14 +136,14 @@ impl Connection {
             Internal::Negotiate => self.on_negotiate(answer, now),
             Internal::SessionSetup => self.on_session_setup(answer, false, now),
             Internal::Reauth => self.on_session_setup(answer, true, now),
-            Internal::TreeConnect(slot) => self.on_tree_restored(slot, &answer, now),
+            Internal::TreeConnect(slot) => self.on_tree_restored(slot, &answer),
             Internal::Validate(then) => {
                 self.check_validation(&answer)?;
                 match then {
                     Some((id, response, tree)) => {
                         self.events.push_back(Event::Response { id, response, slot: Some(Slot::Tree(tree)) });
                     }
-                    None => self.restore_step_done(now),
+                    None => self.restore_step_done(),
                 }
                 Ok(())
             }
@@ -174,7 +166,7 @@ impl Connection {
                         self.shares.reclaimed(slot, Err(Arc::new(e)));
                     }
                 }
-                self.restore_step_done(now);
+                self.restore_step_done();
                 Ok(())
             }
             Internal::Logoff => {
@@ -234,7 +226,7 @@ impl Connection {
     }
 
     /// After SESSION_SETUP on a new connection: the shares again, then the opens.
-    pub(super) fn begin_restore(&mut self, now: Now) {
+    pub(super) fn begin_restore(&mut self) {
         let trees = self.shares.trees_to_connect();
         self.phase = Phase::Restore { pending: trees.len(), opens: false };
         for (slot, share) in trees {
@@ -243,7 +235,7 @@ impl Connection {
             }
         }
         if self.restore_pending() == Some(0) {
-            self.restore_opens(now);
+            self.restore_opens();
         }
     }
 
@@ -254,10 +246,11 @@ impl Connection {
         }
     }
 
-    fn on_tree_restored(&mut self, slot: TreeSlot, answer: &Received, now: Now) -> Result<(), Error> {
+    fn on_tree_restored(&mut self, slot: TreeSlot, answer: &Received) -> Result<(), Error> {
         if let Err(e) = answer.check() {
             // The share is gone: its opens are lost with it, the rest goes on.
-            self.events.push_back(Event::Notice(Notice::OpenLost(format!("share {slot:?}: {e}"))));
+            let share = self.shares.share(slot).unwrap_or_default();
+            self.events.push_back(Event::Notice(Notice::OpenLost(format!("share {share} and its files: {e}"))));
             self.shares.forget_tree(slot);
         } else {
             let body = TreeConnectResponse::parse(answer.bytes())?;
@@ -272,32 +265,32 @@ impl Connection {
                 self.send_validate(slot, None);
             }
         }
-        self.restore_step_done(now);
+        self.restore_step_done();
         Ok(())
     }
 
     /// One share or open restored (or given up).
-    fn restore_step_done(&mut self, now: Now) {
+    fn restore_step_done(&mut self) {
         let Phase::Restore { pending, opens } = &mut self.phase else { return };
         *pending = pending.saturating_sub(1);
         match (*pending, *opens) {
-            (0, false) => self.restore_opens(now),
-            (0, true) => self.ready(now),
+            (0, false) => self.restore_opens(),
+            (0, true) => self.ready(),
             _ => {}
         }
     }
 
-    fn restore_opens(&mut self, now: Now) {
+    fn restore_opens(&mut self) {
         let opens = self.shares.opens_to_reclaim();
         if opens.is_empty() {
-            self.ready(now);
+            self.ready();
             return;
         }
         self.phase = Phase::Restore { pending: opens.len(), opens: true };
         for slot in opens {
             match self.shares.reclaim_request(slot, true) {
                 Some(Ok((request, internal))) => self.flights.queue_internal(request, internal),
-                _ => self.restore_step_done(now),
+                _ => self.restore_step_done(),
             }
         }
     }
@@ -306,26 +299,31 @@ impl Connection {
     /// queues the frame.
     pub(super) fn send_chain(&mut self, mut q: Queued, now: Now) {
         // Every target must be usable before any credit is spent.
+        let mut ids = Vec::with_capacity(q.members.len());
         for m in &q.members {
-            if let Err(e) = self.shares.ids(m.request.meta.target) {
-                let cause = Arc::new(e);
-                for id in q.members.iter().filter_map(|m| m.id) {
-                    let error = match cause.as_ref() {
-                        Error::OpenLost { path, cause } => Error::OpenLost { path: path.clone(), cause: cause.clone() },
-                        _ => Error::Interrupted(cause.clone()),
-                    };
-                    self.events.push_back(Event::Failed { id, error });
+            match self.shares.ids(m.request.meta.target) {
+                Ok(found) => ids.push(found),
+                Err(e) => {
+                    let cause = Arc::new(e);
+                    for id in q.members.iter().filter_map(|m| m.id) {
+                        let error = match cause.as_ref() {
+                            Error::OpenLost { path, cause } => {
+                                Error::OpenLost { path: path.clone(), cause: cause.clone() }
+                            }
+                            _ => Error::Interrupted(cause.clone()),
+                        };
+                        self.events.push_back(Event::Failed { id, error });
+                    }
+                    return;
                 }
-                return;
             }
         }
         let new_session = matches!(q.internal, Some(Internal::Negotiate | Internal::SessionSetup));
         let smb3 = self.negotiated().is_some_and(|n| n.dialect >= Dialect::SMB_30);
         let mut messages = Vec::with_capacity(q.members.len());
         let mut mids = Vec::with_capacity(q.members.len());
-        for (i, m) in q.members.iter_mut().enumerate() {
+        for (i, (m, (tree_id, file_id))) in q.members.iter_mut().zip(ids).enumerate() {
             let meta = &m.request.meta;
-            let (tree_id, file_id) = self.shares.ids(meta.target).unwrap_or((0, None));
             let charge = self.channel.charge_for(meta.payload);
             let mid = self.channel.take_id(charge);
             let mut header_flags = if i > 0 { flags::RELATED_OPERATIONS } else { 0 };
@@ -364,7 +362,7 @@ impl Connection {
     }
 
     /// SMB2 CANCEL of a request in flight; it has no answer and spends no credit.
-    pub(super) fn send_cancel(&mut self, cancel: Cancel, _now: Now) {
+    pub(super) fn send_cancel(&mut self, cancel: Cancel) {
         if !matches!(self.phase, Phase::Ready | Phase::Restore { .. }) {
             return;
         }
@@ -385,13 +383,13 @@ impl Connection {
     }
 
     /// An ECHO, proving the server and the connection alive.
-    pub(super) fn send_echo(&mut self, _now: Now) {
+    pub(super) fn send_echo(&mut self) {
         if let Ok(r) = Request::new(&Echo, Target::Session) {
             self.flights.queue_internal(r, Internal::Echo);
         }
     }
 
-    pub(super) fn send_logoff(&mut self, _now: Now) {
+    pub(super) fn send_logoff(&mut self) {
         if let Ok(r) = Request::new(&Logoff, Target::Session) {
             self.flights.queue_internal(r, Internal::Logoff);
         }

@@ -22,14 +22,10 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Bytes on the wire.
-    pub fn len(&self) -> usize {
-        self.head.len() + self.body.len()
-    }
-
-    /// Whether it carries nothing (never for a frame the core made).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The frame out of its `Arc` (kept while it was in flight), copied only if the writer
+    /// still holds it.
+    pub(crate) fn unshare(frame: std::sync::Arc<Frame>) -> Frame {
+        std::sync::Arc::try_unwrap(frame).unwrap_or_else(|f| Frame { head: f.head.clone(), body: f.body.clone() })
     }
 }
 

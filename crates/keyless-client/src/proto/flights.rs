@@ -256,9 +256,7 @@ impl Flights {
                 }
                 let waited = f.members.iter().any(|m| !m.abandoned);
                 let (ids, frame) = f.into_resend();
-                match frame.map(|a| {
-                    Arc::try_unwrap(a).unwrap_or_else(|a| Frame { head: a.head.clone(), body: a.body.clone() })
-                }) {
+                match frame.map(Frame::unshare) {
                     Some(frame) if waited => Lost::User(ids, frame),
                     _ => Lost::Internal,
                 }

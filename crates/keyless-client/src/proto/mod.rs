@@ -370,12 +370,12 @@ impl Connection {
             self.lose(e, now);
         }
         if matches!(self.phase, Phase::Ready) {
-            if self.renew_at.is_some_and(|t| now.instant >= t) && !self.renewing && self.config.renewable {
+            if self.renew_at.is_some_and(|t| now.instant >= t) && self.config.renewable {
                 self.renew_at = None;
                 self.want_credential(false);
             }
             if self.keepalive_at().is_some_and(|t| now.instant >= t) {
-                self.send_echo(now);
+                self.send_echo();
             }
         }
         self.dispatch(now);
@@ -404,7 +404,7 @@ impl Connection {
     /// closed).
     pub fn abandon(&mut self, id: RequestId, now: Now) {
         if let Some(cancel) = self.flights.abandon(id) {
-            self.send_cancel(cancel, now);
+            self.send_cancel(cancel);
         }
         self.dispatch(now);
     }
@@ -440,7 +440,7 @@ impl Connection {
     /// Logs the session off; [`Event::Closed`] follows its answer.
     pub fn logoff(&mut self, now: Now) {
         if matches!(self.phase, Phase::Ready) {
-            self.send_logoff(now);
+            self.send_logoff();
         } else {
             self.close(Arc::new(Error::Closed));
         }

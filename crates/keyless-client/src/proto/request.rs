@@ -126,9 +126,4 @@ impl Request {
         r.meta.connects = Some(share.to_string());
         Ok(r)
     }
-
-    /// The command.
-    pub fn command(&self) -> Command {
-        self.meta.command
-    }
 }

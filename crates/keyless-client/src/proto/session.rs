@@ -81,12 +81,12 @@ const SETUP_SECURITY_MODE: u8 = (security_mode::SIGNING_ENABLED | security_mode:
 impl Connection {
     /// NEGOTIATE on a fresh connection.
     pub(super) fn start_negotiate(&mut self, now: Now) {
-        if let Err(e) = self.try_negotiate(now) {
+        if let Err(e) = self.try_negotiate() {
             self.lose(e, now);
         }
     }
 
-    fn try_negotiate(&mut self, _now: Now) -> Result<(), Error> {
+    fn try_negotiate(&mut self) -> Result<(), Error> {
         self.flights.clear_internal();
         let mut salt = [0u8; 32];
         self.rng.fill(&mut salt)?;
@@ -284,7 +284,7 @@ impl Connection {
         }
         self.generation += 1;
         self.schedule_renewal(now);
-        self.begin_restore(now);
+        self.begin_restore();
         Ok(())
     }
 
@@ -351,8 +351,7 @@ impl Connection {
     }
 
     /// A session is up on this connection.
-    pub(super) fn ready(&mut self, now: Now) {
-        let _ = now;
+    pub(super) fn ready(&mut self) {
         let Some(info) = self.session_info() else { return };
         self.info = Some(info.clone());
         self.phase = Phase::Ready;

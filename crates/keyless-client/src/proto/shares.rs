@@ -207,6 +207,11 @@ impl Shares {
         self.opens.get(&slot.0).is_some_and(|o| o.spec.reopen)
     }
 
+    /// The name of share `slot`, for notices.
+    pub(crate) fn share(&self, slot: TreeSlot) -> Option<String> {
+        self.trees.get(&slot.0).map(|t| t.share.clone())
+    }
+
     /// The path of `slot`, for errors.
     pub(crate) fn path(&self, slot: OpenSlot) -> String {
         self.opens.get(&slot.0).map(|o| o.spec.path.clone()).unwrap_or_default()
