@@ -18,6 +18,7 @@ const USAGE: &str =
   smb-bench [MIB]
               copy a file of MIB MiB (default 256) each way between this machine and a local
               smbd with keyless and with smbclient, signed and encrypted; prints MB/s
+              and each command's peak RSS
   mount-bench [MIB]
               the same file written and read through keyless mount, against keyless put/get
               and smbclient, and ls -l of 10,000 entries; prints MB/s and seconds
@@ -50,6 +51,7 @@ const APT_PACKAGES: &[&str] = &[
     "tshark",
     "fuse3",
     "fio",
+    "time",
 ];
 
 /// The cargo-fuzz targets: every `fuzz/fuzz_targets/*.rs`, so a new target cannot be forgotten.
@@ -461,24 +463,48 @@ fn smbclient_conf(scratch: &keyless_testbed::ScratchDir) -> Result<String, Strin
 
 /// The wall time of a command, best of 3 (after `sync`, so earlier writes are not paid for).
 fn best_of_3(program: &str, args: &[String]) -> Result<f64, String> {
-    best_of(3, program, args)
+    Ok(measure(3, program, args)?.secs)
 }
 
-/// The shortest of `runs` runs in seconds (caches synced first; stdout discarded, so that a
-/// program printing much is not slowed by a pipe).
+/// The shortest of `runs` runs in seconds.
 fn best_of(runs: usize, program: &str, args: &[String]) -> Result<f64, String> {
-    let mut best = f64::MAX;
+    Ok(measure(runs, program, args)?.secs)
+}
+
+/// What `runs` runs of one command cost: the shortest wall time, and the largest peak resident
+/// set of any run.
+struct Measured {
+    secs: f64,
+    peak_rss_kib: u64,
+}
+
+/// Runs a command `runs` times (caches synced first; stdout discarded, so that a program
+/// printing much is not slowed by a pipe) under GNU time, which reads the peak RSS from the
+/// kernel's `wait4` accounting of that one process.
+fn measure(runs: usize, program: &str, args: &[String]) -> Result<Measured, String> {
+    let rss_file = std::env::temp_dir().join(format!("xtask-rss-{}", std::process::id()));
+    let mut m = Measured { secs: f64::MAX, peak_rss_kib: 0 };
     for _ in 0..runs {
         let _ = Command::new("sync").status();
         let start = Instant::now();
-        let out =
-            Command::new(program).args(args).stdout(Stdio::null()).output().map_err(|e| format!("{program}: {e}"))?;
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", "-o"])
+            .arg(&rss_file)
+            .arg(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("/usr/bin/time (Debian package time; cargo xtask deps installs it): {e}"))?;
+        m.secs = m.secs.min(start.elapsed().as_secs_f64());
         if !out.status.success() {
             return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
         }
-        best = best.min(start.elapsed().as_secs_f64());
+        let rss = std::fs::read_to_string(&rss_file).map_err(|e| format!("{}: {e}", rss_file.display()))?;
+        let kib = rss.trim().parse::<u64>().map_err(|_| format!("GNU time wrote {rss:?}, not a size in KiB"))?;
+        m.peak_rss_kib = m.peak_rss_kib.max(kib);
     }
-    Ok(best)
+    let _ = std::fs::remove_file(&rss_file);
+    Ok(m)
 }
 
 /// `keyless inspect` against `tshark -r` on one capture of a file copy (a signed keyless put of
@@ -715,7 +741,8 @@ fn serve_smbd(mode: &str) -> Result<(), String> {
 /// Throughput of keyless against smbclient over loopback to the same smbd, same file, same run:
 /// `put` then `get`: plain (smbd does not require signing, so smbclient does not sign; keyless
 /// always signs), signed (3.1.1, AES-GMAC) and encrypted (AES-128-GCM, AES-256-GCM). Each
-/// figure is the wall time of the whole command (connect, authenticate, copy, close), best of 3.
+/// figure is the wall time of the whole command (connect, authenticate, copy, close), best of 3;
+/// a second table gives each command's peak RSS.
 fn smb_bench(mib: usize) -> Result<(), String> {
     use keyless_testbed::{ScratchDir, SmbMode, Smbd};
     // KEYLESS_BENCH_EXE measures another build (an older commit's, say) against the same smbd.
@@ -739,6 +766,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
         "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
         "mode", "keyless put", "smbclient put", "keyless get", "smbclient get", "put x", "get x"
     );
+    let mut rss = Vec::new();
     for (label, mode, cipher) in [
         ("plain (keyless signs)", SmbMode::Plain, None),
         ("signed (AES-GMAC)", SmbMode::Signing, None),
@@ -772,22 +800,38 @@ fn smb_bench(mib: usize) -> Result<(), String> {
             v.extend(["-c".to_string(), cmd]);
             v
         };
-        let k_put = best_of_3(&exe, &ours("put", &local, &url))?;
-        let k_get = best_of_3(&exe, &ours("get", &url, &back))?;
+        let k_put = measure(3, &exe, &ours("put", &local, &url))?;
+        let k_get = measure(3, &exe, &ours("get", &url, &back))?;
         if std::fs::read(&back).map_err(|e| e.to_string())? != data {
             return Err(format!("{label}: keyless get returned other bytes"));
         }
-        let s_put = best_of_3("smbclient", &theirs(format!("put {local} bench2.bin")))?;
-        let s_get = best_of_3("smbclient", &theirs(format!("get bench2.bin {back}")))?;
+        let s_put = measure(3, "smbclient", &theirs(format!("put {local} bench2.bin")))?;
+        let s_get = measure(3, "smbclient", &theirs(format!("get bench2.bin {back}")))?;
         println!(
             "{label:<22} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>7.2}x {:>7.2}x",
-            mb / k_put,
-            mb / s_put,
-            mb / k_get,
-            mb / s_get,
-            s_put / k_put,
-            s_get / k_get
+            mb / k_put.secs,
+            mb / s_put.secs,
+            mb / k_get.secs,
+            mb / s_get.secs,
+            s_put.secs / k_put.secs,
+            s_get.secs / k_get.secs
         );
+        let mib_of = |m: &Measured| m.peak_rss_kib as f64 / 1024.0;
+        rss.push(format!(
+            "{label:<22} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+            mib_of(&k_put),
+            mib_of(&s_put),
+            mib_of(&k_get),
+            mib_of(&s_get)
+        ));
+    }
+    println!("\npeak RSS, MiB (largest of the 3 runs; lower is better)");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>10}",
+        "mode", "keyless put", "smbclient put", "keyless get", "smbclient get"
+    );
+    for row in rss {
+        println!("{row}");
     }
     Ok(())
 }
