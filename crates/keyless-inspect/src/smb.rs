@@ -42,13 +42,9 @@ pub(crate) fn describe(m: &Captured, keys: &mut Keys, out: &mut Vec<Record>) {
 fn frame(m: &Captured, payload: &[u8], base: usize, decrypted: bool, keys: &mut Keys, out: &mut Vec<Record>) {
     match payload.get(..4) {
         Some(b"\xfeSMB") => {
-            for part in keyless_smb::compound::messages(payload) {
+            for part in keyless_smb::compound::ranges(payload) {
                 match part {
-                    Ok(msg) => {
-                        // Where this message starts in the frame (the walker hands out subslices).
-                        let at = msg.as_ptr() as usize - payload.as_ptr() as usize;
-                        one(m, msg, base + at, decrypted, keys, out);
-                    }
+                    Ok(r) => one(m, &payload[r.clone()], base + r.start, decrypted, keys, out),
                     Err(e) => {
                         let mut r = Record::new(m, Protocol::Smb, "SMB2 compound");
                         r.broken = Some(Broken { offset: base, what: e.to_string() });

@@ -10,15 +10,21 @@ use crate::{Message, WireError};
 /// (its header first, up to the next one), checked: a header that parses, a NextCommand that is
 /// 8-byte aligned, past this header and inside the frame.
 pub fn messages(frame: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> {
-    let mut rest = Some(frame);
+    ranges(frame).map(move |r| r.map(|r| &frame[r]))
+}
+
+/// [`messages`] as where each message lies in `frame`, for a caller that keeps the frame whole.
+pub fn ranges(frame: &[u8]) -> impl Iterator<Item = Result<core::ops::Range<usize>, WireError>> + '_ {
+    let mut next_start = Some(0);
     core::iter::from_fn(move || {
-        let cur = rest.take()?;
+        let start = next_start.take()?;
+        let cur = frame.get(start..).unwrap_or_default();
         let next = match Header::parse(cur) {
             Ok(h) => h.next_command() as usize,
             Err(e) => return Some(Err(e)),
         };
         if next == 0 {
-            return Some(Ok(cur));
+            return Some(Ok(start..frame.len()));
         }
         if next % 8 != 0 {
             return Some(Err(WireError::Misaligned { field: "NextCommand" }));
@@ -26,8 +32,8 @@ pub fn messages(frame: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> 
         if next < header::LEN || next >= cur.len() {
             return Some(Err(WireError::OutOfBounds { field: "NextCommand" }));
         }
-        rest = Some(&cur[next..]);
-        Some(Ok(&cur[..next]))
+        next_start = Some(start + next);
+        Some(Ok(start..start + next))
     })
 }
 

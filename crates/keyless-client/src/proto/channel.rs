@@ -233,10 +233,9 @@ impl Channel {
         let encrypted = payload.starts_with(&TRANSFORM_PROTOCOL_ID);
         let at = if encrypted { self.decrypt(&mut payload)? } else { 0 };
         let mut ranges = Vec::new();
-        for m in compound::messages(&payload[at..]) {
-            let m = m?;
-            let start = m.as_ptr() as usize - payload.as_ptr() as usize;
-            ranges.push(start..start + m.len());
+        for r in compound::ranges(&payload[at..]) {
+            let r = r?;
+            ranges.push(at + r.start..at + r.end);
         }
         let mut out = Vec::with_capacity(ranges.len());
         if let [only] = ranges.as_slice() {
