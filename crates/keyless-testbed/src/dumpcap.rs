@@ -63,14 +63,16 @@ pub fn with_port(file: &std::path::Path, from: u16, to: u16) -> PathBuf {
     let mut bytes = std::fs::read(file).expect("capture");
     let mut off = 0usize;
     let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
-    assert_eq!(&bytes[8..12], &[0x4D, 0x3C, 0x2B, 0x1A], "a little-endian pcapng from dumpcap");
+    assert_eq!(bytes.get(8..12), Some(&[0x4D, 0x3C, 0x2B, 0x1A][..]), "a little-endian pcapng from dumpcap");
     while off + 12 <= bytes.len() {
         let (kind, len) = (le32(&bytes, off), le32(&bytes, off + 4));
-        // Enhanced packet blocks; the packet at +28: Ethernet (lo), IPv4, TCP.
-        if kind == 6 && bytes[off + 28 + 12..off + 28 + 14] == [0x08, 0x00] && bytes[off + 28 + 14 + 9] == 6 {
-            let ip = off + 28 + 14;
+        // Enhanced packet blocks; the packet at +28: Ethernet (lo), IPv4, TCP. A block cut
+        // short (dumpcap stopped mid-write) is left as it is.
+        let ip = off + 28 + 14;
+        let whole = off + len <= bytes.len() && ip + 20 <= off + len;
+        if kind == 6 && whole && bytes[ip - 2..ip] == [0x08, 0x00] && bytes[ip + 9] == 6 {
             let tcp = ip + usize::from(bytes[ip] & 0x0F) * 4;
-            for at in [tcp, tcp + 2] {
+            for at in [tcp, tcp + 2].into_iter().filter(|at| at + 2 <= off + len) {
                 if bytes[at..at + 2] == from.to_be_bytes() {
                     bytes[at..at + 2].copy_from_slice(&to.to_be_bytes());
                 }
