@@ -52,6 +52,8 @@ const APT_PACKAGES: &[&str] = &[
     "fuse3",
     "fio",
     "time",
+    "sssd-kcm",
+    "keyutils",
 ];
 
 /// The cargo-fuzz targets: every `fuzz/fuzz_targets/*.rs`, so a new target cannot be forgotten.

@@ -55,7 +55,7 @@ fn setup_with(ccache: bool, mode: SmbMode) -> Option<Setup> {
     let credentials = if ccache {
         let path = kdc.dir.join("alice.ccache");
         kdc.mit_kinit(&path);
-        Credentials::Ccache(path)
+        Credentials::Ccache(keyless_krb::ccache::CacheName::File(path))
     } else {
         Credentials::Password {
             client: Principal::parse(&kdc.user, None).unwrap(),

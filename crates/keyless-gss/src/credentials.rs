@@ -4,12 +4,11 @@
 //! keyless-krb's sans-IO ones, driven by its transport.
 
 use crate::Error;
-use keyless_krb::ccache::CCache;
+use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
 use keyless_krb::transport::{self, KdcDirectory};
 use keyless_krb::{AsExchange, AsOptions, ClientSecret, Credential, OsRandom, Principal, TgsExchange, TgsOptions};
-use std::path::PathBuf;
 use std::time::SystemTime;
 use zeroize::Zeroizing;
 
@@ -29,9 +28,9 @@ pub enum Credentials {
         /// The keytab.
         keytab: Keytab,
     },
-    /// A FILE credential cache: a valid ticket for the SPN is used as is; otherwise its TGT
-    /// gets one, which is stored back.
-    Ccache(PathBuf),
+    /// A credential cache of any type (FILE, DIR, KEYRING, KCM): a valid ticket for the SPN
+    /// is used as is; otherwise its TGT gets one, which is stored back.
+    Ccache(CacheName),
     /// A ticket obtained elsewhere (e.g. the Azure Files kerbticket exchange).
     Ticket(Box<Credential>),
 }
@@ -41,7 +40,7 @@ impl std::fmt::Debug for Credentials {
         match self {
             Self::Password { client, .. } => f.debug_struct("Password").field("client", client).finish_non_exhaustive(),
             Self::Keytab { client, .. } => f.debug_struct("Keytab").field("client", client).finish_non_exhaustive(),
-            Self::Ccache(p) => f.debug_tuple("Ccache").field(p).finish(),
+            Self::Ccache(name) => f.debug_tuple("Ccache").field(&name.to_string()).finish(),
             Self::Ticket(t) => f.debug_tuple("Ticket").field(&t.server).finish(),
         }
     }
@@ -76,8 +75,8 @@ impl Credentials {
             Self::Ticket(t) => {
                 Err(Error::NotInCache(format!("a valid ticket for {spn} (the ticket given is for {})", t.server)))
             }
-            Self::Ccache(path) => {
-                let mut cache = CCache::read(path)?;
+            Self::Ccache(name) => {
+                let cache = name.read()?;
                 if let Some(c) = cache.find(spn, now).filter(fresh) {
                     return Ok(c);
                 }
@@ -85,11 +84,9 @@ impl Credentials {
                 let tgt = cache
                     .find_tgt(&realm, now)
                     .ok_or_else(|| Error::NotInCache(format!("a ticket for {spn}, or a valid TGT for {realm}")))?;
-                let (ticket, cross) = tgs(tgt, spn, dir, &mut rng).await?;
-                for c in cross.iter().chain(std::iter::once(&ticket)) {
-                    cache.store(c);
-                }
-                cache.write(path)?;
+                let (ticket, mut got) = tgs(tgt, spn, dir, &mut rng).await?;
+                got.push(ticket.clone());
+                name.store(&got, now)?;
                 Ok(ticket)
             }
             Self::Password { client, password } => {

@@ -5,6 +5,7 @@
 
 use keyless_gss::credentials::Credentials;
 use keyless_krb::ccache::CCache;
+use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::transport::{KdcAddr, KdcDirectory};
 use keyless_krb::{Error, Principal};
@@ -33,7 +34,12 @@ fn password_keytab_ccache_and_ticket() {
     // A cache from MIT kinit (TGT only): the ticket is fetched and stored back.
     let cc = kdc.dir.join("cc-tgt");
     kdc.mit_kinit(&cc);
-    assert!(rt().block_on(Credentials::Ccache(cc.clone()).service_ticket(&spn, &dir)).unwrap().server.same_name(&spn));
+    assert!(
+        rt().block_on(Credentials::Ccache(CacheName::File(cc.clone())).service_ticket(&spn, &dir))
+            .unwrap()
+            .server
+            .same_name(&spn)
+    );
     assert!(CCache::read(&cc).unwrap().find(&spn, 0).is_some(), "stored back");
 
     // A cache with only the service ticket, and no KDC that answers: no KDC is needed.
@@ -44,10 +50,13 @@ fn password_keytab_ccache_and_ticket() {
     let mut dead = KdcDirectory::new();
     dead.add("EXAMPLE.TEST", KdcAddr::parse(&format!("127.0.0.1:{}", free_port())).unwrap());
     assert!(
-        rt().block_on(Credentials::Ccache(only.clone()).service_ticket(&spn, &dead)).unwrap().server.same_name(&spn)
+        rt().block_on(Credentials::Ccache(CacheName::File(only.clone())).service_ticket(&spn, &dead))
+            .unwrap()
+            .server
+            .same_name(&spn)
     );
     let other = Principal::parse("cifs/elsewhere.example.test@EXAMPLE.TEST", None).unwrap();
-    match rt().block_on(Credentials::Ccache(only).service_ticket(&other, &dead)) {
+    match rt().block_on(Credentials::Ccache(CacheName::File(only)).service_ticket(&other, &dead)) {
         Err(e @ Error::NotInCache(_)) => assert!(e.to_string().contains("TGT"), "{e}"),
         other => panic!("{other:?}"),
     }

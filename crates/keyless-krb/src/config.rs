@@ -108,6 +108,11 @@ impl Krb5Conf {
         self.flag("rdns", true)
     }
 
+    /// `kcm_socket`: where the KCM daemon listens (MIT's default when unset).
+    pub fn kcm_socket(&self) -> std::path::PathBuf {
+        self.libdefault("kcm_socket").unwrap_or(crate::ccache::kcm::DEFAULT_SOCKET).into()
+    }
+
     /// `default_ccache_name`.
     pub fn default_ccache_name(&self) -> Option<&str> {
         self.libdefault("default_ccache_name")

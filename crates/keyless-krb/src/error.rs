@@ -174,6 +174,26 @@ pub enum Error {
     },
     /// No credentials in the cache for what was asked.
     NotInCache(String),
+    /// The named credential cache does not exist.
+    NoCache(String),
+    /// A credential cache's store refused or failed: a kernel keyring, the KCM daemon.
+    CacheStore {
+        /// The cache (`KEYRING:...`, `KCM:...`).
+        cache: String,
+        /// What was being done.
+        doing: &'static str,
+        /// What the store said (an errno or a Kerberos code, by name).
+        detail: String,
+    },
+    /// Credentials for one principal offered to a cache that holds another's.
+    CacheHoldsOther {
+        /// The cache.
+        cache: String,
+        /// Its principal.
+        holds: String,
+        /// The principal of the credentials offered.
+        offered: String,
+    },
     /// A cryptographic error outside decryption.
     Crypto(CryptoError),
 }
@@ -212,6 +232,11 @@ impl fmt::Display for Error {
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::File { path, source } => write!(f, "{path}: {source}"),
             Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
+            Self::NoCache(name) => write!(f, "no credentials cache found ({name})"),
+            Self::CacheStore { cache, doing, detail } => write!(f, "{cache}: {doing}: {detail}"),
+            Self::CacheHoldsOther { cache, holds, offered } => {
+                write!(f, "{cache} holds the tickets of {holds}, not of {offered}")
+            }
             Self::Crypto(e) => write!(f, "{e}"),
         }
     }
@@ -233,7 +258,8 @@ impl Error {
                 "trust the proxy's CA with --ca-file or http_anchors, and use the host name its certificate names"
             }
             Self::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
-            Self::NotInCache(_) => "run keyless kinit first",
+            Self::NotInCache(_) | Self::NoCache(_) => "run keyless kinit first",
+            Self::CacheHoldsOther { .. } => "give another cache with -c, or destroy this one first (keyless kdestroy)",
             _ => "",
         };
         (!h.is_empty()).then_some(h)

@@ -22,6 +22,25 @@ pub fn ccache(data: &[u8]) {
     }
 }
 
+/// KCM replies: the reply frame, then its data read as each kind of answer.
+pub fn kcm_reply(data: &[u8]) {
+    use crate::ccache::kcm;
+    if let Ok(Ok(body)) = kcm::parse_reply(data) {
+        let _ = kcm::parse_cred_list(&body);
+        let _ = kcm::parse_principal(&body);
+    }
+}
+
+/// KEYRING key payloads: the first byte picks the key's description, the rest is its payload.
+pub fn keyring_payload(data: &[u8]) {
+    use crate::ccache::keyring;
+    let Some((&pick, payload)) = data.split_first() else { return };
+    let description =
+        ["__krb5_princ__", "__krb5_time_offsets__", "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"][usize::from(pick % 3)];
+    let _ = keyring::parse_key(description, payload);
+    let _ = keyring::parse_primary(payload);
+}
+
 /// keytab parsing; what parses must serialize and parse back to the same entries.
 pub fn keytab(data: &[u8]) {
     if let Ok(k) = Keytab::parse(data) {

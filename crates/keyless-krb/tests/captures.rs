@@ -62,6 +62,8 @@ fn fuzz_corpora_replay_without_panic() {
         ("krb_ccache", keyless_krb::fuzzing::ccache),
         ("krb_keytab", keyless_krb::fuzzing::keytab),
         ("krb_kkdcp", keyless_krb::fuzzing::kkdcp),
+        ("krb_kcm_reply", keyless_krb::fuzzing::kcm_reply),
+        ("krb_keyring_payload", keyless_krb::fuzzing::keyring_payload),
     ] {
         let dir = keyless_kat::testdata_dir().join("../fuzz/corpus").join(target);
         let mut n = 0;

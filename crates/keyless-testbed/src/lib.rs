@@ -15,6 +15,7 @@ mod proxy;
 mod pyspnego;
 mod samba;
 mod scratch;
+mod sssd_kcm;
 pub mod tshark;
 
 pub use ad_dc::{AD_IP, AdDc};
@@ -26,6 +27,7 @@ pub use proxy::CuttingProxy;
 pub use pyspnego::PySpnego;
 pub use samba::{SmbMode, Smbd};
 pub use scratch::ScratchDir;
+pub use sssd_kcm::SssdKcm;
 
 use std::path::Path;
 use std::process::Command;

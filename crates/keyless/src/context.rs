@@ -1,7 +1,7 @@
 //! What every Kerberos command shares: krb5.conf, the credential cache location, the KDC
 //! directory (krb5.conf plus `--kdc`), password input, and errors as one line with a hint.
 
-use keyless_krb::ccache::CCache;
+use keyless_krb::ccache::{CCache, CacheName, Resolved, name};
 use keyless_krb::config::Krb5Conf;
 use keyless_krb::time::unix_seconds;
 use keyless_krb::transport::{KdcAddr, KdcDirectory};
@@ -45,19 +45,54 @@ impl Context {
         Ok(Self { conf: Krb5Conf::load()? })
     }
 
-    /// The ccache path from `-c`, `KRB5CCNAME`, krb5.conf or the default.
-    pub fn ccache_path(&self, cli: Option<&str>) -> Result<PathBuf, Failure> {
-        Ok(keyless_krb::ccache::resolve(cli, self.conf.default_ccache_name())?)
+    /// The cache a command uses: `-c`, else `KRB5CCNAME`, else krb5.conf's
+    /// `default_ccache_name`, else MIT's default; any type (FILE, DIR, KEYRING, KCM).
+    pub fn cache(&self, cli: Option<&str>) -> Result<Resolved, Failure> {
+        let spec = name::default_spec(cli, self.conf.default_ccache_name());
+        Ok(name::resolve(&spec, &self.conf.kcm_socket())?)
     }
 
-    /// Reads a cache, saying plainly when there is none.
-    pub fn read_cache(&self, path: &std::path::Path) -> Result<keyless_krb::ccache::CCache, Failure> {
-        keyless_krb::ccache::CCache::read(path).map_err(|e| match e {
-            Error::File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Failure(format!("no credentials cache found (FILE:{}); run keyless kinit first", path.display()))
+    /// Where new credentials of `client` go, as MIT's kinit picks: a cache named outright is
+    /// that cache; in a collection named as a whole, the cache already holding `client`, else
+    /// the primary when it is empty or unreadable, else a new cache of the collection. A cache
+    /// holding another principal is never picked behind the user's back.
+    pub fn cache_for(&self, resolved: &Resolved, client: &Principal) -> Result<CacheName, Failure> {
+        if !resolved.collection_only {
+            return Ok(resolved.cache.clone());
+        }
+        if let Some(found) = resolved.collection.find(client)? {
+            return Ok(found);
+        }
+        match resolved.cache.read() {
+            Ok(held) if !held.principal.same_name(client) => {
+                Ok(resolved.collection.new_unique(&mut keyless_krb::OsRandom)?)
             }
-            other => other.into(),
-        })
+            _ => Ok(resolved.cache.clone()),
+        }
+    }
+
+    /// Puts credentials of one client into the cache `resolved` names, picked as
+    /// [`Context::cache_for`] picks: added to what the cache holds, or a new cache when there
+    /// is none; a collection's primary then becomes that cache.
+    pub fn put_credentials(&self, resolved: &Resolved, creds: &[Credential]) -> Result<CacheName, Failure> {
+        let Some(first) = creds.first() else { return Ok(resolved.cache.clone()) };
+        let target = self.cache_for(resolved, &first.client)?;
+        let now = unix_seconds(SystemTime::now());
+        match target.read() {
+            Ok(_) => target.store(creds, now)?,
+            Err(Error::NoCache(_)) => {
+                let mut cache = CCache::new(first.client.clone());
+                for c in creds {
+                    cache.store(c);
+                }
+                target.initialize(&cache, now)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if resolved.collection_only {
+            resolved.collection.switch_to(&target)?;
+        }
+        Ok(target)
     }
 
     /// KDCs for the given realms from krb5.conf, with `--kdc` put first for the first realm
@@ -95,10 +130,12 @@ impl Context {
     }
 
     /// A valid ticket for `server`: from the cache, else through TGS exchanges with `tgt`
-    /// (following referrals and cross-realm trusts); new tickets go into `cache` (the caller
-    /// writes it).
+    /// (following referrals and cross-realm trusts); new tickets go into `cache` and are
+    /// stored in the cache `name`.
+    #[allow(clippy::too_many_arguments, reason = "each command passes its own flags through")]
     pub fn service_ticket(
         &self,
+        name: &CacheName,
         cache: &mut CCache,
         tgt: &Credential,
         server: &Principal,
@@ -124,9 +161,12 @@ impl Context {
             let cred = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await?;
             Ok::<_, Error>((cred, ex.cross_realm_tgts().to_vec()))
         })?;
-        for c in cross.iter().chain(std::iter::once(&cred)) {
+        let mut got = cross;
+        got.push(cred.clone());
+        for c in &got {
             cache.store(c);
         }
+        name.store(&got, now)?;
         Ok(cred)
     }
 

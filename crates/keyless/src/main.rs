@@ -27,6 +27,8 @@ enum Command {
     Kvno(cmd::kvno::Args),
     /// Destroy a credential cache (like MIT kdestroy).
     Kdestroy(cmd::kdestroy::Args),
+    /// Make a cache the primary of its collection (like MIT kswitch).
+    Kswitch(cmd::kswitch::Args),
     /// Add credentials handed over outside a KDC exchange to a cache: a KRB-CRED (an Entra cloud
     /// TGT, an Azure Files kerbticket), or an AS-REP with its key (Entra's tgt_cloud).
     Import(cmd::import::Args),
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Klist(a) => ("klist", cmd::klist::run(a)),
         Command::Kvno(a) => ("kvno", cmd::kvno::run(a)),
         Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
+        Command::Kswitch(a) => ("kswitch", cmd::kswitch::run(a)),
         Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
         Command::Import(a) => ("import", cmd::import::run(a)),
         Command::OauthTicket(a) => ("oauth-ticket", cmd::identity::oauth_ticket(a)),

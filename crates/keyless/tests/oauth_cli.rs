@@ -133,7 +133,19 @@ fn oauth_ticket_writes_a_ccache_mit_tools_read() {
     let mut other = args;
     other[3] = &theirs;
     let e = fails(s.keyless(&other, &[]), "oauth-ticket into alice's cache");
-    assert!(e.contains("holds the credentials of alice@EXAMPLE.TEST; give another cache with -c"), "{e}");
+    assert!(e.contains("holds the tickets of alice@EXAMPLE.TEST") && e.contains("give another cache with -c"), "{e}");
+    // Collections too: a DIR and a KEYRING collection get a cache of the ticket's client.
+    for collection in [
+        format!("DIR:{}", s.kdc.dir.join("oauth-dir").display()),
+        format!("KEYRING:session:oauth-{}", std::process::id()),
+    ] {
+        let mut into = args;
+        into[3] = &collection;
+        ok(s.keyless(&into, &[]), "oauth-ticket into a collection");
+        let klist = ok(common::run("klist", &["-c", &collection], s.env(), ""), "MIT klist of the collection");
+        assert!(klist.contains("Default principal: azurefileclient@EXAMPLE.TEST"), "{collection}: {klist}");
+        ok(common::run("kdestroy", &["-A", "-c", &collection], s.env(), ""), "MIT kdestroy -A");
+    }
 }
 
 /// `--refresh` keeps the ccache fresh: with 8-second tickets, new ones land before the old end.

@@ -8,7 +8,6 @@ use keyless_identity::arm::{self, Account};
 use keyless_identity::source::{Kind, Source};
 use keyless_identity::{AccessToken, HttpClient, Identity, OAuthTickets, Url};
 use keyless_krb::Credential;
-use keyless_krb::ccache::CCache;
 use keyless_krb::time::{format_utc, unix_seconds};
 use std::io::Read;
 use std::path::PathBuf;
@@ -202,11 +201,11 @@ pub struct OAuthTicketArgs {
 
 pub fn oauth_ticket(a: OAuthTicketArgs) -> Result<(), Failure> {
     let ctx = Context::load()?;
-    let path = ctx.ccache_path(a.ccache.as_deref())?;
+    let resolved = ctx.cache(a.ccache.as_deref())?;
     let mut tickets = a.identity.tickets(&host_of(&a.target), &a.ca_file)?;
     let rt = runtime()?;
     let mut ticket = rt.block_on(tickets.ticket())?;
-    store(&path, &ticket)?;
+    store(&ctx, &resolved, &ticket)?;
     if !a.refresh {
         return Ok(());
     }
@@ -215,7 +214,8 @@ pub fn oauth_ticket(a: OAuthTicketArgs) -> Result<(), Failure> {
         let renew_at = ticket.end_time - (life / 4).clamp(1, 300);
         let wait = u64::try_from(renew_at - unix_seconds(SystemTime::now())).unwrap_or(0);
         std::thread::sleep(Duration::from_secs(wait));
-        match rt.block_on(tickets.ticket()).map_err(Failure::from).and_then(|t| store(&path, &t).map(|()| t)) {
+        match rt.block_on(tickets.ticket()).map_err(Failure::from).and_then(|t| store(&ctx, &resolved, &t).map(|()| t))
+        {
             Ok(t) => ticket = t,
             Err(e) => {
                 // Keep the old ticket while it lasts and try again shortly.
@@ -227,29 +227,15 @@ pub fn oauth_ticket(a: OAuthTicketArgs) -> Result<(), Failure> {
     }
 }
 
-/// Puts the ticket into the cache at `path` (a new cache for its client if there is none,
-/// replacing an older ticket for the same service), written whole or not at all.
-fn store(path: &std::path::Path, ticket: &Credential) -> Result<(), Failure> {
-    let mut cache = match CCache::read(path) {
-        Ok(c) if c.principal.same_name(&ticket.client) => c,
-        Ok(c) => {
-            return Err(format!(
-                "FILE:{} holds the credentials of {}; give another cache with -c",
-                path.display(),
-                c.principal
-            )
-            .into());
-        }
-        Err(_) => CCache::new(ticket.client.clone()),
-    };
-    cache.store(ticket);
-    cache.write(path)?;
+/// Puts the ticket into the cache (a new cache for its client if there is none, replacing an
+/// older ticket for the same service; never into a cache holding another principal).
+fn store(ctx: &Context, resolved: &keyless_krb::ccache::Resolved, ticket: &Credential) -> Result<(), Failure> {
+    let target = ctx.put_credentials(resolved, std::slice::from_ref(ticket))?;
     println!(
-        "stored a ticket for {} (client {}) valid until {} UTC in FILE:{}",
+        "stored a ticket for {} (client {}) valid until {} UTC in {target}",
         ticket.server,
         ticket.client,
         format_utc(ticket.end_time),
-        path.display()
     );
     Ok(())
 }

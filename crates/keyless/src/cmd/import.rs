@@ -5,7 +5,6 @@
 use crate::context::{Context, Failure};
 use base64::Engine;
 use keyless_crypto::{EncType, Key};
-use keyless_krb::ccache::CCache;
 use keyless_krb::krb_cred;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +69,7 @@ fn key(args: &Args) -> Result<Option<Key>, Failure> {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
+    let resolved = ctx.cache(args.ccache.as_deref())?;
     let key = key(&args)?;
     let creds = match (&args.krb_cred, &args.as_rep, &key) {
         (Some(f), _, _) => krb_cred::credentials(&der_or_base64(f, "KRB-CRED")?, key.as_ref())?,
@@ -78,14 +77,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
         _ => return Err("give --krb-cred FILE, or --as-rep FILE with --key-file FILE".to_string().into()),
     };
     let Some(first) = creds.first() else { return Err("the KRB-CRED holds no ticket".to_string().into()) };
-    let mut cache = match CCache::read(&path) {
-        Ok(c) if c.principal.same_name(&first.client) => c,
-        _ => CCache::new(first.client.clone()),
-    };
-    for c in &creds {
-        cache.store(c);
-        println!("imported {} for {}", c.server, c.client);
+    if let Some(other) = creds.iter().find(|c| !c.client.same_name(&first.client)) {
+        return Err(format!(
+            "the KRB-CRED holds tickets of {} and of {}; import them one client at a time",
+            first.client, other.client
+        )
+        .into());
     }
-    cache.write(&path)?;
+    let target = ctx.put_credentials(&resolved, &creds)?;
+    for c in &creds {
+        println!("imported {} for {} into {target}", c.server, c.client);
+    }
     Ok(())
 }

@@ -1,27 +1,26 @@
-//! `keyless kdestroy`: overwrite the cache with zeros, then remove it (as MIT does).
+//! `keyless kdestroy`: destroy a credential cache (a file is overwritten with zeros, then
+//! removed, as MIT does), or with -A every cache of its collection.
 
 use crate::context::{Context, Failure};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Credential cache to destroy.
+    /// Credential cache to destroy, any type (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
     #[arg(short = 'c', value_name = "CCACHE")]
     ccache: Option<String>,
+    /// Destroy every cache of the collection (DIR:, KEYRING:, KCM:).
+    #[arg(short = 'A')]
+    all: bool,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
-    let len = match std::fs::metadata(&path) {
-        Ok(m) => m.len(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("no credentials cache found (FILE:{})", path.display()).into());
+    let resolved = ctx.cache(args.ccache.as_deref())?;
+    if args.all {
+        for cache in resolved.collection.caches()? {
+            cache.destroy()?;
         }
-        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
-    };
-    let zeros = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    std::fs::write(&path, zeros)
-        .and_then(|()| std::fs::remove_file(&path))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(())
+        return Ok(());
+    }
+    Ok(resolved.cache.destroy()?)
 }

@@ -3,13 +3,16 @@
 use crate::context::{Context, Failure, read_password, runtime};
 use keyless_krb::ccache::CCache;
 use keyless_krb::keytab::Keytab;
+use keyless_krb::time::unix_seconds;
 use keyless_krb::{AsExchange, AsOptions, ClientSecret, OsRandom, Principal, transport};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Credential cache to write (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
+    /// Credential cache to write, any type (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
+    /// In a collection (DIR:, KEYRING:, KCM:) the client's own cache, or a new one, which
+    /// becomes the primary.
     #[arg(short = 'c', value_name = "CCACHE")]
     ccache: Option<String>,
     /// Use a keytab instead of a password.
@@ -57,7 +60,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.no_pac {
         opts.request_pac = Some(false);
     }
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
+    let resolved = ctx.cache(args.ccache.as_deref())?;
+    let target = ctx.cache_for(&resolved, &client)?;
     let secret = if args.use_keytab {
         let path = args.keytab.clone().unwrap_or_else(|| PathBuf::from("/etc/krb5.keytab"));
         let keys = Keytab::read(&path)?.keys_for(&client);
@@ -75,9 +79,19 @@ pub fn run(args: Args) -> Result<(), Failure> {
         transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await
     })?;
     // Only now, with a ticket in hand, is the cache replaced: a failed kinit leaves it alone.
+    // A cache named outright that held someone else's tickets is replaced, as MIT's kinit
+    // does, but not in silence.
+    if let Ok(held) = target.read() {
+        if !held.principal.same_name(&tgt.client) {
+            eprintln!("keyless kinit: replacing the tickets of {} in {target}", held.principal);
+        }
+    }
     let mut cache = CCache::new(tgt.client.clone());
     cache.store(&tgt);
-    cache.write(&path)?;
+    target.initialize(&cache, unix_seconds(SystemTime::now()))?;
+    if resolved.collection_only {
+        resolved.collection.switch_to(&target)?;
+    }
     Ok(())
 }
 

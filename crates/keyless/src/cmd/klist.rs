@@ -2,16 +2,24 @@
 
 use crate::context::{Context, Failure};
 use keyless_crypto::EncType;
+use keyless_krb::ccache::{CCache, CacheName, Collection};
 use keyless_krb::keytab::Keytab;
 use keyless_krb::messages::ticket_enc_info;
-use keyless_krb::time::klist_format;
+use keyless_krb::time::{klist_format, unix_seconds};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Credential cache to list.
+    /// Credential cache to list, any type (default: KRB5CCNAME, krb5.conf, /tmp/krb5cc_UID).
     #[arg(short = 'c', value_name = "CCACHE", conflicts_with = "keytab")]
     ccache: Option<String>,
+    /// List the caches of the collection: principal and cache name, the primary first.
+    #[arg(short = 'l', conflicts_with_all = ["keytab", "all"])]
+    list: bool,
+    /// Show the tickets of every cache of the collection.
+    #[arg(short = 'A', conflicts_with = "keytab")]
+    all: bool,
     /// List this keytab instead.
     #[arg(short = 'k', value_name = "KEYTAB")]
     keytab: Option<PathBuf>,
@@ -28,9 +36,42 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return list_keytab(path, args.keys);
     }
     let ctx = Context::load()?;
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
-    let cache = ctx.read_cache(&path)?;
-    println!("Ticket cache: FILE:{}", path.display());
+    let resolved = ctx.cache(args.ccache.as_deref())?;
+    if args.list {
+        return list_collection(&resolved.collection);
+    }
+    if args.all {
+        for (i, name) in resolved.collection.caches()?.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            show(name, &name.read()?, args.enctypes);
+        }
+        return Ok(());
+    }
+    show(&resolved.cache, &resolved.cache.read()?, args.enctypes);
+    Ok(())
+}
+
+/// MIT's `klist -l`: one line per cache, principal then name, the primary first.
+fn list_collection(collection: &Collection) -> Result<(), Failure> {
+    let caches = collection.caches()?;
+    if caches.is_empty() {
+        return Err(format!("no credentials caches found ({collection}); run keyless kinit first").into());
+    }
+    println!("{:<30} Cache name", "Principal name");
+    println!("{:<30} ----------", "--------------");
+    let now = unix_seconds(SystemTime::now());
+    for name in caches {
+        let Ok(cache) = name.read() else { continue };
+        let expired = !cache.credentials().any(|c| c.is_valid_at(now, 0));
+        println!("{:<30} {name}{}", cache.principal.to_string(), if expired { " (Expired)" } else { "" });
+    }
+    Ok(())
+}
+
+fn show(name: &CacheName, cache: &CCache, enctypes: bool) {
+    println!("Ticket cache: {name}");
     println!("Default principal: {}\n", cache.principal);
     println!("{:<18} {:<18} Service principal", "Valid starting", "Expires");
     for e in cache.entries.iter().filter(|e| !e.is_config()) {
@@ -39,12 +80,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
         if e.renew_till != 0 {
             println!("\trenew until {}", klist_format(i64::from(e.renew_till)));
         }
-        if args.enctypes {
+        if enctypes {
             let tkt = ticket_enc_info(&e.ticket).map(|(t, _)| t.to_string()).unwrap_or_else(|| "?".into());
             println!("\tEtype (skey, tkt): {}, {}", EncType(e.keytype), tkt);
         }
     }
-    Ok(())
 }
 
 pub fn list_keytab(path: &std::path::Path, show_keys: bool) -> Result<(), Failure> {

@@ -26,8 +26,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
-    let path = ctx.ccache_path(args.ccache.as_deref())?;
-    let mut cache = ctx.read_cache(&path)?;
+    let name = ctx.cache(args.ccache.as_deref())?.cache;
+    let mut cache = name.read()?;
     let client = cache.principal.clone();
     let now = unix_seconds(SystemTime::now());
     let tgt =
@@ -35,8 +35,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let rt = runtime()?;
     for spn in &args.services {
         let server = ctx.service_principal(spn, &client.realm)?;
-        let cred = ctx.service_ticket(&mut cache, &tgt, &server, &args.kdc, &args.ca_file, &rt)?;
-        cache.write(&path)?;
+        let cred = ctx.service_ticket(&name, &mut cache, &tgt, &server, &args.kdc, &args.ca_file, &rt)?;
         let kvno =
             ticket_enc_info(&cred.ticket).and_then(|(_, k)| k).map(|k| k.to_string()).unwrap_or_else(|| "?".into());
         println!("{}: kvno = {kvno}", cred.server);

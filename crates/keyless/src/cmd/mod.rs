@@ -8,6 +8,7 @@ pub mod kdestroy;
 pub mod keytab;
 pub mod kinit;
 pub mod klist;
+pub mod kswitch;
 pub mod kvno;
 pub mod selftest;
 pub mod smb;

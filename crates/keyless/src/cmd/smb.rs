@@ -183,26 +183,23 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(
     if let Some(keytab) = &c.keytab {
         return kerberos_from_keytab(ctx, c, keytab, url, rt);
     }
-    let path = ctx.ccache_path(c.ccache.as_deref())?;
-    let mut cache = ctx.read_cache(&path)?;
+    let name = ctx.cache(c.ccache.as_deref())?.cache;
+    let mut cache = name.read()?;
     let client = cache.principal.clone();
     let server = cifs_principal(ctx, c, url, &client)?;
     let now = unix_seconds(SystemTime::now());
     let ticket = match cache.find(&server, now) {
         Some(t) => t,
         None => {
-            let tgt = cache.find_tgt(&client.realm, now).ok_or_else(|| {
-                Failure::from(format!("no valid ticket for {client} in FILE:{}; run keyless kinit", path.display()))
-            })?;
-            let t = ctx
-                .service_ticket(&mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)
-                .map_err(|e| Failure::from(format!("a ticket for {server}: {e}")))?;
-            cache.write(&path)?;
-            t
+            let tgt = cache
+                .find_tgt(&client.realm, now)
+                .ok_or_else(|| Failure::from(format!("no valid ticket for {client} in {name}; run keyless kinit")))?;
+            ctx.service_ticket(&name, &mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)
+                .map_err(|e| Failure::from(format!("a ticket for {server}: {e}")))?
         }
     };
     let renewal = kdcs(ctx, c, &client, &server).ok().map(|kdcs| RenewFrom {
-        credentials: keyless_client::Credentials::Ccache(path.clone()),
+        credentials: keyless_client::Credentials::Ccache(name.clone()),
         spn: server.clone(),
         kdcs,
     });

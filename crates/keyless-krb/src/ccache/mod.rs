@@ -1,7 +1,20 @@
-//! MIT credential cache files, FILE type, format version 4 (read: 3 and 4), as documented in
-//! MIT krb5 `doc/formats/ccache_file_format.rst`. Entries are kept losslessly (including
-//! configuration entries and enctypes keyless cannot use), so rewriting a cache keeps what other
-//! tools put there. Files are written 0600, through a temporary file and a rename.
+//! MIT credential caches. The format is that of FILE caches, version 4 (read: 3 and 4), as
+//! documented in MIT krb5 `doc/formats/ccache_file_format.rst`; KEYRING keys and KCM messages
+//! carry principals and credentials in the same encoding. Entries are kept losslessly
+//! (including configuration entries and enctypes keyless cannot use), so rewriting a cache
+//! keeps what other tools put there. Files are written 0600, through a temporary file and a
+//! rename.
+//!
+//! Where caches live: [`name`] (naming and collections), [`store`] (reading and writing any
+//! type), and one module per type that is more than a file: [`dir`], [`keyring`], [`kcm`].
+
+pub mod dir;
+pub mod kcm;
+pub mod keyring;
+pub mod name;
+pub mod store;
+
+pub use name::{CacheName, Collection, Resolved};
 
 use crate::Error;
 use crate::credential::Credential;
@@ -229,20 +242,32 @@ impl CCache {
     /// # Errors
     /// [`Error::File`].
     pub fn write(&self, path: &Path) -> Result<(), Error> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let bytes = self.to_bytes()?;
-        let file_err = |source| Error::File { path: path.display().to_string(), source };
-        let tmp = temp_path(path);
-        let mut f =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(file_err)?;
-        let written = f.write_all(&bytes).and_then(|()| f.sync_all());
-        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(file_err(e));
-        }
-        Ok(())
+        write_atomically(path, &self.to_bytes()?)
     }
+}
+
+/// Writes `bytes` to `path` with mode 0600 through a temporary file in the same directory and a
+/// rename, as MIT writes caches: a reader sees the old file or the new one, never half.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file_err = |source| Error::File { path: path.display().to_string(), source };
+    let tmp = temp_path(path);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(file_err)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(file_err(e));
+    }
+    Ok(())
+}
+
+/// `n` random letters and digits, for new cache names (MIT's `krb5int_random_string`).
+pub(crate) fn random_name(random: &mut dyn crate::RandomSource, n: usize) -> Result<String, Error> {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n];
+    random.fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -334,41 +359,4 @@ fn write_entry(out: &mut Vec<u8>, e: &Entry) -> Result<(), Error> {
     write_list(out, &e.authdata, "authdata")?;
     put_data32(out, &e.ticket, "ticket")?;
     put_data32(out, &e.second_ticket, "second ticket")
-}
-
-/// Where the default cache is: `KRB5CCNAME`, else krb5.conf's `default_ccache_name`, else
-/// `FILE:/tmp/krb5cc_%{uid}`, with MIT's `%{uid}`/`%{euid}`/`%{TEMP}` expanded.
-///
-/// # Errors
-/// [`Error::Config`] for a cache type other than FILE.
-pub fn resolve(name: Option<&str>, config_default: Option<&str>) -> Result<PathBuf, Error> {
-    let env = std::env::var("KRB5CCNAME").ok();
-    let name = name
-        .map(str::to_string)
-        .or(env)
-        .or(config_default.map(str::to_string))
-        .unwrap_or_else(|| "FILE:/tmp/krb5cc_%{uid}".into());
-    let expanded = expand(&name);
-    match expanded.split_once(':') {
-        Some(("FILE", path)) => Ok(PathBuf::from(path)),
-        Some((kind, _)) if !kind.contains('/') => Err(Error::Config(format!(
-            "credential cache type {kind}: is not supported (keyless reads and writes FILE: caches); set KRB5CCNAME=FILE:/path"
-        ))),
-        _ => Ok(PathBuf::from(expanded)),
-    }
-}
-
-fn expand(name: &str) -> String {
-    let uid = current_uid().map(|u| u.to_string()).unwrap_or_else(|| "0".into());
-    name.replace("%{uid}", &uid).replace("%{euid}", &uid).replace("%{TEMP}", "/tmp")
-}
-
-/// The real uid, from /proc (no libc dependency).
-fn current_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|u| u.parse().ok())
 }
