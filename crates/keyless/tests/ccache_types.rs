@@ -280,3 +280,37 @@ fn every_type_reaches_smbd_both_ways() {
         ok(common::run(common::KEYLESS, &["kdestroy", "-A"], env, ""), "keyless kdestroy -A");
     }
 }
+
+/// The mount takes its ticket from a KEYRING or KCM cache (krb5.conf's default), and files
+/// written through it land on smbd.
+#[test]
+fn the_mount_uses_keyring_and_kcm_caches() {
+    use keyless_testbed::{SmbMode, Smbd};
+    if !common::mount::can_mount() {
+        return;
+    }
+    let (Some(kdc), Some(())) = (MitKdc::start(), mit_tools()) else { return };
+    let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc)) else { return };
+    let Some(kcm) = SssdKcm::start(&kdc.dir) else { return };
+    let pw = format!("{}\n", kdc.password);
+    let url = format!("smb://files.example.test/{}", smbd.share);
+    let port = smbd.port.to_string();
+    let kcm_socket = format!("    kcm_socket = {}\n", kcm.socket.display());
+    for (i, (spec, more)) in
+        [(format!("KEYRING:user:mount-{}", std::process::id()), String::new()), ("KCM:".to_string(), kcm_socket)]
+            .iter()
+            .enumerate()
+    {
+        let env = with_default_cache(&kdc, spec, more);
+        ok(common::run("kinit", &["alice"], env.clone(), &pw), "MIT kinit");
+        let mnt = kdc.dir.join(&format!("mnt{i}"));
+        std::fs::create_dir(&mnt).unwrap();
+        let args = ["mount", &url, mnt.to_str().unwrap(), "--auth", "krb5", "--ip", "127.0.0.1", "--port", &port];
+        ok(common::run(common::KEYLESS, &args, env.clone(), ""), "keyless mount");
+        let _unmount = common::mount::Unmount(mnt.clone());
+        let name = format!("through-{i}.txt");
+        std::fs::write(mnt.join(&name), spec.as_bytes()).unwrap();
+        assert_eq!(std::fs::read(smbd.share_path.join(&name)).unwrap(), spec.as_bytes());
+        ok(common::run("kdestroy", &["-A"], env, ""), "MIT kdestroy -A");
+    }
+}
