@@ -146,6 +146,25 @@ fn oauth_ticket_writes_a_ccache_mit_tools_read() {
         assert!(klist.contains("Default principal: azurefileclient@EXAMPLE.TEST"), "{collection}: {klist}");
         ok(common::run("kdestroy", &["-A", "-c", &collection], s.env(), ""), "MIT kdestroy -A");
     }
+    // And sssd-kcm, found through krb5.conf's kcm_socket.
+    let Some(kcm) = keyless_testbed::SssdKcm::start(&s.kdc.dir) else { return };
+    let krb5_config = s.env().into_iter().find(|(k, _)| *k == "KRB5_CONFIG").unwrap().1;
+    let conf = std::fs::read_to_string(krb5_config)
+        .unwrap()
+        .replace("[libdefaults]", &format!("[libdefaults]\n    kcm_socket = {}", kcm.socket.display()));
+    let conf_path = s.kdc.dir.join("krb5-kcm.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let kcm_env = [("KRB5_CONFIG", conf_path.to_string_lossy().into_owned())];
+    let mut into = args;
+    into[3] = "KCM:";
+    ok(s.keyless(&into, &kcm_env), "oauth-ticket into sssd-kcm");
+    let mut env = s.env();
+    env.retain(|(k, _)| *k != "KRB5_CONFIG");
+    env.push(("KRB5_CONFIG", conf_path.into_os_string()));
+    let klist = ok(common::run("klist", &["-c", "KCM:"], env.clone(), ""), "MIT klist of KCM");
+    assert!(klist.contains("Default principal: azurefileclient@EXAMPLE.TEST"), "{klist}");
+    let kvno = ok(common::run("kvno", &["-c", "KCM:", "cifs/files.example.test@EXAMPLE.TEST"], env, ""), "MIT kvno");
+    assert!(kvno.contains("kvno = "), "{kvno}");
 }
 
 /// `--refresh` keeps the ccache fresh: with 8-second tickets, new ones land before the old end.
