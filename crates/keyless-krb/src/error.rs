@@ -185,6 +185,13 @@ pub enum Error {
         /// What the store said (an errno or a Kerberos code, by name).
         detail: String,
     },
+    /// No KCM daemon answers at the socket.
+    KcmUnreachable {
+        /// The socket.
+        socket: String,
+        /// What connecting said.
+        detail: String,
+    },
     /// Credentials for one principal offered to a cache that holds another's.
     CacheHoldsOther {
         /// The cache.
@@ -233,7 +240,8 @@ impl fmt::Display for Error {
             Self::File { path, source } => write!(f, "{path}: {source}"),
             Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
             Self::NoCache(name) => write!(f, "no credentials cache found ({name})"),
-            Self::CacheStore { cache, doing, detail } => write!(f, "{cache}: {doing}: {detail}"),
+            Self::CacheStore { cache, doing, detail } => write!(f, "{doing} ({cache}): {detail}"),
+            Self::KcmUnreachable { socket, detail } => write!(f, "no KCM daemon at {socket}: {detail}"),
             Self::CacheHoldsOther { cache, holds, offered } => {
                 write!(f, "{cache} holds the tickets of {holds}, not of {offered}")
             }
@@ -259,6 +267,9 @@ impl Error {
             }
             Self::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
             Self::NotInCache(_) | Self::NoCache(_) => "run keyless kinit first",
+            Self::KcmUnreachable { .. } => {
+                "start sssd-kcm (systemctl start sssd-kcm.socket), or name its socket with kcm_socket in krb5.conf"
+            }
             Self::CacheHoldsOther { .. } => "give another cache with -c, or destroy this one first (keyless kdestroy)",
             _ => "",
         };

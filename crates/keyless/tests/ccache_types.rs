@@ -263,9 +263,9 @@ fn every_type_reaches_smbd_both_ways() {
 
         ok(common::run(common::KEYLESS, &["kinit", "alice"], env.clone(), &pw), "keyless kinit");
         if spec.starts_with("KCM") {
-            // Debian's smbclient runs Samba's bundled Heimdal, whose KCM client does not reach
-            // sssd-kcm's socket (no credentials even from MIT's kinit, with kcm_socket set and
-            // with --use-krb5-ccache=KCM:0); MIT's kvno stands in.
+            // Debian's smbclient runs Samba's bundled Heimdal, built without KCM's IPC (no
+            // `org.h5l.kcm` in libkrb5-samba4.so): it finds no credentials in any KCM cache, not
+            // even MIT kinit's, with sssd-kcm on its default socket too. MIT's kvno stands in.
             ok(common::run("kvno", &[&kdc.service], env.clone(), ""), "MIT kvno with keyless's KCM cache");
             ok(common::run(common::KEYLESS, &["kdestroy", "-A"], env, ""), "keyless kdestroy -A");
             continue;
@@ -314,4 +314,15 @@ fn the_mount_uses_keyring_and_kcm_caches() {
         assert_eq!(std::fs::read(smbd.share_path.join(&name)).unwrap(), spec.as_bytes());
         ok(common::run("kdestroy", &["-A"], env, ""), "MIT kdestroy -A");
     }
+}
+
+/// With no KCM daemon, one line that says so and what to start.
+#[test]
+fn no_kcm_daemon_is_one_clear_line() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), mit_tools()) else { return };
+    let absent = kdc.dir.join("no-kcm.sock");
+    let env = with_default_cache(&kdc, "KCM:", &format!("    kcm_socket = {}\n", absent.display()));
+    let out = common::run(common::KEYLESS, &["klist"], env, "");
+    let err = refused(&out, &absent.display().to_string());
+    assert!(err.contains("no KCM daemon at") && err.contains("sssd-kcm"), "{err}");
 }

@@ -190,14 +190,11 @@ impl Connection {
     /// Connects to `socket`; `cache` names what errors are about.
     ///
     /// # Errors
-    /// [`Error::CacheStore`] when no daemon listens there.
+    /// [`Error::KcmUnreachable`] when no daemon listens there.
     pub fn open(socket: &Path, cache: &dyn fmt::Display) -> Result<Self, Error> {
         let cache = cache.to_string();
-        let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|e| Error::CacheStore {
-            cache: cache.clone(),
-            doing: "connecting to the KCM daemon",
-            detail: format!("{}: {e}", socket.display()),
-        })?;
+        let stream = std::os::unix::net::UnixStream::connect(socket)
+            .map_err(|e| Error::KcmUnreachable { socket: socket.display().to_string(), detail: e.to_string() })?;
         let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
         Ok(Self { stream, cache })
     }
