@@ -326,3 +326,33 @@ fn no_kcm_daemon_is_one_clear_line() {
     let err = refused(&out, &absent.display().to_string());
     assert!(err.contains("no KCM daemon at") && err.contains("sssd-kcm"), "{err}");
 }
+
+/// Legacy `KEYRING:name` caches (no anchor), both ways.
+#[test]
+fn legacy_keyring_names_both_ways() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), mit_tools()) else { return };
+    let pw = format!("{}\n", kdc.password);
+    let env = kdc.client_env();
+    let run = |program: &str, args: &[&str], stdin: &str| common::run(program, args, env.clone(), stdin);
+    let mit_made = format!("KEYRING:legacy-mit-{}", std::process::id());
+    ok(run("kinit", &["-c", &mit_made, "alice"], &pw), "MIT kinit");
+    let ours = ok(run(common::KEYLESS, &["klist", "-c", &mit_made], ""), "keyless klist");
+    let mit = ok(run("klist", &["-c", &mit_made], ""), "MIT klist");
+    let first = |t: &str| t.lines().next().unwrap_or_default().to_string();
+    assert_eq!(first(&ours), first(&mit), "the same name as MIT prints it");
+    assert!(ours.contains("alice@EXAMPLE.TEST"), "{ours}");
+    ok(run(common::KEYLESS, &["kvno", "-c", &mit_made, &kdc.service], ""), "keyless kvno");
+    let mit = ok(run("klist", &["-c", &mit_made], ""), "MIT klist");
+    assert!(mit.contains(&kdc.service), "{mit}");
+    ok(run(common::KEYLESS, &["kdestroy", "-c", &mit_made], ""), "keyless kdestroy");
+    assert!(!run("klist", &["-c", &mit_made], "").status.success(), "MIT still finds the destroyed cache");
+
+    let ours_made = format!("KEYRING:legacy-keyless-{}", std::process::id());
+    ok(run(common::KEYLESS, &["kinit", "-c", &ours_made, "alice"], &pw), "keyless kinit");
+    let mit = ok(run("klist", &["-c", &ours_made], ""), "MIT klist");
+    let ours = ok(run(common::KEYLESS, &["klist", "-c", &ours_made], ""), "keyless klist");
+    assert_eq!(first(&ours), first(&mit), "the same name as MIT prints it");
+    assert!(mit.contains("alice@EXAMPLE.TEST"), "{mit}");
+    ok(run("kvno", &["-c", &ours_made, &kdc.service], ""), "MIT kvno");
+    ok(run("kdestroy", &["-c", &ours_made], ""), "MIT kdestroy");
+}

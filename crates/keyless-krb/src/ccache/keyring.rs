@@ -63,7 +63,6 @@ pub struct Subsidiary {
 impl fmt::Display for Collection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.anchor {
-            Anchor::Legacy => write!(f, "KEYRING:{}", self.name),
             Anchor::Persistent(uid) => write!(f, "KEYRING:persistent:{uid}"),
             a => write!(f, "KEYRING:{}:{}", anchor_word(a), self.name),
         }
@@ -72,10 +71,8 @@ impl fmt::Display for Collection {
 
 impl fmt::Display for Subsidiary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.collection.anchor {
-            Anchor::Legacy => write!(f, "KEYRING:{}", self.name),
-            a => write!(f, "KEYRING:{}:{}:{}", anchor_word(a), self.collection.name, self.name),
-        }
+        // Always anchor:collection:subsidiary, a legacy name too, as MIT prints them.
+        write!(f, "KEYRING:{}:{}:{}", anchor_word(&self.collection.anchor), self.collection.name, self.name)
     }
 }
 
@@ -384,6 +381,12 @@ impl Subsidiary {
     pub fn initialize(&self, cache: &CCache, now: i64) -> Result<(), Error> {
         let (_, mut ring) = self.open(true)?.ok_or_else(|| Error::NoCache(self.to_string()))?;
         ring.clear().map_err(failed(self, "clearing the cache"))?;
+        if self.is_legacy() {
+            // MIT links a legacy cache into the session keyring too, where older tools look.
+            let mut session =
+                Keyring::attach(SpecialKeyring::Session).map_err(failed(self, "opening the session keyring"))?;
+            session.link_keyring(&ring).map_err(failed(self, "linking the cache into the session keyring"))?;
+        }
         let mut p = Vec::new();
         super::write_principal(&mut p, &cache.principal)?;
         ring.add_key::<User, _, _>(PRINCIPAL, p.as_slice()).map_err(failed(self, "storing the principal"))?;
@@ -447,6 +450,48 @@ impl Subsidiary {
     pub fn destroy(&self) -> Result<(), Error> {
         let (mut collection, mut ring) = self.open(false)?.ok_or_else(|| Error::NoCache(self.to_string()))?;
         ring.clear().map_err(failed(self, "clearing the cache"))?;
+        if self.is_legacy() {
+            if let Ok(mut session) = Keyring::attach(SpecialKeyring::Session) {
+                let _ = session.unlink_keyring(&ring);
+            }
+        }
         collection.unlink_keyring(&ring).map_err(failed(self, "removing the cache"))
+    }
+
+    /// MIT's `is_legacy_cache_name`: a legacy anchor whose cache is named as its collection.
+    fn is_legacy(&self) -> bool {
+        self.collection.anchor == Anchor::Legacy && self.name == self.collection.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Principal;
+
+    /// The process and thread anchors die with what made them, so only this process can test
+    /// them: a cache made, read, listed, made primary and destroyed in each.
+    #[test]
+    fn process_and_thread_keyrings_hold_a_collection() {
+        for anchor in ["process", "thread"] {
+            let spec = format!("KEYRING:{anchor}:unit");
+            let r = super::super::name::resolve(&spec, std::path::Path::new("/nonexistent")).unwrap();
+            assert_eq!(r.cache.to_string(), format!("KEYRING:{anchor}:unit:unit"));
+            let mut cache = CCache::new(Principal::parse("alice", Some("EXAMPLE.TEST")).unwrap());
+            cache.entries.push(Entry::config(&cache.principal.clone(), "pa_type", None, b"2"));
+            r.cache.initialize(&cache, 0).unwrap();
+            let back = r.cache.read().unwrap();
+            assert_eq!(back.principal.to_string(), "alice@EXAMPLE.TEST");
+            assert_eq!(back.entries.len(), 1);
+            let second = r.collection.new_unique(&mut crate::OsRandom).unwrap();
+            second.initialize(&CCache::new(Principal::parse("bob", Some("EXAMPLE.TEST")).unwrap()), 0).unwrap();
+            r.collection.switch_to(&second).unwrap();
+            let listed = r.collection.caches().unwrap();
+            assert_eq!((listed.len(), &listed[0]), (2, &second), "{anchor}");
+            for c in listed {
+                c.destroy().unwrap();
+            }
+            assert!(r.collection.caches().unwrap().is_empty());
+        }
     }
 }
