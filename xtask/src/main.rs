@@ -54,6 +54,12 @@ const APT_PACKAGES: &[&str] = &[
     "time",
     "sssd-kcm",
     "keyutils",
+    // The kernel cifs client's guest (keyless-testbed's KernelVm); QEMU itself below.
+    "busybox-static",
+    "cifs-utils",
+    "kmod",
+    "cpio",
+    "xz-utils",
 ];
 
 /// The cargo-fuzz targets: every `fuzz/fuzz_targets/*.rs`, so a new target cannot be forgotten.
@@ -163,6 +169,30 @@ fn deps() -> Result<(), String> {
         let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
         install.extend_from_slice(&missing);
         apt(&install)?;
+    }
+    // QEMU for the kernel VM, never at the cost of removing a package (a qemu-utils from
+    // backports breaks Debian's qemu-system); where apt refuses, the testbed unpacks it.
+    if keyless_testbed::find_program("qemu-system-x86_64").is_none() {
+        let args = ["install", "-y", "-q", "--no-install-recommends", "--no-remove", "qemu-system-x86"];
+        if run("apt-get", "apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")]).is_err() {
+            // Its libraries and firmware then, from what the packages depend on.
+            let depends = Command::new("apt-cache")
+                .args(["depends", "qemu-system-x86", "qemu-system-common"])
+                .output()
+                .map_err(|e| format!("apt-cache: {e}"))?;
+            let mut libs: Vec<String> = String::from_utf8_lossy(&depends.stdout)
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("Depends: "))
+                .filter(|p| !p.starts_with("qemu-") && !p.starts_with('<'))
+                .map(str::to_string)
+                .collect();
+            libs.sort();
+            libs.dedup();
+            let mut args = vec!["install", "-y", "-q", "--no-install-recommends", "--no-remove"];
+            args.extend(libs.iter().map(String::as_str));
+            run("qemu's libraries", "apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])?;
+            eprintln!("qemu-system-x86 not installable without removals; the kernel VM tests unpack it");
+        }
     }
     // pyspnego (PyPI) as an independent NTLM/SPNEGO peer, with python-gssapi and pykrb5 for
     // its Kerberos (built against libkrb5-dev), into target/py (no venv needed).

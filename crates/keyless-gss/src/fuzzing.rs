@@ -70,3 +70,13 @@ pub fn krb5_tokens(data: &[u8]) {
         }
     }
 }
+
+/// The kernel's cifs.spnego key descriptions: what parses names a host and gives a reply whose
+/// header states the lengths that follow.
+pub fn cifs_upcall(data: &[u8]) {
+    if let Ok(r) = crate::cifs_upcall::Request::parse(&String::from_utf8_lossy(data)) {
+        assert!(!r.host.is_empty());
+        let reply = crate::cifs_upcall::reply(r.host.as_bytes(), data);
+        assert_eq!(reply.len(), 16 + r.host.len() + data.len());
+    }
+}

@@ -10,6 +10,7 @@
 //!
 //! SPNEGO and NTLMSSP come next (see the crate's issue).
 
+pub mod cifs_upcall;
 pub mod credentials;
 pub mod framing;
 pub mod krb5;

@@ -200,6 +200,12 @@ impl Krb5Initiator {
         Ok((Self { inner, mech_types }, token))
     }
 
+    /// The context as the kernel's cifs client uses it: established on the AP-REQ alone and
+    /// keyed with the authenticator's subkey, since the kernel never hands back the AP-REP.
+    pub fn without_reply(self) -> Context {
+        self.inner.without_reply()
+    }
+
     /// Takes the acceptor's NegTokenResp: checks the chosen mechanism, verifies the AP-REP and,
     /// when present, the acceptor's mechListMIC. When the acceptor asks for our mechListMIC
     /// (accept-incomplete or request-mic), the returned token carries it and must be sent.

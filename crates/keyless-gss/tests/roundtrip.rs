@@ -182,3 +182,14 @@ fn krb5_token_fuzz_seeds_replay() {
         keyless_gss::fuzzing::krb5_tokens(&std::fs::read(entry.unwrap().path()).unwrap());
     }
 }
+
+#[test]
+fn cifs_upcall_fuzz_seed_replay() {
+    let dir = keyless_kat_dir().join("../fuzz/corpus/gss_cifs_upcall");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        keyless_gss::fuzzing::cifs_upcall(&std::fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n > 0);
+}

@@ -29,6 +29,9 @@ enum Command {
     Kdestroy(cmd::kdestroy::Args),
     /// Make a cache the primary of its collection (like MIT kswitch).
     Kswitch(cmd::kswitch::Args),
+    /// The kernel cifs client's Kerberos upcall (request-key's cifs.spnego handler); --install
+    /// and --uninstall manage its request-key rule.
+    CifsUpcall(cmd::cifs_upcall::Args),
     /// Add credentials handed over outside a KDC exchange to a cache: a KRB-CRED (an Entra cloud
     /// TGT, an Azure Files kerbticket), or an AS-REP with its key (Entra's tgt_cloud).
     Import(cmd::import::Args),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Kvno(a) => ("kvno", cmd::kvno::run(a)),
         Command::Kdestroy(a) => ("kdestroy", cmd::kdestroy::run(a)),
         Command::Kswitch(a) => ("kswitch", cmd::kswitch::run(a)),
+        Command::CifsUpcall(a) => ("cifs-upcall", cmd::cifs_upcall::run(a)),
         Command::KdcProxy(a) => ("kdc-proxy", cmd::kdc_proxy::run(a)),
         Command::Import(a) => ("import", cmd::import::run(a)),
         Command::OauthTicket(a) => ("oauth-ticket", cmd::identity::oauth_ticket(a)),

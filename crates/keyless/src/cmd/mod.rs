@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod cifs_upcall;
 pub mod identity;
 pub mod import;
 pub mod inspect;
