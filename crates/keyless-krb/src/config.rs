@@ -108,6 +108,12 @@ impl Krb5Conf {
         self.flag("rdns", true)
     }
 
+    /// `udp_preference_limit`: messages longer than this go to a KDC over TCP first (MIT's
+    /// meaning; 1 sends everything over TCP).
+    pub fn udp_preference_limit(&self) -> Option<usize> {
+        self.libdefault("udp_preference_limit")?.trim().parse().ok()
+    }
+
     /// `kcm_socket`: where the KCM daemon listens (MIT's default when unset).
     pub fn kcm_socket(&self) -> std::path::PathBuf {
         self.libdefault("kcm_socket").unwrap_or(crate::ccache::kcm::DEFAULT_SOCKET).into()

@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket, lookup_host};
 use tokio::time::timeout;
 
-/// Largest message sent over UDP before going straight to TCP (MIT's udp_preference_limit).
+/// Largest message sent over UDP before going straight to TCP: MIT's default for
+/// `udp_preference_limit` (krb5.conf may set another; 1 means TCP always).
 const UDP_LIMIT: usize = 1465;
 /// Largest reply accepted over TCP.
 const MAX_REPLY: usize = 1 << 20;
@@ -228,7 +229,8 @@ impl KdcDirectory {
     }
 
     async fn send_one(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
-        if kdc.transport == Transport::Udp && message.len() <= UDP_LIMIT {
+        let limit = self.conf.as_ref().and_then(crate::config::Krb5Conf::udp_preference_limit).unwrap_or(UDP_LIMIT);
+        if kdc.transport == Transport::Udp && message.len() <= limit {
             let reply = self.udp(kdc, message).await?;
             if !is_response_too_big(&reply) {
                 return Ok(reply);

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_testbed::{GuestFile, HOST_ALIAS, KernelVm, MitKdc, ScratchDir, SmbMode, Smbd};
+use keyless_testbed::{AzureEmulator, GuestFile, HOST_ALIAS, KernelVm, MitKdc, PyKdcProxy, ScratchDir, SmbMode, Smbd};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ sync; reboot -f
 const TRY_MOUNT: &str = r#"
 try_mount() {
   : > /tmp/messages
-  if mount.cifs //files.example.test/$SHARE /mnt -o sec=krb5,cruid=0,vers=3.1.1,ip=10.0.2.100 2>/tmp/mount.err; then
+  if mount.cifs //files.example.test/$SHARE /mnt -o sec=krb5,cruid=0,vers=3.1.1,ip=10.0.2.100$OPTS 2>/tmp/mount.err; then
     echo "written through the kernel by $1" > /mnt/$1.txt && sync
     umount /mnt && echo "@@ $1=PASS"
   else
@@ -47,9 +47,13 @@ struct Setup {
 
 impl Setup {
     fn start() -> Option<Self> {
+        Self::start_with(SmbMode::Signing)
+    }
+
+    fn start_with(mode: SmbMode) -> Option<Self> {
         let vm = KernelVm::prepare()?;
         let kdc = MitKdc::start()?;
-        let smbd = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc))?;
+        let smbd = Smbd::start(&kdc.dir, mode, Some(&kdc))?;
         let scratch = ScratchDir::new("kernel-cifs");
         // The debug build without its debug sections: a tenth of the size in the guest's RAM.
         let keyless = scratch.join("keyless");
@@ -58,35 +62,44 @@ impl Setup {
         Some(Self { vm, kdc, smbd, scratch, keyless })
     }
 
-    /// The guest's krb5.conf: the KDC at the forwarded port, over TCP (guestfwd is TCP only).
-    fn guest_krb5_conf(&self) -> String {
+    /// The guest's krb5.conf with `realm` as the realm's relations: the KDC at the forwarded
+    /// port, reached over TCP (guestfwd forwards TCP only), or a KDC proxy.
+    fn guest_krb5_conf(realm: &str) -> String {
         format!(
-            "[libdefaults]\n  default_realm = EXAMPLE.TEST\n  default_ccache_name = FILE:/tmp/krb5cc_%{{uid}}\n  \
+            "[libdefaults]\n  default_realm = EXAMPLE.TEST\n  default_ccache_name = FILE:/tmp/krb5cc_%{{uid}}\n  udp_preference_limit = 1\n  \
              dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n\
-             [realms]\n  EXAMPLE.TEST = {{\n    kdc = tcp/{HOST_ALIAS}:88\n  }}\n\
+             [realms]\n  EXAMPLE.TEST = {{\n{realm}  }}\n\
              [domain_realm]\n  .example.test = EXAMPLE.TEST\n  example.test = EXAMPLE.TEST\n"
         )
     }
 
+    /// Boots with the KDC forwarded (TCP only, which `udp_preference_limit = 1` makes MIT's
+    /// cifs.upcall use too).
     fn boot(&self, test_script: &str, files: Vec<(&str, GuestFile<'_>)>) -> keyless_testbed::GuestRun {
+        let realm = format!("    kdc = {HOST_ALIAS}:88\n");
+        self.boot_with(test_script, &realm, &[(88, self.kdc.realms[0].port)], files)
+    }
+
+    /// Boots with `realm` in krb5.conf and smbd plus `forwards` reachable.
+    fn boot_with(
+        &self,
+        test_script: &str,
+        realm: &str,
+        forwards: &[(u16, u16)],
+        files: Vec<(&str, GuestFile<'_>)>,
+    ) -> keyless_testbed::GuestRun {
         let mut all = vec![
-            ("/etc/krb5.conf", GuestFile::Text(self.guest_krb5_conf())),
+            ("/etc/krb5.conf", GuestFile::Text(Self::guest_krb5_conf(realm))),
             ("/etc/passwd", GuestFile::Text("root:x:0:0:root:/root:/bin/sh\n".into())),
             ("/etc/group", GuestFile::Text("root:x:0:\n".into())),
             ("/etc/hosts", GuestFile::Text(format!("127.0.0.1 localhost\n{HOST_ALIAS} files.example.test\n"))),
-            (
-                "/test.sh",
-                GuestFile::Text(format!(
-                    "SHARE={}\nDEBUG={}\n{TRY_MOUNT}\n{test_script}",
-                    self.smbd.share,
-                    std::env::var("GUEST_DEBUG").unwrap_or_default()
-                )),
-            ),
+            ("/test.sh", GuestFile::Text(format!("SHARE={}\n{TRY_MOUNT}\n{test_script}", self.smbd.share))),
         ];
         all.extend(files);
         let initrd = self.vm.initramfs(self.scratch.path(), INIT, &[(&self.keyless, "/usr/bin/keyless")], &all);
-        let kdc_port = self.kdc.realms[0].port;
-        let run = self.vm.boot(&initrd, &[(445, self.smbd.port), (88, kdc_port)], Duration::from_secs(240));
+        let mut ports = vec![(445, self.smbd.port)];
+        ports.extend_from_slice(forwards);
+        let run = self.vm.boot(&initrd, &ports, Duration::from_secs(240));
         assert_eq!(run.value("done"), Some("yes"), "the guest did not finish:\n{}", run.console);
         run
     }
@@ -94,7 +107,7 @@ impl Setup {
 
 /// A TGT alone: the user's FILE cache holds only a TGT (no kvno first); keyless fetches the
 /// service ticket through the KDC and the kernel mounts. Debian's cifs.upcall runs the same
-/// way as a control; its result is printed, not required.
+/// way as a control; its result is printed, not required (it mounts here too).
 #[test]
 fn a_tgt_alone_mounts_through_keyless() {
     let Some(s) = Setup::start() else { return };
@@ -103,15 +116,7 @@ fn a_tgt_alone_mounts_through_keyless() {
     let script = r#"
 cp /tgt-only.ccache /tmp/krb5cc_0; chmod 600 /tmp/krb5cc_0
 keyless cifs-upcall --install >/dev/null && echo "@@ rule=$(grep -v '^#' /etc/request-key.d/keyless-cifs.spnego.conf)"
-keyless --version 2>&1 | sed 's/^/@@ version: /'
-keyless klist 2>&1 | sed 's/^/@@ klist: /'
-ls -la /sbin/request-key /usr/sbin/request-key 2>&1 | sed 's/^/@@ ls: /' 
-if [ -n "$DEBUG" ]; then
-printf '#!/bin/sh\necho "args $*" >> /tmp/upcall.err\n/usr/bin/keyless cifs-upcall "$@" 2>>/tmp/upcall.err\necho "exit $?" >> /tmp/upcall.err\n' > /usr/bin/kwrap; chmod +x /usr/bin/kwrap
-echo 'create cifs.spnego ver=* * /usr/bin/kwrap %k' > /etc/request-key.d/keyless-cifs.spnego.conf
-fi
 try_mount keyless
-sed 's/^/@@ upcall: /' /tmp/upcall.err 2>/dev/null
 keyless klist | grep -q cifs/files.example.test && echo "@@ stored=yes"
 keyless cifs-upcall --uninstall
 echo 'create cifs.spnego * * /usr/sbin/cifs.upcall %k' > /etc/request-key.conf
@@ -130,4 +135,73 @@ try_mount cifs-utils
     let written = std::fs::read_to_string(s.smbd.share_path.join("keyless.txt")).unwrap();
     assert_eq!(written, "written through the kernel by keyless\n");
     eprintln!("control, Debian's cifs.upcall with a TGT alone: {}", run.value("cifs-utils").unwrap_or("no result"));
+}
+
+/// A service ticket alone, over AES-256-GCM: the cache `keyless oauth-ticket` wrote (Azure's
+/// kerbticket exchange, emulated, with an IMDS token) holds no TGT, and no KDC is reachable
+/// from the guest; smbd requires AES-256-GCM encryption.
+#[test]
+fn an_oauth_ticket_cache_mounts_over_aes_256_gcm() {
+    let Some(s) = Setup::start_with(SmbMode::EncryptWith("AES-256-GCM")) else { return };
+    let Some(azure) = AzureEmulator::start(&s.kdc, (&s.smbd.user, &s.smbd.password), 1) else { return };
+    let cache = s.scratch.join("oauth.ccache");
+    let cache_arg = format!("FILE:{}", cache.display());
+    let args = [
+        "oauth-ticket",
+        "https://files.example.test/",
+        "-c",
+        &cache_arg,
+        "--imds-endpoint",
+        &azure.http,
+        "--file-endpoint",
+        &azure.https,
+        "--ca-file",
+        azure.cert.ca.to_str().unwrap(),
+    ];
+    let out = common::run(common::KEYLESS, &args, s.kdc.client_env(), "");
+    assert!(out.status.success(), "oauth-ticket: {}", String::from_utf8_lossy(&out.stderr));
+    let script = r#"
+cp /oauth.ccache /tmp/krb5cc_0; chmod 600 /tmp/krb5cc_0
+keyless klist | grep -q krbtgt && echo "@@ tgt=yes"
+keyless cifs-upcall --install >/dev/null
+OPTS=,seal try_mount oauth
+grep -o 'files.example.test[^ ]* /mnt' /proc/mounts >/dev/null
+"#;
+    // No KDC forward: the ticket must come from the cache.
+    let run =
+        s.boot_with(script, "    kdc = tcp/10.0.2.100:1\n", &[], vec![("/oauth.ccache", GuestFile::Copy(&cache))]);
+    let reports = run.reports().join("\n");
+    assert_eq!(run.value("tgt"), None, "the cache held a TGT:\n{reports}");
+    assert_eq!(run.value("oauth"), Some("PASS"), "{reports}\n{}\nsmbd:\n{}", run.console, s.smbd.log());
+    let written = std::fs::read_to_string(s.smbd.share_path.join("oauth.txt")).unwrap();
+    assert_eq!(written, "written through the kernel by oauth\n");
+}
+
+/// Through a KDC proxy: the guest reaches smbd and an MS-KKDCP proxy (python3-kdcproxy), not
+/// the KDC; a TGT alone in the cache, the service ticket fetched through the proxy.
+#[test]
+fn the_service_ticket_comes_through_a_kdc_proxy() {
+    let Some(s) = Setup::start() else { return };
+    let Some(proxy) = PyKdcProxy::start(&s.kdc.dir, &[("EXAMPLE.TEST", s.kdc.realms[0].port)]) else { return };
+    let port: u16 = proxy.url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap();
+    let ccache = s.scratch.join("tgt-only.ccache");
+    s.kdc.mit_kinit(&ccache);
+    let realm = format!("    kdc = https://localhost:{port}/KdcProxy\n    http_anchors = FILE:/etc/kdcproxy-ca.pem\n");
+    let script = r#"
+cp /tgt-only.ccache /tmp/krb5cc_0; chmod 600 /tmp/krb5cc_0
+keyless cifs-upcall --install >/dev/null
+try_mount proxied
+keyless klist | grep -q cifs/files.example.test && echo "@@ stored=yes"
+"#;
+    // The proxy's certificate names localhost: in the guest, localhost is the host alias.
+    let files = vec![
+        ("/tgt-only.ccache", GuestFile::Copy(&ccache)),
+        ("/etc/kdcproxy-ca.pem", GuestFile::Copy(&proxy.cert.ca)),
+        ("/etc/hosts", GuestFile::Text(format!("{HOST_ALIAS} localhost files.example.test\n"))),
+    ];
+    let run = s.boot_with(script, &realm, &[(port, port)], files);
+    let reports = run.reports().join("\n");
+    assert_eq!(run.value("proxied"), Some("PASS"), "{reports}\n{}", run.console);
+    assert_eq!(run.value("stored"), Some("yes"), "{reports}");
+    assert!(std::fs::read_to_string(s.smbd.share_path.join("proxied.txt")).is_ok());
 }
