@@ -69,7 +69,8 @@ impl Setup {
             "[libdefaults]\n  default_realm = EXAMPLE.TEST\n  default_ccache_name = FILE:/tmp/krb5cc_%{{uid}}\n  udp_preference_limit = 1\n  \
              dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n\
              [realms]\n  EXAMPLE.TEST = {{\n{realm}  }}\n\
-             [domain_realm]\n  .example.test = EXAMPLE.TEST\n  example.test = EXAMPLE.TEST\n"
+             [domain_realm]\n  .example.test = EXAMPLE.TEST\n  example.test = EXAMPLE.TEST\n  \
+             .file.core.windows.net = EXAMPLE.TEST\n"
         )
     }
 
@@ -204,4 +205,41 @@ keyless klist | grep -q cifs/files.example.test && echo "@@ stored=yes"
     assert_eq!(run.value("proxied"), Some("PASS"), "{reports}\n{}", run.console);
     assert_eq!(run.value("stored"), Some("yes"), "{reports}");
     assert!(std::fs::read_to_string(s.smbd.share_path.join("proxied.txt")).is_ok());
+}
+
+/// A private endpoint: the mount names `<acct>.privatelink.file.core.windows.net` (an alias in
+/// the guest's /etc/hosts), and the upcall asks for the canonical
+/// `cifs/<acct>.file.core.windows.net`, the only name the KDC and smbd know for it.
+#[test]
+fn a_private_endpoint_gets_the_canonical_spn() {
+    let Some(s) = Setup::start() else { return };
+    let realm = &s.kdc.realms[0].name;
+    let canonical = "cifs/acct.file.core.windows.net";
+    s.kdc.kadmin(realm, &format!("addprinc +no_auth_data_required -randkey {canonical}"));
+    s.kdc.kadmin(realm, &format!("ktadd -k {} {canonical}", s.kdc.service_keytab.display()));
+    let ccache = s.scratch.join("tgt-only.ccache");
+    s.kdc.mit_kinit(&ccache);
+    let script = r#"
+cp /tgt-only.ccache /tmp/krb5cc_0; chmod 600 /tmp/krb5cc_0
+keyless cifs-upcall --install >/dev/null
+if mount.cifs //acct.privatelink.file.core.windows.net/$SHARE /mnt -o sec=krb5,cruid=0,vers=3.1.1,ip=10.0.2.100 2>/tmp/mount.err; then
+  echo "through the private endpoint" > /mnt/private.txt && sync && umount /mnt && echo "@@ private=PASS"
+else
+  echo "@@ private=FAIL $(cat /tmp/mount.err)"; sed 's/^/@@ syslog: /' /tmp/messages | tail -n 5
+fi
+keyless klist | grep -o 'cifs/[a-z.]*' | sed 's/^/@@ ticket=/'
+"#;
+    let files = vec![
+        ("/tgt-only.ccache", GuestFile::Copy(&ccache)),
+        (
+            "/etc/hosts",
+            GuestFile::Text(format!("{HOST_ALIAS} files.example.test acct.privatelink.file.core.windows.net\n")),
+        ),
+    ];
+    let realm_conf = format!("    kdc = {HOST_ALIAS}:88\n");
+    let run = s.boot_with(script, &realm_conf, &[(88, s.kdc.realms[0].port)], files);
+    let reports = run.reports().join("\n");
+    assert_eq!(run.value("private"), Some("PASS"), "{reports}\n{}", run.console);
+    assert_eq!(run.value("ticket"), Some("cifs/acct.file.core.windows.net"), "{reports}");
+    assert!(std::fs::read_to_string(s.smbd.share_path.join("private.txt")).is_ok());
 }
