@@ -150,6 +150,8 @@ impl KernelVm {
         ] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
+        // /tmp as on any system: everyone writes, the sticky bit keeps files their owners'.
+        std::fs::set_permissions(r.join("tmp"), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
         std::fs::copy(busybox(), r.join("bin/busybox")).unwrap();
         let applets = Command::new(r.join("bin/busybox")).arg("--list").output().unwrap();
         for a in String::from_utf8_lossy(&applets.stdout).lines() {

@@ -243,3 +243,54 @@ keyless klist | grep -o 'cifs/[a-z.]*' | sed 's/^/@@ ticket=/'
     assert_eq!(run.value("ticket"), Some("cifs/acct.file.core.windows.net"), "{reports}");
     assert!(std::fs::read_to_string(s.smbd.share_path.join("private.txt")).is_ok());
 }
+
+/// A `multiuser` mount serves two uids from their own caches (alice's TGT, and the service
+/// ticket `oauth-ticket` got for azurefileclient), each writing as itself on the server; a
+/// third uid with no credentials gets EACCES, never another user's session.
+#[test]
+fn a_multiuser_mount_keeps_users_apart() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(s) = Setup::start() else { return };
+    let Some(azure) = AzureEmulator::start(&s.kdc, (&s.smbd.user, &s.smbd.password), 1) else { return };
+    let alice = s.scratch.join("alice.ccache");
+    s.kdc.mit_kinit(&alice);
+    let azf = s.scratch.join("azf.ccache");
+    let azf_arg = format!("FILE:{}", azf.display());
+    let args = ["oauth-ticket", "https://files.example.test/", "-c", &azf_arg, "--imds-endpoint", &azure.http];
+    let args = [&args[..], &["--file-endpoint", &azure.https, "--ca-file", azure.cert.ca.to_str().unwrap()]].concat();
+    let out = common::run(common::KEYLESS, &args, s.kdc.client_env(), "");
+    assert!(out.status.success(), "oauth-ticket: {}", String::from_utf8_lossy(&out.stderr));
+    let script = r#"
+for u in 1000:alice 1001:azf; do
+  cp /$(echo $u | cut -d: -f2).ccache /tmp/krb5cc_${u%%:*}; chown ${u%%:*}:${u%%:*} /tmp/krb5cc_${u%%:*}; chmod 600 /tmp/krb5cc_${u%%:*}
+done
+keyless cifs-upcall --install >/dev/null
+if mount.cifs //files.example.test/$SHARE /mnt -o sec=krb5,multiuser,noperm,cruid=1000,vers=3.1.1,ip=10.0.2.100 2>/tmp/mount.err; then
+  echo "@@ mounted=yes"
+  for u in alice azf; do
+    su -s /bin/sh $u -c "echo $u > /mnt/$u.txt" 2>/tmp/$u.err && echo "@@ $u=PASS" || echo "@@ $u=FAIL $(cat /tmp/$u.err)"
+  done
+  su -s /bin/sh carol -c "echo carol > /mnt/carol.txt" 2>/tmp/carol.err && echo "@@ carol=WROTE" || echo "@@ carol=$(cat /tmp/carol.err)"
+  sync; umount /mnt
+else
+  echo "@@ mounted=no $(cat /tmp/mount.err)"; sed 's/^/@@ syslog: /' /tmp/messages | tail -n 5
+fi
+"#;
+    let passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/tmp:/bin/sh\nazf:x:1001:1001::/tmp:/bin/sh\ncarol:x:1002:1002::/tmp:/bin/sh\n";
+    let files = vec![
+        ("/alice.ccache", GuestFile::Copy(&alice)),
+        ("/azf.ccache", GuestFile::Copy(&azf)),
+        ("/etc/passwd", GuestFile::Text(passwd.into())),
+        ("/etc/group", GuestFile::Text("root:x:0:\nalice:x:1000:\nazf:x:1001:\ncarol:x:1002:\n".into())),
+    ];
+    let realm_conf = format!("    kdc = {HOST_ALIAS}:88\n");
+    let run = s.boot_with(script, &realm_conf, &[(88, s.kdc.realms[0].port)], files);
+    let reports = run.reports().join("\n");
+    assert_eq!(run.value("mounted"), Some("yes"), "{reports}\n{}", run.console);
+    assert_eq!((run.value("alice"), run.value("azf")), (Some("PASS"), Some("PASS")), "{reports}\n{}", run.console);
+    assert!(run.value("carol").is_some_and(|c| c.contains("Permission denied")), "{reports}");
+    let owner = |f: &str| std::fs::metadata(s.smbd.share_path.join(f)).unwrap().uid();
+    // smbd's users: alice is 2000, azurefileclient 2001 (keyless-testbed's smbd passwd).
+    assert_eq!((owner("alice.txt"), owner("azf.txt")), (2000, 2001), "each wrote as itself");
+    assert!(!s.smbd.share_path.join("carol.txt").exists());
+}
