@@ -264,9 +264,10 @@ fn ci() -> Result<(), String> {
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
     run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
-    // The tests that mostly wait (a mount idle for 10 minutes) run beside the fuzz targets,
-    // which keep one core busy each in turn.
-    let waiting = ["test", "-p", "keyless", "--test", "idle_mount", "--", "--ignored"];
+    // The tests that mostly wait (a mount idle for 10 minutes, a kernel mount through five
+    // minutes of expiring tickets and cut connections) run beside the fuzz targets, which keep
+    // one core busy each in turn.
+    let waiting = ["test", "-p", "keyless", "--test", "idle_mount", "--test", "kernel_cifs", "--", "--ignored"];
     let beside = Beside::spawn("tests that wait", &waiting)?;
     let seconds = if env::var_os("CI").is_some() { 30 } else { 10 };
     let fuzzed = fuzz(seconds);

@@ -122,26 +122,130 @@ fn check_payload(p: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// The unprivileged half, running as the user: the user's cache, a ticket, the blob.
+/// Where the upcall's per-host sources are set (see [`HostSource`]).
+pub const CONFIG_FILE: &str = "/etc/keyless/cifs-upcall.conf";
+
+/// How the ticket for one host is had, from [`CONFIG_FILE`]: a section per host (the canonical
+/// name), one line naming the source.
+///
+/// ```text
+/// [acct.file.core.windows.net]
+///     oauth = --client-id 0d5e...          # a managed identity: Azure's kerbticket exchange
+/// [files.example.com]
+///     keytab = /etc/krb5.keytab host/client.example.com@EXAMPLE.COM
+/// ```
+/// `oauth` takes `keyless oauth-ticket`'s identity options. Hosts not named use the user's
+/// credential cache.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HostSource {
+    /// A managed identity (or another token source), with oauth-ticket's options.
+    OAuth(Vec<String>),
+    /// A keytab and the client principal whose keys it holds.
+    Keytab(std::path::PathBuf, String),
+}
+
+/// The source `config` names for `host`, if any.
+pub fn host_source(config: &str, host: &str) -> Result<Option<HostSource>, String> {
+    let mut in_section = false;
+    for (n, line) in config.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_section = name.trim().eq_ignore_ascii_case(host);
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        let (key, value) = line.split_once('=').ok_or_else(|| format!("{CONFIG_FILE} line {}: no '='", n + 1))?;
+        let words: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+        return match (key.trim(), words.as_slice()) {
+            ("oauth", _) => Ok(Some(HostSource::OAuth(words))),
+            ("keytab", [path, principal]) => Ok(Some(HostSource::Keytab(path.into(), principal.clone()))),
+            (other, _) => Err(format!(
+                "{CONFIG_FILE} line {}: {other}: not a source (oauth = OPTIONS, keytab = FILE PRINCIPAL)",
+                n + 1
+            )),
+        };
+    }
+    Ok(None)
+}
+
+/// oauth-ticket's identity options, as a configuration line gives them.
+#[derive(clap::Parser)]
+struct OAuthLine {
+    #[command(flatten)]
+    identity: crate::cmd::identity::IdentityArgs,
+    /// Extra CA certificates for the file endpoint.
+    #[arg(long)]
+    ca_file: Vec<std::path::PathBuf>,
+}
+
+/// A ticket for `server` from a configured source.
+fn from_source(
+    ctx: &Context,
+    source: HostSource,
+    host: &str,
+    server: &keyless_krb::Principal,
+) -> Result<keyless_krb::Credential, Failure> {
+    let rt = runtime()?;
+    match source {
+        HostSource::OAuth(words) => {
+            use clap::Parser;
+            let line = OAuthLine::try_parse_from(std::iter::once("oauth".to_string()).chain(words)).map_err(|e| {
+                format!("{CONFIG_FILE}: oauth for {host}: {}", e.to_string().lines().next().unwrap_or(""))
+            })?;
+            let mut tickets = line.identity.tickets(host, &line.ca_file)?;
+            Ok(rt.block_on(tickets.ticket())?)
+        }
+        HostSource::Keytab(path, principal) => {
+            let client = keyless_krb::Principal::parse(&principal, ctx.conf.default_realm())?;
+            let keytab = keyless_krb::keytab::Keytab::read(&path)?;
+            let dir = ctx.kdcs(&[&client.realm], &[], &[])?;
+            let creds = keyless_gss::credentials::Credentials::Keytab { client, keytab };
+            Ok(rt.block_on(creds.service_ticket(server, &dir))?)
+        }
+    }
+}
+
+/// The unprivileged half, running as the user: a configured source for the host, else the
+/// user's cache; a ticket; the blob.
 fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
     let request = Request::parse(description).map_err(|e| e.to_string())?;
     let ctx = Context::load()?;
+    let host = canonical_host(&request.host);
     // The cache the process that mounted (or touched the mount) names, else the defaults.
     let named = request.pid.and_then(ccname_of);
     let resolved = ctx.cache(named.as_deref())?;
-    let name = resolved.cache;
-    let mut cache = name.read()?;
-    let host = canonical_host(&request.host);
-    let client = cache.principal.clone();
-    let server = ctx.service_principal(&format!("cifs/{host}"), &client.realm)?;
-    let now = unix_seconds(SystemTime::now());
-    let ticket = match cache.find(&server, now) {
-        Some(t) => t,
-        None => {
-            let tgt = cache.find_tgt(&client.realm, now).ok_or_else(|| {
-                Failure::from(format!("no ticket for {server} and no valid TGT for {client} in {name}"))
-            })?;
-            ctx.service_ticket(&name, &mut cache, &tgt, &server, &[], &[], &runtime()?)?
+    let configured = match std::fs::read_to_string(CONFIG_FILE) {
+        Ok(text) => host_source(&text, &host)?,
+        Err(_) => None,
+    };
+    let realm = ctx.conf.default_realm().unwrap_or_default().to_string();
+    let ticket = if let Some(source) = configured {
+        let server = ctx.service_principal(&format!("cifs/{host}"), &realm)?;
+        let ticket = from_source(&ctx, source, &host, &server)?;
+        // Kept in the user's cache, as a ticket from the cache's own TGT would be.
+        if let Err(e) = ctx.put_credentials(&resolved, std::slice::from_ref(&ticket)) {
+            syslog(4, &format!("{host}: the ticket was not stored: {e}"));
+        }
+        ticket
+    } else {
+        let name = resolved.cache;
+        let mut cache = name.read()?;
+        let client = cache.principal.clone();
+        let server = ctx.service_principal(&format!("cifs/{host}"), &client.realm)?;
+        let now = unix_seconds(SystemTime::now());
+        match cache.find(&server, now) {
+            Some(t) => t,
+            None => {
+                let tgt = cache.find_tgt(&client.realm, now).ok_or_else(|| {
+                    Failure::from(format!("no ticket for {server} and no valid TGT for {client} in {name}"))
+                })?;
+                ctx.service_ticket(&name, &mut cache, &tgt, &server, &[], &[], &runtime()?)?
+            }
         }
     };
     let mut rng = keyless_krb::OsRandom;
@@ -216,6 +320,21 @@ mod tests {
     fn private_endpoints_ask_for_the_canonical_name() {
         assert_eq!(canonical_host("Acct.privatelink.file.core.windows.net"), "acct.file.core.windows.net");
         assert_eq!(canonical_host("files.example.test"), "files.example.test");
+    }
+
+    #[test]
+    fn the_configuration_names_a_source_per_host() {
+        let conf = "# sources\n[acct.file.core.windows.net]\n  oauth = --client-id abc  # comment\n[files.example.com]\n  keytab = /etc/krb5.keytab host/c@EX\n";
+        assert_eq!(
+            host_source(conf, "ACCT.file.core.windows.net").unwrap(),
+            Some(HostSource::OAuth(vec!["--client-id".into(), "abc".into()]))
+        );
+        assert_eq!(
+            host_source(conf, "files.example.com").unwrap(),
+            Some(HostSource::Keytab("/etc/krb5.keytab".into(), "host/c@EX".into()))
+        );
+        assert_eq!(host_source(conf, "other.example.com").unwrap(), None);
+        assert!(host_source("[h]\n  password = x\n", "h").unwrap_err().contains("not a source"));
     }
 
     #[test]
