@@ -390,3 +390,23 @@ keyless klist 2>/dev/null | grep -o 'cifs/[a-z.]*' | sed 's/^/@@ kept=/'
     assert_eq!(run.value("kept"), Some("cifs/files.example.test"), "the ticket is kept in the cache:\n{reports}");
     assert!(std::fs::read_to_string(s.smbd.share_path.join("identity.txt")).is_ok());
 }
+
+/// A machine mount from a keytab named for the host in /etc/keyless/cifs-upcall.conf: no cache
+/// before, the ticket from an AS and a TGS exchange with the keytab's keys.
+#[test]
+fn a_keytab_mounts_with_no_cache() {
+    let Some(s) = Setup::start() else { return };
+    let conf = "[files.example.test]\n    keytab = /etc/keyless/alice.keytab alice@EXAMPLE.TEST\n".to_string();
+    let script = r#"
+keyless cifs-upcall --install >/dev/null
+try_mount keytab
+"#;
+    let files = vec![
+        ("/etc/keyless/cifs-upcall.conf", GuestFile::Text(conf)),
+        ("/etc/keyless/alice.keytab", GuestFile::Copy(&s.kdc.user_keytab)),
+    ];
+    let run = s.boot(script, files);
+    let reports = run.reports().join("\n");
+    assert_eq!(run.value("keytab"), Some("PASS"), "{reports}\n{}", run.console);
+    assert!(std::fs::read_to_string(s.smbd.share_path.join("keytab.txt")).is_ok());
+}
