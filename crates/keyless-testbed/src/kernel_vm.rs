@@ -262,7 +262,9 @@ impl KernelVm {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        crate::stop(&mut child);
+        if !matches!(child.try_wait(), Ok(Some(_))) {
+            crate::stop(&mut child);
+        }
         let console = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
         GuestRun { console, took: started.elapsed() }
     }

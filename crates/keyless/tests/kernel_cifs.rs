@@ -350,6 +350,11 @@ umount /mnt
     assert!(files > 100, "{reports}");
     let upcalls: usize = run.value("upcalls").unwrap_or("0").parse().unwrap();
     assert!(upcalls >= 3, "one upcall per session: the mount and each reconnect\n{reports}");
+    eprintln!(
+        "{files} files written and read back, {} cuts, {upcalls} upcalls, in {:.0} s",
+        proxy.cuts(),
+        run.took.as_secs_f64()
+    );
     for i in 1..=files {
         let expect: String = (i..=i + 6000).map(|n| format!("{n}\n")).collect();
         let got = std::fs::read_to_string(s.smbd.share_path.join(format!("f{i}"))).unwrap_or_default();
