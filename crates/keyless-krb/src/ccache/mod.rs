@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 pub const CONFIG_REALM: &str = "X-CACHECONF:";
 
 /// One credential as stored, whatever its enctype.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Entry {
     /// Client principal.
     pub client: Principal,
@@ -58,6 +58,18 @@ pub struct Entry {
     pub ticket: Vec<u8>,
     /// The second ticket (user-to-user).
     pub second_ticket: Vec<u8>,
+}
+
+/// Names and times only: the key and the tickets stay out of logs.
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("client", &self.client.to_string())
+            .field("server", &self.server.to_string())
+            .field("keytype", &self.keytype)
+            .field("end_time", &self.end_time)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Entry {

@@ -209,6 +209,14 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_shows_no_key() {
+        let mut e = super::super::Entry::config(&Principal::parse("a", Some("R")).unwrap(), "k", None, b"v");
+        e.key = zeroize::Zeroizing::new(vec![0xAB; 16]);
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("171") && !shown.to_lowercase().contains("ab, ab"), "{shown}");
+    }
+
+    #[test]
     fn store_refuses_another_principals_credentials() {
         let path = std::env::temp_dir().join(format!("keyless-store-unit-{}", std::process::id()));
         let name = CacheName::File(path.clone());
