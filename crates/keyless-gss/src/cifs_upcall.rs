@@ -69,8 +69,14 @@ impl Request {
             upcall_target: None,
         };
         let (mut have_ver, mut have_uid) = (false, false);
+        let mut seen: Vec<&str> = Vec::new();
         for field in description.split(';').filter(|f| !f.is_empty()) {
             let (key, value) = field.split_once('=').ok_or_else(|| BadRequest(format!("{field}: no '='")))?;
+            // The kernel writes `user=` unescaped: a name holding `;creduid=0x0` must not win.
+            if seen.contains(&key) {
+                return Err(BadRequest(format!("{key} given twice")));
+            }
+            seen.push(key);
             match key {
                 "ver" => (r.version, have_ver) = (hex(key, value)?, true),
                 "host" => r.host = value.to_string(),
@@ -148,6 +154,7 @@ mod tests {
             ("ver=0x3;host=h;uid=0x0", "version 3"),
             ("ver=0x2;host=h", "no uid"),
             ("ver=0x2;junk;uid=0", "junk"),
+            ("ver=0x2;host=h;uid=0x3e8;creduid=0x3e8;user=x;creduid=0x0", "creduid given twice"),
         ] {
             let e = Request::parse(d).unwrap_err().to_string();
             assert!(e.contains(what), "{d}: {e}");

@@ -73,8 +73,13 @@ impl Context {
 
     /// Puts credentials of one client into the cache `resolved` names, picked as
     /// [`Context::cache_for`] picks: added to what the cache holds, or a new cache when there
-    /// is none; a collection's primary then becomes that cache.
-    pub fn put_credentials(&self, resolved: &Resolved, creds: &[Credential]) -> Result<CacheName, Failure> {
+    /// is none; with `make_primary`, a collection's primary then becomes that cache.
+    pub fn put_credentials(
+        &self,
+        resolved: &Resolved,
+        creds: &[Credential],
+        make_primary: bool,
+    ) -> Result<CacheName, Failure> {
         let Some(first) = creds.first() else { return Ok(resolved.cache.clone()) };
         let target = self.cache_for(resolved, &first.client)?;
         let now = unix_seconds(SystemTime::now());
@@ -89,7 +94,7 @@ impl Context {
             }
             Err(e) => return Err(e.into()),
         }
-        if resolved.collection_only {
+        if make_primary && resolved.collection_only {
             resolved.collection.switch_to(&target)?;
         }
         Ok(target)
@@ -166,7 +171,11 @@ impl Context {
         for c in &got {
             cache.store(c);
         }
-        name.store(&got, now)?;
+        // A cache that cannot take the ticket (read-only, another principal's) costs the
+        // keeping, not the ticket.
+        if let Err(e) = name.store(&got, now) {
+            eprintln!("keyless: the ticket for {server} was not stored in {name}: {e}");
+        }
         Ok(cred)
     }
 

@@ -264,8 +264,16 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let file_err = |source| Error::File { path: path.display().to_string(), source };
-    let tmp = temp_path(path);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(file_err)?;
+    // A random name, made anew if taken: a name others can guess could be taken ahead of us.
+    let mut tries = 0;
+    let (tmp, mut f) = loop {
+        let tmp = temp_path(path)?;
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 10 => tries += 1,
+            Err(e) => return Err(file_err(e)),
+        }
+    };
     let written = f.write_all(bytes).and_then(|()| f.sync_all());
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
@@ -282,10 +290,10 @@ pub(crate) fn random_name(random: &mut dyn crate::RandomSource, n: usize) -> Res
     Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+fn temp_path(path: &Path) -> Result<PathBuf, Error> {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".keyless-{}", std::process::id()));
-    path.with_file_name(name)
+    name.push(format!(".keyless-{}", random_name(&mut crate::OsRandom, 10)?));
+    Ok(path.with_file_name(name))
 }
 
 fn read_principal(r: &mut Reader<'_>) -> Result<Principal, Error> {

@@ -139,11 +139,13 @@ fn temp_dir() -> String {
     std::env::var("TMPDIR").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "/tmp".into())
 }
 
-/// The real and effective uid, from /proc.
-pub(crate) fn ids() -> (u32, u32) {
+/// The real and effective uid, from /proc. Unreadable, they are 65534 (nobody), never root:
+/// a guess must not point a user at root's default cache.
+pub fn ids() -> (u32, u32) {
+    const NOBODY: u32 = 65534;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let mut fields = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap_or("0 0").split_whitespace();
-    let real = fields.next().and_then(|u| u.parse().ok()).unwrap_or(0);
+    let mut fields = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap_or("").split_whitespace();
+    let real = fields.next().and_then(|u| u.parse().ok()).unwrap_or(NOBODY);
     let effective = fields.next().and_then(|u| u.parse().ok()).unwrap_or(real);
     (real, effective)
 }

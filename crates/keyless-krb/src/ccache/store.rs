@@ -102,14 +102,29 @@ fn read_file(path: &std::path::Path, name: &CacheName) -> Result<CCache, Error> 
 }
 
 fn destroy_file(path: &std::path::Path, name: &CacheName) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let file_err = |source| Error::File { path: path.display().to_string(), source };
-    let len = match std::fs::metadata(path) {
-        Ok(m) => m.len(),
+    // Not through a link (a cache name planted as a link to another file must not be wiped),
+    // not truncated first (that frees the blocks instead of overwriting them).
+    let mut f = match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoCache(name.to_string())),
         Err(e) => return Err(file_err(e)),
     };
-    let zeros = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    std::fs::write(path, zeros).and_then(|()| std::fs::remove_file(path)).map_err(file_err)
+    let meta = f.metadata().map_err(file_err)?;
+    if !meta.is_file() {
+        return Err(file_err(std::io::Error::other("not a regular file")));
+    }
+    let zeros = [0u8; 4096];
+    let mut left = meta.len();
+    while left > 0 {
+        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+        f.write_all(&zeros[..n]).map_err(file_err)?;
+        left -= n as u64;
+    }
+    f.sync_all().map_err(file_err)?;
+    std::fs::remove_file(path).map_err(file_err)
 }
 
 impl Collection {
@@ -206,6 +221,23 @@ mod tests {
         let alice = Principal::parse("alice", Some("EXAMPLE.TEST")).unwrap();
         assert_eq!(again.collection.find(&alice).unwrap(), Some(r.cache.clone()));
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn destroy_wipes_no_file_through_a_link() {
+        let dir = std::env::temp_dir().join(format!("keyless-destroy-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("cc")).unwrap();
+        assert!(CacheName::File(dir.join("cc")).destroy().is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        let real = CacheName::File(dir.join("real"));
+        real.initialize(&cache_for("alice"), 0).unwrap();
+        real.destroy().unwrap();
+        assert!(!dir.join("real").exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

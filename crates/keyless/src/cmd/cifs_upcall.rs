@@ -74,7 +74,20 @@ fn answer(key: &Key) -> Result<String, Failure> {
     if !request.wants_kerberos() {
         return Err(format!("sec={} asked; keyless answers krb5 and mskrb5", request.sec).into());
     }
-    let gid = primary_gid(request.creduid).unwrap_or(request.creduid);
+    if let Some(pid) = request.pid.filter(|&p| p != 0) {
+        let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
+        if ns(&pid.to_string()) != ns("self") {
+            // Its caches and krb5.conf are the container's, not ours: keyless does not enter
+            // other namespaces (cifs-utils does), so it refuses rather than use the host's.
+            return Err(format!(
+                "process {pid} is in another mount namespace (a container); keyless answers only its own"
+            )
+            .into());
+        }
+    }
+    // A user /etc/passwd does not list (LDAP, sssd) runs with the nobody group rather than a
+    // local group that happens to share the uid's number.
+    let gid = primary_gid(request.creduid).unwrap_or(65534);
     let exe = std::env::current_exe().map_err(|e| format!("finding keyless itself: {e}"))?;
     let out = std::process::Command::new(exe)
         .args(["cifs-upcall", "--fetch", &description])
@@ -218,7 +231,6 @@ fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
     let host = canonical_host(&request.host);
     // The cache the process that mounted (or touched the mount) names, else the defaults.
     let named = request.pid.and_then(ccname_of);
-    let resolved = ctx.cache(named.as_deref())?;
     let configured = match std::fs::read_to_string(CONFIG_FILE) {
         Ok(text) => host_source(&text, &host)?,
         Err(_) => None,
@@ -227,13 +239,16 @@ fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
     let ticket = if let Some(source) = configured {
         let server = ctx.service_principal(&format!("cifs/{host}"), &realm)?;
         let ticket = from_source(&ctx, source, &host, &server)?;
-        // Kept in the user's cache, as a ticket from the cache's own TGT would be.
-        if let Err(e) = ctx.put_credentials(&resolved, std::slice::from_ref(&ticket)) {
-            syslog(4, &format!("{host}: the ticket was not stored: {e}"));
+        // Kept in the user's cache (never made its primary), as a ticket from the cache's own
+        // TGT would be; a cache that cannot take it costs nothing but the keeping.
+        let kept =
+            ctx.cache(named.as_deref()).and_then(|r| ctx.put_credentials(&r, std::slice::from_ref(&ticket), false));
+        if let Err(e) = kept {
+            syslog(4, &format!("{host}: the ticket was not kept: {e}"));
         }
         ticket
     } else {
-        let name = resolved.cache;
+        let name = ctx.cache(named.as_deref())?.cache;
         let mut cache = name.read()?;
         let client = cache.principal.clone();
         let server = ctx.service_principal(&format!("cifs/{host}"), &client.realm)?;
@@ -257,9 +272,15 @@ fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
     Ok(reply(context.session_key().expose_bytes(), &blob))
 }
 
-/// `KRB5CCNAME` from a process's environment, read as the user (the kernel names the pid; a
-/// process of another user is not readable, and then the defaults apply).
+/// `KRB5CCNAME` from a process's environment, read as the user, and only from a process of
+/// that user: the pid is whoever touched the mount, and root (a `cruid=0` mount) could read
+/// anyone's environment and be pointed at a cache of their choosing.
 fn ccname_of(pid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+    if owner != keyless_krb::ccache::name::ids().1 {
+        return None;
+    }
     let mut environ = Vec::new();
     std::fs::File::open(format!("/proc/{pid}/environ")).ok()?.read_to_end(&mut environ).ok()?;
     environ
@@ -291,6 +312,8 @@ fn primary_gid(uid: u32) -> Option<u32> {
 /// One line to syslog (facility authpriv) at `severity`; a failure also ends the command with
 /// its line on stderr.
 fn syslog(severity: u8, message: &str) {
+    // Text from the user's side (cache names, the child's stderr) must not forge log lines.
+    let message: String = message.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
     let line = format!("<{}>keyless-cifs-upcall[{}]: {message}", (10 << 3) | severity, std::process::id());
     if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
         let _ = socket.send_to(line.as_bytes(), "/dev/log");
@@ -299,6 +322,7 @@ fn syslog(severity: u8, message: &str) {
 
 fn install() -> Result<(), Failure> {
     let exe = std::env::current_exe().map_err(|e| format!("finding keyless itself: {e}"))?;
+    trusted_by_root(&exe)?;
     let rule = format!(
         "# keyless answers the kernel cifs client's Kerberos upcall (keyless cifs-upcall --uninstall removes this).\n\
          create cifs.spnego ver=* * {} cifs-upcall %k\n",
@@ -309,6 +333,28 @@ fn install() -> Result<(), Failure> {
     }
     std::fs::write(RULE_FILE, rule).map_err(|e| format!("{RULE_FILE}: {e}"))?;
     println!("installed {RULE_FILE}: mount -t cifs -o sec=krb5 now asks keyless");
+    Ok(())
+}
+
+/// Root will run `exe` for every mount: it and every directory above it must be root's and
+/// writable by no one else (not a binary under a user's ~/.cargo/bin, say).
+fn trusted_by_root(exe: &std::path::Path) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    for p in exe.ancestors() {
+        if p.as_os_str().is_empty() {
+            continue;
+        }
+        let m = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if m.uid() != 0 || m.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} is not root's alone (owner uid {}, mode {:o}): root would run what another user can change; install keyless under /usr/bin or /usr/local/bin",
+                p.display(),
+                m.uid(),
+                m.mode() & 0o7777
+            )
+            .into());
+        }
+    }
     Ok(())
 }
 

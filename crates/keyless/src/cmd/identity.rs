@@ -230,7 +230,7 @@ pub fn oauth_ticket(a: OAuthTicketArgs) -> Result<(), Failure> {
 /// Puts the ticket into the cache (a new cache for its client if there is none, replacing an
 /// older ticket for the same service; never into a cache holding another principal).
 fn store(ctx: &Context, resolved: &keyless_krb::ccache::Resolved, ticket: &Credential) -> Result<(), Failure> {
-    let target = ctx.put_credentials(resolved, std::slice::from_ref(ticket))?;
+    let target = ctx.put_credentials(resolved, std::slice::from_ref(ticket), true)?;
     println!(
         "stored a ticket for {} (client {}) valid until {} UTC in {target}",
         ticket.server,

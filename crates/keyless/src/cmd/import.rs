@@ -84,7 +84,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         )
         .into());
     }
-    let target = ctx.put_credentials(&resolved, &creds)?;
+    let target = ctx.put_credentials(&resolved, &creds, true)?;
     for c in &creds {
         println!("imported {} for {} into {target}", c.server, c.client);
     }

@@ -17,10 +17,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
     let resolved = ctx.cache(args.ccache.as_deref())?;
     if args.all {
+        // Every cache, even after one fails: the others' tickets must not stay behind.
+        let mut first_error = None;
         for cache in resolved.collection.caches()? {
-            cache.destroy()?;
+            match cache.destroy() {
+                Ok(()) | Err(keyless_krb::Error::NoCache(_)) => {}
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
         }
-        return Ok(());
+        return first_error.map_or(Ok(()), |e| Err(e.into()));
     }
     Ok(resolved.cache.destroy()?)
 }

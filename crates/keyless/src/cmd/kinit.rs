@@ -61,7 +61,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
         opts.request_pac = Some(false);
     }
     let resolved = ctx.cache(args.ccache.as_deref())?;
-    let target = ctx.cache_for(&resolved, &client)?;
     let secret = if args.use_keytab {
         let path = args.keytab.clone().unwrap_or_else(|| PathBuf::from("/etc/krb5.keytab"));
         let keys = Keytab::read(&path)?.keys_for(&client);
@@ -78,7 +77,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let (mut ex, first) = AsExchange::start(opts, secret, SystemTime::now(), &mut rng)?;
         transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await
     })?;
-    // Only now, with a ticket in hand, is the cache replaced: a failed kinit leaves it alone.
+    // Only now, with a ticket in hand, is the cache picked (a new one made, in a collection) and
+    // replaced: a failed kinit leaves everything as it was.
+    let target = ctx.cache_for(&resolved, &tgt.client)?;
     // A cache named outright that held someone else's tickets is replaced, as MIT's kinit
     // does, but not in silence.
     if let Ok(held) = target.read() {

@@ -41,11 +41,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return list_collection(&resolved.collection);
     }
     if args.all {
-        for (i, name) in resolved.collection.caches()?.iter().enumerate() {
+        // Caches reserved and never written, or emptied by expiry, are passed over.
+        let readable: Vec<_> =
+            resolved.collection.caches()?.into_iter().filter_map(|n| n.read().ok().map(|c| (n, c))).collect();
+        for (i, (name, cache)) in readable.iter().enumerate() {
             if i > 0 {
                 println!();
             }
-            show(name, &name.read()?, args.enctypes);
+            show(name, cache, args.enctypes);
         }
         return Ok(());
     }
