@@ -195,7 +195,9 @@ impl Connection {
         let cache = cache.to_string();
         let stream = std::os::unix::net::UnixStream::connect(socket)
             .map_err(|e| Error::KcmUnreachable { socket: socket.display().to_string(), detail: e.to_string() })?;
+        // A daemon that stops reading or answering is a dead one, either way.
         let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+        let _ = stream.set_write_timeout(Some(std::time::Duration::from_secs(30)));
         Ok(Self { stream, cache })
     }
 

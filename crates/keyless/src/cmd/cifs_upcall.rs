@@ -130,7 +130,7 @@ fn describe(key: &Key) -> Result<String, Failure> {
 fn check_payload(p: &[u8]) -> Result<(), Failure> {
     let word = |i: usize| p.get(i * 4..i * 4 + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize);
     match (word(0), word(2), word(3)) {
-        (Some(2), Some(k), Some(b)) if 16 + k + b == p.len() => Ok(()),
+        (Some(2), Some(k), Some(b)) if k.checked_add(b).and_then(|n| n.checked_add(16)) == Some(p.len()) => Ok(()),
         _ => Err("the unprivileged half answered something other than a cifs_spnego_msg".to_string().into()),
     }
 }
