@@ -49,9 +49,14 @@ impl AzureEmulator {
     /// of account `account_key.0` is `account_key.1`. With `identities` > 1, IMDS requires a
     /// selector, as it does on a VM with several user-assigned identities.
     pub fn start(kdc: &MitKdc, account_key: (&str, &str), identities: usize) -> Option<Self> {
+        let cert = TestCert::new(&kdc.dir, "azure", &["127.0.0.1", "localhost"])?;
+        Self::start_with_cert(kdc, account_key, identities, cert)
+    }
+
+    /// As [`AzureEmulator::start`], its HTTPS side serving `cert`.
+    pub fn start_with_cert(kdc: &MitKdc, account_key: (&str, &str), identities: usize, cert: TestCert) -> Option<Self> {
         require(&["python3", "openssl", "kinit", "kvno"])?;
         let dir = &kdc.dir;
-        let cert = TestCert::new(dir, "azure", &["127.0.0.1", "localhost"])?;
         let realm = &kdc.realms[0].name;
         let keytab = dir.join("azurefileclient.keytab");
         kdc.kadmin(realm, &format!("addprinc +requires_preauth -randkey {TICKET_CLIENT}"));

@@ -49,6 +49,23 @@ impl TestCert {
             .args(["-CAcreateserial", "-days", "2", "-extfile", &s(&ext), "-out", &s(&cert)]));
         Some(Self { ca, cert, key })
     }
+
+    /// One certificate for `names` as OpenSSL's `req -x509` makes it by default: self-signed
+    /// and marked CA:TRUE, so clients trust the server's own certificate (`ca` == `cert`).
+    pub fn self_signed(dir: &ScratchDir, tag: &str, names: &[&str]) -> Option<Self> {
+        require(&["openssl"])?;
+        let (cert, key) = (dir.join(&format!("{tag}-cert.pem")), dir.join(&format!("{tag}-key.pem")));
+        let san: Vec<String> = names
+            .iter()
+            .map(|n| if n.parse::<std::net::IpAddr>().is_ok() { format!("IP:{n}") } else { format!("DNS:{n}") })
+            .collect();
+        run(Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-days", "2", "-subj", &format!("/CN={}", names[0])])
+            .args(["-addext", &format!("subjectAltName={}", san.join(","))])
+            .args(["-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap()]));
+        Some(Self { ca: cert.clone(), cert, key })
+    }
 }
 
 const SERVER: &str = r#"

@@ -46,7 +46,13 @@ struct OurProxy {
 
 impl OurProxy {
     fn start(kdc: &MitKdc) -> Self {
-        let cert = TestCert::new(&kdc.dir, &format!("ours-{}", free_port()), &["127.0.0.1", "localhost"]).unwrap();
+        Self::start_with(
+            kdc,
+            TestCert::new(&kdc.dir, &format!("ours-{}", free_port()), &["127.0.0.1", "localhost"]).unwrap(),
+        )
+    }
+
+    fn start_with(kdc: &MitKdc, cert: TestCert) -> Self {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args =
@@ -120,6 +126,50 @@ fn mit_kinit_and_keyless_through_keyless_kdc_proxy() {
     let cc2 = format!("FILE:{}", kdc.dir.join("cc-ours-ours").display());
     let out = kinit_kvno(&conf, &kdc, &cc2, &[], &kdc.service);
     assert!(out.contains("kvno = "), "{out}");
+}
+
+#[test]
+fn a_self_signed_proxy_is_trusted_by_its_file_and_refused_otherwise() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let Some(()) = require(&["kinit"]) else { return };
+    // OpenSSL's default `req -x509`: self-signed and CA:TRUE, which WebPKI refuses as a server's.
+    let proxy = OurProxy::start_with(&kdc, TestCert::self_signed(&kdc.dir, "self", &["127.0.0.1"]).unwrap());
+    let conf = proxied_conf(&kdc, &proxy.url, &proxy.cert.ca, "");
+    let cc = format!("FILE:{}", kdc.dir.join("cc-self-signed").display());
+    let out = kinit_kvno(&conf, &kdc, &cc, &[], &kdc.service);
+    assert!(out.contains("kvno = "), "{out}");
+    // MIT agrees that trusting the file trusts the server.
+    let mit_cc = format!("FILE:{}", kdc.dir.join("cc-self-signed-mit").display());
+    let out = run_with(
+        &[("KRB5_CONFIG", conf.as_path())],
+        "kinit",
+        &["-c", &mit_cc, &kdc.user],
+        &format!("{}\n", kdc.password),
+    );
+    assert!(out.status.success(), "MIT kinit: {}", String::from_utf8_lossy(&out.stderr));
+
+    // Not named as trusted, or named but for another host: one line, no cache.
+    let other = TestCert::new(&kdc.dir, "other", &["127.0.0.1"]).unwrap();
+    let wrong_name =
+        OurProxy::start_with(&kdc, TestCert::self_signed(&kdc.dir, "self-wrong", &["wrong.example"]).unwrap());
+    for (url, ca, expect) in [
+        (&proxy.url, &other.ca, "invalid peer certificate"),
+        (&wrong_name.url, &wrong_name.cert.ca, "not valid for name"),
+    ] {
+        let conf = proxied_conf(&kdc, url, ca, "");
+        let cc = kdc.dir.join("cc-self-refused");
+        let out = run_with(
+            &[("KRB5_CONFIG", conf.as_path())],
+            KEYLESS,
+            &["kinit", "-c", &format!("FILE:{}", cc.display()), &kdc.user],
+            &format!("{}\n", kdc.password),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}: succeeded");
+        assert_eq!(err.lines().count(), 1, "{url}: one line expected:\n{err}");
+        assert!(err.contains("TLS with KDC proxy") && err.contains(expect), "{url}: expected {expect:?} in:\n{err}");
+        assert!(!cc.exists(), "{url}: a cache was written");
+    }
 }
 
 #[test]

@@ -277,6 +277,33 @@ fn oauth_failures_are_one_line_and_leave_no_cache() {
     );
 }
 
+/// A kerbticket endpoint serving a self-signed CA:TRUE certificate (OpenSSL's `req -x509`):
+/// trusted when `--ca-file` names that very certificate, refused in one line otherwise.
+#[test]
+fn oauth_ticket_trusts_a_self_signed_endpoint_named_by_file() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let cert = keyless_testbed::TestCert::self_signed(&kdc.dir, "azure-self", &["127.0.0.1"]).unwrap();
+    let other = keyless_testbed::TestCert::new(&kdc.dir, "azure-other", &["127.0.0.1"]).unwrap();
+    let Some(azure) = AzureEmulator::start_with_cert(&kdc, ("user", "key"), 1, cert) else { return };
+    let cache = kdc.dir.join("self-signed.ccache");
+    let args = |ca: &std::path::Path| -> Vec<String> {
+        ["oauth-ticket", "https://files.example.test/", "-c", cache.to_str().unwrap()]
+            .into_iter()
+            .chain(["--imds-endpoint", &azure.http, "--file-endpoint", &azure.https, "--ca-file", ca.to_str().unwrap()])
+            .map(str::to_string)
+            .collect()
+    };
+    let run = |ca: &std::path::Path| {
+        let a = args(ca);
+        common::run(common::KEYLESS, &a.iter().map(String::as_str).collect::<Vec<_>>(), kdc.client_env(), "")
+    };
+    let e = fails(run(&other.ca), "oauth-ticket, the endpoint's certificate not trusted");
+    assert!(e.contains("invalid peer certificate"), "{e}");
+    assert!(!cache.exists(), "no cache left behind");
+    ok(run(&azure.cert.ca), "oauth-ticket, the endpoint's own certificate trusted");
+    assert!(cache.exists());
+}
+
 /// The storage-key path: an ARM token from IMDS buys the account key, which NTLMv2 uses as
 /// `Azure\<account>`; the key is shown only with --raw.
 #[test]
