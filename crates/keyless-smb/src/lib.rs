@@ -32,6 +32,7 @@ pub mod ioctl;
 pub mod lock;
 mod message;
 pub mod negotiate;
+pub mod ntstatus;
 mod numbers;
 pub mod oplock;
 pub mod query_directory;

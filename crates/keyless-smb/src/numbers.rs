@@ -53,7 +53,8 @@ impl Default for Command {
 }
 
 wire_enum! {
-    /// NTSTATUS values SMB2 clients meet (MS-ERREF 2.3.1).
+    /// NTSTATUS values (MS-ERREF 2.3.1): constants for those the client acts on; every other
+    /// value of MS-ERREF's list is named from [`crate::ntstatus`], and the rest print in hex.
     pub struct NtStatus(u32) {
         /// STATUS_SUCCESS.
         SUCCESS = 0x0000_0000 => "STATUS_SUCCESS",
@@ -117,6 +118,16 @@ wire_enum! {
         CANCELLED = 0xC000_0120 => "STATUS_CANCELLED",
         /// STATUS_NO_MORE_FILES.
         NO_MORE_FILES = 0x8000_0006 => "STATUS_NO_MORE_FILES",
+        /// STATUS_PATH_NOT_COVERED (DFS: the path is a link; ask for a referral).
+        PATH_NOT_COVERED = 0xC000_0257 => "STATUS_PATH_NOT_COVERED",
+    }
+    names = crate::ntstatus::name;
+}
+
+impl NtStatus {
+    /// What MS-ERREF says the status means, in one plain sentence, when it says anything.
+    pub fn meaning(self) -> Option<&'static str> {
+        crate::ntstatus::meaning(self.0)
     }
 }
 
