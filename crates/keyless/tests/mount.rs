@@ -127,7 +127,8 @@ fn fio_verifies_what_it_wrote() {
         ),
     )
     .unwrap();
-    let out = Command::new("fio").arg("--output-format=terse").arg(&jobs).output().unwrap();
+    let out =
+        Command::new("fio").current_dir(m.scratch.path()).arg("--output-format=terse").arg(&jobs).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "fio: {text}{}", String::from_utf8_lossy(&out.stderr));
     // Terse lines: field 5 is the job's error number, field 6 the KiB it read (verifying).

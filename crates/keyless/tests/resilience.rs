@@ -72,7 +72,8 @@ fn fio_on_the_mount_survives_cuts_every_5_seconds() {
     let started = Instant::now();
     let mut rounds = 0;
     while started.elapsed() < Duration::from_secs(60) {
-        let out = Command::new("fio").arg("--output-format=terse").arg(&jobs).output().unwrap();
+        let out =
+            Command::new("fio").current_dir(m.scratch.path()).arg("--output-format=terse").arg(&jobs).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "fio round {rounds}: {text}{}", String::from_utf8_lossy(&out.stderr));
         for job in text.lines().map(|l| l.split(';').collect::<Vec<_>>()).filter(|f| f.len() > 6) {
@@ -84,7 +85,12 @@ fn fio_on_the_mount_survives_cuts_every_5_seconds() {
     // The server's copy, read by fio on the server's side: every block is the last one written.
     let server_jobs = m.scratch.join("server.fio");
     std::fs::write(&server_jobs, job(&m.smbd.share_path, "verify_only=1\n")).unwrap();
-    let out = Command::new("fio").arg("--output-format=terse").arg(&server_jobs).output().unwrap();
+    let out = Command::new("fio")
+        .current_dir(m.scratch.path())
+        .arg("--output-format=terse")
+        .arg(&server_jobs)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "fio on smbd's copy: {}", String::from_utf8_lossy(&out.stdout));
     let log = m.log();
     assert!(log.matches("connected again").count() >= 10, "the mount's log: {log}");
