@@ -51,6 +51,7 @@ const APT_PACKAGES: &[&str] = &[
     "tshark",
     "fuse3",
     "fio",
+    "faketime",
     "time",
     "sssd-kcm",
     "keyutils",

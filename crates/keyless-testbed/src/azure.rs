@@ -154,9 +154,16 @@ impl AzureEmulator {
     }
 
     /// What the kerbticket endpoint answers: `ok`, `garbage` (a 200 with bytes that are no
-    /// KRB-CRED) or `encrypted` (a KRB-CRED whose enc-part claims etype 18).
+    /// KRB-CRED), `encrypted` (a KRB-CRED whose enc-part claims etype 18) or `oauth_disabled`
+    /// (403: the account has SMB OAuth off).
     pub fn set_kerbticket_mode(&self, mode: &str) {
         self.control("mode", &format!(r#"{{"kerbticket":"{mode}"}}"#));
+    }
+
+    /// What IMDS answers: `ok`, or `no_identity` (400 Identity not found, as on a VM
+    /// without a managed identity).
+    pub fn set_imds_mode(&self, mode: &str) {
+        self.control("mode", &format!(r#"{{"imds":"{mode}"}}"#));
     }
 
     /// Every request received so far, as a JSON array of {endpoint, method, path, headers, body}.

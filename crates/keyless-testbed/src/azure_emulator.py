@@ -20,7 +20,7 @@ CONFIG = json.load(open(sys.argv[1]))
 LOCK = threading.Lock()
 REQUESTS = []          # what came in, for the tests to check
 SCRIPT = {}            # endpoint -> statuses to answer before serving normally
-MODES = {"kerbticket": "ok"}
+MODES = {"kerbticket": "ok", "imds": "ok"}
 
 
 def b64url(data):
@@ -287,6 +287,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(400, {"error": "invalid_request", "error_description": "Required metadata header not specified"})
         if scripted:
             return self.scripted(scripted)
+        if MODES["imds"] == "no_identity":
+            # A VM without a managed identity: IMDS answers every token request so.
+            return self.answer(400, {"error": "invalid_request", "error_description": "Identity not found"})
         if "api-version" not in q:
             return self.answer(400, {"error": "invalid_request", "error_description": "Required query variable 'api-version' is missing"})
         if not q.get("resource"):
@@ -409,6 +412,10 @@ class Handler(BaseHTTPRequestHandler):
         if scripted:
             return self.storage_error(scripted, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.")
         mode = MODES["kerbticket"]
+        if mode == "oauth_disabled":
+            # Azure's answer for an account without SMB OAuth is not public (protocols.md,
+            # open question 1); this stand-in says so in words, as storage errors do.
+            return self.storage_error(403, "AuthenticationFailed", "SMB OAuth is not enabled on this storage account.")
         if mode == "garbage":
             ticket = base64.b64encode(b"\x76\x82\x01\x00 this is not a KRB-CRED").decode()
             return self.answer(200, {"kerberosServiceTicket": ticket, "sessionKey": "", "expirationTime": "2030-01-01T00:00:00.000Z"})

@@ -180,6 +180,13 @@ impl MitKdc {
         assert!(kinit.wait().unwrap().success(), "MIT kinit failed");
     }
 
+    /// Stops every realm's KDC by PID (for tests of what clients do without one).
+    pub fn stop_kdcs(&mut self) {
+        for r in &mut self.realms {
+            crate::stop(&mut r.process);
+        }
+    }
+
     /// The KDC log of a realm (for failure messages).
     pub fn log(&self, realm: &str) -> String {
         std::fs::read_to_string(self.dir.join(realm).join("kdc.log")).unwrap_or_default()

@@ -22,6 +22,8 @@ pub enum SmbMode {
     EncryptWith(&'static str),
     /// Signing mandatory, this one protocol only (`SMB2_10`, `SMB3_00`, `SMB3_02`, `SMB3_11`).
     Only(&'static str),
+    /// As `Only`, with encryption required (which SMB 2.x cannot give).
+    EncryptOnly(&'static str),
     /// SMB2_02 and up, signing only when the client asks (to measure unsigned clients).
     Plain,
 }
@@ -111,6 +113,9 @@ impl Smbd {
             SmbMode::Only(protocol) => {
                 format!("    server min protocol = {protocol}\n    server max protocol = {protocol}\n")
             }
+            SmbMode::EncryptOnly(protocol) => format!(
+                "    server min protocol = {protocol}\n    server max protocol = {protocol}\n    smb encrypt = required\n"
+            ),
             SmbMode::EncryptWith(cipher) => format!(
                 "    server min protocol = SMB3_11\n    smb encrypt = required\n    server smb3 encryption algorithms = {cipher}\n"
             ),
@@ -221,8 +226,14 @@ impl Smbd {
             let mut out = String::new();
             for line in std::iter::once(&lines[at]).chain(dump) {
                 let Some((_, bytes)) = line.split_once(']') else { continue };
-                for t in bytes.split_whitespace().take(16).take_while(|t| t.len() == 2) {
-                    out.push_str(&t.to_lowercase());
+                // Samba's dump_data puts byte k at a fixed column (" XX", two more spaces
+                // after the eighth); the bytes as text follow, and may look like hex pairs.
+                for k in 0..16 {
+                    let at = 1 + 3 * k + if k >= 8 { 2 } else { 0 };
+                    match bytes.get(at..at + 2) {
+                        Some(t) if t.bytes().all(|b| b.is_ascii_hexdigit()) => out.push_str(&t.to_lowercase()),
+                        _ => break,
+                    }
                 }
             }
             found.push(out);

@@ -71,6 +71,10 @@ enum Command {
     /// --json, or --stats; decrypt with --keytab and --session-key; exit status 2 when any
     /// message does not decode.
     Inspect(cmd::inspect::Args),
+    /// Walk the chain from this machine to a share, one line per link (name, port 445,
+    /// NEGOTIATE, clocks, krb5.conf, cache, TGT, KDC, ticket or managed identity, session, and
+    /// with --kernel the cifs upcall): ok, or what is wrong and how to fix it.
+    Doctor(cmd::doctor::Args),
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Mount(a) => ("mount", mount::mount(a)),
         Command::Umount(a) => ("umount", mount::umount(a)),
         Command::Selftest => return cmd::selftest::run(),
+        Command::Doctor(a) => return cmd::doctor::run(a),
         Command::Inspect(a) => return cmd::inspect::run(a),
     };
     match result {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod cifs_upcall;
+pub mod doctor;
 pub mod identity;
 pub mod import;
 pub mod inspect;

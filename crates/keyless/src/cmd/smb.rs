@@ -76,6 +76,42 @@ pub struct Connect {
 }
 
 impl Connect {
+    pub fn auth(&self) -> AuthKind {
+        self.auth
+    }
+
+    pub fn require_encryption(&self) -> bool {
+        self.require_encryption
+    }
+
+    pub fn allow_smb2(&self) -> bool {
+        self.allow_smb2
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    pub fn spn(&self) -> Option<&str> {
+        self.spn.as_deref()
+    }
+
+    pub fn ccache(&self) -> Option<&str> {
+        self.ccache.as_deref()
+    }
+
+    pub fn kdc(&self) -> &[String] {
+        &self.kdc
+    }
+
+    pub fn ca_files(&self) -> &[PathBuf] {
+        &self.ca_file
+    }
+
+    pub fn identity(&self) -> &IdentityArgs {
+        &self.identity
+    }
+
     /// The port: the URL's, else `--port`, else 445.
     pub fn port_for(&self, url: &SmbUrl) -> u16 {
         url.port.or(self.port).unwrap_or(445)
