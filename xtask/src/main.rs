@@ -1,17 +1,26 @@
 //! Developer commands (the cargo-xtask pattern): `cargo xtask ci` runs everything CI runs,
 //! `cargo xtask demo` shows keyless working on an embedded default.
 
+mod deb;
+mod demo;
+
 use std::env;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 const USAGE: &str =
-    "usage: cargo xtask <ci|demo|fuzz [SECONDS]|deps|smbd [MODE]|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
+    "usage: cargo xtask <ci|demo [--ci]|deb [--check]|fuzz [SECONDS]|deps|smbd [MODE]|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
 
   ci          install what the tests need, then format check, clippy, all tests,
               benches once in test mode, and a short fuzz run of every target
-  demo        build keyless, run its self-check, then kinit/klist/kvno against a throwaway
-              MIT KDC, put/get/mount against smbd, all on loopback
+  demo [--ci] install only what the demo needs, build keyless (release), run its self-check,
+              then the three paths on loopback: Active Directory (kinit, put/get, mount),
+              Entra Kerberos (a cloud TGT, a ticket through keyless's KDC proxy over HTTPS),
+              a managed identity (emulated IMDS and kerbticket; a mount with no key or cache);
+              --ci: the debug build and a 16 MiB transfer
+  deb [--check]
+              the Debian package (target/debian/keyless_VERSION_amd64.deb) from a release
+              build; --check installs it with dpkg -i, runs it, and removes it with dpkg -r
   fuzz [S]    run every fuzz target for S seconds (default 30)
   smbd [MODE] start smbd on loopback for manual runs (signing, encrypt, plain, or a cipher
               such as AES-128-GCM); prints the URL and flags to reach it, serves until killed
@@ -52,6 +61,7 @@ const APT_PACKAGES: &[&str] = &[
     "fuse3",
     "fio",
     "faketime",
+    "man-db",
     "time",
     "sssd-kcm",
     "keyutils",
@@ -78,7 +88,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("demo") => demo(),
+        Some("demo") => demo(args.iter().any(|a| a == "--ci")),
+        Some("deb") => deb(args.iter().any(|a| a == "--ci"), args.iter().any(|a| a == "--check")),
         Some("fuzz") => {
             let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
             deps().and_then(|()| fuzz(secs))
@@ -137,8 +148,9 @@ fn have(program: &str, args: &[&str]) -> bool {
     Command::new(program).args(args).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-fn deps() -> Result<(), String> {
-    let missing: Vec<&str> = APT_PACKAGES
+/// Installs the Debian packages of `packages` that are missing (with sudo unless root).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {
@@ -149,28 +161,29 @@ fn deps() -> Result<(), String> {
                 .unwrap_or(false)
         })
         .collect();
-    if !missing.is_empty() {
-        let sudo = if Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false) {
-            ""
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let apt = |args: &[&str]| -> Result<(), String> {
+        let mut full: Vec<&str> = Vec::new();
+        let program = if root {
+            "apt-get"
         } else {
+            full.push("apt-get");
             "sudo"
         };
-        let apt = |args: &[&str]| -> Result<(), String> {
-            let mut full: Vec<&str> = Vec::new();
-            let program = if sudo.is_empty() {
-                "apt-get"
-            } else {
-                full.push("apt-get");
-                sudo
-            };
-            full.extend_from_slice(args);
-            run("apt-get", program, &full, &[("DEBIAN_FRONTEND", "noninteractive")])
-        };
-        apt(&["update", "-q"])?;
-        let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
-        install.extend_from_slice(&missing);
-        apt(&install)?;
-    }
+        full.extend_from_slice(args);
+        run("apt-get", program, &full, &[("DEBIAN_FRONTEND", "noninteractive")])
+    };
+    apt(&["update", "-q"])?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend_from_slice(&missing);
+    apt(&install)
+}
+
+fn deps() -> Result<(), String> {
+    apt_install(APT_PACKAGES)?;
     // QEMU for the kernel VM, never at the cost of removing a package (a qemu-utils from
     // backports breaks Debian's qemu-system); where apt refuses, the testbed unpacks it.
     if keyless_testbed::find_program("qemu-system-x86_64").is_none() {
@@ -265,6 +278,9 @@ fn ci() -> Result<(), String> {
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
     run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
+    // The README's first command, shortened, and the package, with the binary the tests built.
+    demo_with("debug", true)?;
+    deb(true, true)?;
     // The tests that mostly wait (a mount idle for 10 minutes, a kernel mount through five
     // minutes of expiring tickets and cut connections) run beside the fuzz targets, which keep
     // one core busy each in turn.
@@ -378,109 +394,39 @@ fn count_before(summary: &str, word: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn demo() -> Result<(), String> {
-    deps()?;
-    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
-    let exe = workspace_root().join("target/release/keyless");
-    let exe = exe.to_string_lossy().into_owned();
-    run("keyless selftest", &exe, &["selftest"], &[])?;
-
-    eprintln!("\n==> starting an MIT KDC for EXAMPLE.TEST on loopback (throwaway directory)");
-    let kdc = keyless_testbed::MitKdc::start().ok_or("MIT krb5 is not installed")?;
-    eprintln!("    KDC on {}; it is stopped by PID when the demo ends", kdc.kdc_addr());
-    let cc = format!("FILE:{}", kdc.dir.join("demo-ccache").display());
-    let env: Vec<(&str, std::ffi::OsString)> = kdc.client_env();
-    let show = |title: &str, program: &str, args: &[&str], stdin: Option<&str>| -> Result<(), String> {
-        eprintln!("\n$ {} {}", if program == exe { "keyless" } else { program }, args.join(" "));
-        if !title.is_empty() {
-            eprintln!("  # {title}");
-        }
-        let mut cmd = Command::new(program);
-        cmd.args(args).envs(env.iter().map(|(k, v)| (*k, v.as_os_str()))).env_remove("KRB5CCNAME");
-        if stdin.is_some() {
-            cmd.stdin(std::process::Stdio::piped());
-        }
-        let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            use std::io::Write;
-            pipe.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-        }
-        let status = child.wait().map_err(|e| e.to_string())?;
-        if status.success() { Ok(()) } else { Err(format!("{program} {} failed ({status})", args.join(" "))) }
-    };
-    let password = format!("{}\n", kdc.password);
-    show(
-        "password pre-authentication against the KDC; the password comes from stdin here",
-        &exe,
-        &["kinit", "-c", &cc, &kdc.user],
-        Some(&password),
-    )?;
-    show("the TGT in our cache", &exe, &["klist", "-c", &cc], None)?;
-    show("a service ticket through a TGS exchange", &exe, &["kvno", "-c", &cc, &kdc.service], None)?;
-    show("MIT's own klist reads keyless's cache", "klist", &["-e", "-c", &cc], None)?;
-
-    eprintln!("\n==> starting Samba smbd on loopback: signing mandatory, encryption required, Kerberos from that KDC");
-    let smbd = keyless_testbed::Smbd::start(&kdc.dir, keyless_testbed::SmbMode::Encrypt, Some(&kdc))
-        .ok_or("Samba is not installed")?;
-    let host = kdc.service.trim_start_matches("cifs/").split('@').next().unwrap_or("").to_string();
-    let share = format!("smb://{host}:{}/{}/", smbd.port, smbd.share);
-    let local = kdc.dir.join("hello.txt");
-    std::fs::write(&local, "Hello from keyless: Kerberos to SMB, no storage account key.\n")
-        .map_err(|e| e.to_string())?;
-    let local = local.to_string_lossy().into_owned();
-    let smb = |verb: &str, args: &[&str]| -> Vec<String> {
-        let mut v = vec![verb.to_string()];
-        v.extend(args.iter().map(|a| a.to_string()));
-        v.extend(["-c".to_string(), cc.clone(), "--ip".into(), "127.0.0.1".into()]);
-        v
-    };
-    let args = smb("put", &[&local, &share]);
-    show(
-        "upload with the Kerberos ticket in the cache (the URL's host names cifs/<host>)",
-        &exe,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        None,
-    )?;
-    let args = smb("ls", &[&share]);
-    show("list the share", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
-    let file = format!("{share}hello.txt");
-    let args = smb("get", &[&file, "-"]);
-    show("read it back to stdout", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
-    let big = kdc.dir.join("video.bin");
-    let data: Vec<u8> = (0..256u32 << 20).map(|i| (i * 7 + i / 4099) as u8).collect();
-    std::fs::write(&big, data).map_err(|e| e.to_string())?;
-    let big = big.to_string_lossy().into_owned();
-    let args = smb("put", &[&big, &share]);
-    show(
-        "a 256 MiB upload, with progress on a terminal",
-        &exe,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        None,
-    )?;
-    let copy = kdc.dir.join("video-copy.bin").to_string_lossy().into_owned();
-    let args = smb("get", &[&format!("{share}video.bin"), &copy]);
-    show("and back", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
-    let fuse = std::path::Path::new("/dev/fuse").exists()
-        && Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
-    if fuse {
-        let mnt = kdc.dir.join("mnt");
-        std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
-        let mnt = mnt.to_string_lossy().into_owned();
-        let args = smb("mount", &[&share, &mnt]);
-        show("the share as a directory (FUSE)", &exe, &args.iter().map(String::as_str).collect::<Vec<_>>(), None)?;
-        let unmount = || show("unmounted", &exe, &["umount", &mnt], None);
-        let shown = show("real tools on the mount", "ls", &["-la", &mnt], None)
-            .and_then(|()| show("", "cat", &[&format!("{mnt}/hello.txt")], None));
-        unmount()?;
-        shown?;
-    } else {
-        eprintln!("\n(mount skipped: FUSE mounts need root and /dev/fuse)");
+/// `cargo xtask deb [--ci] [--check]`: the Debian package from a release build (CI: the
+/// debug build the tests made); `--check` installs, runs and removes it.
+fn deb(ci: bool, check: bool) -> Result<(), String> {
+    let profile = if ci { "debug" } else { "release" };
+    if !ci {
+        run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
     }
-    show("the tickets used: the TGT and cifs/<host>", &exe, &["klist", "-c", &cc], None)?;
-    show("gone", &exe, &["kdestroy", "-c", &cc], None)?;
-    drop(smbd);
-    drop(kdc);
-    eprintln!("\ndemo: done; smbd and the KDC are stopped and their directory removed");
+    let deb = deb::build(&workspace_root().join("target").join(profile).join("keyless"))?;
+    eprintln!("deb: {}", deb.display());
+    if check { deb::check(&deb) } else { Ok(()) }
+}
+
+/// `cargo xtask demo [--ci]`: the packages it needs, a release build (CI: the debug build the
+/// tests made, and a smaller transfer), the self-check, then the three paths.
+fn demo(ci: bool) -> Result<(), String> {
+    apt_install(demo::PACKAGES)?;
+    let profile = if ci { "debug" } else { "release" };
+    let mut build = vec!["build", "--quiet", "-p", "keyless"];
+    if !ci {
+        build.push("--release");
+    }
+    run("build keyless", "cargo", &build, &[])?;
+    demo_with(profile, ci)
+}
+
+/// The demo with the keyless that `profile` built.
+fn demo_with(profile: &str, ci: bool) -> Result<(), String> {
+    let exe = workspace_root().join("target").join(profile).join("keyless");
+    let exe = exe.to_string_lossy().into_owned();
+    let started = Instant::now();
+    run("keyless selftest", &exe, &["selftest"], &[])?;
+    demo::run(&exe, &demo::Size { transfer_mib: if ci { 16 } else { 256 } })?;
+    eprintln!("demo: {:.0} s after packages and the build", started.elapsed().as_secs_f64());
     Ok(())
 }
 

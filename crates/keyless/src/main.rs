@@ -4,7 +4,7 @@ mod cmd;
 mod context;
 mod mount;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Reach SMB file shares without storage account keys: Kerberos (Active Directory, Microsoft
@@ -78,6 +78,12 @@ enum Command {
     /// Check the cryptography against published known answers compiled into this binary
     /// (RFC 3962, RFC 8009, MIT krb5, MS-NLMP, Microsoft's SMB 3.1.1 vectors).
     Selftest,
+    /// Write man pages and shell completions into DIR (for packagers).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Where `man/` and `completions/` go.
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -110,6 +116,7 @@ fn main() -> ExitCode {
         Command::Umount(a) => ("umount", mount::umount(a)),
         Command::Selftest => return cmd::selftest::run(),
         Command::Doctor(a) => return cmd::doctor::run(a),
+        Command::GenerateAssets { dir } => ("generate-assets", cmd::assets::write(Cli::command(), &dir)),
         Command::Inspect(a) => return cmd::inspect::run(a),
     };
     match result {

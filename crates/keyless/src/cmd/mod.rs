@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod assets;
 pub mod cifs_upcall;
 pub mod doctor;
 pub mod identity;
