@@ -161,11 +161,11 @@ pub fn is_smb2(d: Dialect) -> bool {
     matches!(d, Dialect::SMB_202 | Dialect::SMB_21)
 }
 
-/// This machine's clock against the server's and the KDC's (Unix seconds when read); nothing
-/// to say when neither was read.
-pub fn clock(server: Option<i64>, kdc: Option<(String, i64)>, asked_server: bool) -> Option<Verdict<()>> {
+/// This machine's clock against the server's and the KDC's (Unix seconds when read); `None`
+/// when neither was read.
+pub fn clock(server: Option<i64>, kdc: Option<(String, i64)>) -> Option<Verdict<()>> {
     if server.is_none() && kdc.is_none() {
-        return asked_server.then(|| Ok(((), "not compared: the server sent no time".to_string())));
+        return None;
     }
     let now = unix_seconds(SystemTime::now());
     let mut parts = Vec::new();
@@ -210,11 +210,11 @@ mod tests {
     #[test]
     fn the_clock_fails_beyond_five_minutes_either_way() {
         let now = unix_seconds(SystemTime::now());
-        assert!(matches!(clock(Some(now - 10), None, true), Some(Ok(_))));
-        let Some(Err(w)) = clock(Some(now), Some(("the KDC".into(), now + 3700)), true) else { panic!() };
+        assert!(matches!(clock(Some(now - 10), None), Some(Ok(_))));
+        let Some(Err(w)) = clock(Some(now), Some(("the KDC".into(), now + 3700))) else { panic!() };
         assert!(format!("{w:?}").contains("1 h 1 min behind the KDC"), "{w:?}");
-        let Some(Err(w)) = clock(Some(now - 400), None, true) else { panic!() };
+        let Some(Err(w)) = clock(Some(now - 400), None) else { panic!() };
         assert!(format!("{w:?}").contains("6 min ahead of the server"), "{w:?}");
-        assert!(clock(None, None, false).is_none());
+        assert!(clock(None, None).is_none());
     }
 }

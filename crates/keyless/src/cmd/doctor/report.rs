@@ -80,12 +80,11 @@ impl Report {
         None
     }
 
-    /// Records the clock's line, when there was anything to compare.
-    pub fn insert_clock(&mut self, verdict: Option<Verdict<()>>) {
+    /// Records a verdict found apart from its check.
+    pub fn record(&mut self, link: Link, verdict: Verdict<()>) {
         match verdict {
-            Some(Ok(((), detail))) => self.ok(Link::Clock, detail),
-            Some(Err(w)) => self.fail(Link::Clock, w),
-            None => {}
+            Ok(((), detail)) => self.ok(link, detail),
+            Err(w) => self.fail(link, w),
         }
     }
 
@@ -165,7 +164,7 @@ mod tests {
         let mut r = Report::default();
         r.ok(Link::Tcp, "127.0.0.1:445");
         r.fail(Link::Ticket, Wrong::new("the KDC knows no cifs/x", "register the SPN"));
-        r.insert_clock(Some(Err(Wrong::new("1 h ahead", "sync the clock"))));
+        r.record(Link::Clock, Err(Wrong::new("1 h ahead", "sync the clock")));
         r.ok(Link::Name, "x → 127.0.0.1");
         assert_eq!(r.first_failure(), Some(Link::Clock));
         let text = r.text();
