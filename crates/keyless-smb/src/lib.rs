@@ -23,6 +23,7 @@ pub mod change_notify;
 pub mod compound;
 pub mod control;
 pub mod create;
+pub mod dfs;
 mod error;
 pub mod error_response;
 pub mod framing;

@@ -11,8 +11,9 @@ type Entry = fn(&[u8]);
 #[test]
 fn seed_corpora_replay() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
-    let targets: [(&str, Entry); 6] = [
+    let targets: [(&str, Entry); 7] = [
         ("smb_header", keyless_smb::fuzzing::header),
+        ("smb_dfs_referral", keyless_smb::fuzzing::dfs_referral),
         ("smb_negotiate_response", keyless_smb::fuzzing::negotiate_response),
         ("smb_session_setup", keyless_smb::fuzzing::session_setup),
         ("smb_messages", keyless_smb::fuzzing::messages),
@@ -135,4 +136,52 @@ fn write_encoder_seeds() {
             }
         }
     }
+}
+
+/// Writes the MS-DFSC seeds: a request of each form and a response with every entry shape.
+#[test]
+#[ignore = "writes into fuzz/corpus"]
+fn write_dfs_seeds() {
+    use keyless_smb::dfs::{Referral, ReferralRequest, ReferralRequestEx, ReferralResponse, Target, entry_flags};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/smb_dfs_referral");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |s: &str| Target::Path {
+        dfs_path: "\\ns\\dfs\\link".into(),
+        alternate_path: "\\NS\\DFS\\LINK".into(),
+        address: s.into(),
+    };
+    let entry = |version, flags, target| Referral { version, server_type: 0, flags, ttl: 300, target };
+    let response = ReferralResponse {
+        path_consumed: 24,
+        flags: 2,
+        entries: vec![
+            Referral {
+                version: 1,
+                server_type: 1,
+                flags: 0,
+                ttl: 0,
+                target: Target::Path {
+                    dfs_path: String::new(),
+                    alternate_path: String::new(),
+                    address: "\\a\\s".into(),
+                },
+            },
+            entry(2, 0, path("\\b\\share")),
+            entry(3, 0, path("\\c\\share")),
+            entry(
+                3,
+                entry_flags::NAME_LIST_REFERRAL,
+                Target::NameList {
+                    special_name: "example.com".into(),
+                    expanded: vec!["dc1.example.com".into(), "dc2.example.com".into()],
+                },
+            ),
+            entry(4, entry_flags::TARGET_SET_BOUNDARY, path("\\d\\share")),
+        ],
+    };
+    std::fs::write(dir.join("response-every-version.bin"), response.to_bytes().unwrap()).unwrap();
+    let request = ReferralRequest { max_level: 4, path: "\\ns\\dfs\\link\\dir".into() };
+    std::fs::write(dir.join("request.bin"), request.to_bytes()).unwrap();
+    let ex = ReferralRequestEx { max_level: 4, path: "\\ns\\dfs".into(), site: Some("Default-First-Site-Name".into()) };
+    std::fs::write(dir.join("request-ex.bin"), ex.to_bytes().unwrap()).unwrap();
 }
