@@ -5,6 +5,7 @@
 //! A message that does not decode is a record with a [`Broken`] saying where (the byte in
 //! its direction's stream) and what broke, never a panic.
 
+mod dfs;
 mod krb;
 mod krb_keys;
 mod ntlm;

@@ -1,7 +1,7 @@
 //! SMB2/3 frames as records: each header of a compound, its main fields, and the body
 //! decoded as what the header says (MS-SMB2 2.2).
 
-use crate::{Broken, Keys, Record, hex, krb, ntlm};
+use crate::{Broken, Keys, Record, dfs, hex, krb, ntlm};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse};
 use keyless_smb::control::{
@@ -310,11 +310,13 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
             r.field("ctl_code", format!("{:#x}", b.ctl_code));
             r.field("file_id", hex(&b.file_id));
             r.field("input_length", b.input.len());
+            dfs::request(r, b.ctl_code, b.input)?;
         }
         (Command::IOCTL, true) => {
             let b = IoctlResponse::parse(msg)?;
             r.field("ctl_code", format!("{:#x}", b.ctl_code));
             r.field("output_length", b.output.len());
+            dfs::response(r, b.ctl_code, b.output)?;
         }
         (Command::QUERY_DIRECTORY, false) => {
             let b = QueryDirectoryRequest::parse(msg)?;

@@ -209,6 +209,30 @@ impl Smbd {
         env
     }
 
+    /// Adds a share `name` that is an MS-DFS root (`msdfs root = yes`) with `links` (link
+    /// name, targets as `server\\share` in the order a referral lists them), and has smbd
+    /// reload its configuration (new connections see the share). Returns the root's
+    /// directory.
+    pub fn add_dfs_root(&self, name: &str, links: &[(&str, &[&str])]) -> PathBuf {
+        let root = self.dir.join(format!("dfs-{name}"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        for (link, targets) in links {
+            std::os::unix::fs::symlink(format!("msdfs:{}", targets.join(",")), root.join(link)).unwrap();
+        }
+        let share = format!(
+            "[{name}]\n    path = {}\n    msdfs root = yes\n    read only = no\n    valid users = alice azurefileclient\n",
+            root.display()
+        );
+        let mut conf = std::fs::read_to_string(&self.conf).unwrap();
+        conf.push_str(&share);
+        std::fs::write(&self.conf, conf).unwrap();
+        let _ = Command::new("kill").args(["-HUP", &self.process.id().to_string()]).status();
+        // smbd reloads between accepting connections; give it the moment it takes.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        root
+    }
+
     /// The smbd log (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("smbd.out")).unwrap_or_default()

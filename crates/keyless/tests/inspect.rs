@@ -681,3 +681,70 @@ fn kerberos_sessions_open_with_keytabs() {
         }
     }
 }
+
+/// smbclient asks smbd, a DFS root, for referrals: `keyless inspect` shows each referral
+/// request's and response's fields as tshark does, entry by entry.
+#[test]
+fn dfs_referrals_show_the_fields_tshark_shows() {
+    if tools().is_none() {
+        return;
+    }
+    let scratch = ScratchDir::new("inspect-dfs");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
+    smbd.add_dfs_root("dfs", &[("link", &["files2.example.test\\share", "files3.example.test\\other"])]);
+    let rec = Dumpcap::start(&scratch, "dfs", &format!("tcp port {}", smbd.port)).unwrap();
+    // The link's targets are not reachable: smbclient's listing fails after the referrals.
+    let _ = Command::new("smbclient")
+        .args(["-s", "/dev/null", "//127.0.0.1/dfs", "-p", &smbd.port.to_string()])
+        .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "-c", "ls; ls link\\*"])
+        .output()
+        .unwrap();
+    let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+    let records = agrees_with_tshark(&file);
+
+    let ours: Vec<String> = records
+        .iter()
+        .filter(|r| r["fields"]["dfs_max_referral_level"].is_u64() || r["fields"]["dfs_referrals"].is_array())
+        .map(|r| {
+            let f = &r["fields"];
+            let entries = f["dfs_referrals"].as_array().cloned().unwrap_or_default();
+            let list = |key: &str| {
+                entries
+                    .iter()
+                    .map(|e| e[key].to_string().trim_matches('"').replace("\\\\", "\\"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let level = f["dfs_max_referral_level"].as_u64().map(|n| n.to_string()).unwrap_or_default();
+            let name = f["dfs_request_file_name"].as_str().unwrap_or("");
+            let consumed = f["dfs_path_consumed"].as_u64().map(|n| n.to_string()).unwrap_or_default();
+            let count = f["dfs_num_referrals"].as_u64().map(|n| n.to_string()).unwrap_or_default();
+            [
+                r["packet"].to_string(),
+                level,
+                name.to_string(),
+                consumed,
+                count,
+                list("version"),
+                list("ttl"),
+                list("path"),
+                list("node"),
+            ]
+            .join("\t")
+        })
+        .collect();
+    let fields = [
+        "frame.number",
+        "smb.max_referral_level",
+        "smb.file",
+        "smb.dfs.path_consumed",
+        "smb.dfs.num_referrals",
+        "smb.dfs.referral.version",
+        "smb.dfs.referral.ttl",
+        "smb.dfs.referral.path",
+        "smb.dfs.referral.node",
+    ];
+    let theirs = fields_of(&file, &[], "smb.max_referral_level || smb.dfs.num_referrals", &fields);
+    assert!(ours.len() >= 2, "no referral exchange recorded: {ours:?}");
+    assert_eq!(ours, theirs);
+}
