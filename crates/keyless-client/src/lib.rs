@@ -32,6 +32,7 @@
 
 mod auth;
 mod client;
+pub mod dfs;
 mod driver;
 mod error;
 mod file;
