@@ -326,7 +326,7 @@ impl Session {
         answer.response.check()?;
         let body = keyless_smb::tree_connect::TreeConnectResponse::parse(answer.response.bytes())?;
         match answer.slot {
-            Some(Slot::Tree(slot)) => Ok(Tree::new(self.clone(), slot, share, body.capabilities)),
+            Some(Slot::Tree(slot)) => Ok(Tree::new(self.clone(), slot, share, body.share_flags, body.capabilities)),
             _ => Err(crate::error::Misbehaviour::UnknownResponse.into()),
         }
     }

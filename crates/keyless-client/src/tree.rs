@@ -93,6 +93,8 @@ struct TreeInner {
     share: String,
     /// The share's capabilities include CONTINUOUS_AVAILABILITY.
     continuously_available: bool,
+    /// The share is in a DFS namespace (ShareFlags DFS or capability DFS).
+    dfs: bool,
     disconnected: AtomicBool,
 }
 
@@ -126,11 +128,19 @@ pub(crate) struct Opened {
 }
 
 impl Tree {
-    pub(crate) fn new(session: Session, slot: TreeSlot, share: &str, capabilities: u32) -> Self {
+    pub(crate) fn new(session: Session, slot: TreeSlot, share: &str, flags: u32, capabilities: u32) -> Self {
         let share = share.to_string();
         let continuously_available = capabilities & share_capabilities::CONTINUOUS_AVAILABILITY != 0;
+        let dfs =
+            flags & keyless_smb::tree_connect::share_flags::DFS != 0 || capabilities & share_capabilities::DFS != 0;
         let disconnected = AtomicBool::new(false);
-        Self { inner: Arc::new(TreeInner { session, slot, share, continuously_available, disconnected }) }
+        Self { inner: Arc::new(TreeInner { session, slot, share, continuously_available, dfs, disconnected }) }
+    }
+
+    /// Whether the server says the share is part of a DFS namespace: paths in it may lead
+    /// elsewhere, which [`Session::dfs_referral`] tells.
+    pub fn is_dfs(&self) -> bool {
+        self.inner.dfs
     }
 
     /// Whether the server says the share is continuously available (opens are then asked

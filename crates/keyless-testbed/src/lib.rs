@@ -8,6 +8,7 @@
 mod ad_dc;
 mod azure;
 mod dumpcap;
+mod hosts;
 mod kdcproxy;
 mod kernel_vm;
 mod mit_kdc;
@@ -22,6 +23,7 @@ pub mod tshark;
 pub use ad_dc::{AD_IP, AdDc};
 pub use azure::{AzureEmulator, TICKET_CLIENT};
 pub use dumpcap::{Dumpcap, with_port};
+pub use hosts::LoopbackHosts;
 pub use kdcproxy::{PyKdcProxy, TestCert};
 pub use kernel_vm::{GuestFile, GuestRun, HOST_ALIAS, KernelVm};
 pub use mit_kdc::{ENCTYPES, MitKdc, Realm};
@@ -90,12 +92,17 @@ pub fn stop(child: &mut std::process::Child) {
 
 /// Waits until something listens on a loopback TCP port; panics after 10 seconds.
 pub fn wait_for_tcp(port: u16, what: &str) {
+    wait_for_tcp_at("127.0.0.1", port, what);
+}
+
+/// [`wait_for_tcp`] on another loopback address (127.0.0.2, ...).
+pub fn wait_for_tcp_at(ip: &str, port: u16, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpStream::connect((ip, port)).is_ok() {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    panic!("{what} did not listen on 127.0.0.1:{port} within 10 s");
+    panic!("{what} did not listen on {ip}:{port} within 10 s");
 }

@@ -33,7 +33,9 @@ pub enum SmbMode {
 pub struct Smbd {
     /// Its directory.
     pub dir: PathBuf,
-    /// TCP port on 127.0.0.1.
+    /// The loopback address it listens on (127.0.0.1 unless started with `start_on`).
+    pub ip: String,
+    /// TCP port on `ip`.
     pub port: u16,
     /// Share name.
     pub share: String,
@@ -54,6 +56,13 @@ impl Smbd {
     /// Starts smbd in `scratch`; with a KDC it also accepts that realm's Kerberos tickets for the
     /// principals in the KDC's service keytab.
     pub fn start(scratch: &ScratchDir, mode: SmbMode, kdc: Option<&MitKdc>) -> Option<Self> {
+        Self::start_on(scratch, mode, kdc, "127.0.0.1", free_port())
+    }
+
+    /// [`Smbd::start`] listening on `ip` and `port` only (`bind interfaces only`): several
+    /// servers on port 445 at loopback addresses of their own (127.0.0.2, ...), as DFS
+    /// targets are reached. Port 445 needs root.
+    pub fn start_on(scratch: &ScratchDir, mode: SmbMode, kdc: Option<&MitKdc>, ip: &str, port: u16) -> Option<Self> {
         require(&["smbd", "smbpasswd"])?;
         if !Path::new(NSS_WRAPPER).exists() {
             require(&["libnss_wrapper.so (package libnss-wrapper)"])?;
@@ -73,14 +82,13 @@ impl Smbd {
         )
         .unwrap();
         std::fs::write(dir.join("group"), "root:x:0:\nnogroup:x:65534:\nalice:x:2000:\n").unwrap();
-        let port = free_port();
         let d = dir.display();
         let mut conf = format!(
             "[global]
     server role = standalone server
     workgroup = TESTGROUP
     netbios name = FILESRV
-    interfaces = 127.0.0.1
+    interfaces = {ip}
     bind interfaces only = yes
     smb ports = {port}
     disable netbios = yes
@@ -144,10 +152,11 @@ impl Smbd {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "smbpasswd: {}", String::from_utf8_lossy(&out.stderr));
         let process = Self::spawn(&dir, &conf_path, &env);
-        crate::wait_for_tcp(port, "smbd");
+        crate::wait_for_tcp_at(ip, port, "smbd");
         Some(Self {
             share_path: dir.join("share"),
             dir,
+            ip: ip.to_string(),
             port,
             share: "share".into(),
             user: "alice".into(),
@@ -192,7 +201,7 @@ impl Smbd {
         }
         crate::stop(&mut self.process);
         self.process = Self::spawn(&self.dir, &self.conf, &self.env);
-        crate::wait_for_tcp(self.port, "smbd");
+        crate::wait_for_tcp_at(&self.ip, self.port, "smbd");
     }
 
     fn env_for(dir: &Path, kdc: Option<&MitKdc>) -> Vec<(&'static str, std::ffi::OsString)> {

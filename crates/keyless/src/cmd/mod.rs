@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod cifs_upcall;
+pub mod dfs;
 pub mod doctor;
 pub mod identity;
 pub mod import;

@@ -31,7 +31,7 @@ pub enum AuthKind {
 }
 
 /// What every file command takes.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Connect {
     /// Authentication.
     #[arg(long, value_enum, default_value = "auto")]
@@ -110,6 +110,12 @@ impl Connect {
 
     pub fn identity(&self) -> &IdentityArgs {
         &self.identity
+    }
+
+    /// The options for another server than the URL's (a DFS target): the same credentials,
+    /// without the address, port and SPN that name the URL's server.
+    pub fn for_targets(&self) -> Self {
+        Self { ip: None, port: None, spn: None, ..self.clone() }
     }
 
     /// The port: the URL's, else `--port`, else 445.
@@ -328,8 +334,8 @@ pub struct StatArgs {
 }
 
 pub fn stat(a: StatArgs) -> Result<(), Failure> {
-    with_tree(&a.connect, &a.url, |tree, path, rt| {
-        let m: Metadata = rt.block_on(tree.stat(path))?;
+    with_located(&a.connect, &a.url, |at, rt| {
+        let m: Metadata = rt.block_on(at.tree.stat(&at.path))?;
         println!(
             "{}: {} bytes, {}, modified {}",
             a.url,
@@ -337,6 +343,9 @@ pub fn stat(a: StatArgs) -> Result<(), Failure> {
             if m.is_dir { "directory" } else { "file" },
             time(m.modified)
         );
+        if let Some(target) = &at.moved_to {
+            println!("  DFS: at \\\\{}", target.trim_start_matches('\\'));
+        }
         Ok(())
     })
 }
@@ -524,29 +533,57 @@ pub struct MvArgs {
 }
 
 pub fn mv(a: MvArgs) -> Result<(), Failure> {
-    let to = match SmbUrl::parse(&a.to) {
-        Ok(u) => u.path,
-        Err(_) => a.to.clone(),
+    let from = SmbUrl::parse(&a.url)?;
+    // The new name as a URL on the same share, so that DFS resolves it as it resolves the old.
+    let to_url = match SmbUrl::parse(&a.to) {
+        Ok(u) => u,
+        Err(_) => SmbUrl { path: a.to.clone(), ..from.clone() },
     };
-    with_tree(&a.connect, &a.url, |tree, path, rt| Ok(rt.block_on(tree.rename(path, &to))?))
+    let rt = runtime()?;
+    let to = crate::cmd::dfs::locate(&a.connect, &to_url, &rt)?;
+    drop(rt);
+    with_located(&a.connect, &a.url, |at, rt| {
+        let (here, there) = (at.tree.session().host(), to.tree.session().host());
+        if !here.eq_ignore_ascii_case(there) || !at.tree.share().eq_ignore_ascii_case(to.tree.share()) {
+            return Err(format!(
+                "{} and {} are on different shares (//{here}/{} and //{there}/{}): SMB renames within one share; copy and delete instead",
+                a.url,
+                a.to,
+                at.tree.share(),
+                to.tree.share()
+            )
+            .into());
+        }
+        Ok(rt.block_on(at.tree.rename(&at.path, &to.path))?)
+    })
 }
 
-/// Connects, opens the URL's share, runs `f` on it with the URL's path.
+/// Connects, opens the share that holds the URL's path (following DFS referrals), runs `f` on
+/// it with the path there.
 fn with_tree(
     c: &Connect,
     url: &str,
     f: impl FnOnce(&Tree, &str, &tokio::runtime::Runtime) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
+    with_located(c, url, |at, rt| f(&at.tree, &at.path, rt))
+}
+
+/// [`with_tree`] with where the path was found.
+fn with_located(
+    c: &Connect,
+    url: &str,
+    f: impl FnOnce(&crate::cmd::dfs::Located, &tokio::runtime::Runtime) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let url = SmbUrl::parse(url)?;
     let rt = runtime()?;
-    let client = connect(c, &url, &rt)?;
-    let tree =
-        rt.block_on(client.tree(&url.share)).map_err(|e| format!("//{}/{}: {}", url.host, url.share, explain(&e)))?;
-    let path = url.path.trim_end_matches(['/', '\\']).to_string();
-    let path = if url.path.ends_with('/') && !path.is_empty() { format!("{path}/") } else { path };
-    f(&tree, &path, &rt)?;
-    let _ = rt.block_on(tree.disconnect());
-    rt.block_on(client.session().logoff());
+    let mut at = crate::cmd::dfs::locate(c, &url, &rt)?;
+    // A trailing separator says "a directory" to the commands that care (put into it).
+    if url.path.ends_with('/') && !at.path.is_empty() {
+        at.path.push('/');
+    }
+    f(&at, &rt)?;
+    let _ = rt.block_on(at.tree.clone().disconnect());
+    rt.block_on(at.client.session().logoff());
     Ok(())
 }
 

@@ -1,0 +1,135 @@
+//! DFS through the file commands, against two Samba smbd on port 445 of their own loopback
+//! addresses (127.0.0.2 the namespace server, 127.0.0.3 the target), named in /etc/hosts for
+//! the test, with Kerberos from the MIT KDC (a `cifs/` key for each). The namespace links to the
+//! target's share, to a target that does not answer followed by the real one, and to a second
+//! namespace on the target. Samba's smbclient follows the same link as a control.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+use keyless_testbed::{LoopbackHosts, MitKdc, SmbMode, Smbd};
+
+mod common;
+
+struct Estate {
+    kdc: MitKdc,
+    _hosts: LoopbackHosts,
+    namespace: Smbd,
+    target: Smbd,
+    cache: String,
+}
+
+/// Root is needed for port 445 and /etc/hosts; elsewhere the test is skipped.
+fn estate() -> Option<Estate> {
+    let hosts = LoopbackHosts::add(&[
+        ("127.0.0.2", "ns.example.test"),
+        ("127.0.0.3", "files2.example.test"),
+        ("127.0.0.4", "gone.example.test"),
+    ])?;
+    if std::net::TcpListener::bind("127.0.0.2:445").is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root: 127.0.0.2:445 must be free");
+        eprintln!("skipped: cannot listen on 127.0.0.2:445 (not root, or taken)");
+        return None;
+    }
+    let kdc = MitKdc::start()?;
+    let realm = kdc.realms[0].name.clone();
+    for host in ["ns.example.test", "files2.example.test"] {
+        kdc.kadmin(&realm, &format!("addprinc +requires_preauth +no_auth_data_required -randkey cifs/{host}"));
+        kdc.kadmin(&realm, &format!("ktadd -k {} cifs/{host}", kdc.service_keytab.display()));
+    }
+    let namespace = Smbd::start_on(&kdc.dir, SmbMode::Encrypt, Some(&kdc), "127.0.0.2", 445)?;
+    let target = Smbd::start_on(&kdc.dir, SmbMode::Encrypt, Some(&kdc), "127.0.0.3", 445)?;
+    target.add_dfs_root("inner", &[("deep", &["files2.example.test\\share"])]);
+    namespace.add_dfs_root(
+        "dfs",
+        &[
+            ("link", &["files2.example.test\\share"]),
+            ("failover", &["gone.example.test\\share", "files2.example.test\\share"]),
+            ("nested", &["files2.example.test\\inner"]),
+        ],
+    );
+    let cache = format!("FILE:{}", kdc.dir.join("dfs.ccache").display());
+    kdc.mit_kinit(&kdc.dir.join("dfs.ccache"));
+    Some(Estate { kdc, _hosts: hosts, namespace, target, cache })
+}
+
+impl Estate {
+    fn keyless(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-c", &self.cache]);
+        common::run(common::KEYLESS, &all, self.kdc.client_env(), "")
+    }
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn the_commands_follow_links_to_other_servers() {
+    let Some(e) = estate() else { return };
+    let local = e.kdc.dir.join("report.bin");
+    std::fs::write(&local, (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    let local_s = local.to_str().unwrap();
+
+    common::ok(e.keyless(&["put", local_s, "smb://ns.example.test/dfs/link/"]), "put through the link");
+    let stored = e.target.share_path.join("report.bin");
+    assert_eq!(sha256(&stored), sha256(&local), "the target's disk holds the bytes");
+
+    let listing = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/link/"]), "ls through the link");
+    assert!(listing.contains("report.bin"), "{listing}");
+    let back = e.kdc.dir.join("back.bin");
+    common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/link/report.bin", back.to_str().unwrap()]), "get");
+    assert_eq!(sha256(&back), sha256(&local));
+
+    let stat = common::ok(e.keyless(&["stat", "smb://ns.example.test/dfs/link/report.bin"]), "stat");
+    assert!(stat.contains("DFS: at \\\\files2.example.test\\share\\report.bin"), "{stat}");
+
+    // A second service ticket, for the target, is in the cache beside the namespace's.
+    let klist = common::ok(common::run("klist", &["-c", &e.cache], e.kdc.client_env(), ""), "klist");
+    assert!(klist.contains("cifs/ns.example.test@") && klist.contains("cifs/files2.example.test@"), "{klist}");
+
+    // The first target does not answer: the second one serves.
+    let failover = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/failover/"]), "ls, failing over");
+    assert!(failover.contains("report.bin"), "{failover}");
+
+    // A link to a namespace on the target, whose link leads to the share: two referrals.
+    let nested = common::ok(e.keyless(&["stat", "smb://ns.example.test/dfs/nested/deep/report.bin"]), "nested");
+    assert!(nested.contains("DFS: at \\\\files2.example.test\\share\\report.bin"), "{nested}");
+
+    // mkdir, mv within the target, rm, all through the link.
+    common::ok(e.keyless(&["mkdir", "smb://ns.example.test/dfs/link/dir"]), "mkdir");
+    common::ok(
+        e.keyless(&["mv", "smb://ns.example.test/dfs/link/report.bin", "smb://ns.example.test/dfs/link/dir/r.bin"]),
+        "mv",
+    );
+    assert!(e.target.share_path.join("dir/r.bin").exists());
+    // Across the namespace's own share and the target: refused in one line.
+    std::fs::write(e.namespace.dir.join("dfs-dfs/here.txt"), "in the root\n").unwrap();
+    let across = common::fails(
+        e.keyless(&["mv", "smb://ns.example.test/dfs/here.txt", "smb://ns.example.test/dfs/link/here.txt"]),
+        "mv across shares",
+    );
+    assert!(across.contains("are on different shares"), "{across}");
+    common::ok(e.keyless(&["rm", "smb://ns.example.test/dfs/link/dir/r.bin"]), "rm");
+    assert!(!e.target.share_path.join("dir/r.bin").exists());
+
+    // A file in the namespace's own share, under no link, is read there.
+    let root_file = common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/here.txt", "-"]), "get from the root");
+    assert_eq!(root_file, "in the root\n");
+
+    // smbclient (Kerberos, the same cache) follows the same link and sees the same listing.
+    std::fs::write(e.target.share_path.join("control.txt"), "x").unwrap();
+    let theirs = std::process::Command::new("smbclient")
+        .args(["-s", "/dev/null", "//ns.example.test/dfs", "--use-kerberos=required", "-c", "ls link\\*"])
+        .envs(e.kdc.client_env())
+        .env("KRB5CCNAME", &e.cache)
+        .env("HOME", e.kdc.dir.path())
+        .output()
+        .unwrap();
+    let theirs = format!("{}{}", String::from_utf8_lossy(&theirs.stdout), String::from_utf8_lossy(&theirs.stderr));
+    let ours = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/link/"]), "ls");
+    for name in ["control.txt", "dir"] {
+        assert!(theirs.contains(name) && ours.contains(name), "{name}: smbclient {theirs:?}, keyless {ours:?}");
+    }
+}
