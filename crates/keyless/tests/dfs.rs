@@ -45,6 +45,9 @@ fn estate() -> Option<Estate> {
             ("link", &["files2.example.test\\share"]),
             ("failover", &["gone.example.test\\share", "files2.example.test\\share"]),
             ("nested", &["files2.example.test\\inner"]),
+            // A link whose target is itself: a loop.
+            ("loop", &["ns.example.test\\dfs\\loop"]),
+            ("nowhere", &["gone.example.test\\share"]),
         ],
     );
     let cache = format!("FILE:{}", kdc.dir.join("dfs.ccache").display());
@@ -117,6 +120,13 @@ fn the_commands_follow_links_to_other_servers() {
     // A file in the namespace's own share, under no link, is read there.
     let root_file = common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/here.txt", "-"]), "get from the root");
     assert_eq!(root_file, "in the root\n");
+
+    // A loop of links ends at the bound, and a link whose only target is dead says so: one
+    // line each.
+    let looped = common::fails(e.keyless(&["ls", "smb://ns.example.test/dfs/loop/"]), "ls on a loop");
+    assert!(looped.contains("more than 8 referrals"), "{looped}");
+    let dead = common::fails(e.keyless(&["ls", "smb://ns.example.test/dfs/nowhere/"]), "ls on a dead link");
+    assert!(dead.contains("no target of \\ns.example.test\\dfs\\nowhere answered"), "{dead}");
 
     // smbclient (Kerberos, the same cache) follows the same link and sees the same listing.
     std::fs::write(e.target.share_path.join("control.txt"), "x").unwrap();
