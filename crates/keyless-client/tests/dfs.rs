@@ -40,6 +40,13 @@ fn smbd_answers_root_and_link_referrals() {
         assert!(link.entries.iter().all(|e| e.ttl > 0), "{link:?}");
         assert_eq!(cache.lookup("\\127.0.0.1\\DFS\\link\\other", now).unwrap().rest, "\\other");
 
+        let tree = client.tree("dfs").await.unwrap();
+        assert!(tree.is_dfs());
+        let through = tree.stat("link/sub").await.unwrap_err();
+        eprintln!("PROBE stat through a link without DFS names: {through}");
+        let through = tree.list("link").await.unwrap_err();
+        eprintln!("PROBE list a link without DFS names: {through}");
+
         // A share that is no DFS root: STATUS_NOT_FOUND (MS-DFSC 3.2.5.5), by name.
         let none = session.dfs_referral("\\127.0.0.1\\share\\x").await.unwrap_err();
         assert_eq!(none.status(), Some(NtStatus(0xC000_0225)), "{none}");

@@ -10,16 +10,22 @@ use keyless_testbed::{LoopbackHosts, MitKdc, SmbMode, Smbd};
 
 mod common;
 
+/// One estate at a time: they all listen on 127.0.0.2:445 and 127.0.0.3:445.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Fields drop in order: the servers and the names go before the turn is handed on.
 struct Estate {
-    kdc: MitKdc,
-    _hosts: LoopbackHosts,
     namespace: Smbd,
     target: Smbd,
+    kdc: MitKdc,
+    _hosts: LoopbackHosts,
     cache: String,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 /// Root is needed for port 445 and /etc/hosts; elsewhere the test is skipped.
 fn estate() -> Option<Estate> {
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let hosts = LoopbackHosts::add(&[
         ("127.0.0.2", "ns.example.test"),
         ("127.0.0.3", "files2.example.test"),
@@ -52,7 +58,7 @@ fn estate() -> Option<Estate> {
     );
     let cache = format!("FILE:{}", kdc.dir.join("dfs.ccache").display());
     kdc.mit_kinit(&kdc.dir.join("dfs.ccache"));
-    Some(Estate { kdc, _hosts: hosts, namespace, target, cache })
+    Some(Estate { namespace, target, kdc, _hosts: hosts, cache, _turn: turn })
 }
 
 impl Estate {
@@ -142,4 +148,48 @@ fn the_commands_follow_links_to_other_servers() {
     for name in ["control.txt", "dir"] {
         assert!(theirs.contains(name) && ours.contains(name), "{name}: smbclient {theirs:?}, keyless {ours:?}");
     }
+}
+
+/// The namespace mounted: `find` walks through the links into the target's share, `cp -r`
+/// copies out of and into a link, and a rename across shares is EXDEV, which `mv` turns into a
+/// copy.
+#[test]
+fn the_mount_walks_through_links() {
+    if !common::mount::can_mount() {
+        return;
+    }
+    let Some(e) = estate() else { return };
+    std::fs::create_dir_all(e.target.share_path.join("tree/sub")).unwrap();
+    std::fs::write(e.target.share_path.join("tree/sub/a.txt"), "alpha\n").unwrap();
+    std::fs::write(e.target.share_path.join("tree/b.bin"), vec![7u8; 200_000]).unwrap();
+    std::fs::write(e.namespace.dir.join("dfs-dfs/top.txt"), "top\n").unwrap();
+    let mnt = e.kdc.dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mnt_s = mnt.to_str().unwrap();
+    let log = e.kdc.dir.join("mount.log");
+    common::ok(
+        e.keyless(&["mount", "smb://ns.example.test/dfs", mnt_s, "--log", log.to_str().unwrap()]),
+        "mount the namespace",
+    );
+    let _unmount = common::mount::Unmount(mnt.clone());
+
+    let found = common::mount::sh(&format!("cd {mnt_s} && find . -type f | sort"));
+    for path in ["./top.txt", "./link/tree/sub/a.txt", "./link/tree/b.bin", "./nested/deep/tree/sub/a.txt"] {
+        assert!(
+            found.lines().any(|l| l == path),
+            "{path} not in:\n{found}\nlog: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    let copy = e.kdc.dir.join("copy");
+    common::mount::sh(&format!("cp -r {mnt_s}/link/tree {}", copy.display()));
+    assert_eq!(std::fs::read_to_string(copy.join("sub/a.txt")).unwrap(), "alpha\n");
+    assert_eq!(std::fs::read(copy.join("b.bin")).unwrap(), vec![7u8; 200_000]);
+    common::mount::sh(&format!("cp -r {} {mnt_s}/link/copied", copy.display()));
+    assert_eq!(std::fs::read_to_string(e.target.share_path.join("copied/sub/a.txt")).unwrap(), "alpha\n");
+
+    // The root's own file moved into the link: a rename across shares, done by mv as a copy.
+    common::mount::sh(&format!("mv {mnt_s}/top.txt {mnt_s}/link/top.txt"));
+    assert_eq!(std::fs::read_to_string(e.target.share_path.join("top.txt")).unwrap(), "top\n");
+    assert!(!e.namespace.dir.join("dfs-dfs/top.txt").exists());
 }

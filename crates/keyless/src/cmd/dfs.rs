@@ -1,105 +1,216 @@
-//! DFS for the file commands: a URL's share may be a DFS namespace whose paths lead to other
-//! servers' shares. [`locate`] asks the server for the referral of the path (MS-DFSC), connects
-//! to the first target that answers (each with its own authentication: a Kerberos ticket for
-//! `cifs/<target>`), and goes on while the target is itself a namespace, up to [`MAX_HOPS`].
+//! DFS for the file commands and the mount: a share may be a DFS namespace whose paths lead to
+//! other servers' shares. A [`Namespace`] keeps what referrals said (MS-DFSC, with their TTLs)
+//! and the shares it reached, each server with its own authentication (a Kerberos ticket for
+//! `cifs/<target>`; `--ip`, `--port` and `--spn` apply to the URL's server only). The commands
+//! ask the referral of their path up front; the mount asks when the server answers
+//! STATUS_PATH_NOT_COVERED. Targets are tried in the server's order; one that does not answer
+//! is passed over for a minute. At most [`MAX_HOPS`] referrals lead to one path.
 
 use crate::cmd::smb::{Connect, SmbUrl, connect, explain};
 use crate::context::Failure;
 use keyless_client::dfs::ReferralCache;
 use keyless_client::{Client, Tree};
 use keyless_smb::NtStatus;
-use std::time::Instant;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Referrals followed for one path before keyless calls it a loop.
 pub const MAX_HOPS: usize = 8;
 
+/// How long a target that did not answer is passed over.
+const DEAD_FOR: Duration = Duration::from_secs(60);
+
 /// STATUS_NOT_FOUND: the path is in no namespace (MS-DFSC 3.2.5.5).
 const NOT_FOUND: NtStatus = NtStatus(0xC000_0225);
 
-/// Where a URL's path is: the share that holds it and the path on that share.
-pub struct Located {
-    pub client: Client,
+/// Where a path is.
+pub struct Place {
     pub tree: Tree,
     /// The path on `tree` (`/`-separated, no leading separator).
     pub path: String,
-    /// `\\server\share\path` when referrals moved it, else `None`.
+    /// `\server\share\path` when referrals moved it, else `None`.
     pub moved_to: Option<String>,
 }
 
-/// The share and path that `url` names, following DFS referrals. `--ip`, `--port` and `--spn`
-/// apply to the URL's own server only; targets are reached on port 445 by their names.
-pub fn locate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<Located, Failure> {
-    let mut cache = ReferralCache::default();
-    let (mut host, mut share) = (url.host.clone(), url.share.clone());
-    let mut path = url.path.split(['/', '\\']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
-    let mut client = connect(c, url, rt)?;
-    let mut tree = open_share(&client, &host, &share, rt)?;
-    let elsewhere = c.for_targets();
-    for hop in 0..=MAX_HOPS {
-        let here = || Located {
-            client: client.clone(),
-            tree: tree.clone(),
-            path: path.clone(),
-            moved_to: (hop > 0).then(|| unc(&host, &share, &path)),
-        };
-        if !tree.is_dfs() {
-            return Ok(here());
+/// A connected share of the namespace.
+struct Share {
+    host: String,
+    share: String,
+    tree: Tree,
+    _client: Client,
+}
+
+/// What the referrals said, and the shares reached.
+pub struct Namespace {
+    host: String,
+    share: String,
+    targets: Connect,
+    cache: Mutex<ReferralCache>,
+    shares: Mutex<Vec<Share>>,
+    dead: Mutex<Vec<(String, Instant)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Namespace {
+    /// The namespace whose root is `share` on `host`, connected as `client`/`tree`; targets
+    /// are reached with `c`'s credentials.
+    pub fn new(c: &Connect, host: &str, share: &str, client: Client, tree: Tree) -> Self {
+        let root = Share { host: host.to_string(), share: share.to_string(), tree, _client: client };
+        Self {
+            host: host.to_string(),
+            share: share.to_string(),
+            targets: c.for_targets(),
+            cache: Mutex::default(),
+            shares: Mutex::new(vec![root]),
+            dead: Mutex::default(),
         }
-        let asked = unc(&host, &share, &path);
-        let answer = match rt.block_on(client.session().dfs_referral(&asked)) {
+    }
+
+    /// The root share.
+    pub fn root(&self) -> Tree {
+        lock(&self.shares)[0].tree.clone()
+    }
+
+    /// Where `path` (on the root share) is, by what referrals have said so far.
+    pub async fn at(&self, path: &str, rt: &tokio::runtime::Runtime) -> Result<Place, Failure> {
+        let mut unc = unc(&self.host, &self.share, path);
+        for hop in 0..=MAX_HOPS {
+            let resolved = lock(&self.cache).lookup(&unc, Instant::now());
+            let Some(resolved) = resolved else {
+                let (host, share, rest) =
+                    split_unc(&unc).ok_or_else(|| format!("DFS: {unc} is not \\\\server\\share"))?;
+                let tree = self.tree_for(&host, &share, rt)?;
+                return Ok(Place { tree, path: rest.replace('\\', "/"), moved_to: (hop > 0).then_some(unc) });
+            };
+            let mut failures = Vec::new();
+            let mut next = None;
+            for target in &resolved.targets {
+                if self.is_dead(target) {
+                    failures.push(format!("{target}: did not answer a moment ago"));
+                    continue;
+                }
+                let Some((host, share, _)) = split_unc(target) else {
+                    failures.push(format!("{target}: not \\\\server\\share"));
+                    continue;
+                };
+                match self.tree_for(&host, &share, rt) {
+                    Ok(_) => {
+                        next = Some(format!("{}{}", target.trim_end_matches('\\'), resolved.rest));
+                        break;
+                    }
+                    Err(e) => {
+                        lock(&self.dead).push((target.clone(), Instant::now()));
+                        failures.push(e.to_string());
+                    }
+                }
+            }
+            unc = next.ok_or_else(|| format!("DFS: no target of {unc} answered: {}", failures.join("; ")))?;
+        }
+        Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(self, path)).into())
+    }
+
+    /// Asks the referral of `path` where it now is; whether it said anything new (nothing:
+    /// the path is under no link there).
+    pub async fn learn(&self, path: &str, rt: &tokio::runtime::Runtime) -> Result<bool, Failure> {
+        let place = self.at(path, rt).await?;
+        let session = place.tree.session().clone();
+        let asked = unc(session.host(), place.tree.share(), &place.path);
+        let answer = match session.dfs_referral(&asked).await {
             Ok(a) => a,
-            // No link on the path: the share holds it (Samba says OBJECT_PATH_NOT_FOUND, as
-            // for a name that is not there at all; the operation itself will tell).
+            // No link on the path: the share holds it (Samba says OBJECT_PATH_NOT_FOUND, as for
+            // a name that is not there at all; the operation itself will tell).
             Err(e)
                 if matches!(
                     e.status(),
                     Some(NOT_FOUND | NtStatus::OBJECT_PATH_NOT_FOUND | NtStatus::OBJECT_NAME_NOT_FOUND)
                 ) =>
             {
-                return Ok(here());
+                return Ok(false);
             }
             Err(e) => return Err(format!("DFS referral for {asked}: {}", explain(&e)).into()),
         };
-        let resolved =
-            cache.insert(&asked, &answer, Instant::now()).map_err(|u| format!("DFS referral for {asked}: {u}"))?;
-        // A root answering for itself: the path is in the root's own share, under no link.
-        if resolved.targets.iter().any(|t| same_share(t, &host, &share)) {
-            return Ok(here());
+        // A root answering for itself says the path is in its own share.
+        let (host, share) = (session.host().to_string(), place.tree.share().to_string());
+        let itself = answer.entries.iter().all(|e| match &e.target {
+            keyless_smb::dfs::Target::Path { address, .. } => same_share(address, &host, &share),
+            keyless_smb::dfs::Target::NameList { .. } => false,
+        });
+        if itself && !answer.entries.is_empty() {
+            return Ok(false);
         }
-        let mut failures = Vec::new();
-        let mut reached = None;
-        for target in &resolved.targets {
-            let Some((t_host, t_share, t_path)) = split_unc(target) else {
-                failures.push(format!("{target}: not \\\\server\\share"));
-                continue;
-            };
-            let t_url = SmbUrl { host: t_host.clone(), port: None, share: t_share.clone(), path: String::new() };
-            let opened =
-                connect(&elsewhere, &t_url, rt).and_then(|cl| open_share(&cl, &t_host, &t_share, rt).map(|t| (cl, t)));
-            match opened {
-                Ok((cl, t)) => {
-                    let joined = format!("{t_path}\\{}", resolved.rest)
-                        .split('\\')
-                        .filter(|p| !p.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    reached = Some((cl, t, t_host, t_share, joined));
-                    break;
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-        let Some((cl, t, h, s, p)) = reached else {
-            return Err(format!("DFS: no target of {asked} answered: {}", failures.join("; ")).into());
-        };
-        (client, tree, host, share, path) = (cl, t, h, s, p);
+        lock(&self.cache)
+            .insert(&asked, &answer, Instant::now())
+            .map_err(|u| format!("DFS referral for {asked}: {u}"))?;
+        Ok(true)
     }
-    Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc(&url.host, &url.share, &url.path))
-        .into())
+
+    fn is_dead(&self, target: &str) -> bool {
+        let mut dead = lock(&self.dead);
+        dead.retain(|(_, at)| at.elapsed() < DEAD_FOR);
+        dead.iter().any(|(t, _)| t.eq_ignore_ascii_case(target))
+    }
+
+    /// The connected share `share` of `host`, connecting (and authenticating) when new. The
+    /// connection is made on a thread of its own: authentication drives the runtime itself,
+    /// which a caller inside it may not.
+    fn tree_for(&self, host: &str, share: &str, rt: &tokio::runtime::Runtime) -> Result<Tree, Failure> {
+        let known = |shares: &Vec<Share>| {
+            shares
+                .iter()
+                .find(|s| s.host.eq_ignore_ascii_case(host) && s.share.eq_ignore_ascii_case(share))
+                .map(|s| s.tree.clone())
+        };
+        if let Some(tree) = known(&lock(&self.shares)) {
+            return Ok(tree);
+        }
+        let url = SmbUrl { host: host.to_string(), port: None, share: share.to_string(), path: String::new() };
+        let opened = std::thread::scope(|s| {
+            s.spawn(|| {
+                let client = connect(&self.targets, &url, rt)?;
+                let tree = rt
+                    .block_on(client.tree(share))
+                    .map_err(|e| Failure::from(format!("//{host}/{share}: {}", explain(&e))))?;
+                Ok::<_, Failure>((client, tree))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Failure::from(format!("//{host}/{share}: connecting failed"))))
+        })?;
+        let (client, tree) = opened;
+        let mut shares = lock(&self.shares);
+        if let Some(tree) = known(&shares) {
+            return Ok(tree);
+        }
+        shares.push(Share { host: host.to_string(), share: share.to_string(), tree: tree.clone(), _client: client });
+        Ok(tree)
+    }
 }
 
-fn open_share(client: &Client, host: &str, share: &str, rt: &tokio::runtime::Runtime) -> Result<Tree, Failure> {
-    rt.block_on(client.tree(share)).map_err(|e| Failure::from(format!("//{host}/{share}: {}", explain(&e))))
+fn unc_of(ns: &Namespace, path: &str) -> String {
+    unc(&ns.host, &ns.share, path)
+}
+
+/// The share and path that `url` names, asking up front for the referral of its path when the
+/// share is a DFS one (the commands act on one place).
+pub fn locate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Namespace, Place), Failure> {
+    let path = url.path.split(['/', '\\']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
+    let client = connect(c, url, rt)?;
+    let tree = rt
+        .block_on(client.tree(&url.share))
+        .map_err(|e| Failure::from(format!("//{}/{}: {}", url.host, url.share, explain(&e))))?;
+    let ns = Namespace::new(c, &url.host, &url.share, client, tree);
+    rt.block_on(async {
+        for _ in 0..=MAX_HOPS {
+            let place = ns.at(&path, rt).await?;
+            if !place.tree.is_dfs() || !ns.learn(&path, rt).await? {
+                return Ok(place);
+            }
+        }
+        Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(&ns, &path)).into())
+    })
+    .map(|place| (ns, place))
 }
 
 /// `\host\share[\path]` as a referral request names it.

@@ -540,8 +540,7 @@ pub fn mv(a: MvArgs) -> Result<(), Failure> {
         Err(_) => SmbUrl { path: a.to.clone(), ..from.clone() },
     };
     let rt = runtime()?;
-    let to = crate::cmd::dfs::locate(&a.connect, &to_url, &rt)?;
-    drop(rt);
+    let (_to_ns, to) = crate::cmd::dfs::locate(&a.connect, &to_url, &rt)?;
     with_located(&a.connect, &a.url, |at, rt| {
         let (here, there) = (at.tree.session().host(), to.tree.session().host());
         if !here.eq_ignore_ascii_case(there) || !at.tree.share().eq_ignore_ascii_case(to.tree.share()) {
@@ -572,18 +571,20 @@ fn with_tree(
 fn with_located(
     c: &Connect,
     url: &str,
-    f: impl FnOnce(&crate::cmd::dfs::Located, &tokio::runtime::Runtime) -> Result<(), Failure>,
+    f: impl FnOnce(&crate::cmd::dfs::Place, &tokio::runtime::Runtime) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let url = SmbUrl::parse(url)?;
     let rt = runtime()?;
-    let mut at = crate::cmd::dfs::locate(c, &url, &rt)?;
+    let (ns, mut at) = crate::cmd::dfs::locate(c, &url, &rt)?;
     // A trailing separator says "a directory" to the commands that care (put into it).
     if url.path.ends_with('/') && !at.path.is_empty() {
         at.path.push('/');
     }
     f(&at, &rt)?;
-    let _ = rt.block_on(at.tree.clone().disconnect());
-    rt.block_on(at.client.session().logoff());
+    let session = ns.root().session().clone();
+    drop(at);
+    drop(ns);
+    rt.block_on(session.logoff());
     Ok(())
 }
 

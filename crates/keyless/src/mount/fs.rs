@@ -9,6 +9,8 @@
 use super::errno::errno;
 use super::inodes::{Inodes, ROOT};
 use super::options::MountOptions;
+use crate::cmd::dfs::{MAX_HOPS, Namespace};
+use crate::context::Failure;
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
     LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
@@ -17,10 +19,16 @@ use fuser::{
 use keyless_client::{
     Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WriteBuf, WritePending, from_filetime,
 };
+use keyless_smb::NtStatus;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
+
+/// Whether two trees are the same share of the same server.
+fn same_share(a: &Tree, b: &Tree) -> bool {
+    a.session().host().eq_ignore_ascii_case(b.session().host()) && a.share().eq_ignore_ascii_case(b.share())
+}
 
 /// Bytes read ahead of a sequential reader, and written behind a writer: a window of the
 /// client's 1 MiB requests.
@@ -100,7 +108,8 @@ struct State {
 /// The mounted share.
 pub struct ShareFs {
     rt: tokio::runtime::Runtime,
-    tree: Tree,
+    /// The share mounted, and the shares its DFS links lead to.
+    ns: Namespace,
     /// The directory on the share that is the mount's root (`""`: the share's).
     base: String,
     options: MountOptions,
@@ -118,10 +127,62 @@ fn fail(what: &str, path: &str, e: &Error) -> Errno {
 
 impl ShareFs {
     /// The file system over a connected share; `base` is the directory mounted.
-    pub fn new(rt: tokio::runtime::Runtime, tree: Tree, base: &str, options: MountOptions) -> Self {
+    pub fn new(rt: tokio::runtime::Runtime, ns: Namespace, base: &str, options: MountOptions) -> Self {
         let state =
             State { inodes: Inodes::new(options.cache), files: HashMap::new(), dirs: HashMap::new(), next_fh: 0 };
-        Self { rt, tree, base: base.trim_matches('/').to_string(), options, state: Mutex::new(state) }
+        Self { rt, ns, base: base.trim_matches('/').to_string(), options, state: Mutex::new(state) }
+    }
+
+    /// Runs `op` on the share and path where `full` is; when the server says the path crossed
+    /// a DFS link (STATUS_PATH_NOT_COVERED), learns the link's referral and runs it there.
+    async fn on_share<T, F, Fut>(&self, what: &str, full: &str, op: F) -> Result<T, Errno>
+    where
+        F: Fn(Tree, String) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let dfs_failed = |e: Failure| {
+            super::log(&format!("{what} {full}: {e}"));
+            Errno::EIO
+        };
+        for _ in 0..=MAX_HOPS {
+            let place = self.ns.at(full, &self.rt).await.map_err(dfs_failed)?;
+            match op(place.tree, place.path).await {
+                Err(e) if e.status() == Some(NtStatus::PATH_NOT_COVERED) => {
+                    if !self.ns.learn(full, &self.rt).await.map_err(dfs_failed)? {
+                        return Err(fail(what, full, &e));
+                    }
+                }
+                done => return done.map_err(|e| fail(what, full, &e)),
+            }
+        }
+        Err(dfs_failed(format!("more than {MAX_HOPS} DFS referrals (a loop of links?)").into()))
+    }
+
+    /// RENAME where both names are; EXDEV when they are on different shares (DFS targets),
+    /// and mv copies instead.
+    async fn rename_on_share(&self, full_from: &str, full_to: &str, replace: bool) -> Result<(), Errno> {
+        let dfs_failed = |e: Failure| {
+            super::log(&format!("rename {full_from}: {e}"));
+            Errno::EIO
+        };
+        for _ in 0..=MAX_HOPS {
+            let from = self.ns.at(full_from, &self.rt).await.map_err(dfs_failed)?;
+            let to = self.ns.at(full_to, &self.rt).await.map_err(dfs_failed)?;
+            if !same_share(&from.tree, &to.tree) {
+                return Err(Errno::EXDEV);
+            }
+            match from.tree.rename_with(&from.path, &to.path, replace).await {
+                Err(e) if e.status() == Some(NtStatus::PATH_NOT_COVERED) => {
+                    let learned = self.ns.learn(full_from, &self.rt).await.map_err(dfs_failed)?
+                        | self.ns.learn(full_to, &self.rt).await.map_err(dfs_failed)?;
+                    if !learned {
+                        return Err(fail("rename", full_from, &e));
+                    }
+                }
+                done => return done.map_err(|e| fail("rename", full_from, &e)),
+            }
+        }
+        Err(dfs_failed(format!("more than {MAX_HOPS} DFS referrals (a loop of links?)").into()))
     }
 
     /// Kernel threads to serve requests with.
@@ -217,7 +278,7 @@ impl ShareFs {
             return Ok(m.clone());
         }
         let full = self.share_path(&self.path(ino)?);
-        let meta = self.tree.stat(&full).await.map_err(|e| fail("stat", &full, &e))?;
+        let meta = self.on_share("stat", &full, |t, p| async move { t.stat(&p).await }).await?;
         self.state().inodes.remember(ino, meta.clone());
         Ok(meta)
     }
@@ -242,16 +303,19 @@ impl ShareFs {
         if let Err(e) = self.writable() {
             return reply.error(e);
         }
-        let r = self.run(async {
-            let path = self.child(parent.0, name)?;
-            let full = self.share_path(&path);
-            let result = if dir { self.tree.rmdir(&full).await } else { self.tree.remove(&full).await };
-            result.map_err(|e| fail("remove", &full, &e))?;
-            let mut s = self.state();
-            s.inodes.unlink(&path);
-            s.inodes.invalidate(parent.0);
-            Ok(())
-        });
+        let r =
+            self.run(async {
+                let path = self.child(parent.0, name)?;
+                let full = self.share_path(&path);
+                self.on_share("remove", &full, |t, p| async move {
+                    if dir { t.rmdir(&p).await } else { t.remove(&p).await }
+                })
+                .await?;
+                let mut s = self.state();
+                s.inodes.unlink(&path);
+                s.inodes.invalidate(parent.0);
+                Ok(())
+            });
         match r {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -262,7 +326,7 @@ impl ShareFs {
     async fn list(&self, ino: u64) -> Result<Vec<DirEntry>, Errno> {
         let path = self.path(ino)?;
         let full = self.share_path(&path);
-        let list = self.tree.list(&full).await.map_err(|e| fail("list", &full, &e))?;
+        let list = self.on_share("list", &full, |t, p| async move { t.list(&p).await }).await?;
         let mut s = self.state();
         let parent = match path.rsplit_once('/') {
             Some((p, _)) => s.inodes.ino(p, false),
@@ -495,14 +559,13 @@ impl Filesystem for ShareFs {
             let full = self.share_path(&self.path(ino.0)?);
             self.settle_inode(ino.0).await?;
             if let Some(size) = size {
-                let result = match fh.and_then(|f| self.handle(f.0).ok()) {
+                match fh.and_then(|f| self.handle(f.0).ok()) {
                     Some(o) => {
                         o.streams.lock().await.ahead.clear();
-                        o.file.set_len(size).await
+                        o.file.set_len(size).await.map_err(|e| fail("truncate", &full, &e))?;
                     }
-                    None => self.tree.set_size(&full, size).await,
-                };
-                result.map_err(|e| fail("truncate", &full, &e))?;
+                    None => self.on_share("truncate", &full, |t, p| async move { t.set_size(&p, size).await }).await?,
+                }
             }
             if atime.is_some() || mtime.is_some() {
                 let filetime = |t| {
@@ -511,10 +574,8 @@ impl Filesystem for ShareFs {
                         TimeOrNow::Now => SystemTime::now(),
                     })
                 };
-                self.tree
-                    .set_times(&full, atime.map(filetime), mtime.map(filetime))
-                    .await
-                    .map_err(|e| fail("set times", &full, &e))?;
+                let (atime, mtime) = (atime.map(filetime), mtime.map(filetime));
+                self.on_share("set times", &full, |t, p| async move { t.set_times(&p, atime, mtime).await }).await?;
             }
             self.state().inodes.invalidate(ino.0);
             self.stat(ino.0).await
@@ -532,7 +593,7 @@ impl Filesystem for ShareFs {
         let r = self.run(async {
             let path = self.child(parent.0, name)?;
             let full = self.share_path(&path);
-            self.tree.mkdir(&full).await.map_err(|e| fail("mkdir", &full, &e))?;
+            self.on_share("mkdir", &full, |t, p| async move { t.mkdir(&p).await }).await?;
             self.state().inodes.invalidate(parent.0);
             self.lookup_path(&path).await
         });
@@ -569,7 +630,7 @@ impl Filesystem for ShareFs {
             let replace = !flags.contains(RenameFlags::RENAME_NOREPLACE);
             let ino = self.state().inodes.ino(&from, false);
             self.settle_inode(ino).await?;
-            self.tree.rename_with(&full_from, &full_to, replace).await.map_err(|e| fail("rename", &full_from, &e))?;
+            self.rename_on_share(&full_from, &full_to, replace).await?;
             let mut s = self.state();
             s.inodes.rename(&from, &to);
             s.inodes.invalidate(parent.0);
@@ -591,7 +652,7 @@ impl Filesystem for ShareFs {
         let r = self.run(async {
             let full = self.share_path(&self.path(ino.0)?);
             let how = if truncate { OpenHow::Truncate } else { OpenHow::Existing };
-            let file = self.tree.open(&full, write, how).await.map_err(|e| fail("open", &full, &e))?;
+            let file = self.on_share("open", &full, |t, p| async move { t.open(&p, write, how).await }).await?;
             self.state().inodes.remember(ino.0, file.opened_metadata().clone());
             Ok(self.add_handle(ino.0, file))
         });
@@ -624,7 +685,7 @@ impl Filesystem for ShareFs {
         let r = self.run(async {
             let path = self.child(parent.0, name)?;
             let full = self.share_path(&path);
-            let file = self.tree.open(&full, true, how).await.map_err(|e| fail("create", &full, &e))?;
+            let file = self.on_share("create", &full, |t, p| async move { t.open(&p, true, how).await }).await?;
             let meta = file.opened_metadata().clone();
             let ino = {
                 let mut s = self.state();
@@ -808,7 +869,7 @@ impl Filesystem for ShareFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        match self.run(async { self.tree.space().await.map_err(|e| fail("statfs", "", &e)) }) {
+        match self.run(async { self.ns.root().space().await.map_err(|e| fail("statfs", "", &e)) }) {
             Ok(f) => {
                 let unit = f.sectors_per_unit.saturating_mul(f.bytes_per_sector).max(512);
                 // SMB counts no inodes: report plenty, as cifs does.
