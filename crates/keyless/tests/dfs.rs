@@ -17,6 +17,8 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 struct Estate {
     namespace: Smbd,
     target: Smbd,
+    /// The first target of the failover link (stopped by the test).
+    first: Option<Smbd>,
     kdc: MitKdc,
     _hosts: LoopbackHosts,
     cache: String,
@@ -29,7 +31,8 @@ fn estate() -> Option<Estate> {
     let hosts = LoopbackHosts::add(&[
         ("127.0.0.2", "ns.example.test"),
         ("127.0.0.3", "files2.example.test"),
-        ("127.0.0.4", "gone.example.test"),
+        ("127.0.0.4", "first.example.test"),
+        ("127.0.0.5", "gone.example.test"),
     ])?;
     if std::net::TcpListener::bind("127.0.0.2:445").is_err() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root: 127.0.0.2:445 must be free");
@@ -38,18 +41,19 @@ fn estate() -> Option<Estate> {
     }
     let kdc = MitKdc::start()?;
     let realm = kdc.realms[0].name.clone();
-    for host in ["ns.example.test", "files2.example.test"] {
+    for host in ["ns.example.test", "files2.example.test", "first.example.test"] {
         kdc.kadmin(&realm, &format!("addprinc +requires_preauth +no_auth_data_required -randkey cifs/{host}"));
         kdc.kadmin(&realm, &format!("ktadd -k {} cifs/{host}", kdc.service_keytab.display()));
     }
     let namespace = Smbd::start_on(&kdc.dir, SmbMode::Encrypt, Some(&kdc), "127.0.0.2", 445)?;
     let target = Smbd::start_on(&kdc.dir, SmbMode::Encrypt, Some(&kdc), "127.0.0.3", 445)?;
+    let first = Smbd::start_on(&kdc.dir, SmbMode::Encrypt, Some(&kdc), "127.0.0.4", 445)?;
     target.add_dfs_root("inner", &[("deep", &["files2.example.test\\share"])]);
     namespace.add_dfs_root(
         "dfs",
         &[
             ("link", &["files2.example.test\\share"]),
-            ("failover", &["gone.example.test\\share", "files2.example.test\\share"]),
+            ("failover", &["first.example.test\\share", "files2.example.test\\share"]),
             ("nested", &["files2.example.test\\inner"]),
             // A link whose target is itself: a loop.
             ("loop", &["ns.example.test\\dfs\\loop"]),
@@ -58,7 +62,7 @@ fn estate() -> Option<Estate> {
     );
     let cache = format!("FILE:{}", kdc.dir.join("dfs.ccache").display());
     kdc.mit_kinit(&kdc.dir.join("dfs.ccache"));
-    Some(Estate { namespace, target, kdc, _hosts: hosts, cache, _turn: turn })
+    Some(Estate { namespace, target, first: Some(first), kdc, _hosts: hosts, cache, _turn: turn })
 }
 
 impl Estate {
@@ -76,7 +80,7 @@ fn sha256(path: &std::path::Path) -> String {
 
 #[test]
 fn the_commands_follow_links_to_other_servers() {
-    let Some(e) = estate() else { return };
+    let Some(mut e) = estate() else { return };
     let local = e.kdc.dir.join("report.bin");
     std::fs::write(&local, (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect::<Vec<u8>>()).unwrap();
     let local_s = local.to_str().unwrap();
@@ -98,9 +102,13 @@ fn the_commands_follow_links_to_other_servers() {
     let klist = common::ok(common::run("klist", &["-c", &e.cache], e.kdc.client_env(), ""), "klist");
     assert!(klist.contains("cifs/ns.example.test@") && klist.contains("cifs/files2.example.test@"), "{klist}");
 
-    // The first target does not answer: the second one serves.
+    // Two targets: the first serves while it runs; stopped, the second one does.
+    std::fs::write(e.first.as_ref().unwrap().share_path.join("on-first.txt"), "1").unwrap();
+    let served = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/failover/"]), "ls, the first target");
+    assert!(served.contains("on-first.txt") && !served.contains("report.bin"), "{served}");
+    drop(e.first.take());
     let failover = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/failover/"]), "ls, failing over");
-    assert!(failover.contains("report.bin"), "{failover}");
+    assert!(failover.contains("report.bin") && !failover.contains("on-first.txt"), "{failover}");
 
     // A link to a namespace on the target, whose link leads to the share: two referrals.
     let nested = common::ok(e.keyless(&["stat", "smb://ns.example.test/dfs/nested/deep/report.bin"]), "nested");
