@@ -142,20 +142,38 @@ fn the_commands_follow_links_to_other_servers() {
     let dead = common::fails(e.keyless(&["ls", "smb://ns.example.test/dfs/nowhere/"]), "ls on a dead link");
     assert!(dead.contains("no target of \\ns.example.test\\dfs\\nowhere answered"), "{dead}");
 
-    // smbclient (Kerberos, the same cache) follows the same link and sees the same listing.
+    // smbclient (Kerberos, the same cache) follows the same link: the same names, the same bytes.
     std::fs::write(e.target.share_path.join("control.txt"), "x").unwrap();
+    std::fs::write(
+        e.target.share_path.join("control.bin"),
+        (0..70_000u32).map(|i| (i % 253) as u8).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let theirs_copy = e.kdc.dir.join("smbclient-copy.bin");
+    let commands = format!("ls link\\*; get link\\control.bin {}", theirs_copy.display());
     let theirs = std::process::Command::new("smbclient")
-        .args(["-s", "/dev/null", "//ns.example.test/dfs", "--use-kerberos=required", "-c", "ls link\\*"])
+        .args(["-s", "/dev/null", "//ns.example.test/dfs", "--use-kerberos=required", "-c", &commands])
         .envs(e.kdc.client_env())
         .env("KRB5CCNAME", &e.cache)
         .env("HOME", e.kdc.dir.path())
         .output()
         .unwrap();
-    let theirs = format!("{}{}", String::from_utf8_lossy(&theirs.stdout), String::from_utf8_lossy(&theirs.stderr));
+    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    let mut their_names: Vec<&str> = theirs
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.contains("blocks of size"))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != "." && *n != "..")
+        .collect();
     let ours = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/link/"]), "ls");
-    for name in ["control.txt", "dir"] {
-        assert!(theirs.contains(name) && ours.contains(name), "{name}: smbclient {theirs:?}, keyless {ours:?}");
-    }
+    let mut our_names: Vec<&str> = ours.lines().filter_map(|l| l.split_whitespace().last()).collect();
+    their_names.sort_unstable();
+    our_names.sort_unstable();
+    assert_eq!(our_names, their_names, "keyless {ours:?}, smbclient {theirs:?}");
+    let our_copy = e.kdc.dir.join("keyless-copy.bin");
+    common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/link/control.bin", our_copy.to_str().unwrap()]), "get");
+    assert_eq!(sha256(&our_copy), sha256(&theirs_copy));
+    assert_eq!(sha256(&our_copy), sha256(&e.target.share_path.join("control.bin")));
 }
 
 /// The namespace mounted: `find` walks through the links into the target's share, `cp -r`
