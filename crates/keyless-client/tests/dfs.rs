@@ -93,3 +93,96 @@ fn tshark_reads_the_referral_exchange() {
     assert!(rows.iter().any(|l| l.starts_with("4\t\\127.0.0.1\\dfs\\link\\x")), "{rows:?}");
     assert!(rows.iter().any(|l| l.ends_with("1\t\\files2.example.test\\share")), "{rows:?}");
 }
+
+/// A proxy that holds the session's signing key (read from smbd's log, as only a test can)
+/// rewrites smbd's referral answer and signs it again: what a hostile or broken DFS server
+/// could say reaches the client, which says in one line what is wrong with it.
+#[test]
+fn rewritten_referrals_are_refused_clearly() {
+    use keyless_client::dfs::Unusable;
+    use keyless_crypto::{Signer, SigningAlgorithm, SigningKey};
+    use keyless_smb::dfs::ReferralResponse;
+    use keyless_smb::header::Header;
+    use keyless_smb::ioctl::{IoctlResponse, ctl_code};
+    use keyless_smb::{Command, Message};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let scratch = ScratchDir::new("client-dfs-hostile");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
+    smbd.add_dfs_root("dfs", &[("link", &["files2.example.test\\share"])]);
+    let smbd = Arc::new(smbd);
+
+    type Rewrite = fn(&[u8]) -> Vec<u8>;
+    let cases: [(&str, Rewrite); 3] = [
+        ("zero targets", |_| ReferralResponse { path_consumed: 0, flags: 2, entries: Vec::new() }.to_bytes().unwrap()),
+        ("truncated", |out| out[..out.len() - 20].to_vec()),
+        ("oversized entry", |out| {
+            let mut o = out.to_vec();
+            o[10..12].copy_from_slice(&0xFFF0u16.to_le_bytes()); // the first entry's Size
+            o
+        }),
+    ];
+    for (case, rewrite) in cases {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let outcome = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server = Arc::clone(&smbd);
+            tokio::spawn(async move {
+                let (client, _) = listener.accept().await.unwrap();
+                let upstream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = upstream.into_split();
+                tokio::spawn(async move { tokio::io::copy(&mut cr, &mut sw).await });
+                loop {
+                    let mut head = [0u8; 4];
+                    if sr.read_exact(&mut head).await.is_err() {
+                        return;
+                    }
+                    let len = usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]);
+                    let mut p = vec![0u8; len];
+                    sr.read_exact(&mut p).await.unwrap();
+                    let h = Header::parse(&p).unwrap();
+                    if h.command() == Command::IOCTL && h.status() == NtStatus::SUCCESS {
+                        let r = IoctlResponse::parse(&p).unwrap();
+                        if r.ctl_code == ctl_code::DFS_GET_REFERRALS {
+                            let output = rewrite(r.output);
+                            let mut q = IoctlResponse { output: &output, ..r }.to_vec(&h.fields()).unwrap();
+                            let key = server.logged_keys("Signing Key").pop().unwrap(); // this session's: the last
+                            let key: Vec<u8> =
+                                (0..32).step_by(2).map(|i| u8::from_str_radix(&key[i..i + 2], 16).unwrap()).collect();
+                            let signer = Signer::new(
+                                SigningAlgorithm::AesGmac,
+                                &SigningKey::from_bytes(key.try_into().unwrap()),
+                            );
+                            signer.sign(&mut q).unwrap();
+                            p = q;
+                        }
+                    }
+                    let mut frame = Vec::new();
+                    keyless_smb::framing::write_frame_header(p.len(), &mut frame).unwrap();
+                    frame.extend_from_slice(&p);
+                    cw.write_all(&frame).await.unwrap();
+                }
+            });
+            let auth =
+                Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: smbd.password.clone().into() };
+            let client = Client::builder("127.0.0.1").port(port).auth(auth).connect().await.unwrap();
+            let path = "\\127.0.0.1\\dfs\\link\\x";
+            match client.session().dfs_referral(path).await {
+                Ok(answer) => ReferralCache::default()
+                    .insert(path, &answer, Instant::now())
+                    .map(|_| ())
+                    .map_err(|u| u.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        let said = outcome.expect_err(case);
+        match case {
+            "zero targets" => assert_eq!(said, Unusable::NoTarget.to_string()),
+            _ => assert!(said.starts_with("the server sent a malformed message (DFS_REFERRAL"), "{case}: {said}"),
+        }
+        assert_eq!(said.lines().count(), 1, "{case}: {said}");
+    }
+}

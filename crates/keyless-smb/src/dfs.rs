@@ -216,25 +216,25 @@ impl ReferralResponse {
             };
             let (ttl, target) = match version {
                 1 => {
-                    let (address, _) = terminated(&e[8..size], "ShareName")?;
+                    let (address, _) = terminated(&e[8..size], "DFS_REFERRAL ShareName")?;
                     (0, Target::Path { dfs_path: String::new(), alternate_path: String::new(), address })
                 }
                 2 => (
                     le32(e, 12),
                     Target::Path {
-                        dfs_path: string(le16(e, 16), "DFSPathOffset")?,
-                        alternate_path: string(le16(e, 18), "DFSAlternatePathOffset")?,
-                        address: string(le16(e, 20), "NetworkAddressOffset")?,
+                        dfs_path: string(le16(e, 16), "DFS_REFERRAL DFSPathOffset")?,
+                        alternate_path: string(le16(e, 18), "DFS_REFERRAL DFSAlternatePathOffset")?,
+                        address: string(le16(e, 20), "DFS_REFERRAL NetworkAddressOffset")?,
                     },
                 ),
                 _ if flags & entry_flags::NAME_LIST_REFERRAL != 0 => {
-                    let special_name = string(le16(e, 12), "SpecialNameOffset")?;
+                    let special_name = string(le16(e, 12), "DFS_REFERRAL SpecialNameOffset")?;
                     let mut expanded = Vec::new();
                     let mut offset = usize::from(le16(e, 16));
                     for _ in 0..le16(e, 14) {
                         let off = u16::try_from(offset)
-                            .map_err(|_| WireError::OutOfBounds { field: "ExpandedNameOffset" })?;
-                        let name = string(off, "ExpandedNameOffset")?;
+                            .map_err(|_| WireError::OutOfBounds { field: "DFS_REFERRAL ExpandedNameOffset" })?;
+                        let name = string(off, "DFS_REFERRAL ExpandedNameOffset")?;
                         offset += 2 * name.encode_utf16().count() + 2;
                         expanded.push(name);
                     }
@@ -243,9 +243,9 @@ impl ReferralResponse {
                 _ => (
                     le32(e, 8),
                     Target::Path {
-                        dfs_path: string(le16(e, 12), "DFSPathOffset")?,
-                        alternate_path: string(le16(e, 14), "DFSAlternatePathOffset")?,
-                        address: string(le16(e, 16), "NetworkAddressOffset")?,
+                        dfs_path: string(le16(e, 12), "DFS_REFERRAL DFSPathOffset")?,
+                        alternate_path: string(le16(e, 14), "DFS_REFERRAL DFSAlternatePathOffset")?,
+                        address: string(le16(e, 16), "DFS_REFERRAL NetworkAddressOffset")?,
                     },
                 ),
             };

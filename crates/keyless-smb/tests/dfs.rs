@@ -163,7 +163,7 @@ fn hostile_responses_are_refused_by_field() {
                 set16(&mut b, 8 + 16, 0xFFF0);
                 b
             },
-            WireError::OutOfBounds { field: "NetworkAddressOffset" },
+            WireError::OutOfBounds { field: "DFS_REFERRAL NetworkAddressOffset" },
         ),
         // An offset into the entry's own fixed part.
         (
@@ -172,7 +172,7 @@ fn hostile_responses_are_refused_by_field() {
                 set16(&mut b, 8 + 12, 2);
                 b
             },
-            WireError::OutOfBounds { field: "DFSPathOffset" },
+            WireError::OutOfBounds { field: "DFS_REFERRAL DFSPathOffset" },
         ),
         // A string without its terminator.
         (
@@ -182,7 +182,7 @@ fn hostile_responses_are_refused_by_field() {
                 b.truncate(n - 2);
                 b
             },
-            WireError::BadValue { field: "NetworkAddressOffset" },
+            WireError::BadValue { field: "DFS_REFERRAL NetworkAddressOffset" },
         ),
         // Shorter than the header.
         (good[..5].to_vec(), WireError::Truncated { structure: "RESP_GET_DFS_REFERRAL", need: 8, got: 5 }),
