@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Misbehaviour};
 use crate::proto::{OpenSlot, OpenSpec, Request, Slot, Target};
-use crate::tree::{ATTRIBUTE_DIRECTORY, Metadata, Tree, smb_path};
+use crate::tree::{ATTRIBUTE_DIRECTORY, Metadata, Tree};
 use futures_core::Stream;
 use keyless_smb::control::CloseRequest;
 use keyless_smb::create::{access, disposition, options};
@@ -130,9 +130,9 @@ impl ListState {
             None => {
                 // CREATE and the first QUERY_DIRECTORY in one round trip.
                 let want = access::READ_DATA | access::READ_ATTRIBUTES;
-                let create = Tree::create_request(&self.path, want, disposition::OPEN, options::DIRECTORY_FILE);
+                let create = self.tree.create_request(&self.path, want, disposition::OPEN, options::DIRECTORY_FILE);
                 let spec = OpenSpec {
-                    path: smb_path(&self.path),
+                    path: create.name.clone(),
                     desired_access: create.desired_access,
                     share_access: create.share_access,
                     create_options: create.create_options,

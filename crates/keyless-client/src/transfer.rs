@@ -169,7 +169,7 @@ fn local(doing: &'static str) -> impl Fn(std::io::Error) -> Error {
 /// needs handle caching) so the open survives a dropped connection. The server may grant
 /// neither: the open is then an ordinary one, opened again by name after a reconnection.
 pub(crate) async fn open_durable(tree: &Tree, path: &str, want: u32, disp: u32, write: bool) -> Result<Opened, Error> {
-    let mut req = Tree::create_request(path, want, disp, options::NON_DIRECTORY_FILE);
+    let mut req = tree.create_request(path, want, disp, options::NON_DIRECTORY_FILE);
     if matches!(tree.session().info().negotiated.dialect, Dialect::SMB_202 | Dialect::SMB_21) {
         return tree.open_tracked(&req, true, None).await;
     }

@@ -163,7 +163,24 @@ impl Tree {
         Target::Tree(self.inner.slot)
     }
 
-    pub(crate) fn create_request(path: &str, desired_access: u32, disp: u32, opts: u32) -> CreateRequest<'static> {
+    /// The Name a CREATE on this share gives `path`: on a DFS share the DFS path name,
+    /// `server\share\path` (MS-SMB2 2.2.13), else the path itself.
+    pub(crate) fn create_name(&self, path: &str) -> String {
+        let path = smb_path(path);
+        if !self.is_dfs() {
+            return path;
+        }
+        let prefix = format!("{}\\{}", self.session().host(), self.share());
+        if path.is_empty() { prefix } else { format!("{prefix}\\{path}") }
+    }
+
+    pub(crate) fn create_request(
+        &self,
+        path: &str,
+        desired_access: u32,
+        disp: u32,
+        opts: u32,
+    ) -> CreateRequest<'static> {
         CreateRequest {
             impersonation_level: 2,
             desired_access: desired_access | access::SYNCHRONIZE,
@@ -171,7 +188,7 @@ impl Tree {
             share_access: share_access::READ | share_access::WRITE | share_access::DELETE,
             create_disposition: disp,
             create_options: opts,
-            name: smb_path(path),
+            name: self.create_name(path),
             ..Default::default()
         }
     }
@@ -208,7 +225,7 @@ impl Tree {
         opts: u32,
         reopen: bool,
     ) -> Result<Opened, Error> {
-        self.open_tracked(&Self::create_request(path, desired_access, disp, opts), reopen, None).await
+        self.open_tracked(&self.create_request(path, desired_access, disp, opts), reopen, None).await
     }
 
     /// CLOSE with the attributes at the close.
@@ -249,7 +266,7 @@ impl Tree {
     /// # Errors
     /// [`Error::Status`] with OBJECT_NAME_NOT_FOUND when it does not exist, and the like.
     pub async fn stat(&self, path: &str) -> Result<Metadata, Error> {
-        let create = Self::create_request(path, access::READ_ATTRIBUTES, disposition::OPEN, 0);
+        let create = self.create_request(path, access::READ_ATTRIBUTES, disposition::OPEN, 0);
         let query = QueryInfoRequest {
             info_type: info_type::FILE,
             info_class: file_class::STANDARD,

@@ -62,13 +62,16 @@ fn smbd_answers_root_and_link_referrals() {
 fn tshark_reads_the_referral_exchange() {
     let scratch = ScratchDir::new("client-dfs-tshark");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Signing, None) else { return };
-    smbd.add_dfs_root("dfs", &[("link", &["files2.example.test\\share"])]);
+    let root_dir = smbd.add_dfs_root("dfs", &[("link", &["files2.example.test\\share"])]);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let frames = rt.block_on(async {
         let auth =
             Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: smbd.password.clone().into() };
         let client = Client::builder("127.0.0.1").port(smbd.port).auth(auth).record(true).connect().await.unwrap();
         client.session().dfs_referral("\\127.0.0.1\\dfs\\link\\x").await.unwrap();
+        // A CREATE on the DFS share: the DFS flag, and the name as a DFS path.
+        let root = client.tree("dfs").await.unwrap();
+        root.mkdir("made-here").await.unwrap();
         client.session().transcript()
     });
     let framed: Vec<Vec<u8>> = frames
@@ -92,6 +95,10 @@ fn tshark_reads_the_referral_exchange() {
     let rows: Vec<&String> = d.fields.iter().filter(|l| !l.trim().is_empty()).collect();
     assert!(rows.iter().any(|l| l.starts_with("4\t\\127.0.0.1\\dfs\\link\\x")), "{rows:?}");
     assert!(rows.iter().any(|l| l.ends_with("1\t\\files2.example.test\\share")), "{rows:?}");
+    let creates = keyless_testbed::tshark::dissect(&scratch, &framed, &["smb2.flags.dfs", "smb2.filename"]).unwrap();
+    let made: Vec<&String> = creates.fields.iter().filter(|l| l.contains("made-here")).collect();
+    assert!(!made.is_empty() && made.iter().all(|l| l.starts_with("1\t127.0.0.1\\dfs\\made-here")), "{made:?}");
+    assert!(root_dir.join("made-here").is_dir());
 }
 
 /// A proxy that holds the session's signing key (read from smbd's log, as only a test can)

@@ -76,7 +76,8 @@ impl Connection {
                         return Ok(());
                     }
                 }
-                let tree = self.shares.add_tree(share, answer.header.tree_id());
+                let dfs = body.share_flags & share_flags::DFS != 0;
+                let tree = self.shares.add_tree(share, answer.header.tree_id(), dfs);
                 if self.needs_validation() {
                     self.send_validate(tree, Some((id, answer, tree)));
                     return Ok(());
@@ -329,6 +330,10 @@ impl Connection {
             let mut header_flags = if i > 0 { flags::RELATED_OPERATIONS } else { 0 };
             if q.replay && smb3 {
                 header_flags |= flags::REPLAY_OPERATION;
+            }
+            // A CREATE on a DFS share names its file by DFS path (the Tree writes it so).
+            if meta.command == Command::CREATE && self.shares.is_dfs(meta.target) {
+                header_flags |= flags::DFS_OPERATIONS;
             }
             let header = self.header_for(meta.command, charge, mid, tree_id, header_flags);
             let mut message = std::mem::take(&mut m.request.message);

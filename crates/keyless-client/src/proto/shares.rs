@@ -19,6 +19,8 @@ struct Tree {
     share: String,
     /// The server's TreeId on this connection (`None`: to connect again).
     id: Option<u32>,
+    /// A DFS share: its CREATEs carry SMB2_FLAGS_DFS_OPERATIONS (MS-SMB2 3.2.4.3).
+    dfs: bool,
 }
 
 struct Open {
@@ -81,10 +83,15 @@ impl Shares {
     }
 
     /// A share connected by a caller.
-    pub(crate) fn add_tree(&mut self, share: String, id: u32) -> TreeSlot {
+    pub(crate) fn add_tree(&mut self, share: String, id: u32, dfs: bool) -> TreeSlot {
         let slot = self.slot();
-        self.trees.insert(slot, Tree { share, id: Some(id) });
+        self.trees.insert(slot, Tree { share, id: Some(id), dfs });
         TreeSlot(slot)
+    }
+
+    /// Whether `target` is on a DFS share.
+    pub(crate) fn is_dfs(&self, target: Target) -> bool {
+        self.tree_of(target).and_then(|t| self.trees.get(&t.0)).is_some_and(|t| t.dfs)
     }
 
     /// A share connected again on a new connection.
