@@ -131,6 +131,17 @@ fn the_commands_follow_links_to_other_servers() {
     common::ok(e.keyless(&["rm", "smb://ns.example.test/dfs/link/dir/r.bin"]), "rm");
     assert!(!e.target.share_path.join("dir/r.bin").exists());
 
+    // -r walks through links met below the URL, both ways.
+    let tree = e.kdc.dir.join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("sub/deep.txt"), "deep\n").unwrap();
+    common::ok(e.keyless(&["put", "-r", tree.to_str().unwrap(), "smb://ns.example.test/dfs/nested/deep/"]), "put -r");
+    assert_eq!(std::fs::read_to_string(e.target.share_path.join("tree/sub/deep.txt")).unwrap(), "deep\n");
+    let whole = e.kdc.dir.join("whole");
+    // (nested/ is a namespace whose link deep/ is met below the URL.)
+    common::ok(e.keyless(&["get", "-r", "smb://ns.example.test/dfs/nested/", whole.to_str().unwrap()]), "get -r");
+    assert_eq!(std::fs::read_to_string(whole.join("deep/tree/sub/deep.txt")).unwrap(), "deep\n");
+
     // A file in the namespace's own share, under no link, is read there.
     let root_file = common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/here.txt", "-"]), "get from the root");
     assert_eq!(root_file, "in the root\n");

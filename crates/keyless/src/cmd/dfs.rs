@@ -30,6 +30,23 @@ pub struct Place {
     pub path: String,
     /// `\server\share\path` when referrals moved it, else `None`.
     pub moved_to: Option<String>,
+    /// The path as asked, on the namespace's root share.
+    pub asked: String,
+}
+
+/// Why an operation through the namespace failed: the referrals, or the operation.
+pub enum Failed {
+    Dfs(Failure),
+    Smb(keyless_client::Error),
+}
+
+impl From<Failed> for Failure {
+    fn from(f: Failed) -> Self {
+        match f {
+            Failed::Dfs(f) => f,
+            Failed::Smb(e) => e.into(),
+        }
+    }
 }
 
 /// A connected share of the namespace.
@@ -83,7 +100,8 @@ impl Namespace {
                 let (host, share, rest) =
                     split_unc(&unc).ok_or_else(|| format!("DFS: {unc} is not \\\\server\\share"))?;
                 let tree = self.tree_for(&host, &share, rt)?;
-                return Ok(Place { tree, path: rest.replace('\\', "/"), moved_to: (hop > 0).then_some(unc) });
+                let moved_to = (hop > 0).then_some(unc);
+                return Ok(Place { tree, path: rest.replace('\\', "/"), moved_to, asked: path.to_string() });
             };
             let mut failures = Vec::new();
             let mut next = None;
@@ -110,6 +128,29 @@ impl Namespace {
             unc = next.ok_or_else(|| format!("DFS: no target of {unc} answered: {}", failures.join("; ")))?;
         }
         Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(self, path)).into())
+    }
+
+    /// Runs `op` on the share and path where `path` is; when the server says the path crossed a
+    /// DFS link (STATUS_PATH_NOT_COVERED), learns the link's referral and runs it there.
+    pub async fn run<T, F, Fut>(&self, path: &str, rt: &tokio::runtime::Runtime, op: F) -> Result<T, Failed>
+    where
+        F: Fn(Tree, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, keyless_client::Error>>,
+    {
+        for _ in 0..=MAX_HOPS {
+            let place = self.at(path, rt).await.map_err(Failed::Dfs)?;
+            match op(place.tree, place.path).await {
+                Err(e) if e.status() == Some(NtStatus::PATH_NOT_COVERED) => {
+                    if !self.learn(path, rt).await.map_err(Failed::Dfs)? {
+                        return Err(Failed::Smb(e));
+                    }
+                }
+                done => return done.map_err(Failed::Smb),
+            }
+        }
+        Err(Failed::Dfs(
+            format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(self, path)).into(),
+        ))
     }
 
     /// Asks the referral of `path` where it now is; whether it said anything new (nothing:

@@ -3,6 +3,7 @@
 //! a keytab, NTLMv2 with a password file, or a managed identity. Downloads land in a temporary file renamed at the end, so a
 //! failure never leaves a partial file under the wanted name.
 
+use crate::cmd::dfs::Namespace;
 use crate::cmd::identity::{IdentityArgs, RenewOAuth};
 use crate::context::{Context, Failure, read_password, runtime};
 use keyless_client::{Auth, Blocking, Client, ErrorKind, Metadata, Renew, RenewFrom, Tree};
@@ -365,7 +366,8 @@ pub struct GetArgs {
 }
 
 pub fn get(a: GetArgs) -> Result<(), Failure> {
-    with_tree(&a.connect, &a.url, |tree, path, rt| {
+    with_namespace(&a.connect, &a.url, |ns, place, rt| {
+        let (tree, path, asked) = (&place.tree, place.path.as_str(), place.asked.clone());
         let path = path.trim_end_matches('/');
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
         let local = a.local.clone().unwrap_or_else(|| PathBuf::from(if name.is_empty() { "." } else { name }));
@@ -374,7 +376,7 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
             if !a.recursive {
                 return Err(format!("{}: a directory; use -r to copy it", a.url).into());
             }
-            return get_tree(tree, path, &local, rt);
+            return get_tree(ns, &asked, &local, rt);
         }
         if local.as_os_str() == "-" {
             let mut shown = Progress::new(name, meta.size);
@@ -419,19 +421,29 @@ fn get_file(tree: &Tree, path: &str, local: &Path, size: u64, rt: &tokio::runtim
     }
 }
 
-/// A remote directory and everything below it into `local`.
-fn get_tree(tree: &Tree, path: &str, local: &Path, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
+/// A remote directory (`asked`, on the namespace's root share) and everything below it into
+/// `local`, following DFS links met on the way.
+fn get_tree(ns: &Namespace, asked: &str, local: &Path, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
     std::fs::create_dir_all(local).map_err(|e| format!("{}: {e}", local.display()))?;
-    for entry in rt.block_on(tree.list(path))? {
-        let remote = if path.is_empty() { entry.name.clone() } else { format!("{path}/{}", entry.name) };
+    let (tree, here, entries) = rt.block_on(ns.run(asked, rt, |t, p| async move {
+        let entries = t.list(&p).await?;
+        Ok((t, p, entries))
+    }))?;
+    for entry in entries {
         let target = local.join(&entry.name);
         if entry.is_dir {
-            get_tree(tree, &remote, &target, rt)?;
+            get_tree(ns, &join(asked, &entry.name), &target, rt)?;
         } else {
-            get_file(tree, &remote, &target, entry.size, rt)?;
+            get_file(&tree, &join(&here, &entry.name), &target, entry.size, rt)?;
         }
     }
     Ok(())
+}
+
+/// `dir/name`, or `name` at the top.
+fn join(dir: &str, name: &str) -> String {
+    let dir = dir.trim_end_matches('/');
+    if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
 }
 
 /// `keyless put LOCAL URL`.
@@ -454,9 +466,15 @@ pub fn put(a: PutArgs) -> Result<(), Failure> {
     if meta.is_dir() && !a.recursive {
         return Err(format!("{}: a directory; use -r to copy it", a.local.display()).into());
     }
-    with_tree(&a.connect, &a.url, |tree, path, rt| {
-        let target = if path.is_empty() || path.ends_with('/') { format!("{path}{name}") } else { path.to_string() };
-        if meta.is_dir() { put_tree(tree, &a.local, &target, rt) } else { put_file(tree, &a.local, &target, rt) }
+    with_namespace(&a.connect, &a.url, |ns, place, rt| {
+        let into = |path: &str| {
+            if path.is_empty() || path.ends_with('/') { format!("{path}{name}") } else { path.to_string() }
+        };
+        if meta.is_dir() {
+            put_tree(ns, &a.local, &into(&place.asked), rt)
+        } else {
+            put_file(&place.tree, &a.local, &into(&place.path), rt)
+        }
     })
 }
 
@@ -475,13 +493,15 @@ fn put_file(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtim
     Ok(())
 }
 
-/// A local directory and everything below it to `target` (made if missing).
-fn put_tree(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
-    match rt.block_on(tree.mkdir(target)) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e.into()),
-    }
+/// A local directory and everything below it to `asked` (on the namespace's root share, made
+/// if missing), following DFS links met on the way.
+fn put_tree(ns: &Namespace, local: &Path, asked: &str, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
+    let (tree, here) = rt.block_on(ns.run(asked, rt, |t, p| async move {
+        match t.mkdir(&p).await {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
+            _ => Ok((t, p)),
+        }
+    }))?;
     let mut entries: Vec<_> = std::fs::read_dir(local)
         .map_err(|e| format!("{}: {e}", local.display()))?
         .collect::<Result<_, _>>()
@@ -489,12 +509,11 @@ fn put_tree(tree: &Tree, local: &Path, target: &str, rt: &tokio::runtime::Runtim
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let remote = format!("{target}/{name}");
         let kind = entry.file_type().map_err(|e| format!("{}: {e}", entry.path().display()))?;
         if kind.is_dir() {
-            put_tree(tree, &entry.path(), &remote, rt)?;
+            put_tree(ns, &entry.path(), &join(asked, &name), rt)?;
         } else if kind.is_file() {
-            put_file(tree, &entry.path(), &remote, rt)?;
+            put_file(&tree, &entry.path(), &join(&here, &name), rt)?;
         }
     }
     Ok(())
@@ -573,14 +592,28 @@ fn with_located(
     url: &str,
     f: impl FnOnce(&crate::cmd::dfs::Place, &tokio::runtime::Runtime) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
+    with_namespace(c, url, |_, place, rt| f(place, rt))
+}
+
+/// [`with_located`] with the namespace, for commands that walk below the path (links there
+/// are followed too).
+fn with_namespace(
+    c: &Connect,
+    url: &str,
+    f: impl FnOnce(&Namespace, &crate::cmd::dfs::Place, &tokio::runtime::Runtime) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let url = SmbUrl::parse(url)?;
     let rt = runtime()?;
     let (ns, mut at) = crate::cmd::dfs::locate(c, &url, &rt)?;
     // A trailing separator says "a directory" to the commands that care (put into it).
-    if url.path.ends_with('/') && !at.path.is_empty() {
-        at.path.push('/');
+    if url.path.ends_with('/') {
+        for path in [&mut at.path, &mut at.asked] {
+            if !path.is_empty() {
+                path.push('/');
+            }
+        }
     }
-    f(&at, &rt)?;
+    f(&ns, &at, &rt)?;
     let session = ns.root().session().clone();
     drop(at);
     drop(ns);

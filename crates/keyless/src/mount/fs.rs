@@ -9,7 +9,7 @@
 use super::errno::errno;
 use super::inodes::{Inodes, ROOT};
 use super::options::MountOptions;
-use crate::cmd::dfs::{MAX_HOPS, Namespace};
+use crate::cmd::dfs::{Failed, MAX_HOPS, Namespace};
 use crate::context::Failure;
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
@@ -133,29 +133,20 @@ impl ShareFs {
         Self { rt, ns, base: base.trim_matches('/').to_string(), options, state: Mutex::new(state) }
     }
 
-    /// Runs `op` on the share and path where `full` is; when the server says the path crossed
-    /// a DFS link (STATUS_PATH_NOT_COVERED), learns the link's referral and runs it there.
+    /// Runs `op` on the share and path where `full` is, following DFS links
+    /// ([`Namespace::run`]); failures logged as [`fail`] does, DFS ones as EIO.
     async fn on_share<T, F, Fut>(&self, what: &str, full: &str, op: F) -> Result<T, Errno>
     where
         F: Fn(Tree, String) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let dfs_failed = |e: Failure| {
-            super::log(&format!("{what} {full}: {e}"));
-            Errno::EIO
-        };
-        for _ in 0..=MAX_HOPS {
-            let place = self.ns.at(full, &self.rt).await.map_err(dfs_failed)?;
-            match op(place.tree, place.path).await {
-                Err(e) if e.status() == Some(NtStatus::PATH_NOT_COVERED) => {
-                    if !self.ns.learn(full, &self.rt).await.map_err(dfs_failed)? {
-                        return Err(fail(what, full, &e));
-                    }
-                }
-                done => return done.map_err(|e| fail(what, full, &e)),
+        self.ns.run(full, &self.rt, op).await.map_err(|f| match f {
+            Failed::Smb(e) => fail(what, full, &e),
+            Failed::Dfs(e) => {
+                super::log(&format!("{what} {full}: {e}"));
+                Errno::EIO
             }
-        }
-        Err(dfs_failed(format!("more than {MAX_HOPS} DFS referrals (a loop of links?)").into()))
+        })
     }
 
     /// RENAME where both names are; EXDEV when they are on different shares (DFS targets),
