@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 /// The highest referral version keyless reads.
 pub const MAX_REFERRAL_LEVEL: u16 = 4;
 
-/// Bytes of referral keyless takes in one answer (servers fit as many targets as it allows).
-const MAX_REFERRAL_BYTES: u32 = 16 * 1024;
+/// Bytes of referral keyless takes in one answer (servers fit as many targets as it allows);
+/// an answer that did not fit (STATUS_BUFFER_OVERFLOW) is asked again with room for 64 KiB.
+const REFERRAL_BYTES: [u32; 2] = [16 * 1024, 65_535];
 
 impl Session {
     /// The referral for `path` (`\server\share[\path]`, or `\domain[\namespace]`), asked on
@@ -25,19 +26,39 @@ impl Session {
     pub async fn dfs_referral(&self, path: &str) -> Result<ReferralResponse, Error> {
         let ipc = self.tree_connect("IPC$").await?;
         let input = ReferralRequest { max_level: MAX_REFERRAL_LEVEL, path: path.to_string() }.to_bytes();
-        let request = IoctlRequest {
-            ctl_code: ctl_code::DFS_GET_REFERRALS,
-            file_id: [0xFF; 16],
-            max_input_response: 0,
-            max_output_response: MAX_REFERRAL_BYTES,
-            flags: IOCTL_IS_FSCTL,
-            input: &input,
+        let mut answer = None;
+        for max_output_response in REFERRAL_BYTES {
+            let request = IoctlRequest {
+                ctl_code: ctl_code::DFS_GET_REFERRALS,
+                file_id: [0xFF; 16],
+                max_input_response: 0,
+                max_output_response,
+                flags: IOCTL_IS_FSCTL,
+                input: &input,
+            };
+            let got = self
+                .call(crate::proto::Request::new(&request, ipc.target())?.payload(max_output_response as usize))
+                .await?;
+            if got.response.status() != keyless_smb::NtStatus::BUFFER_OVERFLOW {
+                answer = Some(got);
+                break;
+            }
+        }
+        let Some(answer) = answer else {
+            return Err(Error::Status {
+                command: keyless_smb::Command::IOCTL,
+                status: keyless_smb::NtStatus::BUFFER_OVERFLOW,
+            });
         };
-        let answer = self.call(crate::proto::Request::new(&request, ipc.target())?).await?;
         answer.response.check()?;
         let output = IoctlResponse::parse(answer.response.bytes())?.output;
         Ok(ReferralResponse::parse(output)?)
     }
+}
+
+/// The path prefix a referral answers for (`\server\share[\...]`), as PathConsumed names it.
+pub fn answered_prefix(path: &str, answer: &ReferralResponse) -> Option<String> {
+    consumed(path, answer.path_consumed)
 }
 
 /// Where a path leads: the targets to try in turn, and what is left of the path after the
@@ -144,14 +165,16 @@ fn is_prefix(prefix: &str, path: &str) -> bool {
         && (path.len() == prefix.len() || path.as_bytes()[prefix.len()] == b'\\')
 }
 
-/// The part of `path` that PathConsumed (bytes of UTF-16) names, ending at a name's end.
-/// Samba and Windows count bytes; some older servers count characters, which is tried next.
+/// The part of `path` that PathConsumed (bytes of UTF-16) names, ending at a name's end and
+/// holding at least `\server\share` (less would claim every path of every server). Samba and
+/// Windows count bytes; some older servers count characters, which is tried next.
 fn consumed(path: &str, path_consumed: u16) -> Option<String> {
     let units: Vec<u16> = path.encode_utf16().collect();
     let fits = |n: usize| -> Option<String> {
         let cut = String::from_utf16(units.get(..n)?).ok()?;
         let trimmed = cut.trim_end_matches('\\').to_string();
-        is_prefix(&trimmed, path).then_some(trimmed)
+        let names = trimmed.split('\\').filter(|n| !n.is_empty()).count();
+        (names >= 2 && is_prefix(&trimmed, path)).then_some(trimmed)
     };
     let n = usize::from(path_consumed);
     if n % 2 == 0 { fits(n / 2).or_else(|| fits(n)) } else { fits(n) }
@@ -232,6 +255,14 @@ mod tests {
         assert_eq!(cache.insert("\\ns\\dfs\\link", &half, t0).map(|r| r.rest), Ok("\\link".to_string()));
         half.path_consumed = 2 * 9; // ends inside a name
         assert_eq!(cache.insert("\\ns\\dfs\\link", &half, t0), Err(Unusable::BadPathConsumed));
+    }
+
+    #[test]
+    fn a_referral_answers_for_a_share_at_least() {
+        assert_eq!(consumed("\\ns\\dfs\\link", 0), None);
+        assert_eq!(consumed("\\ns\\dfs\\link", 2), None);
+        assert_eq!(consumed("\\ns\\dfs\\link", 6), None); // "\ns"
+        assert_eq!(consumed("\\ns\\dfs\\link", 14).as_deref(), Some("\\ns\\dfs"));
     }
 
     #[test]

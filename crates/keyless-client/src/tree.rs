@@ -131,14 +131,13 @@ impl Tree {
     pub(crate) fn new(session: Session, slot: TreeSlot, share: &str, flags: u32, capabilities: u32) -> Self {
         let share = share.to_string();
         let continuously_available = capabilities & share_capabilities::CONTINUOUS_AVAILABILITY != 0;
-        let dfs =
-            flags & keyless_smb::tree_connect::share_flags::DFS != 0 || capabilities & share_capabilities::DFS != 0;
+        let dfs = keyless_smb::tree_connect::is_dfs_share(flags);
         let disconnected = AtomicBool::new(false);
         Self { inner: Arc::new(TreeInner { session, slot, share, continuously_available, dfs, disconnected }) }
     }
 
-    /// Whether the server says the share is part of a DFS namespace: paths in it may lead
-    /// elsewhere, which [`Session::dfs_referral`] tells.
+    /// Whether the server's ShareFlags make it a DFS share: paths in it may lead elsewhere,
+    /// which [`Session::dfs_referral`] tells, and its CREATEs use DFS path names.
     pub fn is_dfs(&self) -> bool {
         self.inner.dfs
     }

@@ -22,8 +22,16 @@ pub mod share_type {
 pub mod share_flags {
     /// DFS share.
     pub const DFS: u32 = 0x0000_0001;
+    /// DFS root.
+    pub const DFS_ROOT: u32 = 0x0000_0002;
     /// The share requires encryption.
     pub const ENCRYPT_DATA: u32 = 0x0000_8000;
+}
+
+/// Whether ShareFlags make the share a DFS one (MS-SMB2 3.2.5.5: TreeConnect.IsDfsShare), whose
+/// CREATEs then carry SMB2_FLAGS_DFS_OPERATIONS and DFS path names.
+pub fn is_dfs_share(flags: u32) -> bool {
+    flags & (share_flags::DFS | share_flags::DFS_ROOT) != 0
 }
 
 /// Capabilities bits of a share (2.2.10).

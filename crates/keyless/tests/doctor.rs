@@ -95,6 +95,14 @@ fn with_no_fault_every_line_is_ok() {
     }
     assert!(d.line("negotiate").contains("SMB 3.1.1"), "{}", d.text);
     assert!(d.line("session").contains("encrypted"), "{}", d.text);
+    // With a password instead of Kerberos: no Kerberos links, and the session as the commands
+    // open it.
+    let pw = s.kdc.dir.join("ntlm-password");
+    std::fs::write(&pw, format!("{}\n", s.smbd.password)).unwrap();
+    let d = s.doctor(&["--auth", "ntlm", "-U", &s.smbd.user, "--password-file", pw.to_str().unwrap()], &[]);
+    assert_eq!(d.code, 0, "{}", d.text);
+    assert!(d.line("session").starts_with("ok ") && d.line("cache").starts_with("skip "), "{}", d.text);
+
     // The doctor looks and does not touch: no service ticket was added to the cache.
     let klist = common::ok(
         common::run("klist", &["-c", &format!("FILE:{}", s.cache.display())], s.kdc.client_env(), ""),

@@ -76,7 +76,7 @@ impl Connection {
                         return Ok(());
                     }
                 }
-                let dfs = body.share_flags & share_flags::DFS != 0;
+                let dfs = keyless_smb::tree_connect::is_dfs_share(body.share_flags);
                 let tree = self.shares.add_tree(share, answer.header.tree_id(), dfs);
                 if self.needs_validation() {
                     self.send_validate(tree, Some((id, answer, tree)));

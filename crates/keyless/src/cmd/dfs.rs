@@ -9,7 +9,7 @@
 use crate::cmd::smb::{Connect, SmbUrl, connect, explain};
 use crate::context::Failure;
 use keyless_client::dfs::ReferralCache;
-use keyless_client::{Client, Tree};
+use keyless_client::{Client, ErrorKind, Tree};
 use keyless_smb::NtStatus;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -60,7 +60,12 @@ struct Share {
 /// What the referrals said, and the shares reached.
 pub struct Namespace {
     host: String,
+    /// The URL's port, for more shares of the URL's own server.
+    port: Option<u16>,
     share: String,
+    /// The options as given, for the URL's server.
+    own: Connect,
+    /// The same credentials for other servers.
     targets: Connect,
     cache: Mutex<ReferralCache>,
     shares: Mutex<Vec<Share>>,
@@ -72,13 +77,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Namespace {
-    /// The namespace whose root is `share` on `host`, connected as `client`/`tree`; targets
-    /// are reached with `c`'s credentials.
-    pub fn new(c: &Connect, host: &str, share: &str, client: Client, tree: Tree) -> Self {
-        let root = Share { host: host.to_string(), share: share.to_string(), tree, _client: client };
+    /// The namespace whose root is `url`'s share, connected as `client`/`tree`; targets are
+    /// reached with `c`'s credentials.
+    pub fn new(c: &Connect, url: &SmbUrl, client: Client, tree: Tree) -> Self {
+        let root = Share { host: url.host.clone(), share: url.share.clone(), tree, _client: client };
         Self {
-            host: host.to_string(),
-            share: share.to_string(),
+            host: url.host.clone(),
+            port: url.port,
+            share: url.share.clone(),
+            own: c.clone(),
             targets: c.for_targets(),
             cache: Mutex::default(),
             shares: Mutex::new(vec![root]),
@@ -125,7 +132,15 @@ impl Namespace {
                     }
                 }
             }
-            unc = next.ok_or_else(|| format!("DFS: no target of {unc} answered: {}", failures.join("; ")))?;
+            let next = next.ok_or_else(|| format!("DFS: no target of {unc} answered: {}", failures.join("; ")))?;
+            // A referral back to where the path already is leads nowhere further.
+            if next.eq_ignore_ascii_case(&unc) {
+                let (host, share, rest) =
+                    split_unc(&unc).ok_or_else(|| format!("DFS: {unc} is not \\\\server\\share"))?;
+                let tree = self.tree_for(&host, &share, rt)?;
+                return Ok(Place { tree, path: rest.replace('\\', "/"), moved_to: Some(unc), asked: path.to_string() });
+            }
+            unc = next;
         }
         Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(self, path)).into())
     }
@@ -139,11 +154,17 @@ impl Namespace {
     {
         for _ in 0..=MAX_HOPS {
             let place = self.at(path, rt).await.map_err(Failed::Dfs)?;
+            let (host, share) = (place.tree.session().host().to_string(), place.tree.share().to_string());
+            let moved = place.moved_to.is_some();
             match op(place.tree, place.path).await {
                 Err(e) if e.status() == Some(NtStatus::PATH_NOT_COVERED) => {
                     if !self.learn(path, rt).await.map_err(Failed::Dfs)? {
                         return Err(Failed::Smb(e));
                     }
+                }
+                // A target that stopped answering: the next one of its referral.
+                Err(e) if moved && matches!(e.kind(), ErrorKind::Network | ErrorKind::TimedOut) => {
+                    self.pass_over(&host, &share);
                 }
                 done => return done.map_err(Failed::Smb),
             }
@@ -173,13 +194,10 @@ impl Namespace {
             }
             Err(e) => return Err(format!("DFS referral for {asked}: {}", explain(&e)).into()),
         };
-        // A root answering for itself says the path is in its own share.
-        let (host, share) = (session.host().to_string(), place.tree.share().to_string());
-        let itself = answer.entries.iter().all(|e| match &e.target {
-            keyless_smb::dfs::Target::Path { address, .. } => same_share(address, &host, &share),
-            keyless_smb::dfs::Target::NameList { .. } => false,
-        });
-        if itself && !answer.entries.is_empty() {
+        // A root referral (answering for `\server\share` alone) says the path is in that
+        // share, under no link.
+        let root = unc(session.host(), place.tree.share(), "");
+        if keyless_client::dfs::answered_prefix(&asked, &answer).is_some_and(|p| p.eq_ignore_ascii_case(&root)) {
             return Ok(false);
         }
         lock(&self.cache)
@@ -188,10 +206,17 @@ impl Namespace {
         Ok(true)
     }
 
+    /// A connected target that stopped answering: forgotten, and passed over for a while.
+    fn pass_over(&self, host: &str, share: &str) {
+        lock(&self.shares).retain(|s| !(s.host.eq_ignore_ascii_case(host) && s.share.eq_ignore_ascii_case(share)));
+        lock(&self.dead).push((format!("\\{host}\\{share}"), Instant::now()));
+    }
+
     fn is_dead(&self, target: &str) -> bool {
         let mut dead = lock(&self.dead);
         dead.retain(|(_, at)| at.elapsed() < DEAD_FOR);
-        dead.iter().any(|(t, _)| t.eq_ignore_ascii_case(target))
+        let share_of = |t: &str| split_unc(t).map(|(h, s, _)| format!("\\{h}\\{s}").to_ascii_lowercase());
+        dead.iter().any(|(t, _)| share_of(t) == share_of(target))
     }
 
     /// The connected share `share` of `host`, connecting (and authenticating) when new. The
@@ -207,10 +232,14 @@ impl Namespace {
         if let Some(tree) = known(&lock(&self.shares)) {
             return Ok(tree);
         }
-        let url = SmbUrl { host: host.to_string(), port: None, share: share.to_string(), path: String::new() };
+        // The URL's own server keeps its --ip, --port and --spn; others are reached by name.
+        let own = host.eq_ignore_ascii_case(&self.host);
+        let options = if own { &self.own } else { &self.targets };
+        let port = if own { self.port } else { None };
+        let url = SmbUrl { host: host.to_string(), port, share: share.to_string(), path: String::new() };
         let opened = std::thread::scope(|s| {
             s.spawn(|| {
-                let client = connect(&self.targets, &url, rt)?;
+                let client = connect(options, &url, rt)?;
                 let tree = rt
                     .block_on(client.tree(share))
                     .map_err(|e| Failure::from(format!("//{host}/{share}: {}", explain(&e))))?;
@@ -241,17 +270,24 @@ pub fn locate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result
     let tree = rt
         .block_on(client.tree(&url.share))
         .map_err(|e| Failure::from(format!("//{}/{}: {}", url.host, url.share, explain(&e))))?;
-    let ns = Namespace::new(c, &url.host, &url.share, client, tree);
-    rt.block_on(async {
+    let ns = Namespace::new(c, url, client, tree);
+    let place = rt.block_on(ns.locate_path(&path, rt))?;
+    Ok((ns, place))
+}
+
+impl Namespace {
+    /// Where `path` is, asking up front for the referrals of the DFS shares on its way. A
+    /// referral the server will not give (a share in no namespace, IPC$ refused) is no
+    /// referral: the operation itself tells what is there.
+    pub async fn locate_path(&self, path: &str, rt: &tokio::runtime::Runtime) -> Result<Place, Failure> {
         for _ in 0..=MAX_HOPS {
-            let place = ns.at(&path, rt).await?;
-            if !place.tree.is_dfs() || !ns.learn(&path, rt).await? {
+            let place = self.at(path, rt).await?;
+            if !place.tree.is_dfs() || !self.learn(path, rt).await.unwrap_or(false) {
                 return Ok(place);
             }
         }
-        Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(&ns, &path)).into())
-    })
-    .map(|place| (ns, place))
+        Err(format!("DFS: more than {MAX_HOPS} referrals for {} (a loop of links?)", unc_of(self, path)).into())
+    }
 }
 
 /// `\host\share[\path]` as a referral request names it.
@@ -268,11 +304,6 @@ fn split_unc(target: &str) -> Option<(String, String, String)> {
     Some((host, share, parts.next().unwrap_or("").trim_matches('\\').to_string()))
 }
 
-fn same_share(target: &str, host: &str, share: &str) -> bool {
-    split_unc(target)
-        .is_some_and(|(h, s, p)| h.eq_ignore_ascii_case(host) && s.eq_ignore_ascii_case(share) && p.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,7 +314,5 @@ mod tests {
         assert_eq!(unc("ns", "dfs", ""), "\\ns\\dfs");
         assert_eq!(split_unc("\\files2\\share\\sub\\dir"), Some(("files2".into(), "share".into(), "sub\\dir".into())));
         assert_eq!(split_unc("\\files2"), None);
-        assert!(same_share("\\NS\\Dfs", "ns", "dfs"));
-        assert!(!same_share("\\ns\\dfs\\x", "ns", "dfs"));
     }
 }

@@ -78,6 +78,12 @@ pub struct IdentityArgs {
 }
 
 impl IdentityArgs {
+    /// The same identity for another server: without the endpoint and account that name
+    /// this one's (they follow from the other host).
+    pub fn for_another_host(&self) -> Self {
+        Self { file_endpoint: None, account: None, ..self.clone() }
+    }
+
     /// The token source the options and the environment name.
     fn source(&self) -> Result<Source, Failure> {
         if let Some(path) = &self.token_file {

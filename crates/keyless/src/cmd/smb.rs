@@ -74,6 +74,9 @@ pub struct Connect {
     ca_file: Vec<PathBuf>,
     #[command(flatten)]
     identity: IdentityArgs,
+    /// The NTLM password once read (shared by the clones made for other servers).
+    #[arg(skip)]
+    password: std::sync::Arc<std::sync::OnceLock<zeroize::Zeroizing<String>>>,
 }
 
 impl Connect {
@@ -116,7 +119,7 @@ impl Connect {
     /// The options for another server than the URL's (a DFS target): the same credentials,
     /// without the address, port and SPN that name the URL's server.
     pub fn for_targets(&self) -> Self {
-        Self { ip: None, port: None, spn: None, ..self.clone() }
+        Self { ip: None, port: None, spn: None, identity: self.identity.for_another_host(), ..self.clone() }
     }
 
     /// The port: the URL's, else `--port`, else 445.
@@ -197,7 +200,15 @@ fn authenticate(
             Failure::from("NTLM needs --user (and --password-file, or the password on stdin)".to_string())
         })?;
         let (domain, name) = user.split_once('\\').unwrap_or(("", user));
-        let password = read_password(&format!("Password for {user}: "), c.password_file.as_ref())?;
+        // Read once: a DFS target or mv's second name authenticates again with it.
+        let password = match c.password.get() {
+            Some(p) => p.clone(),
+            None => {
+                let p = read_password(&format!("Password for {user}: "), c.password_file.as_ref())?;
+                let _ = c.password.set(p.clone());
+                p
+            }
+        };
         Ok((Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password }, None))
     };
     let kerberos = || kerberos(c, url, rt).map(|(auth, renew)| (auth, renew.map(|r| Box::new(r) as Box<dyn Renew>)));
@@ -252,8 +263,14 @@ fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(
 /// The service to ask a ticket for: --spn, else cifs/<host>, in the realm krb5.conf maps the
 /// host to (else the client's).
 fn cifs_principal(ctx: &Context, c: &Connect, url: &SmbUrl, client: &Principal) -> Result<Principal, Failure> {
-    let spn = c.spn.clone().unwrap_or_else(|| format!("cifs/{}", url.host));
+    let spn = c.spn.clone().unwrap_or_else(|| default_spn(&url.host));
     ctx.service_principal(&spn, &client.realm)
+}
+
+/// `cifs/<host>` for a share's host, with Azure's private-endpoint names mapped to the name
+/// tickets are issued for (as the kernel upcall and `keyless doctor` ask).
+pub fn default_spn(host: &str) -> String {
+    format!("cifs/{}", crate::cmd::cifs_upcall::canonical_host(host))
 }
 
 /// The KDCs of the client's realm and, when it differs, the service's.
@@ -376,7 +393,7 @@ pub fn get(a: GetArgs) -> Result<(), Failure> {
             if !a.recursive {
                 return Err(format!("{}: a directory; use -r to copy it", a.url).into());
             }
-            return get_tree(ns, &asked, &local, rt);
+            return get_tree(ns, &asked, &local, &mut std::collections::HashSet::new(), rt);
         }
         if local.as_os_str() == "-" {
             let mut shown = Progress::new(name, meta.size);
@@ -422,17 +439,29 @@ fn get_file(tree: &Tree, path: &str, local: &Path, size: u64, rt: &tokio::runtim
 }
 
 /// A remote directory (`asked`, on the namespace's root share) and everything below it into
-/// `local`, following DFS links met on the way.
-fn get_tree(ns: &Namespace, asked: &str, local: &Path, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
-    std::fs::create_dir_all(local).map_err(|e| format!("{}: {e}", local.display()))?;
+/// `local`, following DFS links met on the way; a directory reached again through a link
+/// (`seen`) is copied once.
+fn get_tree(
+    ns: &Namespace,
+    asked: &str,
+    local: &Path,
+    seen: &mut std::collections::HashSet<String>,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
     let (tree, here, entries) = rt.block_on(ns.run(asked, rt, |t, p| async move {
         let entries = t.list(&p).await?;
         Ok((t, p, entries))
     }))?;
+    let place = format!("\\\\{}\\{}\\{}", tree.session().host(), tree.share(), here).to_ascii_lowercase();
+    if !seen.insert(place.clone()) {
+        eprintln!("keyless get: {asked}: {place} was copied already (a loop of DFS links?); skipped");
+        return Ok(());
+    }
+    std::fs::create_dir_all(local).map_err(|e| format!("{}: {e}", local.display()))?;
     for entry in entries {
         let target = local.join(&entry.name);
         if entry.is_dir {
-            get_tree(ns, &join(asked, &entry.name), &target, rt)?;
+            get_tree(ns, &join(asked, &entry.name), &target, seen, rt)?;
         } else {
             get_file(&tree, &join(&here, &entry.name), &target, entry.size, rt)?;
         }
@@ -553,14 +582,21 @@ pub struct MvArgs {
 
 pub fn mv(a: MvArgs) -> Result<(), Failure> {
     let from = SmbUrl::parse(&a.url)?;
-    // The new name as a URL on the same share, so that DFS resolves it as it resolves the old.
-    let to_url = match SmbUrl::parse(&a.to) {
-        Ok(u) => u,
-        Err(_) => SmbUrl { path: a.to.clone(), ..from.clone() },
+    // The new name: a path on the same share, or a URL naming that share.
+    let to_path = match SmbUrl::parse(&a.to) {
+        Ok(u) if u.host.eq_ignore_ascii_case(&from.host) && u.share.eq_ignore_ascii_case(&from.share) => u.path,
+        Ok(u) => {
+            return Err(format!(
+                "{} and {} are on different shares (//{}/{} and //{}/{}): SMB renames within one share; copy and delete instead",
+                a.url, a.to, from.host, from.share, u.host, u.share
+            )
+            .into());
+        }
+        Err(_) => a.to.clone(),
     };
-    let rt = runtime()?;
-    let (_to_ns, to) = crate::cmd::dfs::locate(&a.connect, &to_url, &rt)?;
-    with_located(&a.connect, &a.url, |at, rt| {
+    with_namespace(&a.connect, &a.url, |ns, at, rt| {
+        let to_path = to_path.split(['/', '\\']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
+        let to = rt.block_on(ns.locate_path(&to_path, rt))?;
         let (here, there) = (at.tree.session().host(), to.tree.session().host());
         if !here.eq_ignore_ascii_case(there) || !at.tree.share().eq_ignore_ascii_case(to.tree.share()) {
             return Err(format!(

@@ -176,7 +176,7 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
         rt.block_on(builder.connect()).map_err(|e| format!("{}:{port}: {}", url.host, crate::cmd::smb::explain(&e)))?;
     let tree =
         rt.block_on(client.tree(&url.share)).map_err(|e| format!("{}: {}", url.share, crate::cmd::smb::explain(&e)))?;
-    let ns = crate::cmd::dfs::Namespace::new(&a.connect, &url.host, &url.share, client, tree);
+    let ns = crate::cmd::dfs::Namespace::new(&a.connect, &url, client, tree);
     let fs = fs::ShareFs::new(rt, ns, &url.path, options.clone());
     let mut config = fuser::Config::default();
     // Several kernel requests served at once (each thread reads its own clone of /dev/fuse).

@@ -4,7 +4,6 @@
 
 use super::Link;
 use super::report::{Report, Verdict, Wrong};
-use crate::cmd::cifs_upcall::canonical_host;
 use crate::cmd::smb::{Connect, SmbUrl};
 use crate::context::Context;
 use keyless_krb::ccache::CCache;
@@ -72,7 +71,7 @@ pub fn walk(
 
 /// cifs/<host> (or --spn) in the realm krb5.conf maps the host to, else the client's.
 fn service(ctx: &Context, c: &Connect, url: &SmbUrl, client_realm: &str) -> Principal {
-    let spn = c.spn().map_or_else(|| format!("cifs/{}", canonical_host(&url.host)), str::to_string);
+    let spn = c.spn().map_or_else(|| crate::cmd::smb::default_spn(&url.host), str::to_string);
     ctx.service_principal(&spn, client_realm).unwrap_or_else(|_| {
         Principal::parse(&spn, Some(client_realm)).unwrap_or_else(|_| Principal::krbtgt(client_realm, client_realm))
     })

@@ -30,7 +30,7 @@ pub struct Args {
     /// request-key's rules (default /etc/request-key.conf and the files of /etc/request-key.d).
     #[arg(long, value_name = "PATH", requires = "kernel")]
     request_key_conf: Vec<PathBuf>,
-    /// The same report as JSON: {"links":[{"link","status","detail"}...],"exit":N}.
+    /// The same report as JSON: {"links":[{"link","status","code","detail"}...],"exit":N}.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -144,17 +144,26 @@ fn walk(a: &Args) -> Result<Report, Failure> {
         };
     }
     let oauth = c.auth() == AuthKind::Oauth;
+    let by_password = matches!(c.auth(), AuthKind::Ntlm | AuthKind::StorageKey);
     let mut kdc_clock = None;
     let mut ticket = None;
     if oauth {
         if let Some(url) = &url {
             ticket = oauth::walk(&mut report, url, c, &rt);
         }
+    } else if by_password {
+        report.skip::<()>(Link::Cache, "no Kerberos with --auth ntlm or storage-key");
     } else {
-        let ctx = Context::load()?;
-        let found = kerberos::walk(&mut report, &ctx, url.as_ref(), c, &rt);
-        kdc_clock = found.kdc_clock;
-        ticket = found.ticket;
+        match Context::load() {
+            Ok(ctx) => {
+                let found = kerberos::walk(&mut report, &ctx, url.as_ref(), c, &rt);
+                kdc_clock = found.kdc_clock;
+                ticket = found.ticket;
+            }
+            Err(e) => {
+                report.fail(Link::Realm, report::Wrong::new(e.to_string(), "fix krb5.conf (KRB5_CONFIG names it)"))
+            }
+        }
     }
     match network::clock(negotiated.as_ref().and_then(|n| n.clock), kdc_clock) {
         Some(verdict) => report.record(Link::Clock, verdict),
@@ -163,17 +172,15 @@ fn walk(a: &Args) -> Result<Report, Failure> {
         }
     }
     if let Some(url) = &url {
-        match ticket {
-            Some(_) if negotiated.is_none() => {
-                report.skip::<()>(Link::Session, "no dialect in common");
-            }
-            Some(t) => {
-                let dialect = negotiated.as_ref().map(|n| n.dialect);
-                report.check(Link::Session, || session(url, c, t, dialect, &rt));
-            }
-            None => {
-                report.skip::<()>(Link::Session, "no ticket to present");
-            }
+        let dialect = negotiated.as_ref().map(|n| n.dialect);
+        if negotiated.is_none() {
+            report.skip::<()>(Link::Session, "no dialect in common");
+        } else if by_password {
+            report.check(Link::Session, || session(url, c, None, dialect, &rt));
+        } else if let Some(t) = ticket {
+            report.check(Link::Session, || session(url, c, Some(t), dialect, &rt));
+        } else {
+            report.skip::<()>(Link::Session, "no ticket to present");
         }
     }
     if a.kernel {
@@ -182,24 +189,33 @@ fn walk(a: &Args) -> Result<Report, Failure> {
     Ok(report)
 }
 
-/// SESSION_SETUP and TREE_CONNECT with the ticket the walk found, as the file commands do
-/// them (nothing is stored anywhere).
+/// SESSION_SETUP and TREE_CONNECT as the file commands do them (nothing is stored anywhere).
 fn session(
     url: &SmbUrl,
     c: &Connect,
-    ticket: Credential,
+    ticket: Option<Credential>,
     dialect: Option<keyless_smb::Dialect>,
     rt: &tokio::runtime::Runtime,
 ) -> Verdict<()> {
     let port = c.port_for(url);
-    let mut builder =
-        Client::builder(&url.host).port(port).require_encryption(c.require_encryption()).auth(Auth::Kerberos(ticket));
-    if c.allow_smb2() {
-        builder = builder.dialects(&keyless_client::negotiate::DIALECTS);
-    }
-    if let Some(ip) = c.ip() {
-        builder = builder.address(ip);
-    }
+    // With a ticket the walk found; without one (NTLM, a storage key), as the commands
+    // authenticate.
+    let builder = match ticket {
+        Some(ticket) => {
+            let mut b = Client::builder(&url.host)
+                .port(port)
+                .require_encryption(c.require_encryption())
+                .auth(Auth::Kerberos(ticket));
+            if c.allow_smb2() {
+                b = b.dialects(&keyless_client::negotiate::DIALECTS);
+            }
+            if let Some(ip) = c.ip() {
+                b = b.address(ip);
+            }
+            b
+        }
+        None => smb::client_builder(c, url, rt).map_err(|e| report::Wrong::plain(e.to_string()))?,
+    };
     let client = rt.block_on(builder.connect()).map_err(|e| {
         // smbd and Windows answer ACCESS_DENIED to a session that cannot be encrypted when
         // they demand encryption; the file commands' hint (permissions) would mislead here.

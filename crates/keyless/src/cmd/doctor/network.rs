@@ -16,6 +16,9 @@ use std::time::{Duration, SystemTime};
 /// How long one network step may take.
 const PATIENCE: Duration = Duration::from_secs(5);
 
+/// The largest NEGOTIATE response read.
+const MAX_NEGOTIATE: usize = 64 * 1024;
+
 /// Kerberos' usual tolerance (krb5.conf clockskew), in seconds.
 pub const MAX_SKEW: i64 = 300;
 
@@ -34,7 +37,7 @@ impl Target {
 
 /// The address to connect to, and the SPN the name implies.
 pub fn resolve(t: &Target) -> Verdict<SocketAddr> {
-    let spn = format!("cifs/{}", canonical_host(&t.host));
+    let spn = crate::cmd::smb::default_spn(&t.host);
     let private = if canonical_host(&t.host) != t.host.to_ascii_lowercase() { " (private endpoint)" } else { "" };
     if let Some(ip) = &t.ip {
         let addr = (ip.as_str(), t.port)
@@ -90,6 +93,10 @@ pub fn negotiate(stream: TcpStream, t: &Target, allow_smb2: bool) -> Verdict<Neg
         let smb2 = peer
             .filter(|_| !allow_smb2)
             .and_then(|p| TcpStream::connect_timeout(&p, PATIENCE).ok())
+            .inspect(|s| {
+                let _ = s.set_read_timeout(Some(PATIENCE));
+                let _ = s.set_write_timeout(Some(PATIENCE));
+            })
             .and_then(|s| exchange(s, &DIALECTS[..2], &t.host).ok())
             .and_then(|b| NegotiateResponse::parse(&b).ok().map(|r| r.dialect));
         return Err(match smb2 {
@@ -140,6 +147,10 @@ fn exchange(mut stream: TcpStream, offered: &[Dialect], host: &str) -> Result<Ve
         _ => broken(e.to_string()),
     })?;
     let len = framing::payload_length(&head).map_err(|e| broken(e.to_string()))?;
+    // A NEGOTIATE response is a few hundred bytes; more is no SMB server worth reading.
+    if len > MAX_NEGOTIATE {
+        return Err(broken(format!("a {len}-byte answer to NEGOTIATE")));
+    }
     let mut body = vec![0; len];
     stream.read_exact(&mut body).map_err(|e| broken(e.to_string()))?;
     Ok(body)

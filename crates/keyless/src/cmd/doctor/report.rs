@@ -108,7 +108,9 @@ impl Report {
                 Status::Fail => "FAIL",
                 Status::Skip => "skip",
             };
-            let _ = writeln!(out, "{status:<5}{:<12}{}", l.link.name(), l.detail);
+            // One line per link, whatever a server put in its message.
+            let detail: String = l.detail.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let _ = writeln!(out, "{status:<5}{:<12}{detail}", l.link.name());
         }
         out
     }
