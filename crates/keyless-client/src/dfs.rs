@@ -61,6 +61,38 @@ pub fn answered_prefix(path: &str, answer: &ReferralResponse) -> Option<String> 
     consumed(path, answer.path_consumed)
 }
 
+/// A domain's name and its DCs, as a DC referral (asked for `\domain`) names them; a domain
+/// referral (asked with an empty path) names domains alone, with no DCs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainNames {
+    /// `\domain`, as the server spells it.
+    pub domain: String,
+    /// `\dc` for each of its DCs, in the server's order.
+    pub dcs: Vec<String>,
+}
+
+/// The name lists of a domain or DC referral.
+///
+/// # Errors
+/// [`Unusable::NoTarget`] when it lists none, and [`Unusable::NotNameList`] when it names
+/// targets instead (a server that took the name for one of its own shares).
+pub fn domain_names(answer: &ReferralResponse) -> Result<Vec<DomainNames>, Unusable> {
+    let mut names = Vec::new();
+    for e in &answer.entries {
+        match &e.target {
+            Target::NameList { special_name, expanded } => names.push(DomainNames {
+                domain: special_name.clone(),
+                dcs: expanded.iter().filter(|n| !n.trim_matches('\\').is_empty()).cloned().collect(),
+            }),
+            Target::Path { .. } => return Err(Unusable::NotNameList),
+        }
+    }
+    if names.is_empty() {
+        return Err(Unusable::NoTarget);
+    }
+    Ok(names)
+}
+
 /// Where a path leads: the targets to try in turn, and what is left of the path after the
 /// part the referral answered for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +129,8 @@ pub enum Unusable {
     BadPathConsumed,
     /// Domain or DC names where targets were asked for.
     NameList,
+    /// Targets where domain or DC names were asked for.
+    NotNameList,
 }
 
 impl std::fmt::Display for Unusable {
@@ -105,6 +139,7 @@ impl std::fmt::Display for Unusable {
             Self::NoTarget => "the referral lists no target",
             Self::BadPathConsumed => "the referral's PathConsumed does not fit the path asked for",
             Self::NameList => "a domain referral where targets were asked for",
+            Self::NotNameList => "targets where a domain's names were asked for",
         })
     }
 }
@@ -255,6 +290,32 @@ mod tests {
         assert_eq!(cache.insert("\\ns\\dfs\\link", &half, t0).map(|r| r.rest), Ok("\\link".to_string()));
         half.path_consumed = 2 * 9; // ends inside a name
         assert_eq!(cache.insert("\\ns\\dfs\\link", &half, t0), Err(Unusable::BadPathConsumed));
+    }
+
+    #[test]
+    fn dc_referrals_name_a_domain_and_its_dcs() {
+        let names = |entries: Vec<Target>| ReferralResponse {
+            path_consumed: 0,
+            flags: 0,
+            entries: entries
+                .into_iter()
+                .map(|target| Referral { version: 3, server_type: 0, flags: 2, ttl: 600, target })
+                .collect(),
+        };
+        let dc = names(vec![Target::NameList {
+            special_name: "\\corp.example.com".into(),
+            expanded: vec!["\\dc1.corp.example.com".into(), String::new(), "\\dc2.corp.example.com".into()],
+        }]);
+        assert_eq!(
+            domain_names(&dc),
+            Ok(vec![DomainNames {
+                domain: "\\corp.example.com".into(),
+                dcs: vec!["\\dc1.corp.example.com".into(), "\\dc2.corp.example.com".into()],
+            }])
+        );
+        assert_eq!(domain_names(&names(vec![])), Err(Unusable::NoTarget));
+        let targets = answer("\\corp\\files", 1, &["\\a\\s"]);
+        assert_eq!(domain_names(&targets), Err(Unusable::NotNameList));
     }
 
     #[test]

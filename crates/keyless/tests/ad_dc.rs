@@ -1,11 +1,13 @@
 //! Kerberos to SMB against Samba as an Active Directory DC (its KDC issues the tickets, its
 //! smbd validates them and their PAC): `keyless kinit` as a domain user, then `keyless put`,
 //! `ls` and `get` on a share of the DC with that ticket alone; and the errors for a service the
-//! domain does not know and for no ticket at all.
+//! domain does not know and for no ticket at all. Then the domain's own DFS namespaces
+//! (`\\ad.example.test\sysvol`, `\\ADTEST\netlogon`): no server has those names, the DC's
+//! referrals say where they are.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_testbed::{AD_IP, AdDc, ScratchDir};
+use keyless_testbed::{AD_IP, AdDc, LoopbackHosts, ScratchDir};
 use std::process::Output;
 
 mod common;
@@ -60,4 +62,59 @@ fn kerberos_from_an_ad_dc_to_its_share() {
     let out = keyless(&dc, &["kinit", "-c", &format!("FILE:{}", scratch.join("cc2").display()), &dc.user], "wrong\n");
     let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
     assert!(!out.status.success() && line.lines().count() == 1, "{line}");
+    domain_namespaces(&dc, &scratch, &cc);
+}
+
+/// `smb://ad.example.test/sysvol` and `smb://ADTEST/netlogon`: the domain's names, resolved by
+/// the DC's domain, DC and root referrals (MS-DFSC 3.1.4), to the DC's own shares. keyless finds
+/// the DC as the realm's KDC, which krb5.conf names here (an address would give Kerberos no
+/// name to ask a ticket for).
+fn domain_namespaces(dc: &AdDc, scratch: &ScratchDir, cc: &str) {
+    let Some(_hosts) = LoopbackHosts::add(&[(AD_IP, "dc1.ad.example.test"), (AD_IP, "dc1")]) else { return };
+    let by_address = std::fs::read_to_string(&dc.krb5_conf).unwrap();
+    let named = scratch.join("krb5-kdc-named.conf");
+    std::fs::write(&named, by_address.replace(&format!("kdc = {AD_IP}:88"), "kdc = dc1.ad.example.test:88")).unwrap();
+    let env = |conf: &std::path::Path| {
+        vec![("KRB5_CONFIG", conf.as_os_str().to_owned()), ("KRB5RCACHEDIR", dc.dir.clone().into_os_string())]
+    };
+    let run = |args: &[&str]| common::run(common::KEYLESS, &[args, &["-c", cc]].concat(), env(&named), "");
+
+    let listing = ok(run(&["ls", "smb://ad.example.test/sysvol/"]), "ls the domain's sysvol", dc);
+    assert!(listing.contains("ad.example.test"), "{listing}");
+    let stat = ok(run(&["stat", "smb://ad.example.test/sysvol/ad.example.test"]), "stat in the domain's sysvol", dc);
+    assert!(stat.contains("\\dc1.ad.example.test\\sysvol\\ad.example.test"), "{stat}");
+    let policy = "ad.example.test/Policies/{31B2F340-016D-11D2-945F-00C04FB984F9}/GPT.INI";
+    let on_disk = std::fs::read_to_string(dc.dir.join("state/sysvol").join(policy)).unwrap();
+    let got = ok(run(&["get", &format!("smb://ad.example.test/sysvol/{policy}"), "-"]), "get from sysvol", dc);
+    assert_eq!(got, on_disk);
+    // The NetBIOS name: a domain because the DC's domain referral lists it; its DCs by their
+    // NetBIOS names too.
+    std::fs::write(dc.dir.join("state/sysvol/ad.example.test/scripts/logon.cmd"), "echo hello\r\n").unwrap();
+    let netlogon = ok(run(&["ls", "smb://ADTEST/netlogon/"]), "ls the domain's netlogon by NetBIOS name", dc);
+    assert!(netlogon.contains("logon.cmd"), "{netlogon}");
+    let stat = ok(run(&["stat", "smb://ADTEST/netlogon"]), "stat the domain's netlogon", dc);
+    assert!(stat.to_ascii_lowercase().contains("\\dc1\\netlogon"), "{stat}\n{netlogon}");
+    // Tickets for the DC only: none for a service named after the domain.
+    let tickets = ok(keyless(dc, &["klist", "-c", cc], ""), "klist", dc).to_ascii_lowercase();
+    assert!(tickets.contains("cifs/dc1@") || tickets.contains("cifs/dc1.ad.example.test@"), "{tickets}");
+    assert!(!tickets.contains("cifs/ad.example.test@") && !tickets.contains("cifs/adtest@"), "{tickets}");
+
+    // Mounted: the same namespace walked by find, read by cat.
+    if common::mount::can_mount() {
+        let mnt = scratch.join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let mnt_s = mnt.to_str().unwrap();
+        ok(run(&["mount", "smb://ad.example.test/sysvol", mnt_s]), "mount the domain's sysvol", dc);
+        let _unmount = common::mount::Unmount(mnt.clone());
+        let found = common::mount::sh(&format!("cd {mnt_s} && find . -name GPT.INI | sort"));
+        assert!(found.lines().any(|l| l == format!("./{policy}")), "{found}");
+        assert_eq!(std::fs::read_to_string(mnt.join(policy)).unwrap(), on_disk);
+        common::mount::sh(&format!("df {mnt_s}"));
+    }
+
+    // A realm's KDC known by address only: no DC to ask, said in one line.
+    let out = common::run(common::KEYLESS, &["ls", "smb://ad.example.test/sysvol/", "-c", cc], env(&dc.krb5_conf), "");
+    let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    assert!(!out.status.success() && line.lines().count() == 1, "{line}");
+    assert!(line.contains("kdc = dc1.ad.example.test"), "{line}");
 }

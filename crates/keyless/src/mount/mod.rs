@@ -170,13 +170,17 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
     }
     let url = SmbUrl::parse(&a.url)?;
     let rt = runtime()?;
-    let builder = crate::cmd::smb::client_builder(&a.connect, &url, &rt)?.on_notice(|n| log(&notice(n)));
-    let port = a.connect.port_for(&url);
-    let client =
-        rt.block_on(builder.connect()).map_err(|e| format!("{}:{port}: {}", url.host, crate::cmd::smb::explain(&e)))?;
-    let tree =
-        rt.block_on(client.tree(&url.share)).map_err(|e| format!("{}: {}", url.share, crate::cmd::smb::explain(&e)))?;
-    let ns = crate::cmd::dfs::Namespace::new(&a.connect, &url, client, tree);
+    let ns = crate::cmd::dfs::Namespace::open(&a.connect, &url, &rt, || {
+        let builder = crate::cmd::smb::client_builder(&a.connect, &url, &rt)?.on_notice(|n| log(&notice(n)));
+        let port = a.connect.port_for(&url);
+        let client = rt
+            .block_on(builder.connect())
+            .map_err(|e| format!("{}:{port}: {}", url.host, crate::cmd::smb::explain(&e)))?;
+        let tree = rt
+            .block_on(client.tree(&url.share))
+            .map_err(|e| format!("{}: {}", url.share, crate::cmd::smb::explain(&e)))?;
+        Ok((client, tree))
+    })?;
     let fs = fs::ShareFs::new(rt, ns, &url.path, options.clone());
     let mut config = fuser::Config::default();
     // Several kernel requests served at once (each thread reads its own clone of /dev/fuse).

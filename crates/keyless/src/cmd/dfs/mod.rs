@@ -4,7 +4,11 @@
 //! `cifs/<target>`; `--ip`, `--port` and `--spn` apply to the URL's server only). The commands
 //! ask the referral of their path up front; the mount asks when the server answers
 //! STATUS_PATH_NOT_COVERED. Targets are tried in the server's order; one that does not answer
-//! is passed over for a minute. At most [`MAX_HOPS`] referrals lead to one path.
+//! is passed over for a minute. At most [`MAX_HOPS`] referrals lead to one path. A URL whose
+//! host is a domain (`smb://corp.example.com/files`) has its root found by the domain's DCs
+//! ([`domain`]).
+
+mod domain;
 
 use crate::cmd::smb::{Connect, SmbUrl, connect, explain};
 use crate::context::Failure;
@@ -68,8 +72,11 @@ pub struct Namespace {
     /// The same credentials for other servers.
     targets: Connect,
     cache: Mutex<ReferralCache>,
+    /// The shares reached; the first is the namespace's root.
     shares: Mutex<Vec<Share>>,
     dead: Mutex<Vec<(String, Instant)>>,
+    /// The domain whose DCs say where the root is, when the URL's host is one.
+    domain: Option<domain::Domain>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -79,8 +86,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Namespace {
     /// The namespace whose root is `url`'s share, connected as `client`/`tree`; targets are
     /// reached with `c`'s credentials.
-    pub fn new(c: &Connect, url: &SmbUrl, client: Client, tree: Tree) -> Self {
-        let root = Share { host: url.host.clone(), share: url.share.clone(), tree, _client: client };
+    fn new(c: &Connect, url: &SmbUrl, root: Option<(Client, Tree)>, domain: Option<domain::Domain>) -> Self {
+        let root = root.map(|(client, tree)| Share {
+            host: url.host.clone(),
+            share: url.share.clone(),
+            tree,
+            _client: client,
+        });
         Self {
             host: url.host.clone(),
             port: url.port,
@@ -88,9 +100,106 @@ impl Namespace {
             own: c.clone(),
             targets: c.for_targets(),
             cache: Mutex::default(),
-            shares: Mutex::new(vec![root]),
+            shares: Mutex::new(root.into_iter().collect()),
             dead: Mutex::default(),
+            domain,
         }
+    }
+
+    /// The namespace whose root is `url`'s share: on the URL's server, connected by
+    /// `connect_root`, or where the DCs say when the URL's host is a domain.
+    pub fn open(
+        c: &Connect,
+        url: &SmbUrl,
+        rt: &tokio::runtime::Runtime,
+        connect_root: impl FnOnce() -> Result<(Client, Tree), Failure>,
+    ) -> Result<Self, Failure> {
+        let Some(domain) = domain::candidate(c, url) else {
+            return Ok(Self::new(c, url, Some(connect_root()?), None));
+        };
+        let why = domain.why.clone();
+        match rt.block_on(Self::in_domain(c, url, domain, rt)) {
+            Ok(Some(ns)) => Ok(ns),
+            // Not a domain after all: the server of that name.
+            Ok(None) => Ok(Self::new(c, url, Some(connect_root()?), None)),
+            Err(dc_failure) => match connect_root() {
+                Ok(root) => Ok(Self::new(c, url, Some(root), None)),
+                // A realm's name is a domain's first: why its DCs did not answer comes first.
+                Err(e) if why == domain::Why::RealmName => {
+                    Err(format!("{dc_failure}; as a server, {}: {e}", url.host).into())
+                }
+                Err(_) => Err(dc_failure),
+            },
+        }
+    }
+
+    /// The namespace `\\domain\share` when the domain's DCs know it; `None` when they say the
+    /// host is no domain of theirs.
+    async fn in_domain(
+        c: &Connect,
+        url: &SmbUrl,
+        domain: domain::Domain,
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<Option<Self>, Failure> {
+        let ns = Self::new(c, url, None, Some(domain));
+        let Some(domain) = &ns.domain else { return Ok(None) };
+        let host = &url.host;
+        // A name that is not a realm's is a domain if the domain referral lists it.
+        if domain.why == domain::Why::Unresolved {
+            let listed = match domain.ask(&ns.targets, "", rt).await {
+                domain::Asked::Answer(Ok(answer)) => domain::names_of(&answer).is_ok_and(|n| domain::lists(&n, host)),
+                domain::Asked::Answer(Err(_)) => false,
+                domain::Asked::NoDc(why) => return Err(format!("DFS: is {host} a domain? {why}").into()),
+            };
+            if !listed {
+                return Ok(None);
+            }
+        }
+        // Its DCs, from the DC referral; a DC that takes the name for no domain of its own
+        // says so with a status.
+        match domain.ask(&ns.targets, &format!("\\{host}"), rt).await {
+            domain::Asked::Answer(Ok(answer)) => {
+                let names = domain::names_of(&answer).map_err(|e| format!("DFS: the DC referral for {host}: {e}"))?;
+                if let Some(named) = names.first() {
+                    domain.learn_dcs(named);
+                }
+            }
+            domain::Asked::Answer(Err(e)) if e.status().is_some() => return Ok(None),
+            domain::Asked::Answer(Err(e)) => {
+                return Err(format!("DFS: the DC referral for {host}: {}", explain(&e)).into());
+            }
+            domain::Asked::NoDc(why) => return Err(format!("DFS: the DCs of {host}: {why}").into()),
+        }
+        ns.refer_domain_root(rt).await?;
+        // The first root target that answers becomes the namespace's root share.
+        ns.at("", rt).await?;
+        Ok(Some(ns))
+    }
+
+    /// Asks the domain's DCs where the namespace's roots are (a root referral).
+    async fn refer_domain_root(&self, rt: &tokio::runtime::Runtime) -> Result<(), Failure> {
+        let Some(domain) = &self.domain else { return Ok(()) };
+        let path = unc(&self.host, &self.share, "");
+        let answer = match domain.ask(&self.targets, &path, rt).await {
+            domain::Asked::Answer(Ok(a)) => a,
+            domain::Asked::Answer(Err(e)) => {
+                return Err(
+                    format!("DFS: the DCs of {} know no namespace {}: {}", self.host, self.share, explain(&e)).into()
+                );
+            }
+            domain::Asked::NoDc(why) => return Err(format!("DFS: the DCs of {}: {why}", self.host).into()),
+        };
+        lock(&self.cache)
+            .insert(&path, &answer, Instant::now())
+            .map_err(|u| format!("DFS referral for {path}: {u}"))?;
+        Ok(())
+    }
+
+    /// Whether `unc` is in the domain's namespace (`\domain\share[\...]`).
+    fn in_domain_root(&self, unc: &str) -> bool {
+        self.domain.is_some()
+            && split_unc(unc)
+                .is_some_and(|(h, s, _)| h.eq_ignore_ascii_case(&self.host) && s.eq_ignore_ascii_case(&self.share))
     }
 
     /// The root share.
@@ -102,7 +211,13 @@ impl Namespace {
     pub async fn at(&self, path: &str, rt: &tokio::runtime::Runtime) -> Result<Place, Failure> {
         let mut unc = unc(&self.host, &self.share, path);
         for hop in 0..=MAX_HOPS {
-            let resolved = lock(&self.cache).lookup(&unc, Instant::now());
+            let mut resolved = lock(&self.cache).lookup(&unc, Instant::now());
+            // A domain's namespace has no server of its own: its DCs say again where it is
+            // once their answer expired.
+            if resolved.is_none() && self.in_domain_root(&unc) {
+                self.refer_domain_root(rt).await?;
+                resolved = lock(&self.cache).lookup(&unc, Instant::now());
+            }
             let Some(resolved) = resolved else {
                 let (host, share, rest) =
                     split_unc(&unc).ok_or_else(|| format!("DFS: {unc} is not \\\\server\\share"))?;
@@ -219,9 +334,7 @@ impl Namespace {
         dead.iter().any(|(t, _)| share_of(t) == share_of(target))
     }
 
-    /// The connected share `share` of `host`, connecting (and authenticating) when new. The
-    /// connection is made on a thread of its own: authentication drives the runtime itself,
-    /// which a caller inside it may not.
+    /// The connected share `share` of `host`, connecting (and authenticating) when new.
     fn tree_for(&self, host: &str, share: &str, rt: &tokio::runtime::Runtime) -> Result<Tree, Failure> {
         let known = |shares: &Vec<Share>| {
             shares
@@ -237,16 +350,12 @@ impl Namespace {
         let options = if own { &self.own } else { &self.targets };
         let port = if own { self.port } else { None };
         let url = SmbUrl { host: host.to_string(), port, share: share.to_string(), path: String::new() };
-        let opened = std::thread::scope(|s| {
-            s.spawn(|| {
-                let client = connect(options, &url, rt)?;
-                let tree = rt
-                    .block_on(client.tree(share))
-                    .map_err(|e| Failure::from(format!("//{host}/{share}: {}", explain(&e))))?;
-                Ok::<_, Failure>((client, tree))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(Failure::from(format!("//{host}/{share}: connecting failed"))))
+        let opened = off_runtime(|| {
+            let client = connect(options, &url, rt)?;
+            let tree = rt
+                .block_on(client.tree(share))
+                .map_err(|e| Failure::from(format!("//{host}/{share}: {}", explain(&e))))?;
+            Ok::<_, Failure>((client, tree))
         })?;
         let (client, tree) = opened;
         let mut shares = lock(&self.shares);
@@ -258,6 +367,14 @@ impl Namespace {
     }
 }
 
+/// Runs `connecting` on a thread of its own: authentication drives the runtime itself, which
+/// a caller inside it may not.
+fn off_runtime<T: Send>(connecting: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, Failure> {
+    std::thread::scope(|s| {
+        s.spawn(connecting).join().unwrap_or_else(|_| Err(Failure::from("connecting failed".to_string())))
+    })
+}
+
 fn unc_of(ns: &Namespace, path: &str) -> String {
     unc(&ns.host, &ns.share, path)
 }
@@ -266,11 +383,13 @@ fn unc_of(ns: &Namespace, path: &str) -> String {
 /// share is a DFS one (the commands act on one place).
 pub fn locate(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Namespace, Place), Failure> {
     let path = url.path.split(['/', '\\']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
-    let client = connect(c, url, rt)?;
-    let tree = rt
-        .block_on(client.tree(&url.share))
-        .map_err(|e| Failure::from(format!("//{}/{}: {}", url.host, url.share, explain(&e))))?;
-    let ns = Namespace::new(c, url, client, tree);
+    let ns = Namespace::open(c, url, rt, || {
+        let client = connect(c, url, rt)?;
+        let tree = rt
+            .block_on(client.tree(&url.share))
+            .map_err(|e| Failure::from(format!("//{}/{}: {}", url.host, url.share, explain(&e))))?;
+        Ok((client, tree))
+    })?;
     let place = rt.block_on(ns.locate_path(&path, rt))?;
     Ok((ns, place))
 }
