@@ -14,7 +14,7 @@ use keyless_smb::Dialect;
 use keyless_smb::Message;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
@@ -187,7 +187,14 @@ impl ClientBuilder {
         );
         tokio::spawn(driver.run());
         let first = is_ready.await.map_err(|_| Error::Closed)??;
-        let inner = SessionInner { commands, shared, config, first, tickets: AtomicU64::new(0) };
+        let inner = SessionInner {
+            commands,
+            shared,
+            config,
+            first,
+            tickets: AtomicU64::new(0),
+            referrals_ex_refused: AtomicBool::new(false),
+        };
         let session = Session { inner: Arc::new(inner) };
         Ok(Client { session })
     }
@@ -238,6 +245,8 @@ struct SessionInner {
     /// The first session's info (the driver keeps the latest in `shared`).
     first: Arc<SessionInfo>,
     tickets: AtomicU64,
+    /// The server refused the EX form of DFS referral requests.
+    referrals_ex_refused: AtomicBool,
 }
 
 /// One authenticated connection to one server, reconnected by its driver when it drops.
@@ -253,6 +262,11 @@ impl core::fmt::Debug for Session {
 }
 
 impl Session {
+    /// Whether the server refused the EX form of DFS referral requests (set once it did).
+    pub(crate) fn referrals_ex_refused(&self) -> &AtomicBool {
+        &self.inner.referrals_ex_refused
+    }
+
     /// The session as last established (it may change after a reconnection).
     pub fn info(&self) -> Arc<SessionInfo> {
         self.inner.shared.info.lock().ok().and_then(|i| i.clone()).unwrap_or_else(|| self.inner.first.clone())

@@ -4,9 +4,10 @@
 
 use crate::client::Session;
 use crate::error::Error;
-use keyless_smb::dfs::{ReferralRequest, ReferralResponse, Target};
+use keyless_smb::dfs::{ReferralRequest, ReferralRequestEx, ReferralResponse, Target};
 use keyless_smb::ioctl::{IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ctl_code};
-use keyless_smb::{Message, WireError};
+use keyless_smb::{Dialect, Message, NtStatus, WireError};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The highest referral version keyless reads.
@@ -16,6 +17,10 @@ pub const MAX_REFERRAL_LEVEL: u16 = 4;
 /// an answer that did not fit (STATUS_BUFFER_OVERFLOW) is asked again with room for 64 KiB.
 const REFERRAL_BYTES: [u32; 2] = [16 * 1024, 65_535];
 
+/// STATUS_FS_DRIVER_REQUIRED: what Samba answers a control code it does not serve on IPC$,
+/// the EX form among them.
+const FS_DRIVER_REQUIRED: NtStatus = NtStatus(0xC000_019C);
+
 impl Session {
     /// The referral for `path` (`\server\share[\path]`, or `\domain[\namespace]`), asked on
     /// the server's IPC$ share (MS-SMB2 3.2.4.20.3).
@@ -24,31 +29,66 @@ impl Session {
     /// [`Error::Status`] as the server answers (NOT_FOUND for a path in no namespace), and
     /// [`Error::Wire`] for a referral that does not decode.
     pub async fn dfs_referral(&self, path: &str) -> Result<ReferralResponse, Error> {
-        let ipc = self.tree_connect("IPC$").await?;
+        self.dfs_referral_in_site(path, None).await
+    }
+
+    /// [`Self::dfs_referral`] for a client in the Active Directory site `site`: asked in the
+    /// EX form, which carries the site so the server lists the targets nearest first, where
+    /// the server offers it (SMB 3.x, MS-DFSC 3.1.4.2); in the plain form on older dialects
+    /// and, from then on, on a server that refused the EX form (Samba does).
+    ///
+    /// # Errors
+    /// As [`Self::dfs_referral`].
+    pub async fn dfs_referral_in_site(&self, path: &str, site: Option<&str>) -> Result<ReferralResponse, Error> {
+        let extended = site.is_some()
+            && self.info().negotiated.dialect.0 >= Dialect::SMB_30.0
+            && !self.referrals_ex_refused().load(Ordering::Relaxed);
+        if extended {
+            let input = ReferralRequestEx {
+                max_level: MAX_REFERRAL_LEVEL,
+                path: path.to_string(),
+                site: site.map(str::to_string),
+            }
+            .to_bytes()?;
+            match self.referral_ioctl(ctl_code::DFS_GET_REFERRALS_EX, &input).await {
+                Err(e)
+                    if matches!(
+                        e.status(),
+                        Some(FS_DRIVER_REQUIRED | NtStatus::NOT_SUPPORTED | NtStatus::INVALID_DEVICE_REQUEST)
+                    ) =>
+                {
+                    self.referrals_ex_refused().store(true, Ordering::Relaxed);
+                }
+                answer => return answer,
+            }
+        }
         let input = ReferralRequest { max_level: MAX_REFERRAL_LEVEL, path: path.to_string() }.to_bytes();
+        self.referral_ioctl(ctl_code::DFS_GET_REFERRALS, &input).await
+    }
+
+    /// One referral IOCTL on IPC$, asked again with more room when the answer did not fit.
+    async fn referral_ioctl(&self, code: u32, input: &[u8]) -> Result<ReferralResponse, Error> {
+        let ipc = self.tree_connect("IPC$").await?;
         let mut answer = None;
         for max_output_response in REFERRAL_BYTES {
             let request = IoctlRequest {
-                ctl_code: ctl_code::DFS_GET_REFERRALS,
+                ctl_code: code,
                 file_id: [0xFF; 16],
                 max_input_response: 0,
                 max_output_response,
                 flags: IOCTL_IS_FSCTL,
-                input: &input,
+                input,
             };
             let got = self
                 .call(crate::proto::Request::new(&request, ipc.target())?.payload(max_output_response as usize))
                 .await?;
-            if got.response.status() != keyless_smb::NtStatus::BUFFER_OVERFLOW {
+            if got.response.status() != NtStatus::BUFFER_OVERFLOW {
                 answer = Some(got);
                 break;
             }
         }
         let Some(answer) = answer else {
-            return Err(Error::Status {
-                command: keyless_smb::Command::IOCTL,
-                status: keyless_smb::NtStatus::BUFFER_OVERFLOW,
-            });
+            return Err(Error::Status { command: keyless_smb::Command::IOCTL, status: NtStatus::BUFFER_OVERFLOW });
         };
         answer.response.check()?;
         let output = IoctlResponse::parse(answer.response.bytes())?.output;

@@ -1,7 +1,7 @@
 //! DFS referrals asked of Debian's Samba smbd serving a DFS root (`msdfs root = yes`): the
 //! root's own referral, a link's with its two targets in the configured order, a nested path
 //! under the link, and a path in no namespace; the answers go through the referral cache; and
-//! tshark reads the exchange.
+//! tshark reads the exchange, the EX form (with a site) that Samba refuses among it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
@@ -69,6 +69,12 @@ fn tshark_reads_the_referral_exchange() {
             Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: smbd.password.clone().into() };
         let client = Client::builder("127.0.0.1").port(smbd.port).auth(auth).record(true).connect().await.unwrap();
         client.session().dfs_referral("\\127.0.0.1\\dfs\\link\\x").await.unwrap();
+        // With the client's site named: the EX form first (SMB 3.1.1 offers it), which Samba
+        // refuses; the plain form then, and alone from then on.
+        for path in ["\\127.0.0.1\\dfs\\link\\y", "\\127.0.0.1\\dfs\\link\\z"] {
+            let answer = client.session().dfs_referral_in_site(path, Some("Site-A")).await.unwrap();
+            assert_eq!(answer.entries.len(), 1, "{answer:?}");
+        }
         // A CREATE on the DFS share: the DFS flag, and the name as a DFS path.
         let root = client.tree("dfs").await.unwrap();
         root.mkdir("made-here").await.unwrap();
@@ -99,6 +105,17 @@ fn tshark_reads_the_referral_exchange() {
     let made: Vec<&String> = creates.fields.iter().filter(|l| l.contains("made-here")).collect();
     assert!(!made.is_empty() && made.iter().all(|l| l.starts_with("1\t127.0.0.1\\dfs\\made-here")), "{made:?}");
     assert!(root_dir.join("made-here").is_dir());
+    // One EX request, refused with STATUS_FS_DRIVER_REQUIRED; both paths then asked plainly.
+    let ioctls =
+        keyless_testbed::tshark::dissect(&scratch, &framed, &["smb2.ioctl.function", "smb2.nt_status", "smb.file"])
+            .unwrap();
+    let rows: Vec<&str> = ioctls.fields.iter().map(String::as_str).filter(|l| !l.trim().is_empty()).collect();
+    let ex = rows.iter().position(|l| l.starts_with("0x000601b0")).expect("an EX request");
+    assert_eq!(rows.iter().filter(|l| l.starts_with("0x000601b0")).count(), 1, "{rows:?}");
+    assert_eq!(rows[ex + 1], "\t0xc000019c\t", "{rows:?}");
+    for path in ["y", "z"] {
+        assert!(rows.contains(&format!("0x00060194\t\t\\127.0.0.1\\dfs\\link\\{path}").as_str()), "{rows:?}");
+    }
 }
 
 /// A proxy that holds the session's signing key (read from smbd's log, as only a test can)

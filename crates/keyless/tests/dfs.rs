@@ -91,6 +91,9 @@ fn the_commands_follow_links_to_other_servers() {
 
     let listing = common::ok(e.keyless(&["ls", "smb://ns.example.test/dfs/link/"]), "ls through the link");
     assert!(listing.contains("report.bin"), "{listing}");
+    // With a site named, the same (Samba refuses the EX form that carries it; the plain one serves).
+    let in_site = e.keyless(&["ls", "smb://ns.example.test/dfs/link/", "--dfs-site", "Site-A"]);
+    assert_eq!(common::ok(in_site, "ls with --dfs-site"), listing);
     let back = e.kdc.dir.join("back.bin");
     common::ok(e.keyless(&["get", "smb://ns.example.test/dfs/link/report.bin", back.to_str().unwrap()]), "get");
     assert_eq!(sha256(&back), sha256(&local));
@@ -195,7 +198,7 @@ fn the_mount_walks_through_links() {
     if !common::mount::can_mount() {
         return;
     }
-    let Some(e) = estate() else { return };
+    let Some(mut e) = estate() else { return };
     std::fs::create_dir_all(e.target.share_path.join("tree/sub")).unwrap();
     std::fs::write(e.target.share_path.join("tree/sub/a.txt"), "alpha\n").unwrap();
     std::fs::write(e.target.share_path.join("tree/b.bin"), vec![7u8; 200_000]).unwrap();
@@ -229,4 +232,12 @@ fn the_mount_walks_through_links() {
     common::mount::sh(&format!("mv {mnt_s}/top.txt {mnt_s}/link/top.txt"));
     assert_eq!(std::fs::read_to_string(e.target.share_path.join("top.txt")).unwrap(), "top\n");
     assert!(!e.namespace.dir.join("dfs-dfs/top.txt").exists());
+
+    // The target the mount is using dies: the link's next target serves from then on.
+    std::fs::write(e.first.as_ref().unwrap().share_path.join("on-first.txt"), "1").unwrap();
+    let served = common::mount::sh(&format!("ls {mnt_s}/failover/"));
+    assert!(served.contains("on-first.txt"), "{served}");
+    drop(e.first.take());
+    let after = common::mount::sh(&format!("ls {mnt_s}/failover/"));
+    assert!(after.contains("copied") && !after.contains("on-first.txt"), "{after}");
 }

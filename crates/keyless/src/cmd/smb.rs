@@ -72,6 +72,10 @@ pub struct Connect {
     /// Extra CA certificate (PEM) to trust for an https:// KDC proxy or Azure endpoint.
     #[arg(long, value_name = "FILE")]
     ca_file: Vec<PathBuf>,
+    /// This client's Active Directory site, sent with DFS referral requests (their EX form,
+    /// on SMB 3.x servers that take it) so that targets in the site come first.
+    #[arg(long, value_name = "SITE")]
+    dfs_site: Option<String>,
     #[command(flatten)]
     identity: IdentityArgs,
     /// The NTLM password once read (shared by the clones made for other servers).
@@ -110,6 +114,10 @@ impl Connect {
 
     pub fn ca_files(&self) -> &[PathBuf] {
         &self.ca_file
+    }
+
+    pub fn dfs_site(&self) -> Option<&str> {
+        self.dfs_site.as_deref()
     }
 
     pub fn identity(&self) -> &IdentityArgs {

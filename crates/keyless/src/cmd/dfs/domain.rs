@@ -117,7 +117,7 @@ impl Domain {
                     continue;
                 }
             };
-            match session.dfs_referral(path).await {
+            match session.dfs_referral_in_site(path, targets.dfs_site()).await {
                 Err(e) if e.status().is_none() => {
                     lock(&self.sessions).retain(|(name, _)| name != &dc);
                     failures.push(format!("{dc}: {}", explain(&e)));

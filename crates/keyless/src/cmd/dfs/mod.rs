@@ -295,7 +295,7 @@ impl Namespace {
         let place = self.at(path, rt).await?;
         let session = place.tree.session().clone();
         let asked = unc(session.host(), place.tree.share(), &place.path);
-        let answer = match session.dfs_referral(&asked).await {
+        let answer = match session.dfs_referral_in_site(&asked, self.own.dfs_site()).await {
             Ok(a) => a,
             // No link on the path: the share holds it (Samba says OBJECT_PATH_NOT_FOUND, as for
             // a name that is not there at all; the operation itself will tell).
