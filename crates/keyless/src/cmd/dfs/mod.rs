@@ -128,7 +128,8 @@ impl Namespace {
                 Err(e) if why == domain::Why::RealmName => {
                     Err(format!("{dc_failure}; as a server, {}: {e}", url.host).into())
                 }
-                Err(_) => Err(dc_failure),
+                // A name that resolves nowhere: that is what to fix first.
+                Err(e) => Err(e),
             },
         }
     }
