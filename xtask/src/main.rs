@@ -50,6 +50,8 @@ const APT_PACKAGES: &[&str] = &[
     "libkrb5-dev",
     "python3-pip",
     "python3-dev",
+    // Other SMB clients whose captures keyless inspect reads (the PyPI impacket beside it).
+    "python3-impacket",
     "gcc",
     "samba",
     "samba-ad-dc",
@@ -209,20 +211,22 @@ fn deps() -> Result<(), String> {
         }
     }
     // pyspnego (PyPI) as an independent NTLM/SPNEGO peer, with python-gssapi and pykrb5 for
-    // its Kerberos (built against libkrb5-dev), into target/py (no venv needed).
+    // its Kerberos (built against libkrb5-dev), and the newest impacket and smbprotocol as
+    // other SMB clients for inspect's tests, into target/py (no venv needed).
     let py = workspace_root().join("target/py");
     let has_spnego = Command::new("python3")
-        .args(["-c", "import spnego, gssapi, krb5"])
+        .args(["-c", "import spnego, gssapi, krb5, impacket, smbclient"])
         .env("PYTHONPATH", &py)
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !has_spnego {
         let target = py.to_string_lossy().into_owned();
-        let packages = ["pyspnego==0.12.4", "gssapi==1.12.0", "krb5==0.10.0"];
+        let packages =
+            ["pyspnego==0.12.4", "gssapi==1.12.0", "krb5==0.10.0", "impacket==0.13.1", "smbprotocol==1.17.0"];
         let mut args = vec!["-m", "pip", "install", "-q", "--target", &target];
         args.extend(packages);
-        run("install pyspnego, python-gssapi, pykrb5", "python3", &args, &[])?;
+        run("install pyspnego, python-gssapi, pykrb5, impacket, smbprotocol", "python3", &args, &[])?;
     }
     if !have("cargo", &["fuzz", "--version"]) {
         run("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;

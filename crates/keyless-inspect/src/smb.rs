@@ -160,7 +160,7 @@ fn one(m: &Captured, msg: &[u8], offset: usize, decrypted: bool, keys: &mut Keys
         r.broken = Some(Broken { offset, what: e.to_string() });
     }
     let kerberos = session_setup_auth(m, &h, msg, offset, keys, &mut r);
-    keys.smb.message(m.connection, &h, msg, &mut r);
+    keys.smb.message(m.connection, &h, msg, decrypted, &mut r);
     out.push(r);
     out.extend(kerberos);
 }

@@ -65,8 +65,11 @@ impl<'s> SmbKeys<'s> {
     }
 
     /// Follows NEGOTIATE and SESSION_SETUP (hash, then keys on success), and checks the
-    /// signature of every signed message of a known session. Fields go into `r`.
-    pub fn message(&mut self, connection: usize, h: &Header, msg: &[u8], r: &mut Record) {
+    /// signature of every signed message of a known session that came in the clear. One that
+    /// came inside a TRANSFORM that opened is authenticated by the encryption and its
+    /// signature is not checked (MS-SMB2 3.2.5.1.3; smbd signs some of those anyway, not
+    /// always with the key a signature check would use). Fields go into `r`.
+    pub fn message(&mut self, connection: usize, h: &Header, msg: &[u8], decrypted: bool, r: &mut Record) {
         let response = h.is_response();
         match (h.command(), response) {
             (Command::NEGOTIATE, false) => {
@@ -85,9 +88,12 @@ impl<'s> SmbKeys<'s> {
             (Command::SESSION_SETUP, true) => self.settle(connection, h, msg, r),
             _ => {}
         }
-        if h.flags() & keyless_smb::header::flags::SIGNED != 0
+        if decrypted {
+            r.field("authenticated_by", "encryption");
+        } else if h.flags() & keyless_smb::header::flags::SIGNED != 0
             && let Some(s) = self.sessions.get(&h.session_id())
         {
+            r.field("authenticated_by", "signature");
             r.field("signature_check", if s.signer.verify(msg).is_ok() { "good" } else { "BAD" });
         }
     }

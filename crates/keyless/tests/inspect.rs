@@ -748,3 +748,123 @@ fn dfs_referrals_show_the_fields_tshark_shows() {
     assert!(ours.len() >= 2, "no referral exchange recorded: {ours:?}");
     assert_eq!(ours, theirs);
 }
+
+/// impacket: put a file, list the share, get it back.
+const IMPACKET: &str = r#"
+import sys
+from impacket.smbconnection import SMBConnection
+port, share, user, password, local, back = sys.argv[1:7]
+c = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=int(port))
+c.login(user, password)
+with open(local, "rb") as f:
+    c.putFile(share, "other.bin", f.read)
+c.listPath(share, "*")
+with open(back, "wb") as f:
+    c.getFile(share, "other.bin", f.write)
+c.logoff()
+"#;
+
+/// smbprotocol (its `smbclient` module): the same, encryption asked for.
+const SMBPROTOCOL: &str = r#"
+import sys, smbclient
+port, share, user, password, local, back = sys.argv[1:7]
+smbclient.register_session("127.0.0.1", username=user, password=password, port=int(port), encrypt=True)
+path = rf"\\127.0.0.1\{share}\other.bin"
+with open(local, "rb") as f, smbclient.open_file(path, mode="wb", port=int(port)) as out:
+    out.write(f.read())
+smbclient.listdir(rf"\\127.0.0.1\{share}", port=int(port))
+with smbclient.open_file(path, mode="rb", port=int(port)) as f, open(back, "wb") as out:
+    out.write(f.read())
+smbclient.reset_connection_cache()
+"#;
+
+/// Other clients' encrypted sessions with smbd (impacket from Debian and from PyPI, Python's
+/// smbprotocol; SMB 3.1.1 and 3.0): smbd sets the signed flag on some responses inside a
+/// TRANSFORM, which are authenticated by the encryption and not signature-checked (MS-SMB2
+/// 3.2.5.1.3): no BAD anywhere, every TRANSFORM opens. A byte changed inside one TRANSFORM
+/// keeps that one shut, and says so.
+#[test]
+fn other_clients_encrypted_sessions_show_no_false_bad() {
+    if tools().is_none() {
+        return;
+    }
+    let py = keyless_testbed::PySpnego::python_path();
+    let both = [SmbMode::Encrypt, SmbMode::EncryptOnly("SMB3_00")];
+    // (what, python, PYTHONPATH, script, dialects): Debian's impacket 0.10 has no SMB 3.1.1.
+    let clients = [
+        ("impacket (Debian)", "/usr/bin/python3", None, IMPACKET, &both[1..]),
+        ("impacket (PyPI)", "python3", Some(&py), IMPACKET, &both[..]),
+        ("smbprotocol (PyPI)", "python3", Some(&py), SMBPROTOCOL, &both[..]),
+    ];
+    let mut signed_inside = 0;
+    for (what, python, path, script, modes) in clients {
+        let mut probe = Command::new(python);
+        probe.args(["-c", if script == IMPACKET { "import impacket" } else { "import smbclient" }]);
+        if let Some(p) = path {
+            probe.env("PYTHONPATH", p);
+        }
+        if !probe.stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success()) {
+            assert!(std::env::var_os("CI").is_none(), "{what} is not installed (cargo xtask deps installs it)");
+            eprintln!("skipped: {what} is not installed");
+            continue;
+        }
+        for &mode in modes {
+            let scratch = ScratchDir::new("inspect-other-clients");
+            let Some(smbd) = Smbd::start(&scratch, mode, None) else { return };
+            let local = scratch.join("other.bin");
+            std::fs::write(&local, (0..150_000u32).map(|i| (i % 253) as u8).collect::<Vec<u8>>()).unwrap();
+            let back = scratch.join("back.bin");
+            let rec = Dumpcap::start(&scratch, "other", &format!("tcp port {}", smbd.port)).unwrap();
+            let mut run = Command::new(python);
+            run.args(["-c", script, &smbd.port.to_string(), &smbd.share, &smbd.user, &smbd.password])
+                .args([local.to_str().unwrap(), back.to_str().unwrap()]);
+            if let Some(p) = path {
+                run.env("PYTHONPATH", p);
+            }
+            keyless_testbed::run(&mut run);
+            assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&local).unwrap(), "{what} {mode:?}");
+            let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+
+            let (code, records, err) =
+                inspect_json(&file, &inspect_keys(&smbd).iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(code == 0 && !err.contains("bad signatures"), "{what} {mode:?}: exit {code}: {err}");
+            let bad: Vec<&Value> = records.iter().filter(|r| r["fields"]["signature_check"] == "BAD").collect();
+            assert!(bad.is_empty(), "{what} {mode:?}: {bad:?}");
+            let transforms: Vec<&Value> = records.iter().filter(|r| r["kind"] == "TRANSFORM (encrypted)").collect();
+            assert!(!transforms.is_empty(), "{what} {mode:?}: not sealed");
+            assert!(transforms.iter().all(|t| t["fields"]["decrypted"] == true), "{what} {mode:?}: {transforms:?}");
+            // Signed inside, and judged by the encryption only.
+            let inside: Vec<&Value> = records.iter().filter(|r| r["fields"]["encrypted"] == true).collect();
+            assert!(inside.iter().all(
+                |r| r["fields"]["authenticated_by"] == "encryption" && r["fields"].get("signature_check").is_none()
+            ));
+            signed_inside += inside
+                .iter()
+                .filter(|r| r["fields"]["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "signed")))
+                .count();
+            assert_eq!(total(&records, "WRITE request", "length"), 150_000, "{what} {mode:?}");
+
+            // One byte changed in the ciphertext of the last TRANSFORM: it stays shut.
+            let mut bytes = std::fs::read(&file).unwrap();
+            let at = rfind(&bytes, b"\xfdSMB").unwrap() + 52 + 2;
+            bytes[at] ^= 0x40;
+            let tampered = scratch.join("tampered.pcap");
+            std::fs::write(&tampered, bytes).unwrap();
+            let (_, shut, err) =
+                inspect_json(&tampered, &inspect_keys(&smbd).iter().map(String::as_str).collect::<Vec<_>>());
+            let not_opened = shut.iter().filter(|r| r["fields"]["not_decrypted"].is_string()).count();
+            assert_eq!(not_opened, 1, "{what} {mode:?}: {err}");
+            assert!(err.contains("1 encrypted frames that did not open"), "{what} {mode:?}: {err}");
+        }
+    }
+    assert!(signed_inside > 0, "smbd signed no message inside a TRANSFORM: the case is not exercised");
+}
+
+/// `--session-key` for each session smbd logged.
+fn inspect_keys(smbd: &Smbd) -> Vec<String> {
+    smbd.logged_session_keys().into_iter().flat_map(|k| ["--session-key".to_string(), k]).collect()
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
