@@ -471,11 +471,20 @@ impl Server {
     /// [`Error::Crypto`] (integrity) for a wrong password or MIC, [`Error::Malformed`] for junk,
     /// and a refusal of anything but NTLMv2.
     pub fn verify(self, authenticate: &[u8], password: &[u8]) -> Result<(Authenticate, NtlmKey), Error> {
+        self.verify_with_nt_hash(authenticate, &ntlm::nt_hash(password).map_err(Error::Crypto)?)
+    }
+
+    /// [`Self::verify`] with the password's NT hash (MD4 of its UTF-16LE), which is all the
+    /// check needs: what a domain's account database, secretsdump or mimikatz give.
+    ///
+    /// # Errors
+    /// As [`Self::verify`].
+    pub fn verify_with_nt_hash(self, authenticate: &[u8], nt_hash: &NtlmKey) -> Result<(Authenticate, NtlmKey), Error> {
         let auth = Authenticate::parse(authenticate)?;
         if auth.nt_response.len() < 16 + 28 {
             return Err(Error::ReplyMismatch("not an NTLMv2 response (NTLMv1 is refused)"));
         }
-        let key = ntlm::ntowf_v2(&ntlm::nt_hash(password).map_err(Error::Crypto)?, &auth.user, &auth.domain);
+        let key = ntlm::ntowf_v2(nt_hash, &auth.user, &auth.domain);
         let (proof, temp) = auth.nt_response.split_at(16);
         let expected = ntlm::nt_proof_str(&key, &self.server_challenge, temp);
         if !bool::from(expected.ct_eq(proof)) {

@@ -19,6 +19,7 @@ pub use stats::{Stats, stats, stats_text};
 
 use keyless_capture::{Capture, Connection, Message, Protocol};
 use keyless_crypto::Zeroizing;
+use keyless_crypto::ntlm::NtlmKey;
 use keyless_krb::keytab::Keytab;
 use serde_json::Value;
 
@@ -32,8 +33,9 @@ pub struct Secrets {
     pub keytabs: Vec<Keytab>,
     /// GSS session keys (16 or 32 bytes) by SMB session id.
     pub session_keys: Vec<(u64, Zeroizing<Vec<u8>>)>,
-    /// Passwords tried on every NTLM AUTHENTICATE: the one that verifies gives its session key.
-    pub passwords: Vec<Zeroizing<Vec<u8>>>,
+    /// NT hashes (of passwords, or as secretsdump and mimikatz give them) tried on every NTLM
+    /// AUTHENTICATE: the one that verifies gives its session key.
+    pub nt_hashes: Vec<NtlmKey>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -41,7 +43,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("keytabs", &self.keytabs.len())
             .field("session_keys", &self.session_keys.iter().map(|(id, _)| format!("{id:#018x}")).collect::<Vec<_>>())
-            .field("passwords", &self.passwords.len())
+            .field("nt_hashes", &self.nt_hashes.len())
             .finish()
     }
 }
@@ -50,7 +52,7 @@ impl std::fmt::Debug for Secrets {
 pub(crate) struct Keys<'s> {
     krb: krb_keys::Keyring<'s>,
     smb: smb_keys::SmbKeys<'s>,
-    passwords: &'s [Zeroizing<Vec<u8>>],
+    nt_hashes: &'s [NtlmKey],
 }
 
 /// One decoded message (one SMB2 header of a compound counts as one message).
@@ -119,7 +121,7 @@ impl<'s> Inspector<'s> {
             keys: Keys {
                 krb: krb_keys::Keyring::new(&secrets.keytabs),
                 smb: smb_keys::SmbKeys::new(&secrets.session_keys),
-                passwords: &secrets.passwords,
+                nt_hashes: &secrets.nt_hashes,
             },
         }
     }
@@ -206,6 +208,6 @@ fn fuzz_secrets(c: &Capture) -> Secrets {
             enctype,
             key: Zeroizing::new(vec![0x24; len]),
         });
-    let passwords = vec![Zeroizing::new(b"fuzz".to_vec())];
-    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys, passwords }
+    let nt_hashes = vec![NtlmKey::from_bytes([0x5a; 16])];
+    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys, nt_hashes }
 }

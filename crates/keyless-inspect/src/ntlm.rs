@@ -4,7 +4,6 @@
 //! does with its NT password.
 
 use crate::Record;
-use keyless_crypto::Zeroizing;
 use keyless_crypto::ntlm::NtlmKey;
 use keyless_gss::ntlmssp::{Authenticate, Challenge, Server};
 
@@ -18,7 +17,7 @@ pub(crate) struct NtlmSetup {
 }
 
 /// One NTLMSSP message of a SESSION_SETUP, as fields of its record `r`.
-pub(crate) fn message(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, passwords: &[Zeroizing<Vec<u8>>]) {
+pub(crate) fn message(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, nt_hashes: &[NtlmKey]) {
     match token.get(8..12) {
         Some([1, 0, 0, 0]) => {
             r.field("ntlm", "NEGOTIATE");
@@ -45,23 +44,23 @@ pub(crate) fn message(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, passwo
                 }
                 Err(e) => return r.field("ntlm_not_decoded", e.to_string()),
             }
-            if !passwords.is_empty() {
-                authenticate(r, token, ntlm, passwords);
+            if !nt_hashes.is_empty() {
+                authenticate(r, token, ntlm, nt_hashes);
             }
         }
         _ => r.field("ntlm", "other"),
     }
 }
 
-/// Tries each password on the AUTHENTICATE: the one whose NTProofStr (and MIC) verify
-/// gives the session key.
-fn authenticate(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, passwords: &[Zeroizing<Vec<u8>>]) {
+/// Tries each NT hash on the AUTHENTICATE: the one whose NTProofStr (and MIC) verify gives
+/// the session key.
+fn authenticate(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, nt_hashes: &[NtlmKey]) {
     let (Some(negotiate), Some(challenge)) = (&ntlm.negotiate, &ntlm.challenge) else {
         return r.field("ntlm_not_verified", "the session's NEGOTIATE or CHALLENGE was not captured");
     };
     let mut why = String::new();
-    for password in passwords {
-        let verified = Server::resume(negotiate, challenge).and_then(|server| server.verify(token, password));
+    for hash in nt_hashes {
+        let verified = Server::resume(negotiate, challenge).and_then(|server| server.verify_with_nt_hash(token, hash));
         match verified {
             Ok((_, key)) => {
                 r.field("ntlm_verified", true);
@@ -71,5 +70,5 @@ fn authenticate(r: &mut Record, token: &[u8], ntlm: &mut NtlmSetup, passwords: &
             Err(e) => why = e.to_string(),
         }
     }
-    r.field("ntlm_not_verified", format!("no password given verifies it ({why})"));
+    r.field("ntlm_not_verified", format!("no password or NT hash given verifies it ({why})"));
 }

@@ -187,7 +187,7 @@ fn session_setup_auth(
     };
     let token = security_token(blob)?;
     if token.starts_with(b"NTLMSSP\0") {
-        ntlm::message(r, &token, &mut setup.ntlm, keys.passwords);
+        ntlm::message(r, &token, &mut setup.ntlm, keys.nt_hashes);
         return None;
     }
     Some(krb::in_security_token(m, &token, offset, &mut keys.krb, &mut setup.gss))

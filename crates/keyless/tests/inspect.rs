@@ -212,7 +212,7 @@ fn keyless_encrypted_sessions_open() {
             keys.extend(["--session-key".to_string(), key]);
         }
         assert_eq!(keys.len(), 4, "smbd logs both sessions' keys");
-        let (_, by_password) = opened_with_password(&scratch, &file, &smbd.password);
+        let (_, by_password) = opened_with_password(&scratch, &file, &smbd);
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let (code, by_key, err) = inspect_json(&file, &keys);
         assert!(code == 0, "{cipher}: exit {code}: {err}");
@@ -500,7 +500,7 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
 
         // The user's password instead of the key: NTLM's session key, the same records.
-        let (_, mut by_password) = opened_with_password(&scratch, &file, &smbd.password);
+        let (_, mut by_password) = opened_with_password(&scratch, &file, &smbd);
         for r in &mut by_password {
             r["fields"].as_object_mut().unwrap().remove("ntlm_verified");
         }
@@ -508,13 +508,20 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
     }
 }
 
-/// `keyless inspect --password-file` with `password` (written to a file in `scratch`): the
-/// records, with the NTLM AUTHENTICATE verified and every signature good. A wrong password
-/// is said not to verify, and nothing opens.
-fn opened_with_password(scratch: &ScratchDir, file: &Path, password: &str) -> (Value, Vec<Value>) {
+/// `keyless inspect --password-file` with smbd's user's password (written to a file in
+/// `scratch`): the records, with the NTLM AUTHENTICATE verified and every signature good. The
+/// password's NT hash as Samba's account database holds it (`pdbedit -Lw`) opens the same. A
+/// wrong password is said not to verify, and nothing opens.
+fn opened_with_password(scratch: &ScratchDir, file: &Path, smbd: &Smbd) -> (Value, Vec<Value>) {
     let pw = scratch.join("inspect-password");
-    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
     let (code, records, err) = inspect_json(file, &["--password-file", pw.to_str().unwrap()]);
+    // USER:UID:LMHASH:NTHASH:FLAGS:LCT, as secretsdump's lines run.
+    let passdb = keyless_testbed::run(Command::new("pdbedit").arg("-s").arg(&smbd.conf).args(["-Lw", &smbd.user]));
+    let line = passdb.lines().find(|l| l.starts_with(&format!("{}:", smbd.user))).expect("the user in pdbedit -Lw");
+    let nt_hash = line.split(':').nth(3).unwrap();
+    let (_, by_hash, hash_err) = inspect_json(file, &["--nt-hash", nt_hash]);
+    assert!(by_hash == records, "the NT hash opens what the password opens: {hash_err}");
     assert!(code == 0 && !err.contains("bad signatures"), "exit {code}: {err}");
     let auth = records.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").expect("an NTLM AUTHENTICATE");
     assert_eq!(auth["fields"]["ntlm_verified"], true, "{auth:?}");
@@ -526,7 +533,7 @@ fn opened_with_password(scratch: &ScratchDir, file: &Path, password: &str) -> (V
     let (_, wrong, _) = inspect_json(file, &["--password-file", pw.to_str().unwrap()]);
     let auth = wrong.iter().find(|r| r["fields"]["ntlm"] == "AUTHENTICATE").unwrap();
     assert!(
-        auth["fields"]["ntlm_not_verified"].as_str().unwrap().contains("no password given verifies it"),
+        auth["fields"]["ntlm_not_verified"].as_str().unwrap().contains("no password or NT hash given verifies it"),
         "{auth:?}"
     );
     assert!(!wrong.iter().any(|r| r["fields"]["session_key"].is_string()), "a wrong password derives no keys");
@@ -550,7 +557,7 @@ fn smb21_ntlm_session_verifies_with_the_password() {
             .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "-c", "ls; mkdir d; rmdir d"]),
     );
     let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
-    let (session, records) = opened_with_password(&scratch, &file, &smbd.password);
+    let (session, records) = opened_with_password(&scratch, &file, &smbd);
     assert_eq!(session["fields"]["signing_key"], session["fields"]["session_key"], "2.x signs with the session key");
     let ntlm: Vec<&str> = records.iter().filter_map(|r| r["fields"]["ntlm"].as_str()).collect();
     assert_eq!(ntlm, ["NEGOTIATE", "CHALLENGE", "AUTHENTICATE"], "{records:?}");
@@ -630,14 +637,23 @@ fn kerberos_sessions_open_with_keytabs() {
         let renamed_kt = scratch.join("host.keytab");
         renamed.write(&renamed_kt).unwrap();
         let renamed_kt = renamed_kt.to_str().unwrap();
-        let chains: &[&[&str]] = &[&[user_kt, service_kt], &[user_kt], &[user_kt, renamed_kt]];
-        for keytabs in chains {
+        let keytab_args =
+            |keytabs: &[&str]| keytabs.iter().flat_map(|k| ["--keytab".to_string(), k.to_string()]).collect();
+        // The same keys as `--key ENCTYPE:HEX`, as MIT's klist -K shows those kadmin exported.
+        let raw: Vec<String> =
+            [user_kt, service_kt].iter().flat_map(|k| mit_keys(k)).flat_map(|k| ["--key".to_string(), k]).collect();
+        // (what, arguments, whether the service's key is among them)
+        let chains: [(&str, Vec<String>, bool); 4] = [
+            ("the user's and the service's keytabs", keytab_args(&[user_kt, service_kt]), true),
+            ("the user's keytab", keytab_args(&[user_kt]), false),
+            ("the service's keys under host/", keytab_args(&[user_kt, renamed_kt]), true),
+            ("both as raw --key", raw, true),
+        ];
+        for (given, keys, service_key) in chains {
             let mut args = vec!["--port", &port, "--kerberos-port", &kdc_port];
-            for k in keytabs.iter() {
-                args.extend(["--keytab", *k]);
-            }
+            args.extend(keys.iter().map(String::as_str));
             let (code, records, err) = inspect_json(&file, &args);
-            let what = format!("{client} ({mode:?}) with {} keytab(s)", keytabs.len());
+            let what = format!("{client} ({mode:?}) with {given}");
             let broken: Vec<&Value> = records.iter().filter(|r| r.get("malformed").is_some()).collect();
             assert!(code == 0, "{what}: exit {code}\n{err}{broken:?}");
             assert!(!with_field(&records, "AS-REP", "session_key").is_empty(), "{what}");
@@ -658,10 +674,10 @@ fn kerberos_sessions_open_with_keytabs() {
             assert_eq!(ap_req[0]["fields"]["authenticator_client"], kdc.user, "{what}");
             assert_eq!(
                 ap_req[0]["fields"].get("ticket_client").is_some(),
-                keytabs.len() == 2,
-                "{what}: the ticket itself opens with the service's keytab only"
+                service_key,
+                "{what}: the ticket itself opens with the service's key only"
             );
-            if keytabs.contains(&renamed_kt) {
+            if keys.iter().any(|k| k == renamed_kt) {
                 let stored = ap_req[0]["fields"]["ticket_key_of"].as_str().unwrap_or_default();
                 assert!(stored.starts_with("host/files."), "{what}: {:?}", ap_req[0]);
             }
@@ -680,6 +696,28 @@ fn kerberos_sessions_open_with_keytabs() {
             assert_eq!(total(&records, "WRITE request", "length"), 50_000, "{what}");
         }
     }
+}
+
+/// `ENCTYPE:HEX` of each key in `keytab` that keyless knows, read by MIT's `klist -k -K -e`.
+fn mit_keys(keytab: &str) -> Vec<String> {
+    let out = keyless_testbed::run(Command::new("klist").args(["-k", "-K", "-e", keytab]));
+    let keys: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let etype = l
+                .rsplit_once(" (")?
+                .0
+                .rsplit_once('(')?
+                .1
+                .trim()
+                .trim_end_matches(')')
+                .trim_start_matches("DEPRECATED:");
+            let hex = l.rsplit_once("(0x")?.1.trim_end_matches(')');
+            keyless_krb::config::enctypes_named(etype).len().eq(&1).then(|| format!("{etype}:{hex}"))
+        })
+        .collect();
+    assert!(!keys.is_empty(), "no keys in klist's listing:\n{out}");
+    keys
 }
 
 /// smbclient asks smbd, a DFS root, for referrals: `keyless inspect` shows each referral

@@ -104,6 +104,50 @@ fn keytab_add_derives_the_keys_mit_ktutil_derives() {
     }
 }
 
+/// `keyless keytab add --key ENCTYPE:HEX` and `--nt-hash`: the keys kadmin exported for alice,
+/// as MIT's klist shows them, make a keytab MIT lists the same and `keyless kinit -k` gets a
+/// TGT with; her RC4-HMAC key given as the NT hash it is lands as that key.
+#[test]
+fn keytab_add_takes_raw_keys_and_nt_hashes() {
+    let (Some(kdc), Some(())) = (MitKdc::start(), mit_tools()) else { return };
+    let exported = mit_keys(&kdc, &kdc.user_keytab);
+    let raw = kdc.dir.join("raw.keytab");
+    let mut args: Vec<String> =
+        ["keytab", "add", "-k", raw.to_str().unwrap(), "--kvno", "2"].into_iter().map(String::from).collect();
+    let mut rc4 = None;
+    for line in &exported {
+        // "TIMESTAMP TIME PRINCIPAL (ENCTYPE) (0xHEX)"
+        let etype = line.split(" (").nth(1).unwrap().trim_end_matches(')').trim_start_matches("DEPRECATED:");
+        let hex = line.rsplit_once("(0x").unwrap().1.trim_end_matches(')');
+        if etype == "arcfour-hmac" {
+            rc4 = Some(hex.to_string());
+        } else {
+            args.extend(["--key".to_string(), format!("{etype}:{hex}")]);
+        }
+    }
+    args.push(kdc.user.clone());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(keyless(&kdc, &args, ""), "keyless keytab add --key");
+    let rc4 = rc4.expect("kadmin exported an arcfour-hmac key");
+    let add = ["keytab", "add", "-k", raw.to_str().unwrap(), "--kvno", "2", "--nt-hash", &rc4, &kdc.user];
+    ok(keyless(&kdc, &add, ""), "keyless keytab add --nt-hash");
+    let strip_time = |lines: Vec<String>| -> Vec<String> {
+        let mut l: Vec<String> =
+            lines.iter().map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(strip_time(mit_keys(&kdc, &raw)), strip_time(exported), "MIT lists the keys given");
+    let ccname = format!("FILE:{}", kdc.dir.join("cc-raw").display());
+    ok(keyless(&kdc, &["kinit", "-c", &ccname, "-k", "-t", raw.to_str().unwrap(), &kdc.user], ""), "kinit -k");
+    let listed = ok(keyless(&kdc, &["klist", "-c", &ccname], ""), "keyless klist");
+    assert!(listed.contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"), "{listed}");
+    // A key of the wrong length: one line naming it.
+    let out = keyless(&kdc, &["keytab", "add", "-k", raw.to_str().unwrap(), "--key", "aes256-cts:0011", &kdc.user], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1 && err.contains("--key"), "{err}");
+}
+
 #[test]
 fn kinit_with_a_kadmin_exported_keytab() {
     let Some(kdc) = MitKdc::start() else { return };

@@ -1,6 +1,7 @@
 //! `keyless inspect`: the SMB2/3 and Kerberos messages of a pcap or pcapng file, one line
 //! (or JSON object) each; the exit status says whether any did not decode.
 
+use crate::cmd::raw_keys;
 use keyless_capture::Ports;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -25,9 +26,18 @@ pub struct Args {
     #[arg(long = "session-key", value_name = "ID=KEY")]
     session_keys: Vec<String>,
     /// A file whose first line is a password tried on every NTLM AUTHENTICATE: when it
-    /// verifies, the session's key follows as with --session-key (repeatable).
+    /// verifies, the session's key follows as with --session-key; also an RC4-HMAC Kerberos
+    /// key (repeatable).
     #[arg(long = "password-file", value_name = "FILE")]
     password_files: Vec<PathBuf>,
+    /// A password's NT hash (32 hex digits, or LM:NT as secretsdump prints), used as
+    /// --password-file uses the password (repeatable).
+    #[arg(long = "nt-hash", value_name = "HEX")]
+    nt_hashes: Vec<String>,
+    /// A raw Kerberos key (`aes256-cts:HEX`, `rc4-hmac:HEX`, or the enctype's number), tried
+    /// like a keytab's keys on tickets and KDC replies (repeatable).
+    #[arg(long = "key", value_name = "ENCTYPE:HEX")]
+    keys: Vec<String>,
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
@@ -45,9 +55,27 @@ fn secrets(a: &Args) -> Result<keyless_inspect::Secrets, String> {
             .keytabs
             .push(keyless_krb::keytab::Keytab::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?);
     }
+    // The NT hashes are RC4-HMAC keys too; raw keys belong to no principal: both are tried
+    // as a keytab's keys of other names are.
+    let mut given = keyless_krb::keytab::Keytab::default();
+    let mut nt_hash = |hash: keyless_crypto::ntlm::NtlmKey, option: &str| {
+        given.entries.push(raw_keys::unnamed_entry(&raw_keys::rc4_key_of(&hash), option, 0));
+        secrets.nt_hashes.push(hash);
+    };
     for path in &a.password_files {
         let password = crate::context::read_password("", Some(path)).map_err(|e| format!("--password-file: {e}"))?;
-        secrets.passwords.push(keyless_crypto::Zeroizing::new(password.as_bytes().to_vec()));
+        let hash = keyless_crypto::ntlm::nt_hash(password.as_bytes()).map_err(|e| format!("--password-file: {e}"))?;
+        nt_hash(hash, "--password-file");
+    }
+    for arg in &a.nt_hashes {
+        nt_hash(raw_keys::nt_hash(arg).map_err(|why| format!("--nt-hash: {why}"))?, "--nt-hash");
+    }
+    for arg in &a.keys {
+        let key = raw_keys::kerberos_key(arg).map_err(|why| format!("--key: {why}"))?;
+        given.entries.push(raw_keys::unnamed_entry(&key, "--key", 0));
+    }
+    if !given.entries.is_empty() {
+        secrets.keytabs.push(given);
     }
     for arg in &a.session_keys {
         secrets.session_keys.push(session_key(arg).map_err(|why| format!("--session-key: {why}"))?);
@@ -63,12 +91,8 @@ fn session_key(arg: &str) -> Result<(u64, keyless_crypto::Zeroizing<Vec<u8>>), S
         None => id.parse(),
     }
     .map_err(|_| format!("session id {id:?} is neither 0x-hex nor decimal"))?;
-    let digits = key.trim();
-    let bytes: Option<Vec<u8>> = (digits.len() % 2 == 0)
-        .then(|| (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok()).collect())
-        .flatten();
-    match bytes {
-        Some(b) if b.len() == 16 || b.len() == 32 => Ok((id, keyless_crypto::Zeroizing::new(b))),
+    match raw_keys::hex(key) {
+        Some(b) if b.len() == 16 || b.len() == 32 => Ok((id, b)),
         _ => Err(format!("the key of session {id:#018x} is not 16 or 32 bytes of hex")),
     }
 }

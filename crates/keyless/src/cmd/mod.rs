@@ -14,5 +14,6 @@ pub mod kinit;
 pub mod klist;
 pub mod kswitch;
 pub mod kvno;
+pub mod raw_keys;
 pub mod selftest;
 pub mod smb;
