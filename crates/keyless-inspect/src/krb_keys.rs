@@ -65,6 +65,8 @@ pub(crate) struct Keyring<'s> {
     tickets: HashMap<Vec<u8>, Key>,
     /// Per connection: what the last KDC request left for its reply.
     pending: HashMap<usize, Pending>,
+    /// Every key learned, once each (for `--export-keys`).
+    pub found: Vec<crate::KerberosKey>,
 }
 
 /// What a KDC request leaves for its reply: the keys a TGS-REP's enc-part may be under, and
@@ -94,7 +96,24 @@ impl GssKeys {
 
 impl<'s> Keyring<'s> {
     pub fn new(keytabs: &'s [Keytab]) -> Self {
-        Self { keytabs, tickets: HashMap::new(), pending: HashMap::new() }
+        Self { keytabs, tickets: HashMap::new(), pending: HashMap::new(), found: Vec::new() }
+    }
+
+    /// A key learned: shown as `field` of `r`, and kept for export.
+    fn learned(&mut self, r: &mut Record, field: &'static str, k: &Key) {
+        r.field(field, show(k));
+        self.keep(crate::KerberosKey { what: field, key: k.clone(), principal: None, kvno: 0 });
+    }
+
+    fn keep(&mut self, found: crate::KerberosKey) {
+        let same = |f: &crate::KerberosKey| {
+            f.key.etype() == found.key.etype()
+                && f.key.expose_bytes() == found.key.expose_bytes()
+                && f.kvno == found.kvno
+        };
+        if !self.found.iter().any(same) {
+            self.found.push(found);
+        }
     }
 
     /// Whether anything can be decrypted at all (else nothing is said about what was not).
@@ -143,6 +162,14 @@ impl<'s> Keyring<'s> {
             };
             if !stored_for.same_name(&service) {
                 r.field("ticket_key_of", stored_for.to_string());
+                // Kept under the name and version it serves, which is how Wireshark picks it.
+                let kvno = t.enc_part.kvno.unwrap_or(0);
+                self.keep(crate::KerberosKey {
+                    what: "service_key",
+                    key: key.clone(),
+                    principal: Some(service.clone()),
+                    kvno,
+                });
             }
             r.field("ticket_client", Principal::from_asn1(&p.crealm, &p.cname).to_string());
             r.field("ticket_flags", ticket_flags(&p.flags.0));
@@ -156,7 +183,7 @@ impl<'s> Keyring<'s> {
             }
             let session = key_of(&p.key);
             if let Some(k) = &session {
-                r.field("ticket_session_key", show(k));
+                self.learned(r, "ticket_session_key", k);
                 self.tickets.insert(t.enc_part.cipher.to_vec(), k.clone());
             }
             return session;
@@ -197,7 +224,7 @@ impl<'s> Keyring<'s> {
                 }
                 let subkey = au.subkey.as_ref().and_then(key_of);
                 if let Some(k) = &subkey {
-                    r.field("authenticator_subkey", show(k));
+                    self.learned(r, "authenticator_subkey", k);
                 }
                 GssKeys { ticket, subkey, acceptor_subkey: None }
             }
@@ -210,7 +237,7 @@ impl<'s> Keyring<'s> {
 
     /// An AP-REP, opened with the session key of the ticket its AP-REQ carried; the acceptor's
     /// subkey goes into `gss`.
-    pub fn ap_rep(&self, r: &mut Record, a: &ApRep, gss: &mut GssKeys) {
+    pub fn ap_rep(&mut self, r: &mut Record, a: &ApRep, gss: &mut GssKeys) {
         let Some(key) = &gss.ticket else {
             if self.active() {
                 r.field("enc_part_not_decrypted", "the AP-REQ's ticket session key is unknown");
@@ -225,7 +252,7 @@ impl<'s> Keyring<'s> {
                 }
                 gss.acceptor_subkey = p.subkey.as_ref().and_then(key_of);
                 if let Some(k) = &gss.acceptor_subkey {
-                    r.field("ap_rep_subkey", show(k));
+                    self.learned(r, "ap_rep_subkey", k);
                 }
             }
             Err(why) => r.field("enc_part_not_decrypted", why),
@@ -296,7 +323,7 @@ impl<'s> Keyring<'s> {
                 return None;
             }
         };
-        r.field("fast_armor_key", show(&armor));
+        self.learned(r, "fast_armor_key", &armor);
         match open::<KrbFastReq>(&armor, KeyUsage::FAST_ENC, &a.enc_fast_req, "KrbFastReq") {
             Ok(inner) => {
                 r.field("fast_options", flags_mask(&inner.fast_options));
@@ -310,7 +337,12 @@ impl<'s> Keyring<'s> {
     /// A FAST-armored reply opened with the armor key of the request on `connection`:
     /// the inner padata and what the KDC says it authenticated are shown, the response
     /// returned (its strengthen-key changes the reply key).
-    fn fast_reply(&self, r: &mut Record, a: &KrbFastArmoredRep, connection: usize) -> Result<KrbFastResponse, String> {
+    fn fast_reply(
+        &mut self,
+        r: &mut Record,
+        a: &KrbFastArmoredRep,
+        connection: usize,
+    ) -> Result<KrbFastResponse, String> {
         let armor = self
             .pending
             .get(&connection)
@@ -319,7 +351,7 @@ impl<'s> Keyring<'s> {
         let inner = open::<KrbFastResponse>(armor, KeyUsage::FAST_REP, &a.enc_fast_rep, "KrbFastResponse")?;
         r.field("fast_padata", inner.padata.iter().map(|p| p.r#type).collect::<Vec<_>>());
         if let Some(k) = inner.strengthen_key.as_ref().and_then(key_of) {
-            r.field("fast_strengthen_key", show(&k));
+            self.learned(r, "fast_strengthen_key", &k);
         }
         if let Some(f) = &inner.finished {
             r.field("fast_client", Principal::from_asn1(&f.crealm, &f.cname).to_string());
@@ -330,7 +362,7 @@ impl<'s> Keyring<'s> {
 
     /// A KRB-ERROR answering an armored request: the error inside its PA-FX-FAST (RFC 6113
     /// 5.4.3: PA-FX-ERROR), opened with the request's armor key.
-    pub fn krb_error(&self, r: &mut Record, e: &KrbError, connection: usize) {
+    pub fn krb_error(&mut self, r: &mut Record, e: &KrbError, connection: usize) {
         let Some(method_data) = e.e_data.as_ref().and_then(|d| decode::<MethodData>("METHOD-DATA", d).ok()) else {
             return;
         };
@@ -409,7 +441,7 @@ impl<'s> Keyring<'s> {
                         r.field("renew_till", time(t));
                     }
                     if let Some(k) = key_of(&part.key) {
-                        r.field("session_key", show(&k));
+                        self.learned(r, "session_key", &k);
                         self.tickets.insert(p.ticket.enc_part.cipher.to_vec(), k);
                     }
                     return;

@@ -108,6 +108,63 @@ impl Record {
     }
 }
 
+/// An SMB session's keys as inspect derived them: what Wireshark's `smb2_seskey_list` takes.
+#[derive(Clone)]
+pub struct SmbSessionKeys {
+    /// The session id.
+    pub session_id: u64,
+    /// The GSS session key (given, or from NTLM or Kerberos).
+    pub session_key: Zeroizing<Vec<u8>>,
+    /// The client-to-server cipher key (SMB 3.x).
+    pub c2s: Option<Zeroizing<Vec<u8>>>,
+    /// The server-to-client cipher key (SMB 3.x).
+    pub s2c: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for SmbSessionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmbSessionKeys")
+            .field("session_id", &format_args!("{:#018x}", self.session_id))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Kerberos key inspect learned or used.
+#[derive(Debug, Clone)]
+pub struct KerberosKey {
+    /// The field that showed it (`ticket_session_key`, `ap_rep_subkey`, ...), or
+    /// `service_key` for a key given under another name that opened a service's ticket.
+    pub what: &'static str,
+    /// The key.
+    pub key: keyless_crypto::Key,
+    /// The principal it is the key of, when known.
+    pub principal: Option<keyless_krb::Principal>,
+    /// Its key version (0: unknown).
+    pub kvno: u32,
+}
+
+/// The keys a capture gave up: each SMB session's, and every Kerberos key learned.
+#[derive(Debug)]
+pub struct Found<'a> {
+    /// SMB sessions, in the order they were established.
+    pub smb: &'a [SmbSessionKeys],
+    /// Kerberos keys learned: ticket session keys, subkeys, FAST keys, service keys by name.
+    pub kerberos: &'a [KerberosKey],
+}
+
+/// Wireshark's `smb2_seskey_list` file (a UAT: Session ID as on the wire, little-endian;
+/// Session Key; Server-to-Client; Client-to-Server, in hex), one line per session.
+pub fn wireshark_seskey_list(sessions: &[SmbSessionKeys]) -> String {
+    let optional = |k: &Option<Zeroizing<Vec<u8>>>| k.as_ref().map(|k| hex(k)).unwrap_or_default();
+    sessions
+        .iter()
+        .map(|s| {
+            let id = hex(&s.session_id.to_le_bytes());
+            format!("{id},{},{},{}\n", hex(&s.session_key), optional(&s.s2c), optional(&s.c2s))
+        })
+        .collect()
+}
+
 /// Decodes messages as a capture is read, following the keys from one message to the next
 /// (so messages must come in capture order, as [`keyless_capture::Reader`] hands them out).
 pub struct Inspector<'s> {
@@ -124,6 +181,11 @@ impl<'s> Inspector<'s> {
                 nt_hashes: &secrets.nt_hashes,
             },
         }
+    }
+
+    /// The keys found so far.
+    pub fn found(&self) -> Found<'_> {
+        Found { smb: &self.keys.smb.established, kerberos: &self.keys.krb.found }
     }
 
     /// The records of message `m` of connection `conn`, pushed onto `out`.

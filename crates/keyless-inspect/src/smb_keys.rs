@@ -20,6 +20,8 @@ pub(crate) struct SmbKeys<'s> {
     given: &'s [(u64, Zeroizing<Vec<u8>>)],
     connections: HashMap<usize, Connection>,
     sessions: HashMap<u64, SessionCrypto>,
+    /// Each established session's keys, in the order they were derived.
+    pub established: Vec<crate::SmbSessionKeys>,
 }
 
 #[derive(Default)]
@@ -44,7 +46,7 @@ pub(crate) struct Setup {
 
 impl<'s> SmbKeys<'s> {
     pub fn new(given: &'s [(u64, Zeroizing<Vec<u8>>)]) -> Self {
-        Self { given, connections: HashMap::new(), sessions: HashMap::new() }
+        Self { given, connections: HashMap::new(), sessions: HashMap::new(), established: Vec::new() }
     }
 
     /// The setup a SESSION_SETUP request continues or starts, with the request hashed in.
@@ -133,6 +135,13 @@ impl<'s> SmbKeys<'s> {
             r.field("c2s_cipher_key", hex(c2s.expose_bytes()));
             r.field("s2c_cipher_key", hex(s2c.expose_bytes()));
         }
+        let (c2s, s2c) = match &keys.ciphers {
+            Some((c2s, s2c)) => {
+                (Some(Zeroizing::new(c2s.expose_bytes().to_vec())), Some(Zeroizing::new(s2c.expose_bytes().to_vec())))
+            }
+            None => (None, None),
+        };
+        self.established.push(crate::SmbSessionKeys { session_id, session_key: gss_key.clone(), c2s, s2c });
         let Ok(session) = SessionCrypto::new(&keys, cipher, signing) else { return };
         self.sessions.insert(session_id, session);
     }

@@ -53,7 +53,31 @@ pub fn dissect(scratch: &ScratchDir, frames: &[Vec<u8>], fields: &[&str]) -> Opt
 /// does not do by default: dumpcap on loopback with two CPUs records a segment after the one
 /// that followed it now and then, and tshark would then miss the message they complete.
 pub fn fields_of(path: &std::path::Path, options: &[String], filter: &str, fields: &[&str]) -> Vec<String> {
+    fields_in(path, None, options, filter, fields)
+}
+
+/// [`fields_of`] with `config_dir` as tshark's personal configuration (WIRESHARK_CONFIG_DIR):
+/// its `preferences` and UAT files (`smb2_seskey_list`, ...) instead of the user's.
+pub fn fields_with_config(
+    path: &std::path::Path,
+    config_dir: &std::path::Path,
+    filter: &str,
+    fields: &[&str],
+) -> Vec<String> {
+    fields_in(path, Some(config_dir), &[], filter, fields)
+}
+
+fn fields_in(
+    path: &std::path::Path,
+    config_dir: Option<&std::path::Path>,
+    options: &[String],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<String> {
     let mut cmd = Command::new("tshark");
+    if let Some(dir) = config_dir {
+        cmd.env("WIRESHARK_CONFIG_DIR", dir);
+    }
     cmd.arg("-r").arg(path).args(["-o", "tcp.reassemble_out_of_order:TRUE"]).args(options);
     cmd.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
     for f in fields {

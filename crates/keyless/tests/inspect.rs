@@ -498,6 +498,17 @@ fn smbclient_sessions_verify_and_decrypt_with_the_session_key() {
         let uat = ["-o".into(), format!("uat:smb2_seskey_list:{id},{key},\"\",\"\"")];
         let theirs = fields_of(&file, &uat, "smb2.cmd", &SMB_ROW_FIELDS);
         assert_eq!(our_smb_rows(&records), theirs, "{mode:?}");
+        // And given only what --export-keys wrote, as its configuration.
+        let exported = scratch.join("wireshark");
+        let out = Command::new(common::KEYLESS)
+            .arg("inspect")
+            .arg(&file)
+            .args(["--session-key", &given, "--export-keys", exported.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let theirs = keyless_testbed::tshark::fields_with_config(&file, &exported, "smb2.cmd", &SMB_ROW_FIELDS);
+        assert_eq!(our_smb_rows(&records), theirs, "{mode:?}: tshark with the exported keys");
 
         // The user's password instead of the key: NTLM's session key, the same records.
         let (_, mut by_password) = opened_with_password(&scratch, &file, &smbd);
@@ -694,6 +705,25 @@ fn kerberos_sessions_open_with_keytabs() {
                 assert!(checks.len() > 10, "{what}: every message after SESSION_SETUP is signed: {checks:?}");
             }
             assert_eq!(total(&records, "WRITE request", "length"), 50_000, "{what}");
+
+            // What --export-keys writes is all tshark needs: the tickets and the SMB session.
+            let exported = scratch.join(&format!("wireshark-{}", given.replace(' ', "-")));
+            let mut export = Command::new(common::KEYLESS);
+            export.arg("inspect").arg(&file).args(&args).arg("--export-keys").arg(&exported);
+            keyless_testbed::run(&mut export);
+            let smb_file = keyless_testbed::with_port(&file, smbd.port, 445);
+            let kerberos_file = keyless_testbed::with_port(&smb_file, kdc.realms[0].port, 88);
+            let config =
+                |f: &str| keyless_testbed::tshark::fields_with_config(&kerberos_file, &exported, f, &["frame.number"]);
+            let (tickets, authenticators) =
+                (config("kerberos.encTicketPart_element"), config("kerberos.authenticator_element"));
+            let decrypted_inside = config("smb2.cmd == 9");
+            // The service ticket opens where the service's key was given (the TGT never: no
+            // krbtgt key), the authenticators with the session keys Wireshark learns or is
+            // given, and the SMB WRITE and its answer inside the session, sealed or signed.
+            assert_eq!(tickets.len(), usize::from(service_key), "{what}: tshark's tickets");
+            assert!(!authenticators.is_empty(), "{what}: tshark's authenticators");
+            assert_eq!(decrypted_inside.len(), 2, "{what}: tshark's SMB WRITEs");
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::cmd::raw_keys;
 use keyless_capture::Ports;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -38,6 +38,12 @@ pub struct Args {
     /// like a keytab's keys on tickets and KDC replies (repeatable).
     #[arg(long = "key", value_name = "ENCTYPE:HEX")]
     keys: Vec<String>,
+    /// Write the keys found into this directory, for Wireshark: `smb2_seskey_list` (each
+    /// SMB session's keys), `keys.keytab` (the keys given and every Kerberos key learned) and
+    /// `preferences` naming that keytab, so `WIRESHARK_CONFIG_DIR=DIR tshark -r FILE`
+    /// decrypts what inspect did.
+    #[arg(long, value_name = "DIR")]
+    export_keys: Option<PathBuf>,
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
@@ -185,6 +191,11 @@ pub fn run(a: Args) -> ExitCode {
         }
     }
     let summary = reader.finish(&mut show);
+    if let Some(dir) = &a.export_keys
+        && let Err(why) = export_keys(dir, &secrets, &inspector.found())
+    {
+        return fail(&format!("--export-keys {}: {why}", dir.display()));
+    }
     if a.stats {
         let s = stats.to_json();
         let text = if a.json { format!("{s}\n") } else { keyless_inspect::stats_text(&s) };
@@ -213,6 +224,39 @@ pub fn run(a: Args) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Wireshark's files for the keys found (see `--export-keys`), readable by the user alone.
+fn export_keys(
+    dir: &Path,
+    secrets: &keyless_inspect::Secrets,
+    found: &keyless_inspect::Found<'_>,
+) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| e.to_string())?;
+    let write = |name: &str, text: &str| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join(name))
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    write("smb2_seskey_list", &keyless_inspect::wireshark_seskey_list(found.smb))?;
+    let mut keytab = keyless_krb::keytab::Keytab::default();
+    keytab.entries.extend(secrets.keytabs.iter().flat_map(|k| k.entries.iter().cloned()));
+    for k in found.kerberos {
+        let mut entry = raw_keys::unnamed_entry(&k.key, k.what, k.kvno);
+        if let Some(p) = &k.principal {
+            entry.principal = p.clone();
+        }
+        keytab.entries.push(entry);
+    }
+    let keytab_path = std::path::absolute(dir.join("keys.keytab")).map_err(|e| e.to_string())?;
+    keytab.write(&keytab_path).map_err(|e| e.to_string())?;
+    write("preferences", &format!("kerberos.decrypt: TRUE\nkerberos.file: {}\n", keytab_path.display()))
 }
 
 fn fail(why: &str) -> ExitCode {

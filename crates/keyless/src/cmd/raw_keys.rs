@@ -54,11 +54,15 @@ pub fn rc4_key_of(hash: &NtlmKey) -> Key {
     Key::from_bytes(EncType::RC4_HMAC, hash.expose_bytes()).unwrap_or_else(|_| unreachable!("16 bytes is RC4's length"))
 }
 
-/// A keytab entry holding `key` for no principal in particular (`given` names where it came
-/// from): tried on whatever it may open, as a keytab's keys for other names are.
+/// The realm of keys that belong to no principal in particular.
+const UNNAMED: &str = "UNNAMED";
+
+/// A keytab entry holding `key` for no principal in particular (`given@UNNAMED`, `given`
+/// naming where it came from; MIT's keytab reader wants a realm): tried on whatever it may
+/// open, as a keytab's keys for other names are.
 pub fn unnamed_entry(key: &Key, given: &str, kvno: u32) -> KeytabEntry {
     KeytabEntry {
-        principal: Principal { realm: String::new(), name_type: 0, components: vec![given.to_string()] },
+        principal: Principal { realm: UNNAMED.into(), name_type: 1, components: vec![given.to_string()] },
         timestamp: 0,
         kvno,
         enctype: key.etype().0,
