@@ -6,6 +6,7 @@
 //! its direction's stream) and what broke, never a panic.
 
 mod dfs;
+pub mod files;
 mod krb;
 mod krb_keys;
 mod ntlm;
@@ -53,6 +54,9 @@ pub(crate) struct Keys<'s> {
     krb: krb_keys::Keyring<'s>,
     smb: smb_keys::SmbKeys<'s>,
     nt_hashes: &'s [NtlmKey],
+    /// The files being rebuilt (`--export-files`), and their pieces not yet handed out.
+    files: Option<files::Rebuilder>,
+    pieces: Vec<(usize, u64, Vec<u8>)>,
 }
 
 /// One decoded message (one SMB2 header of a compound counts as one message).
@@ -179,8 +183,31 @@ impl<'s> Inspector<'s> {
                 krb: krb_keys::Keyring::new(&secrets.keytabs),
                 smb: smb_keys::SmbKeys::new(&secrets.session_keys),
                 nt_hashes: &secrets.nt_hashes,
+                files: None,
+                pieces: Vec::new(),
             },
         }
+    }
+
+    /// Rebuilds the files the SMB sessions read and wrote: their pieces come out of
+    /// [`Self::drain_pieces`], their names and coverage from [`Self::files`].
+    #[must_use]
+    pub fn with_files(mut self) -> Self {
+        self.keys.files = Some(files::Rebuilder::default());
+        self
+    }
+
+    /// The pieces of files the messages so far carried, handed to `write` once each.
+    pub fn drain_pieces(&mut self, mut write: impl FnMut(&files::RebuiltFile, u64, &[u8])) {
+        let Some(rebuilder) = &self.keys.files else { return };
+        for (file, offset, data) in self.keys.pieces.drain(..) {
+            write(&rebuilder.files[file], offset, &data);
+        }
+    }
+
+    /// The files rebuilt so far (with [`Self::with_files`]).
+    pub fn files(&self) -> &[files::RebuiltFile] {
+        self.keys.files.as_ref().map_or(&[], |f| &f.files)
     }
 
     /// The keys found so far.

@@ -161,6 +161,9 @@ fn one(m: &Captured, msg: &[u8], offset: usize, decrypted: bool, keys: &mut Keys
     }
     let kerberos = session_setup_auth(m, &h, msg, offset, keys, &mut r);
     keys.smb.message(m.connection, &h, msg, decrypted, &mut r);
+    if let Some(piece) = keys.files.as_mut().and_then(|f| f.message(m.connection, &h, msg)) {
+        keys.pieces.push((piece.file, piece.offset, piece.data.to_vec()));
+    }
     out.push(r);
     out.extend(kerberos);
 }

@@ -1,4 +1,4 @@
-//! The `capture` fuzz target's seeds replay through every decoder without a panic, and the
+//! The `capture` and `inspect_files` fuzz targets' seeds replay without a panic, and the
 //! committed Samba captures decode without a MALFORMED record.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
@@ -10,6 +10,14 @@ fn fuzz_seeds_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/capture");
     for seed in std::fs::read_dir(&dir).unwrap() {
         keyless_inspect::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+    }
+}
+
+#[test]
+fn file_rebuilder_seeds_replay() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/inspect_files");
+    for seed in std::fs::read_dir(&dir).unwrap() {
+        keyless_inspect::files::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
     }
 }
 

@@ -44,6 +44,11 @@ pub struct Args {
     /// decrypts what inspect did.
     #[arg(long, value_name = "DIR")]
     export_keys: Option<PathBuf>,
+    /// Rebuild every file the SMB sessions read or wrote (encrypted ones too, when their keys
+    /// are known) into this directory, as `server/share/path`, with `manifest.jsonl`: each
+    /// file's size, sha256, the bytes seen and the holes (left sparse).
+    #[arg(long, value_name = "DIR")]
+    export_files: Option<PathBuf>,
     /// One JSON object per message, with every decoded field.
     #[arg(long)]
     json: bool,
@@ -146,6 +151,10 @@ pub fn run(a: Args) -> ExitCode {
     ports.kerberos.extend(&a.kerberos_ports);
     let mut reader = keyless_capture::Reader::new(&ports);
     let mut inspector = keyless_inspect::Inspector::new(&secrets);
+    if a.export_files.is_some() {
+        inspector = inspector.with_files();
+    }
+    let mut export = a.export_files.clone().map(super::export_files::Export::new);
     let mut stats = keyless_inspect::Stats::default();
     let mut tally = Tally::default();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -153,6 +162,9 @@ pub fn run(a: Args) -> ExitCode {
     let mut records = Vec::new();
     let mut show = |conn: &keyless_capture::Connection, m: keyless_capture::Message<'_>| {
         inspector.message(conn, &m, &mut records);
+        if let Some(e) = &mut export {
+            inspector.drain_pieces(|f, offset, data| e.piece(f, offset, data));
+        }
         for r in records.drain(..) {
             tally.add(&r);
             if a.stats {
@@ -191,6 +203,12 @@ pub fn run(a: Args) -> ExitCode {
         }
     }
     let summary = reader.finish(&mut show);
+    if let (Some(e), Some(dir)) = (export, &a.export_files) {
+        match e.finish(inspector.files()) {
+            Ok(n) => eprintln!("keyless inspect: {n} files rebuilt in {} (manifest.jsonl)", dir.display()),
+            Err(why) => return fail(&format!("--export-files {}: {why}", dir.display())),
+        }
+    }
     if let Some(dir) = &a.export_keys
         && let Err(why) = export_keys(dir, &secrets, &inspector.found())
     {

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod cifs_upcall;
 pub mod dfs;
 pub mod doctor;
+pub mod export_files;
 pub mod identity;
 pub mod import;
 pub mod inspect;
