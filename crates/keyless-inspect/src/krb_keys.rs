@@ -181,6 +181,9 @@ impl<'s> Keyring<'s> {
             if let Some(t) = &p.renew_till {
                 r.field("ticket_renew_till", time(t));
             }
+            if let Some(pac) = p.authorization_data.as_deref().and_then(keyless_krb::pac::find) {
+                self.pac(r, &pac, &key);
+            }
             let session = key_of(&p.key);
             if let Some(k) = &session {
                 self.learned(r, "ticket_session_key", k);
@@ -193,6 +196,73 @@ impl<'s> Keyring<'s> {
             why.unwrap_or_else(|| format!("no {etype} key of {service} in the keytabs ({tried} of other names tried)"));
         r.field("ticket_not_decrypted", why);
         known
+    }
+
+    /// The PAC of a ticket opened with `service_key`: who and which groups, and its
+    /// checksums verified (the server's with that key, the KDC's with a krbtgt key given).
+    fn pac(&self, r: &mut Record, bytes: &[u8], service_key: &Key) {
+        let pac = match keyless_krb::pac::Pac::parse(bytes) {
+            Ok(p) => p,
+            Err(e) => return r.field("pac_not_decoded", e.to_string()),
+        };
+        r.field("pac_buffers", pac.buffers.iter().map(|b| b.kind).collect::<Vec<_>>());
+        match pac.logon_info() {
+            Some(Ok(info)) => {
+                r.field("pac_user", info.effective_name.clone());
+                if !info.full_name.is_empty() {
+                    r.field("pac_full_name", info.full_name.clone());
+                }
+                r.field("pac_logon_domain", info.logon_domain_name.clone());
+                r.field("pac_logon_server", info.logon_server.clone());
+                r.field("pac_logon_time", filetime(info.logon_time));
+                if let Some(sid) = info.user_sid() {
+                    r.field("pac_user_sid", sid.to_string());
+                }
+                if let Some(d) = &info.logon_domain_id {
+                    r.field("pac_primary_group_sid", d.with_rid(info.primary_group_id).to_string());
+                }
+                r.field("pac_group_sids", info.group_sids().iter().map(ToString::to_string).collect::<Vec<_>>());
+                r.field("pac_user_flags", format!("{:#x}", info.user_flags));
+                r.field("pac_user_account_control", format!("{:#x}", info.user_account_control));
+            }
+            Some(Err(e)) => r.field("pac_logon_info_not_decoded", e.to_string()),
+            None => {}
+        }
+        if let Some(Ok((_, name))) = pac.client_info() {
+            r.field("pac_client_name", name);
+        }
+        match pac.upn_dns() {
+            Some(Ok(u)) => {
+                r.field("pac_upn", u.upn);
+                r.field("pac_dns_domain", u.dns_domain);
+                if let Some(sam) = u.sam_name {
+                    r.field("pac_sam_name", sam);
+                }
+            }
+            Some(Err(e)) => r.field("pac_upn_dns_not_decoded", e.to_string()),
+            None => {}
+        }
+        let verdict = |res: Result<(), keyless_krb::Error>| match res {
+            Ok(()) => "good".to_string(),
+            Err(e) => format!("BAD ({e})"),
+        };
+        r.field("pac_server_checksum", verdict(pac.verify_server_checksum(service_key)));
+        // The KDC's checksum needs the KDC's key: a krbtgt key given, of the checksum's enctype.
+        let wanted = pac
+            .signature(keyless_krb::pac::buffer_type::KDC_CHECKSUM)
+            .and_then(|(t, _)| keyless_crypto::for_cksumtype(t).ok())
+            .map(|e| e.etype());
+        let krbtgt = self
+            .keytabs
+            .iter()
+            .flat_map(|k| &k.entries)
+            .filter(|e| e.principal.components.first().is_some_and(|c| c == "krbtgt"))
+            .filter_map(|e| Key::from_bytes(EncType(e.enctype), &e.key).ok())
+            .find(|k| Some(k.etype()) == wanted);
+        match krbtgt {
+            Some(k) => r.field("pac_kdc_checksum", verdict(pac.verify_kdc_checksum(&k))),
+            None => r.field("pac_kdc_checksum", "not checked (no krbtgt key given)"),
+        }
     }
 
     /// An AP-REQ (alone, in SPNEGO with usage 11, or in a TGS-REQ's padata with usage 7): its
@@ -474,6 +544,12 @@ fn key_of(k: &EncryptionKey) -> Option<Key> {
 /// A key as `etype:hex` (the user gave the keys that opened it: showing it is the point).
 pub(crate) fn show(k: &Key) -> String {
     format!("{}:{}", k.etype(), hex(k.expose_bytes()))
+}
+
+/// A FILETIME (100 ns since 1601) as RFC 3339, or its number when out of range.
+fn filetime(t: u64) -> String {
+    let secs = i64::try_from(t / 10_000_000).unwrap_or(i64::MAX).saturating_sub(11_644_473_600);
+    rasn::types::UtcTime::from_timestamp(secs, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
 }
 
 fn time(t: &KerberosTime) -> String {

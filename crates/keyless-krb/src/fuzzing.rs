@@ -64,3 +64,16 @@ pub fn kkdcp(data: &[u8]) {
         }
     }
 }
+
+/// PAC parsing (MS-PAC): the buffers, the NDR logon information, the client and UPN buffers,
+/// and both checksums checked with a fixed key; errors, never a panic.
+pub fn pac(data: &[u8]) {
+    let Ok(pac) = crate::pac::Pac::parse(data) else { return };
+    if let Some(Ok(info)) = pac.logon_info() {
+        let _ = (info.user_sid().map(|s| s.to_string()), info.group_sids());
+    }
+    let _ = (pac.client_info(), pac.upn_dns());
+    if let Ok(key) = keyless_crypto::Key::from_bytes(keyless_crypto::EncType::AES256_CTS_HMAC_SHA1_96, &[7; 32]) {
+        let _ = (pac.verify_server_checksum(&key), pac.verify_kdc_checksum(&key));
+    }
+}

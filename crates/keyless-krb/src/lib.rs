@@ -25,6 +25,7 @@ pub mod keytab;
 pub mod kkdcp;
 pub mod krb_cred;
 pub mod messages;
+pub mod pac;
 pub mod principal;
 pub mod random;
 mod reader;

@@ -64,6 +64,7 @@ fn fuzz_corpora_replay_without_panic() {
         ("krb_kkdcp", keyless_krb::fuzzing::kkdcp),
         ("krb_kcm_reply", keyless_krb::fuzzing::kcm_reply),
         ("krb_keyring_payload", keyless_krb::fuzzing::keyring_payload),
+        ("krb_pac", keyless_krb::fuzzing::pac),
     ] {
         let dir = keyless_kat::testdata_dir().join("../fuzz/corpus").join(target);
         let mut n = 0;
@@ -73,4 +74,24 @@ fn fuzz_corpora_replay_without_panic() {
         }
         assert!(n > 0, "{target}: empty corpus");
     }
+}
+
+/// The PAC of a service ticket Samba's AD DC issued to alice (kept as the `krb_pac` fuzz seed,
+/// recorded by `crates/keyless/tests/ad_dc.rs`): every buffer decodes.
+#[test]
+fn a_samba_ad_pac_decodes() {
+    let bytes = std::fs::read(keyless_kat::testdata_dir().join("../fuzz/corpus/krb_pac/samba-ad-dc-alice")).unwrap();
+    let pac = keyless_krb::pac::Pac::parse(&bytes).unwrap();
+    let kinds: Vec<u32> = pac.buffers.iter().map(|b| b.kind).collect();
+    assert_eq!(kinds, [1, 10, 12, 6, 7, 16, 19]);
+    let info = pac.logon_info().unwrap().unwrap();
+    assert_eq!((info.effective_name.as_str(), info.logon_domain_name.as_str()), ("alice", "ADTEST"));
+    assert_eq!((info.user_id, info.primary_group_id), (1102, 513));
+    let user = info.user_sid().unwrap().to_string();
+    assert!(user.starts_with("S-1-5-21-") && user.ends_with("-1102"), "{user}");
+    assert_eq!(info.group_sids().last().map(ToString::to_string).as_deref(), Some("S-1-18-1"));
+    assert_eq!(pac.client_info().unwrap().unwrap().1, "alice");
+    let upn = pac.upn_dns().unwrap().unwrap();
+    assert_eq!((upn.upn.as_str(), upn.sam_name.as_deref()), ("alice@ad.example.test", Some("alice")));
+    assert_eq!(upn.sid.map(|s| s.to_string()), Some(user));
 }

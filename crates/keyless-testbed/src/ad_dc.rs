@@ -128,6 +128,13 @@ impl AdDc {
         })
     }
 
+    /// Runs `samba-tool ARGS` against this domain's database; its output.
+    pub fn samba_tool(&self, args: &[&str]) -> String {
+        let out = Command::new("samba-tool").args(args).arg("-s").arg(self.dir.join("etc/smb.conf")).output().unwrap();
+        assert!(out.status.success(), "samba-tool {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Environment for Kerberos clients of this domain.
     pub fn client_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         vec![("KRB5_CONFIG", self.krb5_conf.clone().into()), ("KRB5RCACHEDIR", self.dir.clone().into())]

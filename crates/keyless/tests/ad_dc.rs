@@ -3,7 +3,7 @@
 //! `ls` and `get` on a share of the DC with that ticket alone; and the errors for a service the
 //! domain does not know and for no ticket at all. Then the domain's own DFS namespaces
 //! (`\\ad.example.test\sysvol`, `\\ADTEST\netlogon`): no server has those names, the DC's
-//! referrals say where they are.
+//! referrals say where they are. And the PAC in the tickets, as keyless inspect reads it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
@@ -63,6 +63,75 @@ fn kerberos_from_an_ad_dc_to_its_share() {
     let line = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
     assert!(!out.status.success() && line.lines().count() == 1, "{line}");
     domain_namespaces(&dc, &scratch, &cc);
+    pac_of_the_dc_tickets(&dc, &scratch);
+}
+
+/// `keyless inspect` on a capture of alice's Kerberos and SMB with the DC, given the keys of
+/// the DC's account and of krbtgt (exported by samba-tool): the PAC in her service ticket
+/// names her with the SID samba-tool gives her, her groups (a group made for the test among
+/// them, as wbinfo lists them), and both its checksums verify.
+fn pac_of_the_dc_tickets(dc: &AdDc, scratch: &ScratchDir) {
+    if keyless_testbed::require(&["dumpcap", "wbinfo"]).is_none() {
+        return;
+    }
+    dc.samba_tool(&["group", "add", "keyless-readers"]);
+    dc.samba_tool(&["group", "addmembers", "keyless-readers", "alice"]);
+    let object_sid = |kind: &str, name: &str| -> String {
+        let shown = dc.samba_tool(&[kind, "show", name, "--attributes=objectSid"]);
+        shown.lines().find_map(|l| l.strip_prefix("objectSid: ")).unwrap().trim().to_string()
+    };
+    let (alice_sid, readers_sid) = (object_sid("user", "alice"), object_sid("group", "keyless-readers"));
+    let keytab = scratch.join("dc-and-krbtgt.keytab");
+    for principal in ["DC1$", "krbtgt"] {
+        dc.samba_tool(&["domain", "exportkeytab", keytab.to_str().unwrap(), &format!("--principal={principal}")]);
+    }
+
+    // A fresh ticket, issued after alice joined the group.
+    let cc = format!("FILE:{}", scratch.join("cc-pac").display());
+    let rec = keyless_testbed::Dumpcap::start(scratch, "ad-pac", &format!("host {AD_IP}")).unwrap();
+    ok(keyless(dc, &["kinit", "-c", &cc, &dc.user], &format!("{}\n", dc.password)), "kinit alice", dc);
+    let url = format!("smb://{}/{}/", dc.host, dc.share);
+    ok(keyless(dc, &["ls", &url, "-c", &cc, "--ip", AD_IP], ""), "ls with a fresh ticket", dc);
+    let capture = rec.stop();
+
+    let out = std::process::Command::new(common::KEYLESS)
+        .args(["inspect", capture.to_str().unwrap(), "--json", "--keytab", keytab.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let records: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let pac = records
+        .iter()
+        .map(|r| &r["fields"])
+        .find(|f| f["pac_user"].is_string() && f["carried_in"] == "SESSION_SETUP")
+        .unwrap_or_else(|| panic!("no PAC in the SMB ticket: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(pac["pac_user"], "alice", "{pac}");
+    assert_eq!(pac["pac_user_sid"], alice_sid.as_str(), "{pac}");
+    assert_eq!(pac["pac_logon_domain"], "ADTEST", "{pac}");
+    assert_eq!(pac["pac_upn"], "alice@ad.example.test", "{pac}");
+    assert_eq!(pac["pac_server_checksum"], "good", "{pac}");
+    assert_eq!(pac["pac_kdc_checksum"], "good", "{pac}");
+    let groups: Vec<&str> = pac["pac_group_sids"].as_array().unwrap().iter().filter_map(|g| g.as_str()).collect();
+    let domain_users = format!("{}-513", alice_sid.rsplit_once('-').unwrap().0);
+    assert!(groups.contains(&readers_sid.as_str()) && groups.contains(&domain_users.as_str()), "{groups:?}");
+    // Without krbtgt's key the KDC's checksum is said to be unchecked, not good.
+    let dc_only = scratch.join("dc.keytab");
+    dc.samba_tool(&["domain", "exportkeytab", dc_only.to_str().unwrap(), "--principal=DC1$"]);
+    let out = std::process::Command::new(common::KEYLESS)
+        .args(["inspect", capture.to_str().unwrap(), "--json", "--keytab", dc_only.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#""pac_kdc_checksum":"not checked (no krbtgt key given)""#), "{text}");
+    assert!(text.contains(r#""pac_server_checksum":"good""#), "{text}");
+    // winbind's view of her groups holds every domain group the PAC gives.
+    let wb = std::process::Command::new("wbinfo").args(["--user-sids", &alice_sid]).output().unwrap();
+    let listed = String::from_utf8_lossy(&wb.stdout);
+    assert!(wb.status.success(), "wbinfo: {}", String::from_utf8_lossy(&wb.stderr));
+    let domain = alice_sid.rsplit_once('-').unwrap().0;
+    for g in groups.iter().filter(|g| g.starts_with(domain)) {
+        assert!(listed.lines().any(|l| l.trim() == *g), "{g} not in wbinfo's {listed}");
+    }
 }
 
 /// `smb://ad.example.test/sysvol` and `smb://ADTEST/netlogon`: the domain's names, resolved by
