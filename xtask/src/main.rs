@@ -50,8 +50,10 @@ const APT_PACKAGES: &[&str] = &[
     "libkrb5-dev",
     "python3-pip",
     "python3-dev",
-    // Other SMB clients whose captures keyless inspect reads (the PyPI impacket beside it).
+    // Other SMB clients whose captures keyless inspect reads (the PyPI impacket beside it),
+    // and smbtorture, which binds a second channel to a session.
     "python3-impacket",
+    "samba-testsuite",
     "gcc",
     "samba",
     "samba-ad-dc",

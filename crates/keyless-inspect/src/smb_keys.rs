@@ -7,12 +7,16 @@
 use crate::krb_keys::GssKeys;
 use crate::ntlm::NtlmSetup;
 use crate::{Record, hex};
-use keyless_crypto::{Cipher, KeySchedule, PreauthHash, SessionCrypto, SigningAlgorithm, Zeroizing};
+use keyless_crypto::{Cipher, KeySchedule, PreauthHash, SessionCrypto, Signer, SigningAlgorithm, Zeroizing};
 use keyless_smb::header::Header;
 use keyless_smb::negotiate::NegotiateResponse;
+use keyless_smb::session_setup::SessionSetupRequest;
 use keyless_smb::transform::TransformHeader;
 use keyless_smb::{Command, Dialect, Message, NtStatus};
 use std::collections::HashMap;
+
+/// SMB2_SESSION_FLAG_BINDING in a SESSION_SETUP request's Flags.
+const BINDING: u8 = 0x01;
 
 /// What each connection and session has settled so far.
 pub(crate) struct SmbKeys<'s> {
@@ -22,6 +26,9 @@ pub(crate) struct SmbKeys<'s> {
     sessions: HashMap<u64, SessionCrypto>,
     /// Each established session's keys, in the order they were derived.
     pub established: Vec<crate::SmbSessionKeys>,
+    /// Channels bound to a session on another connection (multichannel), by (connection,
+    /// session id): their own signing (MS-SMB2 3.2.5.3.1).
+    channels: HashMap<(usize, u64), Signer>,
 }
 
 #[derive(Default)]
@@ -40,20 +47,30 @@ struct Connection {
 #[derive(Clone)]
 pub(crate) struct Setup {
     hash: PreauthHash,
+    /// SMB2_SESSION_FLAG_BINDING: a new channel for an existing session.
+    binding: bool,
     pub gss: GssKeys,
     pub ntlm: NtlmSetup,
 }
 
 impl<'s> SmbKeys<'s> {
     pub fn new(given: &'s [(u64, Zeroizing<Vec<u8>>)]) -> Self {
-        Self { given, connections: HashMap::new(), sessions: HashMap::new(), established: Vec::new() }
+        Self {
+            given,
+            connections: HashMap::new(),
+            sessions: HashMap::new(),
+            established: Vec::new(),
+            channels: HashMap::new(),
+        }
     }
 
     /// The setup a SESSION_SETUP request continues or starts, with the request hashed in.
     pub fn setup_request(&mut self, connection: usize, h: &Header, msg: &[u8]) -> &mut Setup {
         let conn = self.connections.entry(connection).or_default();
+        let binding = SessionSetupRequest::parse(msg).is_ok_and(|r| r.flags & BINDING != 0);
         let mut setup = conn.between_legs.remove(&h.session_id()).unwrap_or_else(|| Setup {
             hash: conn.preauth.clone(),
+            binding,
             gss: GssKeys::default(),
             ntlm: NtlmSetup::default(),
         });
@@ -93,10 +110,13 @@ impl<'s> SmbKeys<'s> {
         if decrypted {
             r.field("authenticated_by", "encryption");
         } else if h.flags() & keyless_smb::header::flags::SIGNED != 0
-            && let Some(s) = self.sessions.get(&h.session_id())
+            && let Some(signer) = self
+                .channels
+                .get(&(connection, h.session_id()))
+                .or_else(|| self.sessions.get(&h.session_id()).map(|s| &s.signer))
         {
             r.field("authenticated_by", "signature");
-            r.field("signature_check", if s.signer.verify(msg).is_ok() { "good" } else { "BAD" });
+            r.field("signature_check", if signer.verify(msg).is_ok() { "good" } else { "BAD" });
         }
     }
 
@@ -111,10 +131,30 @@ impl<'s> SmbKeys<'s> {
             conn.between_legs.insert(session_id, setup);
             return;
         }
-        if h.status() != NtStatus::SUCCESS || self.sessions.contains_key(&session_id) {
-            return; // failed, or a re-authentication (the keys stay)
+        if h.status() != NtStatus::SUCCESS {
+            return;
         }
         let Some((dialect, cipher, signing)) = conn.settled else { return };
+        if setup.binding {
+            // A channel's signing key: from the binding's own authentication and this
+            // channel's preauth hash (as Samba's smb2cli_session_set_channel_key does).
+            let learned = setup.gss.session_key().map(|k| k.expose_bytes().to_vec());
+            let Some(gss_key) =
+                learned.or_else(|| setup.ntlm.key.as_ref().map(|k| k.expose_bytes().to_vec())).map(Zeroizing::new)
+            else {
+                r.field("keys_not_derived", format!("the binding to session {session_id:#018x} was not opened"));
+                return;
+            };
+            let keys = KeySchedule::for_dialect(dialect.0, &setup.hash).derive(&gss_key, cipher);
+            r.field("channel_signing_key", hex(keys.signing.expose_bytes()));
+            if let Ok(channel) = SessionCrypto::new(&keys, cipher, signing) {
+                self.channels.insert((connection, session_id), channel.signer);
+            }
+            return;
+        }
+        if self.sessions.contains_key(&session_id) {
+            return; // a re-authentication (the keys stay)
+        }
         let given = self.given.iter().find(|(id, _)| *id == session_id).map(|(_, k)| k.to_vec());
         let learned = setup
             .gss

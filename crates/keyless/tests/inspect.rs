@@ -1015,3 +1015,50 @@ fn files_come_out_of_signed_and_encrypted_sessions() {
         }
     }
 }
+
+/// A session bound to a second connection (smbtorture's `smb2.session.bind1` against smbd,
+/// SMB 3.1.1 and 3.0): the bound channel's signing key is derived from the session's key and
+/// that channel's own preauth hash, so every signature on both connections verifies with the
+/// user's password alone.
+#[test]
+fn a_channel_bound_to_a_session_verifies() {
+    if keyless_testbed::require(&["tshark", "dumpcap", "smbtorture"]).is_none() {
+        return;
+    }
+    for mode in [SmbMode::Only("SMB3_11"), SmbMode::Only("SMB3_00")] {
+        let scratch = ScratchDir::new("inspect-multichannel");
+        let Some(smbd) = Smbd::start(&scratch, mode, None) else { return };
+        let rec = Dumpcap::start(&scratch, "bind", &format!("tcp port {}", smbd.port)).unwrap();
+        let out = Command::new("smbtorture")
+            .args([&format!("//127.0.0.1/{}", smbd.share), "-p", &smbd.port.to_string()])
+            .args(["-U", &format!("{}%{}", smbd.user, smbd.password), "smb2.session.bind1"])
+            .output()
+            .unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && said.contains("success: bind1"), "{mode:?}: {said}");
+        let file = keyless_testbed::with_port(&rec.stop(), smbd.port, 445);
+        let pw = scratch.join("pw");
+        std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+        let (code, records, err) = inspect_json(&file, &["--password-file", pw.to_str().unwrap()]);
+        assert!(code == 0, "{mode:?}: {err}");
+        let binding = records
+            .iter()
+            .find(|r| r["kind"] == "SESSION_SETUP request" && r["fields"]["setup_flags"] == 1)
+            .unwrap_or_else(|| panic!("{mode:?}: no binding SESSION_SETUP"));
+        let bound = &binding["connection"];
+        let checks = |on_bound: bool| -> Vec<&Value> {
+            records
+                .iter()
+                .filter(|r| (r["connection"] == *bound) == on_bound)
+                .filter_map(|r| r["fields"].get("signature_check"))
+                .collect()
+        };
+        for on_bound in [false, true] {
+            let c = checks(on_bound);
+            assert!(
+                !c.is_empty() && c.iter().all(|c| *c == "good"),
+                "{mode:?}, bound channel {on_bound}: {c:?}\n{err}"
+            );
+        }
+    }
+}
