@@ -39,18 +39,20 @@ pub struct Ports {
     pub smb: Vec<u16>,
     /// Kerberos over TCP and UDP (88).
     pub kerberos: Vec<u16>,
+    /// TLS whose records are handed out whole (a KDC proxy's HTTPS; none by default).
+    pub tls: Vec<u16>,
 }
 
 impl Default for Ports {
     fn default() -> Self {
-        Self { smb: vec![445, 139], kerberos: vec![88] }
+        Self { smb: vec![445, 139], kerberos: vec![88], tls: Vec::new() }
     }
 }
 
 impl Ports {
     /// Only SMB, on `port`.
     pub fn smb_only(port: u16) -> Self {
-        Self { smb: vec![port], kerberos: Vec::new() }
+        Self { smb: vec![port], kerberos: Vec::new(), tls: Vec::new() }
     }
 
     fn protocol(&self, port: u16) -> Option<Protocol> {
@@ -58,6 +60,8 @@ impl Ports {
             Some(Protocol::Smb)
         } else if self.kerberos.contains(&port) {
             Some(Protocol::Kerberos)
+        } else if self.tls.contains(&port) {
+            Some(Protocol::Tls)
         } else {
             None
         }
@@ -71,6 +75,8 @@ pub enum Protocol {
     Smb,
     /// Kerberos over TCP or UDP.
     Kerberos,
+    /// TLS records (whole, header included): HTTPS to a KDC proxy.
+    Tls,
 }
 
 /// A TCP connection, or the UDP datagrams between two endpoints.
@@ -103,7 +109,7 @@ pub struct Message<'a> {
     pub time_ns: i128,
     /// Where the message's framing starts in its direction's byte stream (0 for UDP).
     pub stream_offset: usize,
-    /// The message, without its 4-byte framing.
+    /// The message, without its 4-byte framing (a TLS record keeps its 5-byte header).
     pub payload: Cow<'a, [u8]>,
 }
 

@@ -204,6 +204,7 @@ impl Direction {
                 first == 0 && matches!(id, b"\xfeSMB" | b"\xfdSMB" | b"\xfcSMB" | b"\xffSMB")
             }
             Protocol::Kerberos => first == 0 && (0x6a..=0x7e).contains(b.get(4)?),
+            Protocol::Tls => (20..=24).contains(&first) && b.get(1) == Some(&3),
         })
     }
 
@@ -252,7 +253,8 @@ impl Direction {
             return;
         }
         let mut off = 0;
-        while let Some(hdr) = self.data.get(off..off + 4) {
+        let header = header_len(e.conn.protocol);
+        while let Some(hdr) = self.data.get(off..off + header) {
             let (len, message) = match framing(e.conn.protocol, hdr) {
                 Framing::Message(len) => (len, true),
                 Framing::Skip(len) => (len, false),
@@ -265,11 +267,13 @@ impl Direction {
                     return;
                 }
             };
-            let Some(body) = self.data.get(off + 4..off + 4 + len) else { break };
+            let Some(body) = self.data.get(off + header..off + header + len) else { break };
             if message {
-                e.message(out, at.0, at.1, self.base + off, body);
+                // A TLS record keeps its header: it is the record's authenticated data.
+                let whole = if e.conn.protocol == Protocol::Tls { &self.data[off..off + header + len] } else { body };
+                e.message(out, at.0, at.1, self.base + off, whole);
             }
-            off += 4 + len;
+            off += header + len;
         }
         self.data.drain(..off);
         self.base += off;
@@ -281,14 +285,15 @@ impl Direction {
             return;
         }
         let what = e.what();
-        match self.data.get(..4).map(|h| framing(e.conn.protocol, h)) {
+        let header = header_len(e.conn.protocol);
+        match self.data.get(..header).map(|h| framing(e.conn.protocol, h)) {
             None => {
                 out.notes.push(format!("{what}: {} byte(s) at the end, shorter than a framing header", self.data.len()))
             }
             Some(Framing::Message(len) | Framing::Skip(len)) => out.notes.push(format!(
                 "{what}: message at stream offset {} needs {len} byte(s), {} captured",
                 self.base,
-                self.data.len() - 4
+                self.data.len() - header
             )),
             Some(Framing::Broken(_)) => {}
         }
@@ -314,9 +319,10 @@ enum Framing {
     Broken(String),
 }
 
-/// What the 4-byte framing header at a message boundary says: NBSS on the SMB ports (RFC
-/// 1002 4.3; MS-SMB2 2.1: type byte and a 24-bit length), an RFC 4120 7.2.2 record mark on
-/// the Kerberos ports (32-bit length, top bit reserved for extensions keyless does not know).
+/// What the framing header at a message boundary says: NBSS on the SMB ports (RFC 1002 4.3;
+/// MS-SMB2 2.1: type byte and a 24-bit length), an RFC 4120 7.2.2 record mark on the Kerberos
+/// ports (32-bit length, top bit reserved for extensions keyless does not know), a TLS
+/// record header on the TLS ports.
 fn framing(protocol: Protocol, hdr: &[u8]) -> Framing {
     let be = |b: &[u8]| b.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
     match protocol {
@@ -331,7 +337,17 @@ fn framing(protocol: Protocol, hdr: &[u8]) -> Framing {
             Framing::Broken("a record mark with the reserved bit set".to_string())
         }
         Protocol::Kerberos => Framing::Message(be(hdr)),
+        // ContentType, ProtocolVersion (3.x), length (RFC 8446 5.1: at most 2^14 + 256).
+        Protocol::Tls if !(20..=24).contains(&hdr[0]) || hdr[1] != 3 => {
+            Framing::Broken(format!("not a TLS record (type {}, version {}.{})", hdr[0], hdr[1], hdr[2]))
+        }
+        Protocol::Tls => Framing::Message(be(&hdr[3..])),
     }
+}
+
+/// Bytes of the framing header: NBSS and the Kerberos record mark 4, a TLS record's 5.
+fn header_len(protocol: Protocol) -> usize {
+    if protocol == Protocol::Tls { 5 } else { 4 }
 }
 
 #[derive(Debug)]

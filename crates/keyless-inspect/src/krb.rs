@@ -19,6 +19,15 @@ pub(crate) fn describe(m: &Captured, udp: bool, keys: &mut Keyring) -> Record {
     r
 }
 
+/// The Kerberos message a KDC-PROXY-MESSAGE carried (MS-KKDCP, inside HTTPS), at stream byte
+/// `offset` of the decrypted HTTP, as a record of its own.
+pub(crate) fn in_kkdcp(m: &Captured, kerberos: &[u8], offset: usize, keys: &mut Keyring) -> Record {
+    let mut r = Record::new(m, Protocol::Kerberos, "Kerberos");
+    r.field("carried_in", "KKDCP");
+    message(&mut r, kerberos, offset, keys, &mut GssKeys::default());
+    r
+}
+
 /// The Kerberos message in a SESSION_SETUP's krb5 GSS token (the mech token of its SPNEGO,
 /// or the whole blob) at stream byte `offset`, as a record of its own. `gss` follows the
 /// context's keys.

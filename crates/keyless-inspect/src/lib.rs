@@ -14,6 +14,8 @@ mod render;
 mod smb;
 mod smb_keys;
 mod stats;
+#[doc(hidden)]
+pub mod tls;
 
 pub use render::{json_line, text_line};
 pub use stats::{Stats, stats, stats_text};
@@ -23,6 +25,7 @@ use keyless_crypto::Zeroizing;
 use keyless_crypto::ntlm::NtlmKey;
 use keyless_krb::keytab::Keytab;
 use serde_json::Value;
+pub use tls::KeyLog;
 
 /// What `inspect` may decrypt with: keytabs (services' keys open tickets, users' keys open
 /// AS-REPs) and SMB session keys. What they open shows as fields; keys found inside (ticket
@@ -37,6 +40,8 @@ pub struct Secrets {
     /// NT hashes (of passwords, or as secretsdump and mimikatz give them) tried on every NTLM
     /// AUTHENTICATE: the one that verifies gives its session key.
     pub nt_hashes: Vec<NtlmKey>,
+    /// TLS secrets (NSS key log) that open a KDC proxy's HTTPS.
+    pub tls_keylog: KeyLog,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -45,6 +50,7 @@ impl std::fmt::Debug for Secrets {
             .field("keytabs", &self.keytabs.len())
             .field("session_keys", &self.session_keys.iter().map(|(id, _)| format!("{id:#018x}")).collect::<Vec<_>>())
             .field("nt_hashes", &self.nt_hashes.len())
+            .field("tls_keylog", &self.tls_keylog)
             .finish()
     }
 }
@@ -57,6 +63,7 @@ pub(crate) struct Keys<'s> {
     /// The files being rebuilt (`--export-files`), and their pieces not yet handed out.
     files: Option<files::Rebuilder>,
     pieces: Vec<(usize, u64, Vec<u8>)>,
+    tls: tls::Tls<'s>,
 }
 
 /// One decoded message (one SMB2 header of a compound counts as one message).
@@ -185,6 +192,7 @@ impl<'s> Inspector<'s> {
                 nt_hashes: &secrets.nt_hashes,
                 files: None,
                 pieces: Vec::new(),
+                tls: tls::Tls::new(&secrets.tls_keylog),
             },
         }
     }
@@ -220,6 +228,7 @@ impl<'s> Inspector<'s> {
         match conn.protocol {
             Protocol::Smb => smb::describe(m, &mut self.keys, out),
             Protocol::Kerberos => out.push(krb::describe(m, conn.udp, &mut self.keys.krb)),
+            Protocol::Tls => self.keys.tls.describe(m, &mut self.keys.krb, out),
         }
     }
 }
@@ -247,7 +256,8 @@ fn hex(bytes: &[u8]) -> String {
 /// pieces (as `keyless inspect` reads it) gives the same messages as read whole.
 #[doc(hidden)]
 pub fn fuzz(bytes: &[u8]) {
-    let ports = keyless_capture::Ports::default();
+    let mut ports = keyless_capture::Ports::default();
+    ports.tls.push(443);
     let Ok(c) = keyless_capture::parse(bytes, &ports) else { return };
     for m in &c.messages {
         assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
@@ -298,5 +308,5 @@ fn fuzz_secrets(c: &Capture) -> Secrets {
             key: Zeroizing::new(vec![0x24; len]),
         });
     let nt_hashes = vec![NtlmKey::from_bytes([0x5a; 16])];
-    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys, nt_hashes }
+    Secrets { keytabs: vec![Keytab { entries: entries.to_vec() }], session_keys, nt_hashes, ..Secrets::default() }
 }

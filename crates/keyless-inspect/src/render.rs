@@ -25,6 +25,7 @@ pub fn text_line(r: &Record, t0_ns: i128) -> String {
     let proto = match r.protocol {
         Protocol::Smb => "SMB",
         Protocol::Kerberos => "KRB",
+        Protocol::Tls => "TLS",
     };
     let mut line = format!("{:>6} {secs:>11.6} c{}{arrow} {proto} {}", r.packet, r.connection, r.kind);
     if let Some(s) = &r.status {
@@ -61,7 +62,7 @@ pub fn json_line(r: &Record) -> String {
         "time": (r.time_ns as f64) / 1e9,
         "connection": r.connection,
         "direction": if r.to_server { "to_server" } else { "to_client" },
-        "protocol": match r.protocol { Protocol::Smb => "smb2", Protocol::Kerberos => "kerberos" },
+        "protocol": match r.protocol { Protocol::Smb => "smb2", Protocol::Kerberos => "kerberos", Protocol::Tls => "tls" },
         "kind": r.kind,
         "fields": fields,
     });

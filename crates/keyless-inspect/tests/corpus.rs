@@ -1,4 +1,4 @@
-//! The `capture` and `inspect_files` fuzz targets' seeds replay without a panic, and the
+//! The `capture`, `inspect_files` and `inspect_tls` fuzz targets' seeds replay without a panic, and the
 //! committed Samba captures decode without a MALFORMED record.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
@@ -18,6 +18,14 @@ fn file_rebuilder_seeds_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/inspect_files");
     for seed in std::fs::read_dir(&dir).unwrap() {
         keyless_inspect::files::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+    }
+}
+
+#[test]
+fn tls_reader_seeds_replay() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/inspect_tls");
+    for seed in std::fs::read_dir(&dir).unwrap() {
+        keyless_inspect::tls::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
     }
 }
 

@@ -85,10 +85,13 @@ class Handler(WSGIRequestHandler):
     def log_message(self, *args):
         pass
 
-port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, cert, key, keylog = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 httpd = make_server("127.0.0.1", port, kdcproxy.Application(), server_class=Server, handler_class=Handler)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
+ctx.keylog_filename = keylog
+if len(sys.argv) > 5 and sys.argv[5] == "tls1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
 print("ready", flush=True)
 httpd.serve_forever()
@@ -101,12 +104,19 @@ pub struct PyKdcProxy {
     pub url: String,
     /// The certificate clients must trust.
     pub cert: TestCert,
+    /// The TLS key log it writes (NSS format), for decrypting captures of it.
+    pub keylog: std::path::PathBuf,
     process: Child,
 }
 
 impl PyKdcProxy {
     /// Serves `realms` (name, KDC port), forwarding over TCP to 127.0.0.1.
     pub fn start(dir: &ScratchDir, realms: &[(&str, u16)]) -> Option<Self> {
+        Self::start_with(dir, realms, false)
+    }
+
+    /// [`Self::start`], speaking TLS 1.2 at most when `tls12`.
+    pub fn start_with(dir: &ScratchDir, realms: &[(&str, u16)], tls12: bool) -> Option<Self> {
         require(&["python3", "openssl"])?;
         if !Command::new("/usr/bin/python3").args(["-c", "import kdcproxy"]).status().is_ok_and(|s| s.success()) {
             let msg = "python3-kdcproxy is not installed: run `cargo xtask deps`";
@@ -127,10 +137,13 @@ impl PyKdcProxy {
         std::fs::write(&script, SERVER).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.join("kdcproxy.log")).unwrap();
+        let keylog = dir.join(&format!("kdcproxy-{port}.keylog"));
         // Debian's python3 (the one with the kdcproxy module), not a pyenv one on PATH.
         let process = Command::new("/usr/bin/python3")
             .arg(&script)
             .args([port.to_string().as_str(), cert.cert.to_str().unwrap(), cert.key.to_str().unwrap()])
+            .arg(&keylog)
+            .args(tls12.then_some("tls1.2"))
             .env("KDCPROXY_CONFIG", &conf_path)
             .env("KRB5_CONFIG", dir.join("no-krb5.conf"))
             .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -138,7 +151,7 @@ impl PyKdcProxy {
             .spawn()
             .unwrap();
         crate::wait_for_tcp(port, "kdcproxy");
-        Some(Self { url: format!("https://127.0.0.1:{port}/KdcProxy"), cert, process })
+        Some(Self { url: format!("https://127.0.0.1:{port}/KdcProxy"), cert, keylog, process })
     }
 }
 

@@ -1062,3 +1062,86 @@ fn a_channel_bound_to_a_session_verifies() {
         }
     }
 }
+
+/// MIT kinit and kvno through Debian's python3-kdcproxy over HTTPS, the proxy writing its TLS
+/// key log (the test harness sets Python's `keylog_filename`): with that log inspect opens the
+/// HTTPS and shows the AS and TGS exchanges inside the KDC-PROXY-MESSAGEs, the same messages,
+/// in the same order, as the proxy's TCP leg to the KDC carries. Without the log it says the
+/// records did not open.
+#[test]
+fn kerberos_inside_a_kdc_proxys_https() {
+    for tls12 in [false, true] {
+        kerberos_inside_https(tls12);
+    }
+}
+
+/// The test above with TLS 1.3 (what Python and MIT's k5tls agree on) or 1.2.
+fn kerberos_inside_https(tls12: bool) {
+    if keyless_testbed::require(&["dumpcap", "kinit", "kvno"]).is_none() {
+        return;
+    }
+    let Some(kdc) = MitKdc::start() else { return };
+    let realms = [("EXAMPLE.TEST", kdc.realms[0].port)];
+    let Some(proxy) = keyless_testbed::PyKdcProxy::start_with(&kdc.dir, &realms, tls12) else { return };
+    let proxy_port = proxy.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
+    let kdc_port = kdc.realms[0].port.to_string();
+    let conf = kdc.dir.join("krb5-https.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[libdefaults]\n default_realm = EXAMPLE.TEST\n dns_lookup_kdc = false\n rdns = false\n\
+             [realms]\n EXAMPLE.TEST = {{\n  kdc = {}\n  http_anchors = FILE:{}\n }}\n",
+            proxy.url,
+            proxy.cert.ca.display()
+        ),
+    )
+    .unwrap();
+    let rec = Dumpcap::start(&kdc.dir, "kkdcp", &format!("tcp port {proxy_port} or port {kdc_port}")).unwrap();
+    let cc = format!("FILE:{}", kdc.dir.join("cc-https").display());
+    let env = [("KRB5_CONFIG", conf.as_os_str())];
+    let out = common::run("kinit", &["-c", &cc, &kdc.user], env, &format!("{}\n", kdc.password));
+    assert!(out.status.success(), "MIT kinit through the proxy: {}", String::from_utf8_lossy(&out.stderr));
+    let out = common::run("kvno", &["-c", &cc, &kdc.service], env, "");
+    assert!(out.status.success(), "MIT kvno through the proxy: {}", String::from_utf8_lossy(&out.stderr));
+    let file = rec.stop();
+
+    let keylog = proxy.keylog.to_str().unwrap();
+    let args = ["--tls-keylog", keylog, "--kkdcp-port", &proxy_port, "--kerberos-port", &kdc_port];
+    let (code, records, err) = inspect_json(&file, &args);
+    assert!(code == 0, "exit {code}: {err}");
+    let shut: Vec<&Value> = records.iter().filter(|r| r["fields"]["not_decrypted"].is_string()).collect();
+    assert!(shut.is_empty(), "{shut:?}");
+    let version = if tls12 { "1.2" } else { "1.3" };
+    assert!(records.iter().any(|r| r["fields"]["tls_version"] == version), "TLS {version}");
+    // (kind, direction) of each Kerberos message, inside the HTTPS and on the KDC leg.
+    let kerberos = |inside: bool| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["protocol"] == "kerberos" && (r["fields"]["carried_in"] == "KKDCP") == inside)
+            .map(|r| format!("{} {}", r["kind"], r["direction"]))
+            .collect()
+    };
+    let (https, tcp) = (kerberos(true), kerberos(false));
+    assert!(
+        https.iter().any(|k| k.starts_with("\"AS-REP\"")) && https.iter().any(|k| k.starts_with("\"TGS-REP\"")),
+        "{https:?}"
+    );
+    assert_eq!(https, tcp, "the messages inside the HTTPS are those on the KDC leg");
+    // The same messages to the byte: what the KDC leg carried, the HTTPS did.
+    let nonces = |inside: bool| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["protocol"] == "kerberos" && (r["fields"]["carried_in"] == "KKDCP") == inside)
+            .map(|r| r["fields"]["nonce"].to_string())
+            .collect()
+    };
+    assert_eq!(nonces(true), nonces(false));
+
+    // Without the key log: nothing opens, and inspect says so.
+    let mut wrong = proxy.keylog.clone();
+    wrong.set_extension("other");
+    std::fs::write(&wrong, format!("CLIENT_RANDOM {} {}\n", "00".repeat(32), "11".repeat(48))).unwrap();
+    let (_, shut, _) = inspect_json(&file, &["--tls-keylog", wrong.to_str().unwrap(), "--kkdcp-port", &proxy_port]);
+    assert!(shut.iter().any(|r| r["fields"]["not_decrypted"].is_string()), "records that did not open are said to");
+    assert!(!shut.iter().any(|r| r["fields"]["carried_in"] == "KKDCP"));
+}

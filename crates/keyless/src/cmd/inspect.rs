@@ -38,6 +38,13 @@ pub struct Args {
     /// like a keytab's keys on tickets and KDC replies (repeatable).
     #[arg(long = "key", value_name = "ENCTYPE:HEX")]
     keys: Vec<String>,
+    /// A TLS key log (NSS format, as SSLKEYLOGFILE writes it) that opens a KDC proxy's HTTPS:
+    /// the Kerberos inside its KDC-PROXY-MESSAGEs is decoded like Kerberos on port 88.
+    #[arg(long, value_name = "FILE")]
+    tls_keylog: Option<PathBuf>,
+    /// The KDC proxy's port, when not 443 (repeatable; with --tls-keylog).
+    #[arg(long = "kkdcp-port", value_name = "N", requires = "tls_keylog")]
+    kkdcp_ports: Vec<u16>,
     /// Write the keys found into this directory, for Wireshark: `smb2_seskey_list` (each
     /// SMB session's keys), `keys.keytab` (the keys given and every Kerberos key learned) and
     /// `preferences` naming that keytab, so `WIRESHARK_CONFIG_DIR=DIR tshark -r FILE`
@@ -90,6 +97,16 @@ fn secrets(a: &Args) -> Result<keyless_inspect::Secrets, String> {
     }
     for arg in &a.session_keys {
         secrets.session_keys.push(session_key(arg).map_err(|why| format!("--session-key: {why}"))?);
+    }
+    if let Some(path) = &a.tls_keylog {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--tls-keylog {}: {e}", path.display()))?;
+        secrets.tls_keylog = keyless_inspect::KeyLog::parse(&text);
+        if secrets.tls_keylog.is_empty() {
+            return Err(format!(
+                "--tls-keylog {}: no secrets in NSS key log format (LABEL RANDOM SECRET)",
+                path.display()
+            ));
+        }
     }
     Ok(secrets)
 }
@@ -149,6 +166,9 @@ pub fn run(a: Args) -> ExitCode {
     let mut ports = Ports::default();
     ports.smb.extend(&a.ports);
     ports.kerberos.extend(&a.kerberos_ports);
+    if a.tls_keylog.is_some() {
+        ports.tls = if a.kkdcp_ports.is_empty() { vec![443] } else { a.kkdcp_ports.clone() };
+    }
     let mut reader = keyless_capture::Reader::new(&ports);
     let mut inspector = keyless_inspect::Inspector::new(&secrets);
     if a.export_files.is_some() {
