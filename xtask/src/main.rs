@@ -294,7 +294,7 @@ fn ci() -> Result<(), String> {
     let idle = Beside::spawn("idle mount", &["test", "-p", "keyless", "--test", "idle_mount", "--", "--ignored"])?;
     let kernel =
         Beside::spawn("kernel client expiry", &["test", "-p", "keyless", "--test", "kernel_cifs", "--", "--ignored"])?;
-    let seconds = if env::var_os("CI").is_some() { 20 } else { 10 };
+    let seconds = if env::var_os("CI").is_some() { 15 } else { 10 };
     let fuzzed = fuzz(seconds);
     idle.finish(&mut tally)?;
     kernel.finish(&mut tally)?;
