@@ -164,7 +164,7 @@ impl ClientBuilder {
         let auth = self
             .auth
             .take()
-            .ok_or(Error::Auth(keyless_krb::Error::Config("no credential given to the SMB client".into())))?;
+            .ok_or(Error::from(keyless_krb::Error::Config("no credential given to the SMB client".into())))?;
         self.config.renewable = self.renew.is_some();
         let config = Arc::new(self.config);
         let rng = self.rng.unwrap_or_else(|| Box::new(OsRandom));

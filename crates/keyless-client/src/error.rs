@@ -34,7 +34,7 @@ pub enum Error {
         status: NtStatus,
     },
     /// Authentication (SPNEGO, Kerberos, NTLM) failed on our side.
-    Auth(keyless_krb::Error),
+    Auth(keyless_gss::Error),
     /// A cryptographic check failed: a bad signature or an undecryptable message.
     Crypto(keyless_crypto::CryptoError),
     /// The server broke the protocol.
@@ -358,9 +358,15 @@ impl From<WireError> for Error {
     }
 }
 
+impl From<keyless_gss::Error> for Error {
+    fn from(e: keyless_gss::Error) -> Self {
+        Self::Auth(e)
+    }
+}
+
 impl From<keyless_krb::Error> for Error {
     fn from(e: keyless_krb::Error) -> Self {
-        Self::Auth(e)
+        Self::Auth(keyless_gss::Error::Kerberos(e))
     }
 }
 

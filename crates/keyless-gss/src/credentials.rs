@@ -3,7 +3,7 @@
 //! Azure Files SMB OAuth produces), or a ticket already in memory. The exchanges are
 //! keyless-krb's sans-IO ones, driven by its transport.
 
-use crate::Error;
+use keyless_krb::Error;
 use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;

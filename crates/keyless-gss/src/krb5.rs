@@ -159,7 +159,7 @@ impl Initiator {
     /// Verifies the acceptor's AP-REP token and returns the established context.
     ///
     /// # Errors
-    /// A KRB-ERROR from the acceptor ([`Error::Kdc`] with its code), or an AP-REP that does not
+    /// A KRB-ERROR from the acceptor ([`Error::RejectedByService`] with its code), or an AP-REP that does not
     /// decode, decrypt, or answer our authenticator.
     pub fn handle_reply(self, token: &[u8]) -> Result<Context, Error> {
         let (_, inner) = framing::unwrap(token)?;
@@ -169,7 +169,7 @@ impl Initiator {
             TOK_AP_REP => {}
             TOK_KRB_ERROR => {
                 let err: rasn_kerberos::KrbError = messages::decode("KRB-ERROR in a GSS token", body)?;
-                return Err(messages::kdc_error(&err, "the service"));
+                return Err(Error::RejectedByService { code: messages::error_code(&err) });
             }
             other => return Err(malformed("Kerberos GSS token", format!("token id {other:02x?}, expected an AP-REP"))),
         }
@@ -179,7 +179,7 @@ impl Initiator {
             .map_err(|source| Error::Decrypt { what: "the AP-REP", source })?;
         let part: EncApRepPart = messages::decode("EncAPRepPart", &plain)?;
         if seconds_of(&part.ctime) != self.ctime || part.cusec != Integer::from(self.cusec) {
-            return Err(Error::ReplyMismatch("the AP-REP does not echo our authenticator's time"));
+            return Err(Error::Refused("the AP-REP does not echo our authenticator's time"));
         }
         let (key, acceptor_subkey) = match &part.subkey {
             Some(k) => (Key::from_bytes(EncType(k.r#type), k.value.as_ref()).map_err(Error::Crypto)?, true),
@@ -236,18 +236,14 @@ pub fn accept(keytab: &Keytab, token: &[u8], now: SystemTime, rng: &mut dyn Rand
         .keys_for(&service)
         .into_iter()
         .find(|k| k.etype() == etype)
-        .ok_or_else(|| Error::NoKeyInKeytab(service.clone()))?;
+        .ok_or_else(|| Error::Kerberos(keyless_krb::Error::NoKeyInKeytab(service.clone())))?;
     let ticket_plain = enctype_of(&service_key)?
         .decrypt(&service_key, KeyUsage::TICKET, ap_req.ticket.enc_part.cipher.as_ref())
         .map_err(|source| Error::Decrypt { what: "the ticket (keytab out of date?)", source })?;
     let ticket: EncTicketPart = messages::decode("EncTicketPart", &ticket_plain)?;
     let now_s = unix_seconds(now);
     if seconds_of(&ticket.end_time) + MAX_SKEW < now_s {
-        return Err(Error::Kdc {
-            code: keyless_krb::KrbErrorCode::KRB_AP_ERR_TKT_EXPIRED,
-            text: None,
-            realm: service.realm,
-        });
+        return Err(Error::TicketExpired { service, ago: now_s - seconds_of(&ticket.end_time) });
     }
     let session_key = Key::from_bytes(EncType(ticket.key.r#type), ticket.key.value.as_ref()).map_err(Error::Crypto)?;
     let auth_plain = enctype_of(&session_key)?
@@ -256,10 +252,10 @@ pub fn accept(keytab: &Keytab, token: &[u8], now: SystemTime, rng: &mut dyn Rand
     let auth: Authenticator = messages::decode("Authenticator", &auth_plain)?;
     let client = Principal::from_asn1(&ticket.crealm, &ticket.cname);
     if !Principal::from_asn1(&auth.crealm, &auth.cname).same_name(&client) {
-        return Err(Error::ReplyMismatch("the authenticator names another client than the ticket"));
+        return Err(Error::Refused("the authenticator names another client than the ticket"));
     }
     if (seconds_of(&auth.ctime) - now_s).abs() > MAX_SKEW {
-        return Err(Error::ClockSkew { kdc_ahead_by: seconds_of(&auth.ctime) - now_s });
+        return Err(Error::ClockSkew { client_ahead_by: seconds_of(&auth.ctime) - now_s });
     }
     let gss_flags = match &auth.cksum {
         Some(c) if c.r#type == GSS_CHECKSUM && c.checksum.len() >= 24 => {
@@ -389,13 +385,13 @@ impl Context {
         }
         let from_acceptor = header[2] & SENT_BY_ACCEPTOR != 0;
         if from_acceptor == (self.role == Role::Acceptor) {
-            return Err(Error::ReplyMismatch("a GSS token from our own side of the context"));
+            return Err(Error::Refused("a GSS token from our own side of the context"));
         }
         let mut seq = [0u8; 8];
         seq.copy_from_slice(&header[8..]);
         let seq = u64::from_be_bytes(seq);
         if seq < self.recv_seq {
-            return Err(Error::ReplyMismatch("a replayed or out-of-order GSS token"));
+            return Err(Error::Refused("a replayed or out-of-order GSS token"));
         }
         Ok((header, seq))
     }
@@ -427,7 +423,7 @@ impl Context {
         let expected =
             enctype_of(&self.key)?.checksum(&self.key, sign, &[message, &header].concat()).map_err(Error::Crypto)?;
         if !bool::from(expected.ct_eq(&token[16..])) {
-            return Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed));
+            return Err(Error::Integrity { what: "a MIC token" });
         }
         self.accept_seq(seq);
         Ok(())
@@ -497,7 +493,7 @@ impl Context {
                 self.accept_seq(seq);
                 Ok(body.to_vec())
             } else {
-                Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed))
+                Err(Error::Integrity { what: "a Wrap token's checksum" })
             }
         }
     }

@@ -20,4 +20,6 @@ pub mod spnego;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use keyless_krb::Error;
+mod error;
+
+pub use error::{Error, ErrorKind};

@@ -289,7 +289,7 @@ impl Client {
         let c = Challenge::parse(challenge)?;
         let flags = c.flags & CLIENT_FLAGS;
         if flags & flags::NTLM == 0 || flags & flags::EXTENDED_SESSIONSECURITY == 0 && c.target_info.is_empty() {
-            return Err(Error::ReplyMismatch("the server does not offer NTLMv2"));
+            return Err(Error::Refused("the server does not offer NTLMv2"));
         }
         let pairs = av_pairs(&c.target_info)?;
         let server_time =
@@ -468,8 +468,8 @@ impl Server {
     /// and the ExportedSessionKey.
     ///
     /// # Errors
-    /// [`Error::Crypto`] (integrity) for a wrong password or MIC, [`Error::Malformed`] for junk,
-    /// and a refusal of anything but NTLMv2.
+    /// [`Error::NtlmProof`] for a wrong password or MIC, [`Error::Malformed`] for junk, and
+    /// [`Error::Refused`] for anything but NTLMv2.
     pub fn verify(self, authenticate: &[u8], password: &[u8]) -> Result<(Authenticate, NtlmKey), Error> {
         self.verify_with_nt_hash(authenticate, &ntlm::nt_hash(password).map_err(Error::Crypto)?)
     }
@@ -482,13 +482,13 @@ impl Server {
     pub fn verify_with_nt_hash(self, authenticate: &[u8], nt_hash: &NtlmKey) -> Result<(Authenticate, NtlmKey), Error> {
         let auth = Authenticate::parse(authenticate)?;
         if auth.nt_response.len() < 16 + 28 {
-            return Err(Error::ReplyMismatch("not an NTLMv2 response (NTLMv1 is refused)"));
+            return Err(Error::Refused("not an NTLMv2 response (NTLMv1 is refused)"));
         }
         let key = ntlm::ntowf_v2(nt_hash, &auth.user, &auth.domain);
         let (proof, temp) = auth.nt_response.split_at(16);
         let expected = ntlm::nt_proof_str(&key, &self.server_challenge, temp);
         if !bool::from(expected.ct_eq(proof)) {
-            return Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed));
+            return Err(Error::NtlmProof { user: auth.user.clone() });
         }
         let base = ntlm::session_base_key(&key, &expected);
         let session_key = if auth.flags & flags::KEY_EXCH != 0 {
@@ -506,12 +506,12 @@ impl Server {
             .and_then(|p| p.iter().find(|(id, _)| *id == av::FLAGS).and_then(|(_, v)| <[u8; 4]>::try_from(*v).ok()))
             .is_some_and(|f| u32::from_le_bytes(f) & 0x2 != 0);
         if mic_promised {
-            let mic = auth.mic.ok_or(Error::ReplyMismatch("MsvAvFlags promises a MIC the message has no room for"))?;
+            let mic = auth.mic.ok_or(Error::Refused("MsvAvFlags promises a MIC the message has no room for"))?;
             let mut zeroed = authenticate.to_vec();
             zeroed[72..88].fill(0);
             let expected = ntlm::message_integrity_code(&session_key, &self.negotiate, &self.challenge, &zeroed);
             if !bool::from(expected.ct_eq(&mic)) {
-                return Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed));
+                return Err(Error::NtlmProof { user: auth.user.clone() });
             }
         }
         Ok((auth, session_key))
@@ -587,7 +587,7 @@ impl Context {
         if seq_ok && bool::from(expected.ct_eq(&checksum)) {
             Ok(())
         } else {
-            Err(Error::Crypto(keyless_crypto::CryptoError::IntegrityCheckFailed))
+            Err(Error::Integrity { what: "an NTLM signature" })
         }
     }
 
@@ -600,7 +600,7 @@ impl Context {
     /// stream has moved on.
     ///
     /// # Errors
-    /// [`Error::Crypto`] (integrity) or a malformed signature.
+    /// [`Error::Integrity`] or a malformed signature.
     pub fn verify_mic(&mut self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
         self.check(message, sig)
     }

@@ -215,14 +215,14 @@ impl Krb5Initiator {
     pub fn handle_reply(self, token: &[u8]) -> Result<(Context, Option<Vec<u8>>), Error> {
         let resp = parse_resp(token)?;
         if resp.neg_state == Some(NegState::Reject) {
-            return Err(Error::ReplyMismatch("the acceptor rejected every mechanism offered"));
+            return Err(Error::Refused("the acceptor rejected every mechanism offered"));
         }
         if let Some(m) = &resp.supported_mech {
             if !is_krb5(m) {
-                return Err(Error::ReplyMismatch("the acceptor chose a mechanism other than Kerberos"));
+                return Err(Error::Refused("the acceptor chose a mechanism other than Kerberos"));
             }
         }
-        let ap_rep = resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no AP-REP in the SPNEGO answer"))?;
+        let ap_rep = resp.response_token.as_ref().ok_or(Error::Refused("no AP-REP in the SPNEGO answer"))?;
         let mut ctx = self.inner.handle_reply(ap_rep)?;
         let list = mech_list_bytes(&self.mech_types)?;
         if let Some(mic) = &resp.mech_list_mic {
@@ -260,9 +260,9 @@ pub fn accept_krb5(
         .first()
         .ok_or_else(|| Error::Malformed { what: "NegTokenInit", detail: "no mechanisms".into() })?;
     if !is_krb5(first) {
-        return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not Kerberos"));
+        return Err(Error::Refused("the initiator's preferred mechanism is not Kerberos"));
     }
-    let ap_req = init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no optimistic Kerberos token"))?;
+    let ap_req = init.mech_token.as_ref().ok_or(Error::Refused("no optimistic Kerberos token"))?;
     let mut accepted = krb5::accept(keytab, ap_req, now, rng)?;
     // No mechListMIC: we only ever accept the initiator's first choice, so nothing could have
     // been downgraded, and RFC 4178 5 makes the MIC optional exactly then (sending one would
@@ -319,13 +319,12 @@ impl NtlmInitiator {
     ) -> Result<(NtlmPending, Vec<u8>), Error> {
         let resp = parse_resp(token)?;
         if resp.neg_state == Some(NegState::Reject) {
-            return Err(Error::ReplyMismatch("the acceptor rejected NTLM"));
+            return Err(Error::Refused("the acceptor rejected NTLM"));
         }
         if resp.supported_mech.as_ref().is_some_and(|m| !is_ntlm(m)) {
-            return Err(Error::ReplyMismatch("the acceptor chose a mechanism other than NTLM"));
+            return Err(Error::Refused("the acceptor chose a mechanism other than NTLM"));
         }
-        let challenge =
-            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM CHALLENGE in the SPNEGO answer"))?;
+        let challenge = resp.response_token.as_ref().ok_or(Error::Refused("no NTLM CHALLENGE in the SPNEGO answer"))?;
         let done = self.client.authenticate(challenge, spn, inputs)?;
         let mut context = ntlmssp::Context::new(&done.session_key, done.flags, keyless_crypto::ntlm::Side::Client);
         let mic = context.get_mic(&mech_list_bytes(&self.mech_types)?);
@@ -348,7 +347,7 @@ impl NtlmPending {
     pub fn finish(mut self, token: &[u8]) -> Result<ntlmssp::Context, Error> {
         let resp = parse_resp(token)?;
         if resp.neg_state != Some(NegState::AcceptCompleted) {
-            return Err(Error::ReplyMismatch("the acceptor did not complete NTLM authentication"));
+            return Err(Error::Refused("the acceptor did not complete NTLM authentication"));
         }
         if let Some(mic) = &resp.mech_list_mic {
             self.context.verify_mic(&mech_list_bytes(&self.mech_types)?, mic)?;
@@ -378,10 +377,9 @@ impl NtlmAcceptor {
     ) -> Result<(Self, Vec<u8>), Error> {
         let init = parse_init(token)?;
         if !init.mech_types.first().is_some_and(is_ntlm) {
-            return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not NTLM"));
+            return Err(Error::Refused("the initiator's preferred mechanism is not NTLM"));
         }
-        let negotiate =
-            init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM NEGOTIATE in the SPNEGO token"))?;
+        let negotiate = init.mech_token.as_ref().ok_or(Error::Refused("no NTLM NEGOTIATE in the SPNEGO token"))?;
         let (server, challenge) = ntlmssp::Server::challenge(negotiate, target, now, rng)?;
         let answer = resp_token(NegTokenResp {
             neg_state: Some(NegState::AcceptIncomplete),
@@ -401,13 +399,11 @@ impl NtlmAcceptor {
     pub fn resume(init_token: &[u8], challenge_token: &[u8]) -> Result<Self, Error> {
         let init = parse_init(init_token)?;
         if !init.mech_types.first().is_some_and(is_ntlm) {
-            return Err(Error::ReplyMismatch("the initiator's preferred mechanism is not NTLM"));
+            return Err(Error::Refused("the initiator's preferred mechanism is not NTLM"));
         }
-        let negotiate =
-            init.mech_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM NEGOTIATE in the SPNEGO token"))?;
+        let negotiate = init.mech_token.as_ref().ok_or(Error::Refused("no NTLM NEGOTIATE in the SPNEGO token"))?;
         let resp = parse_resp(challenge_token)?;
-        let challenge =
-            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM CHALLENGE in the SPNEGO token"))?;
+        let challenge = resp.response_token.as_ref().ok_or(Error::Refused("no NTLM CHALLENGE in the SPNEGO token"))?;
         let server = ntlmssp::Server::resume(negotiate, challenge)?;
         Ok(Self { server, mech_types: init.mech_types })
     }
@@ -424,13 +420,13 @@ impl NtlmAcceptor {
     ) -> Result<(ntlmssp::Authenticate, ntlmssp::Context, Vec<u8>), Error> {
         let resp = parse_resp(token)?;
         let authenticate =
-            resp.response_token.as_ref().ok_or(Error::ReplyMismatch("no NTLM AUTHENTICATE in the SPNEGO token"))?;
+            resp.response_token.as_ref().ok_or(Error::Refused("no NTLM AUTHENTICATE in the SPNEGO token"))?;
         let peek = ntlmssp::Authenticate::parse(authenticate)?;
-        let password = lookup(&peek.user, &peek.domain).ok_or(Error::ReplyMismatch("unknown NTLM user"))?;
+        let password = lookup(&peek.user, &peek.domain).ok_or(Error::Refused("unknown NTLM user"))?;
         let (auth, session_key) = self.server.verify(authenticate, &password)?;
         let mut context = ntlmssp::Context::new(&session_key, auth.flags, keyless_crypto::ntlm::Side::Server);
         let list = mech_list_bytes(&self.mech_types)?;
-        let mic = resp.mech_list_mic.as_ref().ok_or(Error::ReplyMismatch("no mechListMIC with NTLM"))?;
+        let mic = resp.mech_list_mic.as_ref().ok_or(Error::Refused("no mechListMIC with NTLM"))?;
         context.verify_mic(&list, mic)?;
         let ours = context.get_mic(&list);
         let answer = resp_token(NegTokenResp {

@@ -112,6 +112,24 @@ fn mit_gss_client_to_keyless_acceptor() {
         let (f, token) = recv(&mut s);
         assert_eq!(f, CONTEXT);
         let mut rng = OsRandom;
+        // The acceptor judges the client's clock and the ticket's end, and says it is they
+        // (not a KDC) that are off: an hour ahead of the client, then two days on.
+        let hour = std::time::Duration::from_secs(3600);
+        let skewed = krb5::accept(&keytab, &token, SystemTime::now() + hour, &mut rng).err().unwrap();
+        assert!(matches!(skewed, keyless_gss::Error::ClockSkew { .. }), "{skewed:?}");
+        let said = skewed.to_string();
+        assert!(
+            said.starts_with("clock skew too great: the client's clock is 36")
+                && said.ends_with("s behind this service's"),
+            "{said}"
+        );
+        let later = krb5::accept(&keytab, &token, SystemTime::now() + 48 * hour, &mut rng).err().unwrap();
+        assert!(matches!(later, keyless_gss::Error::TicketExpired { .. }), "{later:?}");
+        let said = later.to_string();
+        assert!(
+            said.starts_with("the ticket for cifs/files.example.test@EXAMPLE.TEST expired ") && !said.contains("KDC"),
+            "{said}"
+        );
         let accepted = krb5::accept(&keytab, &token, SystemTime::now(), &mut rng).unwrap();
         send(&mut s, CONTEXT, accepted.reply.as_deref().expect("gss-client asks for mutual authentication"));
         let mut ctx = accepted.context;

@@ -723,7 +723,14 @@ fn kerberos_sessions_open_with_keytabs() {
             // given, and the SMB WRITE and its answer inside the session, sealed or signed.
             assert_eq!(tickets.len(), usize::from(service_key), "{what}: tshark's tickets");
             assert!(!authenticators.is_empty(), "{what}: tshark's authenticators");
-            assert_eq!(decrypted_inside.len(), 2, "{what}: tshark's SMB WRITEs");
+            let mut ours: Vec<u64> = records
+                .iter()
+                .filter(|r| r["kind"].as_str().is_some_and(|k| k.starts_with("WRITE ")))
+                .filter_map(|r| r["packet"].as_u64())
+                .collect();
+            ours.dedup();
+            assert!(ours.len() >= 2, "{what}: a WRITE and its answer");
+            assert_eq!(decrypted_inside.len(), ours.len(), "{what}: tshark's SMB WRITE frames are ours");
         }
     }
 }
