@@ -36,34 +36,6 @@ pub enum Error {
     Krb(keyless_krb::Error),
 }
 
-impl Error {
-    /// What to try, when there is something to say.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            Self::Unreachable { service, .. } if service.starts_with("IMDS") => Some(
-                "this works on an Azure VM with a managed identity; elsewhere give --token-file, or point --imds-endpoint at the right place",
-            ),
-            Self::Unreachable { .. } => Some("check the endpoint URL and the network"),
-            Self::Refused { status: 400, service, .. } if service.starts_with("IMDS") => {
-                Some("with several user-assigned identities, pick one with --client-id, --object-id or --resource-id")
-            }
-            Self::Refused { status: 401 | 403, service, .. } if service.starts_with("kerbticket") => Some(
-                "the identity needs the role Storage File Data SMB MI Admin on the account, and the account needs SMB OAuth enabled",
-            ),
-            Self::Refused { status: 401 | 403, service, .. } if service.starts_with("ARM") => {
-                Some("the identity needs a role that allows listKeys (e.g. Storage Account Key Operator Service Role)")
-            }
-            Self::Refused { status: 404, service, .. } if service.starts_with("ARM") => {
-                Some("check --subscription, --resource-group and --account")
-            }
-            Self::Token(_) => {
-                Some("get a token for https://storage.azure.com (no trailing slash) that has not expired")
-            }
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

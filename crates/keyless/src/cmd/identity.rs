@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 impl From<keyless_identity::Error> for Failure {
     fn from(e: keyless_identity::Error) -> Self {
-        match (e.hint(), e) {
+        match (crate::hints::identity(&e), e) {
             (_, keyless_identity::Error::Krb(k)) => k.into(),
             (Some(h), e) => format!("{e}; {h}").into(),
             (None, e) => e.to_string().into(),

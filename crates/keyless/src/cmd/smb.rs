@@ -694,6 +694,7 @@ pub fn explain(e: &keyless_client::Error) -> String {
             Some("leave out --require-encryption to go on without it")
         }
         Error::Incompatible(Incompatibility::NoCommonDialect) => Some("for an SMB 2 server, add --allow-smb2"),
+        Error::Auth(g) => crate::hints::gss(g),
         _ => match (e.status().and_then(|s| status_hint(s).or(s.meaning())), e.kind()) {
             (Some(h), _) => Some(h),
             (None, ErrorKind::TimedOut | ErrorKind::Network) => Some("check the server's address and port 445"),

@@ -231,7 +231,7 @@ fn ticket(
             format!("the KDC of {realm} knows no {server} (KDC_ERR_S_PRINCIPAL_UNKNOWN)"),
             "the server's account needs that SPN (setspn -S, or the storage account's AD/Entra Kerberos setup); or give --spn, or map the host to its realm in [domain_realm]",
         )),
-        Err(e) => Err(Wrong::plain(match e.hint() {
+        Err(e) => Err(Wrong::plain(match crate::hints::krb(&e) {
             Some(h) => format!("a ticket for {server}: {e}; {h}"),
             None => format!("a ticket for {server}: {e}"),
         })),

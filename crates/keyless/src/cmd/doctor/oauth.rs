@@ -61,7 +61,7 @@ fn identity_wrong(e: &Error) -> Wrong {
             format!("{service} has no managed identity to give a token for ({message})"),
             "assign a managed identity to this VM, or name a user-assigned one with --client-id, --object-id or --resource-id",
         ),
-        e => Wrong::plain(match e.hint() {
+        e => Wrong::plain(match crate::hints::identity(e) {
             Some(h) => format!("{e}; {h}"),
             None => e.to_string(),
         }),
@@ -85,7 +85,7 @@ fn kerbticket_wrong(e: &Error) -> Wrong {
                 "enable it: Set-AzStorageAccount -EnableSmbOAuth $true (azureFilesIdentityBasedAuthentication.smbOAuthSettings.isSmbOAuthEnabled)",
             )
         }
-        e => Wrong::plain(match e.hint() {
+        e => Wrong::plain(match crate::hints::identity(e) {
             Some(h) => format!("{e}; {h}"),
             None => e.to_string(),
         }),
