@@ -46,7 +46,9 @@ pub fn client_config(extra_cas: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>,
         }
     }
     if roots.is_empty() {
-        return Err(Error::Config("no trusted CA certificates: install ca-certificates or give --ca-file".into()));
+        return Err(Error::Config(
+            "no trusted CA certificates: the system has none (ca-certificates) and none was named".into(),
+        ));
     }
     let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
