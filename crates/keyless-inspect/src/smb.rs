@@ -384,21 +384,10 @@ fn contexts(r: &mut Record, list: &[NegotiateContext]) {
 
 /// MS-SMB2 2.2.3.1.2 cipher ids.
 pub(crate) fn cipher_name(id: u16) -> String {
-    match id {
-        1 => "AES-128-CCM".into(),
-        2 => "AES-128-GCM".into(),
-        3 => "AES-256-CCM".into(),
-        4 => "AES-256-GCM".into(),
-        other => format!("cipher {other:#06x}"),
-    }
+    keyless_crypto::Cipher::from_id(id).map_or_else(|| format!("cipher {id:#06x}"), |c| c.name().to_string())
 }
 
 /// MS-SMB2 2.2.3.1.7 signing algorithm ids.
 pub(crate) fn signing_name(id: u16) -> String {
-    match id {
-        0 => "HMAC-SHA256".into(),
-        1 => "AES-CMAC".into(),
-        2 => "AES-GMAC".into(),
-        other => format!("signing {other:#06x}"),
-    }
+    keyless_crypto::SigningAlgorithm::from_id(id).map_or_else(|| format!("signing {id:#06x}"), |a| a.name().to_string())
 }
