@@ -3,15 +3,16 @@
 
 mod deb;
 mod demo;
+mod layers;
 
 use std::env;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 const USAGE: &str =
-    "usage: cargo xtask <ci|demo [--ci]|deb [--check]|fuzz [SECONDS]|deps|smbd [MODE]|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
+    "usage: cargo xtask <ci|demo [--ci]|deb [--check]|fuzz [SECONDS]|deps|layers|smbd [MODE]|smb-bench [MiB]|mount-bench [MiB]|inspect-bench [MiB]>
 
-  ci          install what the tests need, then format check, clippy, all tests,
+  ci          install what the tests need, then format check, clippy, the layer check, all tests,
               benches once in test mode, and a short fuzz run of every target
   demo [--ci] install only what the demo needs, build keyless (release), run its self-check,
               then the three paths on loopback: Active Directory (kinit, put/get, mount),
@@ -34,7 +35,9 @@ const USAGE: &str =
   inspect-bench [MIB]
               record a keyless put of MIB MiB (default 1024) to smbd with dumpcap, then time
               keyless inspect (every message, and --stats) against tshark -r on that capture
-  deps        install the system packages and cargo tools the tests need";
+  deps        install the system packages and cargo tools the tests need
+  layers      check the crates' dependencies against the levels and table of
+              docs/architecture.md";
 
 /// Debian packages the test suite needs (installed by `deps`, skipped when present).
 const APT_PACKAGES: &[&str] = &[
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             deps().and_then(|()| fuzz(secs))
         }
         Some("deps") => deps(),
+        Some("layers") => layers::check(&workspace_root()),
         Some("mount-bench") => {
             let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
             deps().and_then(|()| mount_bench(mib))
@@ -280,6 +284,7 @@ fn ci() -> Result<(), String> {
     deps()?;
     run("format", "cargo", &["fmt", "--all", "--", "--check"], &[])?;
     run("clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
+    layers::check(&workspace_root())?;
     let mut tally = Tally::default();
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
