@@ -59,7 +59,7 @@ impl<'o> CompoundBuilder<'o> {
             pad8(self.out, prev);
             let next =
                 u32::try_from(self.out.len() - prev).map_err(|_| WireError::BadValue { field: "NextCommand" })?;
-            self.out[prev + 20..prev + 24].copy_from_slice(&next.to_le_bytes());
+            crate::header::set_next_command(&mut self.out[prev..], next);
         }
         self.last = Some(self.out.len());
         message.encode(header, self.out)?;

@@ -11,6 +11,39 @@ pub const LEN: usize = 64;
 /// ProtocolId of a plain SMB2 message.
 pub const PROTOCOL_ID: [u8; 4] = *b"\xfeSMB";
 
+/// Where each field lies in the 64 bytes (MS-SMB2 2.2.1.1, 2.2.1.2): stated once, for the
+/// reader, the writer and whoever patches a field of an encoded message (a compound's
+/// NextCommand, a signature).
+pub mod field {
+    use core::ops::Range;
+    /// ProtocolId.
+    pub const PROTOCOL_ID: Range<usize> = 0..4;
+    /// StructureSize (64).
+    pub const STRUCTURE_SIZE: Range<usize> = 4..6;
+    /// CreditCharge.
+    pub const CREDIT_CHARGE: Range<usize> = 6..8;
+    /// Status, or ChannelSequence and Reserved in requests.
+    pub const STATUS: Range<usize> = 8..12;
+    /// Command.
+    pub const COMMAND: Range<usize> = 12..14;
+    /// CreditRequest / CreditResponse.
+    pub const CREDITS: Range<usize> = 14..16;
+    /// Flags.
+    pub const FLAGS: Range<usize> = 16..20;
+    /// NextCommand.
+    pub const NEXT_COMMAND: Range<usize> = 20..24;
+    /// MessageId.
+    pub const MESSAGE_ID: Range<usize> = 24..32;
+    /// AsyncId, or Reserved and TreeId.
+    pub const ASYNC_OR_TREE: Range<usize> = 32..40;
+    /// TreeId (sync form).
+    pub const TREE_ID: Range<usize> = 36..40;
+    /// SessionId.
+    pub const SESSION_ID: Range<usize> = 40..48;
+    /// Signature.
+    pub const SIGNATURE: Range<usize> = 48..64;
+}
+
 /// Header flags (MS-SMB2 2.2.1.2).
 pub mod flags {
     /// Response.
@@ -46,10 +79,10 @@ impl<'a> Header<'a> {
             need: LEN,
             got: message.len(),
         })?;
-        if raw[..4] != PROTOCOL_ID {
+        if raw[field::PROTOCOL_ID] != PROTOCOL_ID {
             return Err(WireError::BadProtocolId { got: [raw[0], raw[1], raw[2], raw[3]] });
         }
-        let size = le16(raw, 4);
+        let size = le16(raw, field::STRUCTURE_SIZE.start);
         if size != 64 {
             return Err(WireError::BadStructureSize { structure: "SMB2 header", got: size });
         }
@@ -58,23 +91,23 @@ impl<'a> Header<'a> {
 
     /// CreditCharge.
     pub fn credit_charge(&self) -> u16 {
-        le16(self.raw, 6)
+        le16(self.raw, field::CREDIT_CHARGE.start)
     }
     /// Status (responses) / ChannelSequence+Reserved (requests).
     pub fn status(&self) -> NtStatus {
-        NtStatus(le32(self.raw, 8))
+        NtStatus(le32(self.raw, field::STATUS.start))
     }
     /// Command.
     pub fn command(&self) -> Command {
-        Command(le16(self.raw, 12))
+        Command(le16(self.raw, field::COMMAND.start))
     }
     /// CreditRequest / CreditResponse.
     pub fn credits(&self) -> u16 {
-        le16(self.raw, 14)
+        le16(self.raw, field::CREDITS.start)
     }
     /// Flags.
     pub fn flags(&self) -> u32 {
-        le32(self.raw, 16)
+        le32(self.raw, field::FLAGS.start)
     }
     /// Whether this is a response.
     pub fn is_response(&self) -> bool {
@@ -86,27 +119,27 @@ impl<'a> Header<'a> {
     }
     /// NextCommand: offset of the next message of a compound (0: last).
     pub fn next_command(&self) -> u32 {
-        le32(self.raw, 20)
+        le32(self.raw, field::NEXT_COMMAND.start)
     }
     /// MessageId.
     pub fn message_id(&self) -> u64 {
-        le64(self.raw, 24)
+        le64(self.raw, field::MESSAGE_ID.start)
     }
     /// AsyncId (async form only).
     pub fn async_id(&self) -> Option<u64> {
-        self.is_async().then(|| le64(self.raw, 32))
+        self.is_async().then(|| le64(self.raw, field::ASYNC_OR_TREE.start))
     }
     /// TreeId (sync form only).
     pub fn tree_id(&self) -> Option<u32> {
-        (!self.is_async()).then(|| le32(self.raw, 36))
+        (!self.is_async()).then(|| le32(self.raw, field::TREE_ID.start))
     }
     /// SessionId.
     pub fn session_id(&self) -> u64 {
-        le64(self.raw, 40)
+        le64(self.raw, field::SESSION_ID.start)
     }
     /// Signature.
     pub fn signature(&self) -> &'a [u8; 16] {
-        self.raw[48..].first_chunk().unwrap_or(&[0; 16])
+        self.raw[field::SIGNATURE].first_chunk().unwrap_or(&[0; 16])
     }
     /// The decoded fields, for encoding again.
     pub fn fields(&self) -> HeaderFields {
@@ -118,7 +151,7 @@ impl<'a> Header<'a> {
             flags: self.flags(),
             next_command: self.next_command(),
             message_id: self.message_id(),
-            async_or_tree: le64(self.raw, 32),
+            async_or_tree: le64(self.raw, field::ASYNC_OR_TREE.start),
             session_id: self.session_id(),
             signature: *self.signature(),
         }
@@ -173,23 +206,31 @@ impl HeaderFields {
 
     /// Writes the 64 bytes over `raw` (a message's header, rewritten before it is sent again).
     pub fn write(&self, raw: &mut [u8; LEN]) {
-        raw[..4].copy_from_slice(&PROTOCOL_ID);
-        raw[4..6].copy_from_slice(&64u16.to_le_bytes());
-        raw[6..8].copy_from_slice(&self.credit_charge.to_le_bytes());
-        raw[8..12].copy_from_slice(&self.status.0.to_le_bytes());
-        raw[12..14].copy_from_slice(&self.command.0.to_le_bytes());
-        raw[14..16].copy_from_slice(&self.credits.to_le_bytes());
-        raw[16..20].copy_from_slice(&self.flags.to_le_bytes());
-        raw[20..24].copy_from_slice(&self.next_command.to_le_bytes());
-        raw[24..32].copy_from_slice(&self.message_id.to_le_bytes());
-        raw[32..40].copy_from_slice(&self.async_or_tree.to_le_bytes());
-        raw[40..48].copy_from_slice(&self.session_id.to_le_bytes());
-        raw[48..64].copy_from_slice(&self.signature);
+        raw[field::PROTOCOL_ID].copy_from_slice(&PROTOCOL_ID);
+        raw[field::STRUCTURE_SIZE].copy_from_slice(&64u16.to_le_bytes());
+        raw[field::CREDIT_CHARGE].copy_from_slice(&self.credit_charge.to_le_bytes());
+        raw[field::STATUS].copy_from_slice(&self.status.0.to_le_bytes());
+        raw[field::COMMAND].copy_from_slice(&self.command.0.to_le_bytes());
+        raw[field::CREDITS].copy_from_slice(&self.credits.to_le_bytes());
+        raw[field::FLAGS].copy_from_slice(&self.flags.to_le_bytes());
+        raw[field::NEXT_COMMAND].copy_from_slice(&self.next_command.to_le_bytes());
+        raw[field::MESSAGE_ID].copy_from_slice(&self.message_id.to_le_bytes());
+        raw[field::ASYNC_OR_TREE].copy_from_slice(&self.async_or_tree.to_le_bytes());
+        raw[field::SESSION_ID].copy_from_slice(&self.session_id.to_le_bytes());
+        raw[field::SIGNATURE].copy_from_slice(&self.signature);
     }
 
     /// The TreeId of a sync header.
     pub fn tree_id(&self) -> u32 {
         (self.async_or_tree >> 32) as u32
+    }
+}
+
+/// Sets the NextCommand of the encoded message at the start of `message` (linking it to the
+/// next one of a compound, `next` bytes on).
+pub fn set_next_command(message: &mut [u8], next: u32) {
+    if let Some(f) = message.get_mut(field::NEXT_COMMAND) {
+        f.copy_from_slice(&next.to_le_bytes());
     }
 }
 

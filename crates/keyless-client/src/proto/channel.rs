@@ -165,7 +165,7 @@ impl Channel {
             if m.len() < header::LEN {
                 return Err(Misuse::NoHeader.into());
             }
-            m[20..24].copy_from_slice(&next.to_le_bytes());
+            header::set_next_command(m, next);
             if let (true, Some(c)) = (sign, &self.crypto) {
                 c.signer.sign(m)?; // the signature covers the padding too
             }
