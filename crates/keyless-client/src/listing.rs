@@ -4,9 +4,10 @@
 
 use crate::error::{Error, Misbehaviour};
 use crate::proto::{OpenSlot, OpenSpec, Request, Slot, Target};
-use crate::tree::{ATTRIBUTE_DIRECTORY, Metadata, Tree};
+use crate::tree::{Metadata, Tree};
 use futures_core::Stream;
 use keyless_smb::control::CloseRequest;
+use keyless_smb::control::file_attribute;
 use keyless_smb::create::{access, disposition, options};
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
 use keyless_smb::{Message, NtStatus};
@@ -172,7 +173,7 @@ impl ListState {
             let e = e?;
             let name = e.file_name()?;
             if name != "." && name != ".." && self.seen.insert(name.clone()) {
-                let dir = e.file_attributes() & ATTRIBUTE_DIRECTORY != 0;
+                let dir = e.file_attributes() & file_attribute::DIRECTORY != 0;
                 out.push(Metadata::new(name, e.end_of_file(), dir, e.times()));
             }
         }

@@ -18,9 +18,6 @@ use keyless_smb::{Message, NtStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// FILE_ATTRIBUTE_DIRECTORY (MS-FSCC 2.6).
-pub(crate) const ATTRIBUTE_DIRECTORY: u32 = 0x10;
-
 /// A file's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
@@ -54,7 +51,7 @@ impl Metadata {
     }
 
     pub(crate) fn from_attributes(name: String, a: &FileAttributes) -> Self {
-        Self::new(name, a.end_of_file, a.file_attributes & ATTRIBUTE_DIRECTORY != 0, a.times)
+        Self::new(name, a.end_of_file, a.is_directory(), a.times)
     }
 }
 

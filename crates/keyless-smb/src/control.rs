@@ -82,6 +82,28 @@ impl Message<'_> for CloseRequest {
     }
 }
 
+/// FileAttributes bits (MS-FSCC 2.6).
+pub mod file_attribute {
+    /// Read-only.
+    pub const READONLY: u32 = 0x0000_0001;
+    /// Hidden.
+    pub const HIDDEN: u32 = 0x0000_0002;
+    /// System.
+    pub const SYSTEM: u32 = 0x0000_0004;
+    /// A directory.
+    pub const DIRECTORY: u32 = 0x0000_0010;
+    /// Archive.
+    pub const ARCHIVE: u32 = 0x0000_0020;
+    /// No other attribute set.
+    pub const NORMAL: u32 = 0x0000_0080;
+    /// Temporary.
+    pub const TEMPORARY: u32 = 0x0000_0100;
+    /// Sparse.
+    pub const SPARSE_FILE: u32 = 0x0000_0200;
+    /// A reparse point (a symbolic link, a DFS link).
+    pub const REPARSE_POINT: u32 = 0x0000_0400;
+}
+
 /// The attributes a CLOSE response (with POSTQUERY_ATTRIB) and a CREATE response carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileAttributes {
@@ -96,6 +118,11 @@ pub struct FileAttributes {
 }
 
 impl FileAttributes {
+    /// Whether they are a directory's.
+    pub fn is_directory(&self) -> bool {
+        self.file_attributes & file_attribute::DIRECTORY != 0
+    }
+
     /// Reads the 52 bytes at `at` (times, sizes, attributes).
     pub(crate) fn read(b: &[u8], at: usize) -> Self {
         Self {
