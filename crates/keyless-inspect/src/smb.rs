@@ -366,10 +366,8 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
 
 /// The 3.1.1 negotiate contexts: ciphers and signing algorithms by name, the rest by type.
 fn contexts(r: &mut Record, list: &[NegotiateContext]) {
-    let ids = |data: &[u8]| -> Vec<u16> {
-        let n = data.get(..2).map_or(0, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
-        data.get(2..2 + 2 * n).unwrap_or_default().chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
-    };
+    // A list that does not fit its count shows as empty (the decoder names it elsewhere).
+    let ids = |data: &[u8]| keyless_smb::negotiate::parse_id_list(data, "negotiate context ids").unwrap_or_default();
     for c in list {
         match c.kind {
             context::ENCRYPTION => r.field("ciphers", ids(&c.data).into_iter().map(cipher_name).collect::<Vec<_>>()),
