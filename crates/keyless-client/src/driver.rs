@@ -221,10 +221,10 @@ impl Driver {
     fn io(&mut self, io: Io) {
         match io {
             Io::Frame(epoch, payload) if epoch == self.epoch => {
-                if let Some(t) = &self.shared.transcript {
-                    if let Ok(mut t) = t.lock() {
-                        t.push((false, payload.clone()));
-                    }
+                if let Some(t) = &self.shared.transcript
+                    && let Ok(mut t) = t.lock()
+                {
+                    t.push((false, payload.clone()));
                 }
                 self.core.handle_input(payload, now());
             }
@@ -251,12 +251,12 @@ impl Driver {
             let mut progressed = false;
             while let Some(frame) = self.core.poll_transmit() {
                 progressed = true;
-                if let Some(t) = &self.shared.transcript {
-                    if let Ok(mut t) = t.lock() {
-                        let mut payload = frame.head[4..].to_vec();
-                        payload.extend_from_slice(&frame.body);
-                        t.push((true, payload));
-                    }
+                if let Some(t) = &self.shared.transcript
+                    && let Ok(mut t) = t.lock()
+                {
+                    let mut payload = frame.head[4..].to_vec();
+                    payload.extend_from_slice(&frame.body);
+                    t.push((true, payload));
                 }
                 if let Some(s) = &self.socket {
                     let _ = s.writer.send(frame);

@@ -30,10 +30,10 @@ struct FileInner {
 
 impl Drop for FileInner {
     fn drop(&mut self) {
-        if !self.closed.load(Ordering::Relaxed) {
-            if let Ok(r) = Request::new(&CloseRequest { flags: 0, file_id: [0; 16] }, Target::Open(self.slot)) {
-                self.tree.session().fire(r);
-            }
+        if !self.closed.load(Ordering::Relaxed)
+            && let Ok(r) = Request::new(&CloseRequest { flags: 0, file_id: [0; 16] }, Target::Open(self.slot))
+        {
+            self.tree.session().fire(r);
         }
     }
 }

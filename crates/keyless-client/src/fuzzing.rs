@@ -310,10 +310,12 @@ impl Player {
             // (the recorded client sent some requests, an ECHO, with no session at all).
             let interim = h.status() == NtStatus::PENDING && h.is_async();
             let session = fields.session_id != 0 || h.command() == Command::ECHO;
-            if let (Some(c), false) = (&self.keys.crypto, encrypt) {
-                if session && !interim && h.message_id() != u64::MAX {
-                    c.signer.sign(&mut message).map_err(|e| e.to_string())?;
-                }
+            if let (Some(c), false) = (&self.keys.crypto, encrypt)
+                && session
+                && !interim
+                && h.message_id() != u64::MAX
+            {
+                c.signer.sign(&mut message).map_err(|e| e.to_string())?;
             }
             messages.push(message);
         }
@@ -520,10 +522,11 @@ pub fn hostile_server(recording: &[PlainFrame], input: &[u8]) {
         let (frame, tail) = rest[2..].split_at(len.min(rest.len() - 2));
         rest = tail;
         let mut frame = frame.to_vec();
-        if let Some(c) = &p.player.keys.crypto {
-            if Header::parse(&frame).is_ok() && frame.len() >= 64 {
-                let _ = c.signer.sign(&mut frame);
-            }
+        if let Some(c) = &p.player.keys.crypto
+            && Header::parse(&frame).is_ok()
+            && frame.len() >= 64
+        {
+            let _ = c.signer.sign(&mut frame);
         }
         let now = at(p.base, second);
         p.core.handle_input(frame, now);

@@ -42,10 +42,10 @@ struct ListState {
 
 impl Drop for ListState {
     fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            if let Ok(r) = Request::new(&CloseRequest { flags: 0, file_id: [0; 16] }, Target::Open(dir)) {
-                self.tree.session().fire(r);
-            }
+        if let Some(dir) = self.dir.take()
+            && let Ok(r) = Request::new(&CloseRequest { flags: 0, file_id: [0; 16] }, Target::Open(dir))
+        {
+            self.tree.session().fire(r);
         }
     }
 }

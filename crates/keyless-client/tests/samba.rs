@@ -382,7 +382,7 @@ struct Slow(usize, usize);
 
 impl std::io::Read for Slow {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.1 % (1 << 20) == 0 && self.1 < self.0 {
+        if self.1.is_multiple_of(1 << 20) && self.1 < self.0 {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         let to_boundary = (1 << 20) - self.1 % (1 << 20);

@@ -12,10 +12,10 @@ pub fn spnego(data: &[u8]) {
     if let Ok(init) = spnego::parse_init(data) {
         let _ = spnego::mech_list_bytes(&init.mech_types);
     }
-    if let Ok(resp) = spnego::parse_resp(data) {
-        if let Ok(bytes) = spnego::resp_token(resp.clone()) {
-            assert_eq!(spnego::parse_resp(&bytes).ok(), Some(resp));
-        }
+    if let Ok(resp) = spnego::parse_resp(data)
+        && let Ok(bytes) = spnego::resp_token(resp.clone())
+    {
+        assert_eq!(spnego::parse_resp(&bytes).ok(), Some(resp));
     }
 }
 

@@ -217,10 +217,10 @@ impl Krb5Initiator {
         if resp.neg_state == Some(NegState::Reject) {
             return Err(Error::Refused("the acceptor rejected every mechanism offered"));
         }
-        if let Some(m) = &resp.supported_mech {
-            if !is_krb5(m) {
-                return Err(Error::Refused("the acceptor chose a mechanism other than Kerberos"));
-            }
+        if let Some(m) = &resp.supported_mech
+            && !is_krb5(m)
+        {
+            return Err(Error::Refused("the acceptor chose a mechanism other than Kerberos"));
         }
         let ap_rep = resp.response_token.as_ref().ok_or(Error::Refused("no AP-REP in the SPNEGO answer"))?;
         let mut ctx = self.inner.handle_reply(ap_rep)?;

@@ -116,13 +116,13 @@ impl AccessToken {
     /// # Errors
     /// [`Error::Token`] saying which.
     pub fn check(&self, accepted: &[&str], now: i64) -> Result<(), Error> {
-        if let Some(aud) = &self.audience {
-            if !accepted.contains(&aud.as_str()) {
-                return Err(Error::Token(format!(
-                    "the token is for audience {aud}, not {}",
-                    accepted.first().copied().unwrap_or_default()
-                )));
-            }
+        if let Some(aud) = &self.audience
+            && !accepted.contains(&aud.as_str())
+        {
+            return Err(Error::Token(format!(
+                "the token is for audience {aud}, not {}",
+                accepted.first().copied().unwrap_or_default()
+            )));
         }
         if !self.is_fresh(now, 0) {
             return Err(Error::Token(format!(

@@ -14,11 +14,11 @@ pub fn kdc_reply(data: &[u8]) {
 
 /// ccache parsing; what parses must serialize and parse back to the same entries.
 pub fn ccache(data: &[u8]) {
-    if let Ok(c) = CCache::parse(data) {
-        if let Ok(bytes) = c.to_bytes() {
-            let again = CCache::parse(&bytes).ok();
-            assert_eq!(again.map(|a| a.entries.len()), Some(c.entries.len()));
-        }
+    if let Ok(c) = CCache::parse(data)
+        && let Ok(bytes) = c.to_bytes()
+    {
+        let again = CCache::parse(&bytes).ok();
+        assert_eq!(again.map(|a| a.entries.len()), Some(c.entries.len()));
     }
 }
 
@@ -43,11 +43,11 @@ pub fn keyring_payload(data: &[u8]) {
 
 /// keytab parsing; what parses must serialize and parse back to the same entries.
 pub fn keytab(data: &[u8]) {
-    if let Ok(k) = Keytab::parse(data) {
-        if let Ok(bytes) = k.to_bytes() {
-            let again = Keytab::parse(&bytes).ok();
-            assert_eq!(again.map(|a| a.entries.len()), Some(k.entries.len()));
-        }
+    if let Ok(k) = Keytab::parse(data)
+        && let Ok(bytes) = k.to_bytes()
+    {
+        let again = Keytab::parse(&bytes).ok();
+        assert_eq!(again.map(|a| a.entries.len()), Some(k.entries.len()));
     }
 }
 
@@ -57,11 +57,11 @@ pub fn kkdcp(data: &[u8]) {
         let again = crate::kkdcp::wrap_reply(&reply).ok().and_then(|w| crate::kkdcp::unwrap_reply(&w).ok());
         assert_eq!(again.as_deref(), Some(&reply[..]));
     }
-    if let Ok((message, realm)) = crate::kkdcp::unwrap_request(data) {
-        if let Ok(w) = crate::kkdcp::wrap_request(&message, &realm) {
-            let again = crate::kkdcp::unwrap_request(&w).ok();
-            assert_eq!(again, Some((message, realm)));
-        }
+    if let Ok((message, realm)) = crate::kkdcp::unwrap_request(data)
+        && let Ok(w) = crate::kkdcp::wrap_request(&message, &realm)
+    {
+        let again = crate::kkdcp::unwrap_request(&w).ok();
+        assert_eq!(again, Some((message, realm)));
     }
 }
 

@@ -207,7 +207,7 @@ impl Pac {
 }
 
 fn utf16(b: &[u8], what: &'static str) -> Result<String, Error> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(bad(what, "odd UTF-16 length"));
     }
     let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();

@@ -71,7 +71,7 @@ pub(crate) fn buffer<'a>(
 
 /// UTF-16LE bytes to a `String`.
 pub(crate) fn utf16(raw: &[u8], field: &'static str) -> Result<String, WireError> {
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return Err(WireError::Misaligned { field });
     }
     char::decode_utf16(raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))

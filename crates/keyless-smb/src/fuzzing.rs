@@ -135,17 +135,17 @@ pub fn transform(data: &[u8]) {
 /// decodes equal.
 pub fn dfs_referral(data: &[u8]) {
     use crate::dfs::{ReferralRequest, ReferralRequestEx, ReferralResponse};
-    if let Ok(r) = ReferralResponse::parse(data) {
-        if let Ok(again) = r.to_bytes() {
-            assert_eq!(ReferralResponse::parse(&again).as_ref(), Ok(&r), "decode(encode(response))");
-        }
+    if let Ok(r) = ReferralResponse::parse(data)
+        && let Ok(again) = r.to_bytes()
+    {
+        assert_eq!(ReferralResponse::parse(&again).as_ref(), Ok(&r), "decode(encode(response))");
     }
     if let Ok(r) = ReferralRequest::parse(data) {
         assert_eq!(ReferralRequest::parse(&r.to_bytes()).as_ref(), Ok(&r), "decode(encode(request))");
     }
-    if let Ok(r) = ReferralRequestEx::parse(data) {
-        if let Ok(again) = r.to_bytes() {
-            assert_eq!(ReferralRequestEx::parse(&again).as_ref(), Ok(&r), "decode(encode(request_ex))");
-        }
+    if let Ok(r) = ReferralRequestEx::parse(data)
+        && let Ok(again) = r.to_bytes()
+    {
+        assert_eq!(ReferralRequestEx::parse(&again).as_ref(), Ok(&r), "decode(encode(request_ex))");
     }
 }

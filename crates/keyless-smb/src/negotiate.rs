@@ -198,7 +198,7 @@ fn context_list(message: &[u8], offset: usize, count: u16, min: usize) -> Result
     if count == 0 {
         return Ok(&[]);
     }
-    if offset % 8 != 0 {
+    if !offset.is_multiple_of(8) {
         return Err(WireError::Misaligned { field: "NegotiateContextOffset" });
     }
     message.get(offset..).filter(|_| offset >= min).ok_or(WireError::OutOfBounds { field: "NegotiateContextOffset" })

@@ -126,10 +126,10 @@ impl Context {
             return Ok(Principal::parse(spn, None)?);
         }
         let mut p = Principal::parse(spn, Some(client_realm))?;
-        if let Some(host) = p.components.get(1) {
-            if let Some(realm) = self.conf.realm_for_host(host) {
-                p.realm = realm.to_string();
-            }
+        if let Some(host) = p.components.get(1)
+            && let Some(realm) = self.conf.realm_for_host(host)
+        {
+            p.realm = realm.to_string();
         }
         Ok(p)
     }

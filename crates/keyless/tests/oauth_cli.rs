@@ -189,13 +189,13 @@ fn oauth_ticket_refresh_renews_before_the_end() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut ends = Vec::new();
     while ends.len() < 3 && std::time::Instant::now() < deadline {
-        if let Some(end) = end_of(&cache) {
-            if ends.last() != Some(&end) {
-                // Each new ticket arrived while the one before was still valid.
-                let now = keyless_krb::time::unix_seconds(std::time::SystemTime::now());
-                assert!(ends.last().is_none_or(|prev| now <= *prev), "renewed after the end");
-                ends.push(end);
-            }
+        if let Some(end) = end_of(&cache)
+            && ends.last() != Some(&end)
+        {
+            // Each new ticket arrived while the one before was still valid.
+            let now = keyless_krb::time::unix_seconds(std::time::SystemTime::now());
+            assert!(ends.last().is_none_or(|prev| now <= *prev), "renewed after the end");
+            ends.push(end);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }

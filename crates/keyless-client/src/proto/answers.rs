@@ -70,11 +70,11 @@ impl Connection {
             (Command::TREE_CONNECT, _) if ok => {
                 let Some(share) = meta.connects.clone() else { return Ok(()) };
                 let body = TreeConnectResponse::parse(answer.bytes())?;
-                if body.share_flags & share_flags::ENCRYPT_DATA != 0 {
-                    if let Err(error) = self.require_encryption() {
-                        self.events.push_back(Event::Failed { id, error });
-                        return Ok(());
-                    }
+                if body.share_flags & share_flags::ENCRYPT_DATA != 0
+                    && let Err(error) = self.require_encryption()
+                {
+                    self.events.push_back(Event::Failed { id, error });
+                    return Ok(());
                 }
                 let dfs = keyless_smb::tree_connect::is_dfs_share(body.share_flags);
                 let tree = self.shares.add_tree(share, answer.header.tree_id(), dfs);
@@ -340,10 +340,10 @@ impl Connection {
             if let Some(raw) = message.first_chunk_mut::<{ header::LEN }>() {
                 header.write(raw);
             }
-            if let (Some(id), Some(at)) = (file_id, request_file_id_at(meta.command)) {
-                if let Some(field) = message.get_mut(at..at + 16) {
-                    field.copy_from_slice(&id);
-                }
+            if let (Some(id), Some(at)) = (file_id, request_file_id_at(meta.command))
+                && let Some(field) = message.get_mut(at..at + 16)
+            {
+                field.copy_from_slice(&id);
             }
             if new_session {
                 self.hash_sent_leg(&message);

@@ -358,11 +358,11 @@ impl Connection {
 
     /// Timers: answers overdue, keepalive, renewal, the next connection attempt.
     pub fn handle_timeout(&mut self, now: Now) {
-        if let Some(at) = self.phase.retry_at() {
-            if now.instant >= at {
-                self.phase = Phase::Dialing;
-                self.events.push_back(Event::Connect);
-            }
+        if let Some(at) = self.phase.retry_at()
+            && now.instant >= at
+        {
+            self.phase = Phase::Dialing;
+            self.events.push_back(Event::Connect);
         }
         self.fail_overdue(now);
         if self.flights.overdue_in_flight(now.instant) {

@@ -223,10 +223,8 @@ impl Connection {
         self.channel.session_id = sid;
         let body = SessionSetupResponse::parse(resp.bytes())?;
         let done = status == NtStatus::SUCCESS;
-        if !done {
-            if let Some(p) = &mut setup.preauth {
-                p.add(resp.bytes());
-            }
+        if !done && let Some(p) = &mut setup.preauth {
+            p.add(resp.bytes());
         }
         if body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
             return Err(Misbehaviour::GuestSession.into());

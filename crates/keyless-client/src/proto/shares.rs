@@ -116,10 +116,11 @@ impl Shares {
         let durable = spec.durable.is_some()
             && (response.context(context_name::DURABLE_HANDLE_V2).is_some()
                 || response.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some());
-        if let Some(d) = &spec.durable {
-            if response.oplock_level == oplock_level::LEASE && response.context(context_name::LEASE).is_some() {
-                self.leases.insert(d.lease.key, slot);
-            }
+        if let Some(d) = &spec.durable
+            && response.oplock_level == oplock_level::LEASE
+            && response.context(context_name::LEASE).is_some()
+        {
+            self.leases.insert(d.lease.key, slot);
         }
         let open = Open { tree, file_id: response.file_id, live: true, spec, durable, lost: None };
         self.opens.insert(slot.0, open);
@@ -128,10 +129,10 @@ impl Shares {
 
     /// An open closed.
     pub(crate) fn forget_open(&mut self, slot: OpenSlot) {
-        if let Some(o) = self.opens.remove(&slot.0) {
-            if let Some(d) = o.spec.durable {
-                self.leases.remove(&d.lease.key);
-            }
+        if let Some(o) = self.opens.remove(&slot.0)
+            && let Some(d) = o.spec.durable
+        {
+            self.leases.remove(&d.lease.key);
         }
     }
 

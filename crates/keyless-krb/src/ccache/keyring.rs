@@ -450,10 +450,10 @@ impl Subsidiary {
     pub fn destroy(&self) -> Result<(), Error> {
         let (mut collection, mut ring) = self.open(false)?.ok_or_else(|| Error::NoCache(self.to_string()))?;
         ring.clear().map_err(failed(self, "clearing the cache"))?;
-        if self.is_legacy() {
-            if let Ok(mut session) = Keyring::attach(SpecialKeyring::Session) {
-                let _ = session.unlink_keyring(&ring);
-            }
+        if self.is_legacy()
+            && let Ok(mut session) = Keyring::attach(SpecialKeyring::Session)
+        {
+            let _ = session.unlink_keyring(&ring);
         }
         collection.unlink_keyring(&ring).map_err(failed(self, "removing the cache"))
     }

@@ -82,10 +82,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let target = ctx.cache_for(&resolved, &tgt.client)?;
     // A cache named outright that held someone else's tickets is replaced, as MIT's kinit
     // does, but not in silence.
-    if let Ok(held) = target.read() {
-        if !held.principal.same_name(&tgt.client) {
-            eprintln!("keyless kinit: replacing the tickets of {} in {target}", held.principal);
-        }
+    if let Ok(held) = target.read()
+        && !held.principal.same_name(&tgt.client)
+    {
+        eprintln!("keyless kinit: replacing the tickets of {} in {target}", held.principal);
     }
     let mut cache = CCache::new(tgt.client.clone());
     cache.store(&tgt);

@@ -10,7 +10,7 @@ use keyless_krb::keytab::KeytabEntry;
 /// Bytes from hex digits (either case), or `None` for anything else.
 pub fn hex(digits: &str) -> Option<Zeroizing<Vec<u8>>> {
     let digits = digits.trim();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     (0..digits.len())

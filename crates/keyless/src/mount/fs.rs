@@ -422,10 +422,10 @@ async fn read(file: &File, st: &mut Streams, offset: u64, size: u64) -> Result<B
         if at >= end {
             break;
         }
-        if let Some(Chunk::Flying { .. }) = st.ahead.get(i) {
-            if let Some(Chunk::Flying { offset, len, pending }) = st.ahead.remove(i) {
-                st.ahead.insert(i, Chunk::Ready { offset, len, read: Arc::new(pending.await?) });
-            }
+        if let Some(Chunk::Flying { .. }) = st.ahead.get(i)
+            && let Some(Chunk::Flying { offset, len, pending }) = st.ahead.remove(i)
+        {
+            st.ahead.insert(i, Chunk::Ready { offset, len, read: Arc::new(pending.await?) });
         }
         let Some(Chunk::Ready { offset: start, read, .. }) = st.ahead.get(i) else { break };
         let data = read.data();

@@ -54,10 +54,8 @@ impl Inodes {
                 i
             }
         };
-        if lookup {
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.lookups += 1;
-            }
+        if lookup && let Some(n) = self.nodes.get_mut(&ino) {
+            n.lookups += 1;
         }
         ino
     }
@@ -97,10 +95,10 @@ impl Inodes {
 
     /// `path` no longer exists: its inode keeps living for open files, unnamed.
     pub fn unlink(&mut self, path: &str) {
-        if let Some(ino) = self.by_path.remove(path) {
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.meta = None;
-            }
+        if let Some(ino) = self.by_path.remove(path)
+            && let Some(n) = self.nodes.get_mut(&ino)
+        {
+            n.meta = None;
         }
     }
 
