@@ -16,6 +16,13 @@ fn data() -> Vec<u8> {
     (0..LEN).map(|i| (i as u64).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect()
 }
 
+/// The connections a cut transfer took: the first, its reconnection, and under a loaded
+/// machine perhaps one more (smbd may still hold the old session when the first reconnection
+/// asks for it, and the client tries again); never a storm.
+fn reconnected(accepted: usize) {
+    assert!((2..=3).contains(&accepted), "{accepted} connections for one cut");
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -37,7 +44,7 @@ fn put_and_get_survive_a_dropped_connection() {
         let share = client.tree(&smbd.share).await.unwrap();
         let sent = share.put("whole.bin", &mut Blocking(std::io::Cursor::new(&data))).await;
         assert_eq!(sent.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log())), LEN as u64);
-        assert_eq!(proxy.accepted(), 2, "one reconnection");
+        reconnected(proxy.accepted());
         let stored = std::fs::read(smbd.share_path.join("whole.bin")).unwrap();
         assert_eq!(stored.len(), LEN);
         assert!(Sha256::digest(&stored) == Sha256::digest(&data), "what smbd stored is what was sent");
@@ -48,7 +55,7 @@ fn put_and_get_survive_a_dropped_connection() {
         let share = client.tree(&smbd.share).await.unwrap();
         let mut back = Vec::new();
         assert_eq!(share.get("whole.bin", &mut back).await.unwrap(), LEN as u64);
-        assert_eq!(proxy.accepted(), 2, "one reconnection");
+        reconnected(proxy.accepted());
         assert!(back == data, "what came back is what was stored");
         // The connection goes on serving after the transfer.
         assert_eq!(share.stat("whole.bin").await.unwrap().size, LEN as u64);
@@ -67,7 +74,7 @@ fn a_stream_upload_survives_a_cut() {
         let client = connect(&smbd, proxy.port).await;
         let share = client.tree(&smbd.share).await.unwrap();
         assert_eq!(share.put("stream.bin", &mut &data[..]).await.unwrap(), LEN as u64);
-        assert_eq!(proxy.accepted(), 2);
+        reconnected(proxy.accepted());
         let stored = std::fs::read(smbd.share_path.join("stream.bin")).unwrap();
         assert!(Sha256::digest(&stored) == Sha256::digest(&data), "what smbd stored is what was sent");
     });
@@ -91,7 +98,7 @@ fn an_open_file_keeps_working_across_a_cut() {
         for piece in data.chunks(3 << 20) {
             file.write_all(piece).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
         }
-        assert_eq!(proxy.accepted(), 2, "the connection was cut under the open file once");
+        reconnected(proxy.accepted());
 
         assert_eq!(file.seek(SeekFrom::End(-4096)).await.unwrap(), (LEN - 4096) as u64);
         let mut tail = vec![0u8; 4096];
