@@ -285,6 +285,28 @@ fn ci() -> Result<(), String> {
     run("format", "cargo", &["fmt", "--all", "--", "--check"], &[])?;
     run("clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
     layers::check(&workspace_root())?;
+    // Every library crate packages as crates.io would take it (manifests, files, versions on
+    // the workspace's own dependencies); building the packages again is left out for time.
+    run(
+        "package",
+        "cargo",
+        &[
+            "package",
+            "--workspace",
+            "--no-verify",
+            "--allow-dirty",
+            "--quiet",
+            "--exclude",
+            "keyless-testbed",
+            "--exclude",
+            "keyless-kat",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "keyless-benches",
+        ],
+        &[],
+    )?;
     let mut tally = Tally::default();
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
