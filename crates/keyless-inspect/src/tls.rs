@@ -119,10 +119,11 @@ impl<'s> Tls<'s> {
     /// One TLS record (header included): its record, then those of what it carried.
     pub fn describe(&mut self, m: &Captured, keys: &mut Keyring, out: &mut Vec<Record>) {
         let rec = &m.payload;
-        let (kind, body) = (rec[0], &rec[5..]);
+        // The capture hands out whole records, header included; anything shorter is no record.
+        let Some((&[kind, major, minor, ..], body)) = rec.split_at_checked(5) else { return };
         let mut r = Record::new(m, Protocol::Tls, record_kind(kind));
         r.field("content_type", kind);
-        r.field("version", format!("{}.{}", rec[1], rec[2]));
+        r.field("version", format!("{major}.{minor}"));
         r.field("length", body.len());
         let conn = self.conns.entry(m.connection).or_default();
         let dir = if m.to_server { &mut conn.to_server } else { &mut conn.to_client };
@@ -220,7 +221,7 @@ fn extensions(b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
-/// AES-GCM suites: (TLS 1.3?, key length, SHA-384 for the PRF/HKDF?).
+/// The AES-GCM suites keyless opens: (key length, SHA-384 for the PRF/HKDF?).
 fn suite(id: u16) -> Option<(usize, bool)> {
     Some(match id {
         0x1301 => (16, false),
@@ -294,7 +295,7 @@ impl Protection {
 
 impl RecordKey {
     fn open(&self, rec: &[u8], seq: u64) -> Option<(u8, Vec<u8>)> {
-        let (header, fragment) = rec.split_at(5);
+        let (header, fragment) = rec.split_at_checked(5)?;
         if self.tls13 {
             let (data, tag) = fragment.split_at(fragment.len().checked_sub(16)?);
             let mut nonce = [0u8; 12];

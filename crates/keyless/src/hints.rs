@@ -4,12 +4,18 @@
 use keyless_identity::Error as IdentityError;
 use keyless_krb::{Error, KrbErrorCode};
 
+/// For a clock Kerberos finds too far from another's.
+const SYNC_CLOCK: &str = "synchronize the clock (NTP); Kerberos allows 5 minutes by default";
+
+/// For a ticket or session that has run out.
+pub const FRESH_TICKET: &str = "get a fresh ticket (keyless kinit) and try again";
+
 /// A suggestion for a Kerberos error, when there is one.
 pub fn krb(e: &Error) -> Option<&'static str> {
     let h = match e {
         Error::Kdc { code, .. } => code_hint(*code),
         Error::Decrypt { .. } => "the password or key is wrong, or the keytab is out of date",
-        Error::ClockSkew { .. } => "synchronize the clock (NTP); Kerberos allows 5 minutes by default",
+        Error::ClockSkew { .. } => SYNC_CLOCK,
         Error::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
         Error::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
         Error::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
@@ -52,7 +58,7 @@ pub fn code_hint(code: KrbErrorCode) -> &'static str {
         KrbErrorCode::KRB_AP_ERR_TKT_EXPIRED => "run kinit again",
         KrbErrorCode::KRB_AP_ERR_TKT_NYV => "check the clock",
         KrbErrorCode::KRB_AP_ERR_REPEAT => "try again",
-        KrbErrorCode::KRB_AP_ERR_SKEW => "synchronize the clock (NTP); Kerberos allows 5 minutes by default",
+        KrbErrorCode::KRB_AP_ERR_SKEW => SYNC_CLOCK,
         KrbErrorCode::KRB_AP_ERR_MODIFIED => "the service key and the ticket do not match: check the keytab",
         KrbErrorCode::KRB_AP_ERR_BADKEYVER => "the keytab is older than the KDC's key: export it again",
         KrbErrorCode::KRB_ERR_GENERIC => "see the KDC's message",
@@ -65,10 +71,8 @@ pub fn code_hint(code: KrbErrorCode) -> &'static str {
 pub fn gss(e: &keyless_gss::Error) -> Option<&'static str> {
     match e {
         keyless_gss::Error::Kerberos(k) => krb(k),
-        keyless_gss::Error::ClockSkew { .. } => {
-            Some("synchronize the clock (NTP); Kerberos allows 5 minutes by default")
-        }
-        keyless_gss::Error::TicketExpired { .. } => Some("get a fresh ticket (keyless kinit) and try again"),
+        keyless_gss::Error::ClockSkew { .. } => Some(SYNC_CLOCK),
+        keyless_gss::Error::TicketExpired { .. } => Some(FRESH_TICKET),
         keyless_gss::Error::NtlmProof { .. } => Some("check the user name and the password"),
         keyless_gss::Error::RejectedByService { code } => Some(code_hint(*code)).filter(|h| !h.is_empty()),
         _ => None,

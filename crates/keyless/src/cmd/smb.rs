@@ -698,7 +698,7 @@ pub fn explain(e: &keyless_client::Error) -> String {
         _ => match (e.status().and_then(|s| status_hint(s).or(s.meaning())), e.kind()) {
             (Some(h), _) => Some(h),
             (None, ErrorKind::TimedOut | ErrorKind::Network) => Some("check the server's address and port 445"),
-            (None, ErrorKind::SessionExpired) => Some("get a fresh ticket (keyless kinit) and try again"),
+            (None, ErrorKind::SessionExpired) => Some(crate::hints::FRESH_TICKET),
             _ => None,
         },
     };
