@@ -2,7 +2,7 @@
 //! (`testdata/captures/mit-krb5`): AS-REP and TGS-REP decode + decrypt + decode of the
 //! enc-part, and a TGS-REQ built and decoded, with picky-krb (Devolutions' sspi-rs stack)
 //! handling the same bytes in the same run.
-
+#![allow(clippy::disallowed_methods)] // times what it measures
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "benchmarks fail loudly")]
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -1,7 +1,10 @@
 //! `cargo xtask layers`: the layer graph docs/architecture.md declares (a level for each crate,
 //! and a table of each crate's normal dependencies inside the workspace) against what
 //! `cargo metadata` says; any difference, or a dependency that does not go to a lower level,
-//! fails.
+//! fails. The crates the doc's `sans-IO` line names must also stay free of the runtime: no
+//! tokio or rustls anywhere below them (`cargo tree`), no direct getrandom dependency, and no
+//! OS random source called from their sources (the clock is clippy's `disallowed-methods`,
+//! clippy.toml).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -37,10 +40,21 @@ pub fn check(root: &std::path::Path) -> Result<(), String> {
     for name in declared.keys().filter(|n| !actual.contains_key(*n)) {
         wrong.push(format!("{name} is in the table but not in the workspace"));
     }
+    let pure = sans_io(&doc)?;
+    for name in &pure {
+        if !actual.contains_key(name) {
+            wrong.push(format!("{name} is on the sans-IO line but not in the workspace"));
+            continue;
+        }
+        wrong.extend(runtime_in(root, name)?);
+    }
+    wrong.extend(tls_in_fuzz(root)?);
     if wrong.is_empty() {
         println!(
-            "layers: {} crates, every dependency one level down or more, as docs/architecture.md says",
-            actual.len()
+            "layers: {} crates, every dependency one level down or more, as docs/architecture.md says; \
+             {} sans-IO crates free of tokio, rustls and the OS random source; fuzz targets without TLS",
+            actual.len(),
+            pure.len()
         );
         Ok(())
     } else {
@@ -62,6 +76,87 @@ fn levels(doc: &str) -> Result<BTreeMap<String, u32>, String> {
         }
     }
     if levels.is_empty() { Err("architecture.md declares no levels".into()) } else { Ok(levels) }
+}
+
+/// Crates a sans-IO crate must not have below it, and what it must not call.
+const RUNTIME_CRATES: [&str; 4] = ["tokio", "rustls", "tokio-rustls", "mio"];
+const RANDOM_CALLS: [&str; 2] = ["getrandom", "SystemRandom"];
+
+/// The `sans-IO crate crate ...` line.
+fn sans_io(doc: &str) -> Result<Vec<String>, String> {
+    let line = doc.lines().find(|l| l.starts_with("sans-IO ")).ok_or("architecture.md has no sans-IO line")?;
+    Ok(line.split_whitespace().skip(1).map(str::to_string).collect())
+}
+
+/// What ties `name` to the runtime: a runtime crate anywhere in its normal dependency tree, a
+/// direct getrandom dependency (ring and rasn's derive macros bring getrandom in for their own
+/// use), or an OS random source named in its sources.
+fn runtime_in(root: &std::path::Path, name: &str) -> Result<Vec<String>, String> {
+    let out = Command::new("cargo")
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "depth", "-f", "{p}", "-p", name])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo tree -p {name}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let mut found = Vec::new();
+    for line in tree.lines() {
+        let depth_and_name = line.split_whitespace().next().unwrap_or("");
+        let depth: String = depth_and_name.chars().take_while(char::is_ascii_digit).collect();
+        let dep = &depth_and_name[depth.len()..];
+        if RUNTIME_CRATES.contains(&dep) {
+            found.push(format!("{name} (sans-IO) has {dep} in its dependencies"));
+        }
+        if depth == "1" && dep == "getrandom" {
+            found.push(format!("{name} (sans-IO) depends on getrandom"));
+        }
+    }
+    let src = root.join("crates").join(name).join("src");
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for call in RANDOM_CALLS.iter().filter(|c| text.contains(&format!("{c}::"))) {
+            found.push(format!("{} (sans-IO) calls {call}", file.display()));
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// The fuzz targets build without a TLS stack (keyless-client without its `tls` feature).
+fn tls_in_fuzz(root: &std::path::Path) -> Result<Vec<String>, String> {
+    let out = Command::new("cargo")
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-f", "{p}"])
+        .current_dir(root.join("fuzz"))
+        .output()
+        .map_err(|e| format!("cargo tree (fuzz): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo tree (fuzz): {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let mut found: Vec<String> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|dep| ["rustls", "tokio-rustls"].contains(dep))
+        .map(|dep| format!("the fuzz targets build {dep}"))
+        .collect();
+    found.dedup();
+    Ok(found)
+}
+
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The two-column rows `| `crate` | `dep` `dep` |`.

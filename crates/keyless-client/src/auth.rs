@@ -2,8 +2,8 @@
 //! ([`Renew`]). The driver runs a renewal when the core says one is due.
 
 use crate::error::RenewError;
-use keyless_gss::credentials::Credentials;
 use keyless_krb::Credential;
+use keyless_net::Credentials;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -76,7 +76,7 @@ pub struct RenewFrom {
     /// The service (`cifs/<host>`).
     pub spn: keyless_krb::Principal,
     /// The KDCs to ask.
-    pub kdcs: keyless_krb::transport::KdcDirectory,
+    pub kdcs: keyless_net::transport::KdcDirectory,
 }
 
 impl Renew for RenewFrom {

@@ -8,7 +8,8 @@ use crate::client::Pending;
 use crate::error::{Error, Misbehaviour};
 use crate::proto::{Durability, OpenSlot, Request, Target};
 use crate::tree::{Metadata, Opened, Tree};
-use keyless_krb::{OsRandom, RandomSource};
+use keyless_krb::RandomSource;
+use keyless_net::OsRandom;
 use keyless_smb::create::{
     CreateContext, DurableHandleV2, Lease, access, context_name, disposition, durable_flags, lease_state, oplock_level,
     options,

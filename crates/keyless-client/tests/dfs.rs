@@ -2,7 +2,7 @@
 //! root's own referral, a link's with its two targets in the configured order, a nested path
 //! under the link, and a path in no namespace; the answers go through the referral cache; and
 //! tshark reads the exchange, the EX form (with a site) that Samba refuses among it.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_client::dfs::ReferralCache;

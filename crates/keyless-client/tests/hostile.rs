@@ -2,7 +2,7 @@
 //! (a bad signature, no common dialect, zero credits, a STATUS_PENDING that never ends, a cut
 //! frame, an absurd length). Each time the client stops with one clear error, within its
 //! timeout, and never panics or hangs.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_client::{Auth, Client, Error, ErrorKind};

@@ -7,9 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_client::{Auth, Client, ErrorKind, Renew, RenewFrom, RenewFuture};
-use keyless_gss::credentials::Credentials;
 use keyless_krb::Principal;
-use keyless_krb::transport::{KdcAddr, KdcDirectory};
+use keyless_net::Credentials;
+use keyless_net::transport::{KdcAddr, KdcDirectory};
 use keyless_smb::header::Header;
 use keyless_smb::{Command, NtStatus};
 use keyless_testbed::{MitKdc, SmbMode, Smbd};

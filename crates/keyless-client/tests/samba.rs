@@ -2,7 +2,7 @@
 //! (3.1.1 AES-GMAC), an encryption-required share, every dialect forced in turn, files of
 //! 0 B, 1 B and 1 MiB + 1 with Unicode names round-tripped and compared with what smbd stored,
 //! and the errors a user meets.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_client::{Auth, Blocking, Client, ClientBuilder, Error, ErrorKind};
@@ -154,9 +154,9 @@ fn mistakes_give_one_clear_line() {
 fn kerberos_session_with_mit_kdc() {
     let Some(kdc) = MitKdc::start() else { return };
     let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Encrypt, Some(&kdc)) else { return };
-    let mut dir = keyless_krb::transport::KdcDirectory::new();
-    dir.add("EXAMPLE.TEST", keyless_krb::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
-    let creds = keyless_gss::credentials::Credentials::Password {
+    let mut dir = keyless_net::transport::KdcDirectory::new();
+    dir.add("EXAMPLE.TEST", keyless_net::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let creds = keyless_net::Credentials::Password {
         client: keyless_krb::Principal::parse(&kdc.user, None).unwrap(),
         password: zeroize::Zeroizing::new(kdc.password.clone()),
     };

@@ -1,6 +1,6 @@
 //! One client shared by many tasks, futures dropped part-way, and a peer that goes silent,
 //! against Debian's smbd: what an embedding program (an axum handler, a backup agent) does.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_client::{Auth, Client, ClientBuilder, File, Session, Tree};

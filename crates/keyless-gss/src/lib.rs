@@ -11,7 +11,6 @@
 //! SPNEGO and NTLMSSP come next (see the crate's issue).
 
 pub mod cifs_upcall;
-pub mod credentials;
 pub mod framing;
 pub mod krb5;
 pub mod ntlmssp;

@@ -2,7 +2,7 @@
 //! open on the other for every AES enctype, sealed or not, with any RRC rotation (Windows sends
 //! RRC 28); altered tokens and replays are refused. The context pair comes from a real
 //! AP-REQ/AP-REP exchange made with a local service key.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_crypto::{EncType, Key, KeyUsage, for_etype};

@@ -3,7 +3,7 @@
 //! TCP); the full codec is keyless-smb's. Samba's NEGOTIATE hint (NegTokenInit2) is parsed, its
 //! mechListMIC verified, and its signature on the final SESSION_SETUP response checked with
 //! the session key keyless derived: proof both sides hold the same key.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_crypto::{Signer, SigningAlgorithm, SigningKey};
@@ -143,9 +143,9 @@ fn ntlm_session_setup_with_samba() {
 fn kerberos_session_setup_with_samba() {
     let Some(kdc) = MitKdc::start() else { return };
     let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Signing, Some(&kdc)) else { return };
-    let mut dir = keyless_krb::transport::KdcDirectory::new();
-    dir.add("EXAMPLE.TEST", keyless_krb::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
-    let creds = keyless_gss::credentials::Credentials::Password {
+    let mut dir = keyless_net::transport::KdcDirectory::new();
+    dir.add("EXAMPLE.TEST", keyless_net::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let creds = keyless_net::Credentials::Password {
         client: keyless_krb::Principal::parse(&kdc.user, None).unwrap(),
         password: zeroize::Zeroizing::new(kdc.password.clone()),
     };
@@ -164,7 +164,7 @@ fn kerberos_session_setup_with_samba() {
         "{:?}",
         hint.mech_types
     );
-    let mut rng = keyless_krb::OsRandom;
+    let mut rng = keyless_net::OsRandom;
     let gss_flags = keyless_gss::krb5::flags::MUTUAL | keyless_gss::krb5::flags::INTEG;
     let (init, token) = spnego::Krb5Initiator::start(&ticket, gss_flags, SystemTime::now(), &mut rng).unwrap();
     let (mut status, answer, mut resp) = smb.session_setup(&token);

@@ -1,4 +1,4 @@
-//! Requests and answers as values (the sans-IO flows build and read them; [`crate::client`]
+//! Requests and answers as values (the sans-IO flows build and read them; keyless-net's `identity`
 //! carries them), and the services' error messages in their three shapes.
 
 use crate::Url;

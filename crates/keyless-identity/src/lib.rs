@@ -10,13 +10,12 @@
 //!   Kerberos SMB session or written to an MIT ccache for the kernel's cifs client;
 //! - storage account keys through Azure Resource Manager `listKeys` ([`arm`]), for accounts
 //!   not yet enabled for identity-based access;
-//! - the thin async driver that carries it all over HTTP(S) ([`client`]).
+//! - no I/O: keyless-net's `identity` module carries the flows over HTTP(S).
 //!
 //! Tokens and keys are secrets: they are zeroed when dropped and never appear in `Debug`
 //! output or errors.
 
 pub mod arm;
-pub mod client;
 pub mod error;
 pub mod flow;
 pub mod http;
@@ -28,7 +27,6 @@ pub mod url;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use client::{HttpClient, OAuthTickets};
 pub use error::Error;
 pub use source::{Identity, Source};
 pub use token::AccessToken;

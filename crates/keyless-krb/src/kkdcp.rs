@@ -1,5 +1,5 @@
 //! MS-KKDCP 2.2.2 KDC-PROXY-MESSAGE: Kerberos over HTTPS through a KDC proxy. The codec for both
-//! sides, sans-IO; [`crate::transport`] and [`crate::kdc_proxy`] carry it.
+//! sides, sans-IO; keyless-net's `transport` and `kdc_proxy` carry it.
 //!
 //! ```text
 //! KDC-PROXY-MESSAGE ::= SEQUENCE {

@@ -6,8 +6,8 @@
 //!   referrals) and [`TgsExchange`] (service tickets, cross-realm TGTs, referrals). They say
 //!   what to send to which realm ([`Step::Send`]) and take replies; time and randomness are
 //!   passed in;
-//! - the thin tokio driver that carries those messages to KDCs over UDP and TCP with failover
-//!   ([`transport`]);
+//! - MS-KKDCP's KDC-PROXY-MESSAGE ([`kkdcp`]) and just enough of the HTTP/1.1 message format
+//!   to carry it ([`http`]), both sans-IO: keyless-net's transport and proxy server send them;
 //! - MIT-compatible files: credential caches ([`ccache`], FILE format 4) and keytabs
 //!   ([`keytab`], format 0x502), and the subset of `krb5.conf` that matters ([`config`]).
 //!
@@ -20,7 +20,6 @@ pub mod credential;
 pub mod error;
 pub mod fast;
 pub mod http;
-pub mod kdc_proxy;
 pub mod keytab;
 pub mod kkdcp;
 pub mod krb_cred;
@@ -31,8 +30,6 @@ pub mod random;
 mod reader;
 pub mod tgs_exchange;
 pub mod time;
-pub mod tls;
-pub mod transport;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,7 +38,7 @@ pub use as_exchange::{AsExchange, AsOptions, ClientSecret};
 pub use credential::Credential;
 pub use error::{Error, KrbErrorCode};
 pub use principal::Principal;
-pub use random::{OsRandom, RandomSource};
+pub use random::RandomSource;
 pub use tgs_exchange::{TgsExchange, TgsOptions};
 
 /// What an exchange wants next.

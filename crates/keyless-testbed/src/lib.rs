@@ -2,7 +2,7 @@
 //! stopped by PID when dropped. Each peer reports itself missing (so a developer's plain
 //! `cargo test` skips those tests with a message) unless `CI` is set, where a missing peer is a
 //! failure: `cargo xtask ci` installs them.
-
+#![allow(clippy::disallowed_methods)] // test harness: waits on real peers
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: fail loudly")]
 
 mod ad_dc;

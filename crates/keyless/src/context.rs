@@ -4,8 +4,9 @@
 use keyless_krb::ccache::{CCache, CacheName, Resolved, name};
 use keyless_krb::config::Krb5Conf;
 use keyless_krb::time::unix_seconds;
-use keyless_krb::transport::{KdcAddr, KdcDirectory};
-use keyless_krb::{Credential, Error, OsRandom, Principal, TgsExchange, TgsOptions, transport};
+use keyless_krb::{Credential, Error, Principal, TgsExchange, TgsOptions};
+use keyless_net::OsRandom;
+use keyless_net::transport::{self, KdcAddr, KdcDirectory};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -64,9 +65,7 @@ impl Context {
             return Ok(found);
         }
         match resolved.cache.read() {
-            Ok(held) if !held.principal.same_name(client) => {
-                Ok(resolved.collection.new_unique(&mut keyless_krb::OsRandom)?)
-            }
+            Ok(held) if !held.principal.same_name(client) => Ok(resolved.collection.new_unique(&mut OsRandom)?),
             _ => Ok(resolved.cache.clone()),
         }
     }

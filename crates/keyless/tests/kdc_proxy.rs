@@ -1,7 +1,7 @@
 //! MS-KKDCP: keyless through Debian's python3-kdcproxy, MIT kinit through `keyless kdc-proxy`,
 //! keyless through its own proxy, a cloud-trust realm reachable only through a proxy, and bad
 //! proxies giving one clear error each.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use common::KEYLESS;
@@ -203,7 +203,7 @@ fn cloud_trust_referral_reaches_the_cloud_realm_only_through_the_proxy() {
 
 /// An HTTPS server that answers every request with the same raw bytes (status line included).
 fn fake_proxy(kdc: &MitKdc, cert: &TestCert, answer: &'static [u8]) -> String {
-    let tls = keyless_krb::tls::server_config(&cert.cert, &cert.key).unwrap();
+    let tls = keyless_net::tls::server_config(&cert.cert, &cert.key).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -216,7 +216,7 @@ fn fake_proxy(kdc: &MitKdc, cert: &TestCert, answer: &'static [u8]) -> String {
             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
             while let Ok((tcp, _)) = listener.accept().await {
                 let Ok(mut s) = acceptor.accept(tcp).await else { continue };
-                let _ = keyless_krb::http::read_message(&mut s, 1 << 20, false).await;
+                let _ = keyless_net::http::read_message(&mut s, 1 << 20, false).await;
                 let _ = s.write_all(answer).await;
                 let _ = s.shutdown().await;
             }
@@ -354,7 +354,7 @@ struct Recording<'a, E> {
     replies: Vec<Vec<u8>>,
 }
 
-impl<E: keyless_krb::transport::Exchange> keyless_krb::transport::Exchange for Recording<'_, E> {
+impl<E: keyless_net::transport::Exchange> keyless_net::transport::Exchange for Recording<'_, E> {
     fn handle_reply(
         &mut self,
         reply: &[u8],
@@ -368,7 +368,8 @@ impl<E: keyless_krb::transport::Exchange> keyless_krb::transport::Exchange for R
 
 #[test]
 fn entra_shape_imported_cloud_tgt_gets_a_files_ticket_through_the_proxy() {
-    use keyless_krb::{AsExchange, AsOptions, ClientSecret, OsRandom, Principal};
+    use keyless_krb::{AsExchange, AsOptions, ClientSecret, Principal};
+    use keyless_net::OsRandom;
     const CLOUD: &str = "KERBEROS.MICROSOFTONLINE.COM";
     let Some(kdc) = MitKdc::start_realms(&[CLOUD]) else { return };
     kdc.kadmin(CLOUD, "addprinc +no_auth_data_required -randkey cifs/acct.file.core.windows.net");
@@ -381,15 +382,15 @@ fn entra_shape_imported_cloud_tgt_gets_a_files_ticket_through_the_proxy() {
     let alice = Principal::parse(&kdc.user, None).unwrap();
     let mut opts = AsOptions::new(alice.clone());
     opts.etypes = vec![keyless_crypto::EncType::AES256_CTS_HMAC_SHA1_96];
-    let mut dir = keyless_krb::transport::KdcDirectory::new();
-    dir.add(CLOUD, keyless_krb::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
+    let mut dir = keyless_net::transport::KdcDirectory::new();
+    dir.add(CLOUD, keyless_net::transport::KdcAddr::parse(&kdc.kdc_addr()).unwrap());
     let secret = ClientSecret::Password(zeroize::Zeroizing::new(kdc.password.clone()));
     let (tgt, as_rep) = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         let mut rng = OsRandom;
         let (mut ex, first) = AsExchange::start(opts, secret, std::time::SystemTime::now(), &mut rng).unwrap();
         let mut rec = Recording { inner: &mut ex, replies: Vec::new() };
         let tgt =
-            keyless_krb::transport::run(&dir, &mut rec, first, &mut rng, &std::time::SystemTime::now).await.unwrap();
+            keyless_net::transport::run(&dir, &mut rec, first, &mut rng, &std::time::SystemTime::now).await.unwrap();
         (tgt, rec.replies.pop().unwrap())
     });
     let client_key = keyless_crypto::for_etype(keyless_crypto::EncType::AES256_CTS_HMAC_SHA1_96)

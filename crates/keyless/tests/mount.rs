@@ -2,7 +2,7 @@
 //! mount point (cp -r, sha256sum, mv, rm -r, find, stat, truncate, appends, two processes),
 //! what they did checked on smbd's side of the share, and unmounting, also with a read going.
 //! Needs root and /dev/fuse (CI has both); elsewhere the tests say why they skip.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{ScratchDir, SmbMode, Smbd};

@@ -2,7 +2,7 @@
 //! endpoint emulators of the test harness (IMDS, workload identity, ARM), REAL service tickets
 //! from the MIT KDC behind the emulated kerbticket endpoint, and Debian's smbd (SMB 3.1.1,
 //! encryption required) validating them. MIT klist and kvno read the ccache keyless writes.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_testbed::{AzureEmulator, MitKdc, SmbMode, Smbd};

@@ -3,7 +3,7 @@
 //! too) during `keyless put` and `get` of 1 GiB and during fio on the mount; smbd restarts
 //! under a mounted share with a file open. Each time nothing fails, and what the server holds
 //! is exactly what was written: no byte lost, none written twice elsewhere.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use common::mount::{Mounted, sh, sha256};

@@ -483,7 +483,7 @@ mod tests {
             let back = r.cache.read().unwrap();
             assert_eq!(back.principal.to_string(), "alice@EXAMPLE.TEST");
             assert_eq!(back.entries.len(), 1);
-            let second = r.collection.new_unique(&mut crate::OsRandom).unwrap();
+            let second = r.collection.new_unique(&mut crate::random::Counting::default()).unwrap();
             second.initialize(&CCache::new(Principal::parse("bob", Some("EXAMPLE.TEST")).unwrap()), 0).unwrap();
             r.collection.switch_to(&second).unwrap();
             let listed = r.collection.caches().unwrap();

@@ -290,9 +290,13 @@ pub(crate) fn random_name(random: &mut dyn crate::RandomSource, n: usize) -> Res
     Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
 }
 
+/// A temporary file's name beside `path`, hard to guess: std's `RandomState` keys come from
+/// the OS's random source (a name for a file, not a key: no RandomSource needs passing in).
 fn temp_path(path: &Path) -> Result<PathBuf, Error> {
+    use std::hash::BuildHasher;
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".keyless-{}", random_name(&mut crate::OsRandom, 10)?));
+    let bits = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    name.push(format!(".keyless-{bits:016x}"));
     Ok(path.with_file_name(name))
 }
 

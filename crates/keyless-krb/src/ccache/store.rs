@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(r.cache.to_string(), format!("DIR::{}/tkt", root.display()));
         r.cache.initialize(&cache_for("alice"), 0).unwrap();
         assert_eq!(std::fs::read_to_string(root.join("primary")).unwrap(), "tkt\n");
-        let bob = r.collection.new_unique(&mut crate::OsRandom).unwrap();
+        let bob = r.collection.new_unique(&mut crate::random::Counting::default()).unwrap();
         bob.initialize(&cache_for("bob"), 0).unwrap();
         r.collection.switch_to(&bob).unwrap();
         let again =

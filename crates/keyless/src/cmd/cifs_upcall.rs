@@ -217,7 +217,7 @@ fn from_source(
             let client = keyless_krb::Principal::parse(&principal, ctx.conf.default_realm())?;
             let keytab = keyless_krb::keytab::Keytab::read(&path)?;
             let dir = ctx.kdcs(&[&client.realm], &[], &[])?;
-            let creds = keyless_gss::credentials::Credentials::Keytab { client, keytab };
+            let creds = keyless_net::Credentials::Keytab { client, keytab };
             Ok(rt.block_on(creds.service_ticket(server, &dir))?)
         }
     }
@@ -263,7 +263,7 @@ fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
             }
         }
     };
-    let mut rng = keyless_krb::OsRandom;
+    let mut rng = keyless_net::OsRandom;
     // No mutual authentication: the kernel never sees the AP-REP, and with one the acceptor
     // would key the session with a subkey of its own (CFX) that the kernel cannot know.
     let (init, blob) = Krb5Initiator::start(&ticket, flags::INTEG, SystemTime::now(), &mut rng)

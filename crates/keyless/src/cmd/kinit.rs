@@ -4,7 +4,8 @@ use crate::context::{Context, Failure, read_password, runtime};
 use keyless_krb::ccache::CCache;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
-use keyless_krb::{AsExchange, AsOptions, ClientSecret, OsRandom, Principal, transport};
+use keyless_krb::{AsExchange, AsOptions, ClientSecret, Principal};
+use keyless_net::{OsRandom, transport};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 

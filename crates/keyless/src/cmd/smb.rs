@@ -287,7 +287,7 @@ fn kdcs(
     c: &Connect,
     client: &Principal,
     server: &Principal,
-) -> Result<keyless_krb::transport::KdcDirectory, Failure> {
+) -> Result<keyless_net::transport::KdcDirectory, Failure> {
     let mut realms = vec![client.realm.as_str()];
     if server.realm != client.realm {
         realms.push(&server.realm);

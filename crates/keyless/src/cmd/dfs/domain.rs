@@ -10,7 +10,7 @@ use crate::cmd::smb::{AuthKind, Connect, SmbUrl, connect, explain};
 use crate::context::{Context, Failure};
 use keyless_client::Client;
 use keyless_client::dfs::{DomainNames, domain_names};
-use keyless_krb::transport::{KdcAddr, Transport};
+use keyless_net::transport::{KdcAddr, Transport};
 use keyless_smb::dfs::ReferralResponse;
 use std::sync::Mutex;
 

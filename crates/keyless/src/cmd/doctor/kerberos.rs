@@ -10,9 +10,9 @@ use keyless_krb::ccache::CCache;
 use keyless_krb::messages::{self, KdcReply};
 use keyless_krb::time::{format_utc, seconds_of, unix_seconds};
 use keyless_krb::{
-    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, OsRandom, Principal, TgsExchange, TgsOptions,
-    transport,
+    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, Principal, TgsExchange, TgsOptions,
 };
+use keyless_net::{OsRandom, transport};
 use std::time::SystemTime;
 
 /// What the Kerberos links found that later links need.

@@ -1,13 +1,14 @@
 //! The sans-IO exchanges and the UDP/TCP driver against a real MIT KDC on loopback.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_crypto::{EncType, KeyUsage, for_etype};
 use keyless_krb::keytab::Keytab;
-use keyless_krb::transport::{self, KdcAddr, KdcDirectory, Transport};
 use keyless_krb::{
-    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, OsRandom, Principal, TgsExchange, TgsOptions,
+    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, Principal, TgsExchange, TgsOptions,
 };
+use keyless_net::OsRandom;
+use keyless_net::transport::{self, KdcAddr, KdcDirectory, Transport};
 use keyless_testbed::{ENCTYPES, MitKdc};
 use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;

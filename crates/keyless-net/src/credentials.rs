@@ -3,12 +3,13 @@
 //! Azure Files SMB OAuth produces), or a ticket already in memory. The exchanges are
 //! keyless-krb's sans-IO ones, driven by its transport.
 
+use crate::OsRandom;
+use crate::transport::{self, KdcDirectory};
 use keyless_krb::Error;
 use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
-use keyless_krb::transport::{self, KdcDirectory};
-use keyless_krb::{AsExchange, AsOptions, ClientSecret, Credential, OsRandom, Principal, TgsExchange, TgsOptions};
+use keyless_krb::{AsExchange, AsOptions, ClientSecret, Credential, Principal, TgsExchange, TgsOptions};
 use std::time::SystemTime;
 use zeroize::Zeroizing;
 

@@ -1,12 +1,13 @@
 //! Tokens and tickets from the Azure endpoint emulators of the test harness (written from the
 //! public documentation, on loopback), with REAL service tickets from the MIT KDC behind the
 //! kerbticket endpoint: every token source, the retry rules, and each way a service can fail.
-
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use keyless_identity::flow::{RetryPolicy, TokenFlow};
 use keyless_identity::source::Kind;
-use keyless_identity::{HttpClient, Identity, OAuthTickets, STORAGE_RESOURCE, Source, Url};
+use keyless_identity::{Identity, STORAGE_RESOURCE, Source, Url};
+use keyless_net::{HttpClient, OAuthTickets};
 use keyless_testbed::{AzureEmulator, MitKdc, TICKET_CLIENT};
 use std::time::Duration;
 

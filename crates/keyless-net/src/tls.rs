@@ -6,7 +6,7 @@
 //! would refuse it as an end entity (OpenSSL's `req -x509` marks it CA:TRUE), as MIT krb5, curl
 //! and Python do: its host name and dates must still fit, and the handshake must prove its key.
 
-use crate::Error;
+use keyless_krb::Error;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

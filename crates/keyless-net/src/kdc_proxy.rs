@@ -4,7 +4,7 @@
 //! time, connections in number, so a flood of junk cannot stop it serving good requests.
 
 use crate::transport::{KdcAddr, KdcDirectory, Transport};
-use crate::{Error, kkdcp};
+use keyless_krb::{Error, kkdcp};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,10 +4,10 @@
 //! here: [`run`] loops over an exchange's [`Step`]s.
 //!
 //! MS-KKDCP (an HTTPS KDC proxy, `https://host[:port]/path`) is a third transport: the message
-//! goes wrapped in a KDC-PROXY-MESSAGE ([`crate::kkdcp`]) in one POST per request, as MIT does.
+//! goes wrapped in a KDC-PROXY-MESSAGE ([`keyless_krb::kkdcp`]) in one POST per request, as MIT does.
 
-use crate::error::KrbErrorCode;
-use crate::{Credential, Error, RandomSource, Step};
+use keyless_krb::error::KrbErrorCode;
+use keyless_krb::{Credential, Error, RandomSource, Step};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -136,8 +136,9 @@ pub struct KdcDirectory {
     /// Extra CA files trusted for KDC proxies (besides the system roots).
     pub ca_files: Vec<std::path::PathBuf>,
     /// krb5.conf, for realms met on the way (referrals, cross-realm paths).
-    conf: Option<crate::config::Krb5Conf>,
-    tls: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>>,
+    conf: Option<keyless_krb::config::Krb5Conf>,
+    #[cfg(feature = "tls")]
+    tls: std::sync::OnceLock<crate::http::TlsConfig>,
 }
 
 impl KdcDirectory {
@@ -149,6 +150,7 @@ impl KdcDirectory {
             timeout: Duration::from_secs(3),
             ca_files: Vec::new(),
             conf: None,
+            #[cfg(feature = "tls")]
             tls: std::sync::OnceLock::new(),
         }
     }
@@ -159,7 +161,7 @@ impl KdcDirectory {
     ///
     /// # Errors
     /// A `kdc` value of the named realms that does not parse.
-    pub fn from_config(conf: &crate::config::Krb5Conf, realms: &[&str]) -> Result<Self, Error> {
+    pub fn from_config(conf: &keyless_krb::config::Krb5Conf, realms: &[&str]) -> Result<Self, Error> {
         let mut dir = Self::new();
         for realm in realms {
             for k in conf.kdcs(realm) {
@@ -229,7 +231,8 @@ impl KdcDirectory {
     }
 
     async fn send_one(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
-        let limit = self.conf.as_ref().and_then(crate::config::Krb5Conf::udp_preference_limit).unwrap_or(UDP_LIMIT);
+        let limit =
+            self.conf.as_ref().and_then(keyless_krb::config::Krb5Conf::udp_preference_limit).unwrap_or(UDP_LIMIT);
         if kdc.transport == Transport::Udp && message.len() <= limit {
             let reply = self.udp(kdc, message).await?;
             if !is_response_too_big(&reply) {
@@ -265,7 +268,14 @@ impl KdcDirectory {
         Err(last)
     }
 
+    /// MS-KKDCP without TLS built in: refused.
+    #[cfg(not(feature = "tls"))]
+    async fn https(&self, kdc: &KdcAddr, _realm: &str, _message: &[u8]) -> Result<Vec<u8>, Error> {
+        Err(Error::Config(format!("{kdc}: this build of keyless-net has no TLS (feature `tls`)")))
+    }
+
     /// MS-KKDCP: one HTTPS POST of a KDC-PROXY-MESSAGE, one answer.
+    #[cfg(feature = "tls")]
     async fn https(&self, kdc: &KdcAddr, realm: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
         let config = match self.tls.get() {
             Some(c) => c.clone(),
@@ -285,12 +295,12 @@ impl KdcDirectory {
             };
             Error::Unreachable { realm: realm.to_string(), detail: format!("{kdc}: {detail}") }
         };
-        let body = crate::kkdcp::wrap_request(message, realm)?;
-        let request = crate::http::request_bytes(
+        let body = keyless_krb::kkdcp::wrap_request(message, realm)?;
+        let request = keyless_krb::http::request_bytes(
             "POST",
             &kdc.authority(),
             &kdc.path,
-            &[("Content-Type", crate::kkdcp::CONTENT_TYPE)],
+            &[("Content-Type", keyless_krb::kkdcp::CONTENT_TYPE)],
             &body,
         );
         let exchange = crate::http::round_trip(
@@ -298,7 +308,7 @@ impl KdcDirectory {
             kdc.port,
             Some(config),
             &request,
-            crate::kkdcp::MAX_MESSAGE + 64,
+            keyless_krb::kkdcp::MAX_MESSAGE + 64,
             self.timeout,
         );
         let (head, reply) = timeout(self.timeout * 3, exchange)
@@ -313,7 +323,7 @@ impl KdcDirectory {
                 detail: format!("{} ({kind})", head.start[2]),
             });
         }
-        crate::kkdcp::unwrap_reply(&reply).map_err(|e| Error::Proxy {
+        keyless_krb::kkdcp::unwrap_reply(&reply).map_err(|e| Error::Proxy {
             url: kdc.to_string(),
             status: "200".into(),
             detail: format!("not a KDC proxy answer: {e}"),
@@ -356,7 +366,7 @@ impl Default for KdcDirectory {
 }
 
 fn is_response_too_big(reply: &[u8]) -> bool {
-    matches!(crate::messages::decode_reply(reply), Ok(crate::messages::KdcReply::Error(e)) if crate::messages::error_code(&e) == KrbErrorCode::KRB_ERR_RESPONSE_TOO_BIG)
+    matches!(keyless_krb::messages::decode_reply(reply), Ok(keyless_krb::messages::KdcReply::Error(e)) if keyless_krb::messages::error_code(&e) == KrbErrorCode::KRB_ERR_RESPONSE_TOO_BIG)
 }
 
 /// Something that takes KDC replies: an AS or TGS exchange.
@@ -368,15 +378,15 @@ pub trait Exchange {
     fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error>;
 }
 
-impl Exchange for crate::AsExchange {
+impl Exchange for keyless_krb::AsExchange {
     fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
-        crate::AsExchange::handle_reply(self, reply, now, rng)
+        keyless_krb::AsExchange::handle_reply(self, reply, now, rng)
     }
 }
 
-impl Exchange for crate::TgsExchange {
+impl Exchange for keyless_krb::TgsExchange {
     fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
-        crate::TgsExchange::handle_reply(self, reply, now, rng)
+        keyless_krb::TgsExchange::handle_reply(self, reply, now, rng)
     }
 }
 

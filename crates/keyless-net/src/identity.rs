@@ -2,10 +2,10 @@
 //! system's roots plus any `--ca-file`), sleeps where a flow says to wait, reads the files
 //! it asks for, and keeps a token until shortly before it expires.
 
-use crate::arm::{self, Account, StorageKey};
-use crate::flow::{Next, TokenFlow};
-use crate::http::{MAX_BODY, Request, Response};
-use crate::{AccessToken, Error, STORAGE_RESOURCE, Source, Url, kerbticket};
+use keyless_identity::arm::{self, Account, StorageKey};
+use keyless_identity::flow::{Next, TokenFlow};
+use keyless_identity::http::{MAX_BODY, Request, Response};
+use keyless_identity::{ARM_RESOURCE, AccessToken, Error, STORAGE_RESOURCE, Source, Url, kerbticket};
 use keyless_krb::Credential;
 use keyless_krb::time::unix_seconds;
 use std::io::Read;
@@ -42,7 +42,7 @@ impl HttpClient {
         if let Some(c) = self.tls.get() {
             return Ok(c.clone());
         }
-        let config = keyless_krb::tls::client_config(&self.ca_files)?;
+        let config = crate::tls::client_config(&self.ca_files)?;
         Ok(self.tls.get_or_init(|| config).clone())
     }
 
@@ -55,8 +55,7 @@ impl HttpClient {
         let bytes = request.to_bytes();
         // Link-local IMDS answers at once or is not there (not an Azure VM): no long wait.
         let connect = if request.url.host == "169.254.169.254" { Duration::from_secs(2) } else { self.connect_timeout };
-        let exchange =
-            keyless_krb::http::round_trip(&request.url.host, request.url.port, tls, &bytes, MAX_BODY, connect);
+        let exchange = crate::http::round_trip(&request.url.host, request.url.port, tls, &bytes, MAX_BODY, connect);
         let unreachable = |detail: String| Error::Unreachable { service: service.to_string(), detail };
         let (head, body) = tokio::time::timeout(self.timeout, exchange)
             .await
@@ -99,11 +98,8 @@ impl HttpClient {
     /// # Errors
     /// Token and ARM errors.
     pub async fn storage_keys(&self, source: &Source, arm: &Url, account: &Account) -> Result<Vec<StorageKey>, Error> {
-        let token = self.token(TokenFlow::new(source.clone(), crate::ARM_RESOURCE)).await?;
-        token.check(
-            &[crate::ARM_RESOURCE, crate::ARM_RESOURCE.trim_end_matches('/')],
-            unix_seconds(SystemTime::now()),
-        )?;
+        let token = self.token(TokenFlow::new(source.clone(), ARM_RESOURCE)).await?;
+        token.check(&[ARM_RESOURCE, ARM_RESOURCE.trim_end_matches('/')], unix_seconds(SystemTime::now()))?;
         let request = arm::list_keys_request(arm, account, &token)?;
         let answer = self.send(&request, &format!("ARM at {arm}")).await?;
         arm::parse_keys(&answer, arm)

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_gss::credentials::Credentials;
 use keyless_krb::ccache::CCache;
 use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
-use keyless_krb::transport::{KdcAddr, KdcDirectory};
 use keyless_krb::{Error, Principal};
+use keyless_net::Credentials;
+use keyless_net::transport::{KdcAddr, KdcDirectory};
 use keyless_testbed::{MitKdc, free_port};
 
 fn rt() -> tokio::runtime::Runtime {

@@ -1,0 +1,49 @@
+//! # keyless-net
+//!
+//! The runtime layer of keyless: everything that touches sockets, TLS, the clock or the OS's
+//! random source on behalf of the sans-IO protocol crates below it. Each module is a thin
+//! tokio driver around a core that lives elsewhere:
+//!
+//! - [`transport`]: Kerberos messages to KDCs over UDP, TCP and MS-KKDCP (HTTPS), with
+//!   failover, driving `keyless-krb`'s `AsExchange` and `TgsExchange` ([`transport::run`]);
+//! - [`kdc_proxy`]: an MS-KKDCP server in front of KDCs;
+//! - [`tls`]: rustls configurations (the system's roots plus given CAs; a server's key pair);
+//! - [`http`]: one HTTP/1.1 exchange per connection, over TCP or TLS;
+//! - [`credentials`]: a service ticket from a password, a keytab, a credential cache or a
+//!   ticket in memory, asking the KDCs only when needed;
+//! - [`identity`]: `keyless-identity`'s token flows and the kerbticket exchange carried over
+//!   HTTP(S) ([`HttpClient`], [`OAuthTickets`]);
+//! - [`OsRandom`]: the operating system's CSPRNG as a `RandomSource`.
+//!
+//! The `tls` feature (default) brings rustls for what speaks HTTPS: KDC proxies, the proxy
+//! server and the identity endpoints. Without it a `https://` KDC is refused in one line.
+//!
+//! `keyless-krb`, `keyless-gss`, `keyless-smb` and `keyless-identity` depend on none of
+//! tokio, rustls or getrandom, and read no clock: `cargo xtask layers` checks it.
+#![allow(clippy::disallowed_methods)] // the runtime layer: reads the clock for the cores
+
+pub mod credentials;
+pub mod http;
+#[cfg(feature = "tls")]
+pub mod identity;
+#[cfg(feature = "tls")]
+pub mod kdc_proxy;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod transport;
+
+pub use credentials::Credentials;
+#[cfg(feature = "tls")]
+pub use identity::{HttpClient, OAuthTickets};
+
+use keyless_krb::{Error, RandomSource};
+
+/// The operating system's CSPRNG (getrandom).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        getrandom::fill(buf).map_err(|e| Error::Config(format!("no random numbers from the OS: {e}")))
+    }
+}
