@@ -44,6 +44,16 @@ impl Auth {
         }
     }
 
+    /// What SPNEGO authenticates with.
+    pub(crate) fn mechanism(&self) -> keyless_gss::spnego::Mechanism<'_> {
+        match self {
+            Self::Ntlm { user, domain, password } => {
+                keyless_gss::spnego::Mechanism::Ntlm { user, domain, password: password.as_bytes() }
+            }
+            Self::Kerberos(ticket) => keyless_gss::spnego::Mechanism::Kerberos(ticket),
+        }
+    }
+
     /// When to get a fresh one: five minutes before the end, or in the last quarter of a
     /// short ticket's life.
     pub(crate) fn renew_at(&self) -> Option<SystemTime> {

@@ -38,6 +38,9 @@ pub enum Error {
     /// A well-formed token that does not fit the exchange (a replay, a mismatched echo, an
     /// NTLMv1 response, a mechanism not offered).
     Refused(&'static str),
+    /// The acceptor's verdict does not fit the exchange: success before the mechanism is
+    /// done, or more tokens after it is.
+    OutOfTurn,
     /// The acceptor answered with a KRB-ERROR.
     RejectedByService {
         /// The error it gave.
@@ -86,7 +89,8 @@ impl Error {
             | Self::Decrypt { .. }
             | Self::ClockSkew { .. }
             | Self::TicketExpired { .. }
-            | Self::RejectedByService { .. } => ErrorKind::PeerMisbehaved,
+            | Self::RejectedByService { .. }
+            | Self::OutOfTurn => ErrorKind::PeerMisbehaved,
             Self::Refused(_) => ErrorKind::PeerIncompatible,
             Self::Kerberos(_) | Self::Crypto(_) => ErrorKind::Underlying,
         }
@@ -103,6 +107,7 @@ impl fmt::Display for Error {
             Self::Integrity { what } => write!(f, "{what} does not verify (another key, or changed on the way)"),
             Self::Decrypt { what, source } => write!(f, "cannot decrypt {what}: {source}"),
             Self::Refused(why) => f.write_str(why),
+            Self::OutOfTurn => f.write_str("the acceptor's verdict does not fit the SPNEGO exchange"),
             Self::RejectedByService { code } => {
                 write!(f, "the service refused the authentication: {} ({code})", code.meaning())
             }

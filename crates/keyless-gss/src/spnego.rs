@@ -438,3 +438,165 @@ impl NtlmAcceptor {
         Ok((auth, context, answer))
     }
 }
+
+/// What an [`Initiator`] authenticates with.
+#[derive(Clone, Copy)]
+pub enum Mechanism<'a> {
+    /// NTLMv2 with a password.
+    Ntlm {
+        /// User name.
+        user: &'a str,
+        /// Domain (empty: the acceptor's).
+        domain: &'a str,
+        /// Password.
+        password: &'a [u8],
+    },
+    /// Kerberos with a service ticket for the acceptor.
+    Kerberos(&'a Credential),
+}
+
+/// What an [`Initiator`] wants after a step.
+pub enum InitStep {
+    /// Send this token to the acceptor.
+    Send(Vec<u8>),
+    /// Authentication is complete: the GSS session key.
+    Done(zeroize::Zeroizing<Vec<u8>>),
+}
+
+impl std::fmt::Debug for InitStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Send(token) => write!(f, "Send({} bytes)", token.len()),
+            Self::Done(_) => f.write_str("Done(session key)"),
+        }
+    }
+}
+
+/// SPNEGO, initiator side, over NTLM or Kerberos: the whole exchange as one state machine that
+/// an application protocol (SMB's SESSION_SETUP) feeds the acceptor's tokens to, with the
+/// acceptor's verdict (`accepted`: the exchange succeeded on its side) beside each.
+pub struct Initiator(InitState);
+
+impl std::fmt::Debug for Initiator {
+    /// The state's name only: an established state holds the session key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0 {
+            InitState::NtlmStart(_) => "NtlmStart",
+            InitState::NtlmPending(_) => "NtlmPending",
+            InitState::Krb5(_) => "Krb5",
+            InitState::Established(_) => "Established",
+            InitState::Spent => "Spent",
+        };
+        f.debug_tuple("Initiator").field(&state).finish()
+    }
+}
+
+enum InitState {
+    NtlmStart(NtlmInitiator),
+    NtlmPending(Box<NtlmPending>),
+    Krb5(Krb5Initiator),
+    /// Kerberos is established; the acceptor may still owe its final answer.
+    Established(zeroize::Zeroizing<Vec<u8>>),
+    Spent,
+}
+
+impl Initiator {
+    /// The first token (mutual authentication and integrity asked of Kerberos).
+    ///
+    /// # Errors
+    /// A ticket whose key cannot be used.
+    pub fn start(
+        mechanism: Mechanism<'_>,
+        now: SystemTime,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(Self, Vec<u8>), Error> {
+        Ok(match mechanism {
+            Mechanism::Ntlm { user, domain, password } => {
+                let (init, token) = NtlmInitiator::start(user, domain, password)?;
+                (Self(InitState::NtlmStart(init)), token)
+            }
+            Mechanism::Kerberos(ticket) => {
+                let flags = krb5::flags::MUTUAL | krb5::flags::INTEG;
+                let (init, token) = Krb5Initiator::start(ticket, flags, now, rng)?;
+                (Self(InitState::Krb5(init)), token)
+            }
+        })
+    }
+
+    /// Takes the acceptor's `token`; `accepted` says whether the acceptor ended the exchange
+    /// with success; `target` is the acceptor's name for NTLM's target info (`cifs/host`).
+    ///
+    /// # Errors
+    /// The mechanism's errors; [`Error::OutOfTurn`] when the acceptor's verdict does not fit
+    /// the exchange (success before the mechanism is done, or more after it is).
+    pub fn step(
+        &mut self,
+        token: &[u8],
+        accepted: bool,
+        target: &str,
+        now: SystemTime,
+        rng: &mut dyn RandomSource,
+    ) -> Result<InitStep, Error> {
+        let key = |k: &[u8]| zeroize::Zeroizing::new(k.to_vec());
+        match std::mem::replace(&mut self.0, InitState::Spent) {
+            InitState::NtlmStart(init) if !accepted => {
+                let inputs = ntlmssp::AuthInputs::random(ntlmssp::filetime(now), rng)?;
+                let (pending, answer) = init.handle_challenge(token, Some(target), inputs)?;
+                self.0 = InitState::NtlmPending(Box::new(pending));
+                Ok(InitStep::Send(answer))
+            }
+            InitState::NtlmPending(pending) if accepted => {
+                Ok(InitStep::Done(key(pending.finish(token)?.session_key().expose_bytes())))
+            }
+            InitState::Krb5(init) => {
+                let (ctx, more) = init.handle_reply(token)?;
+                let session_key = key(ctx.session_key().expose_bytes());
+                match (more, accepted) {
+                    (Some(mic), false) => {
+                        self.0 = InitState::Established(session_key);
+                        Ok(InitStep::Send(mic))
+                    }
+                    (None, true) => Ok(InitStep::Done(session_key)),
+                    _ => Err(Error::OutOfTurn),
+                }
+            }
+            InitState::Established(session_key) if accepted => Ok(InitStep::Done(session_key)),
+            _ => Err(Error::OutOfTurn),
+        }
+    }
+}
+
+#[cfg(test)]
+mod initiator_tests {
+    use super::*;
+
+    struct Zeros;
+    impl RandomSource for Zeros {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), keyless_krb::Error> {
+            buf.fill(0);
+            Ok(())
+        }
+    }
+
+    fn ntlm() -> Initiator {
+        let mechanism = Mechanism::Ntlm { user: "alice", domain: "", password: b"pw" };
+        let (init, token) = Initiator::start(mechanism, SystemTime::UNIX_EPOCH, &mut Zeros).unwrap();
+        assert!(matches!(parse_init(&token), Ok(t) if t.mech_types.iter().any(|m| m == &*oid::NTLMSSP)));
+        init
+    }
+
+    #[test]
+    fn success_before_the_challenge_is_out_of_turn() {
+        let mut init = ntlm();
+        let step = init.step(b"", true, "cifs/host", SystemTime::UNIX_EPOCH, &mut Zeros);
+        assert!(matches!(step, Err(Error::OutOfTurn)));
+        assert_eq!(format!("{init:?}"), "Initiator(\"Spent\")");
+    }
+
+    #[test]
+    fn a_malformed_challenge_is_named() {
+        let mut init = ntlm();
+        let step = init.step(b"\x30\x00", false, "cifs/host", SystemTime::UNIX_EPOCH, &mut Zeros);
+        assert!(matches!(step, Err(Error::Malformed { .. })), "{step:?}");
+    }
+}

@@ -21,7 +21,6 @@
 //! NTLM), randomness from the `RandomSource` given at construction.
 
 mod answers;
-mod authenticator;
 mod channel;
 mod flights;
 pub mod negotiate;

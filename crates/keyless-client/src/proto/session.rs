@@ -3,13 +3,13 @@
 //! schedule, then the shares and opens restored before callers' requests go out; and the
 //! reauthentication of an established session with a fresh credential (3.2.4.2.3).
 
-use super::authenticator::{Authenticator, Step};
 use super::channel::Received;
 use super::flights::Internal;
 use super::negotiate::{self, Negotiated};
 use super::{Connection, Event, Notice, Now, Request, SessionInfo, Target};
 use crate::error::{Error, Incompatibility, Misbehaviour};
 use keyless_crypto::{KeySchedule, PreauthHash, SessionCrypto};
+use keyless_gss::spnego::{InitStep as Step, Initiator as Authenticator};
 use keyless_smb::header::HeaderFields;
 use keyless_smb::ioctl::ValidateNegotiateRequest;
 use keyless_smb::negotiate::{NegotiateResponse, caps, security_mode};
@@ -130,7 +130,7 @@ impl Connection {
             self.want_credential(true);
             return Ok(());
         }
-        let (authenticator, token) = Authenticator::start(&self.auth, now.wall, self.rng.as_mut())?;
+        let (authenticator, token) = Authenticator::start(self.auth.mechanism(), now.wall, self.rng.as_mut())?;
         let setup = Setup { authenticator, preauth: Some(preauth) };
         self.send_leg(&token, false)?;
         self.phase = Phase::SessionSetup(Box::new(setup));
@@ -161,7 +161,7 @@ impl Connection {
         if self.reauth.is_some() {
             return Ok(());
         }
-        let (authenticator, token) = Authenticator::start(&self.auth, now.wall, self.rng.as_mut())?;
+        let (authenticator, token) = Authenticator::start(self.auth.mechanism(), now.wall, self.rng.as_mut())?;
         let setup = Setup { authenticator, preauth: None };
         self.send_leg(&token, true)?;
         self.reauth = Some(Box::new(setup));
@@ -230,7 +230,12 @@ impl Connection {
             return Err(Misbehaviour::GuestSession.into());
         }
         let spn = format!("cifs/{}", self.config.host);
-        let step = setup.authenticator.step(body.security_buffer, done, &spn, now.wall, self.rng.as_mut());
+        let step = setup.authenticator.step(body.security_buffer, done, &spn, now.wall, self.rng.as_mut()).map_err(
+            |e| match e {
+                keyless_gss::Error::OutOfTurn => Misbehaviour::AuthStateMismatch.into(),
+                e => Error::from(e),
+            },
+        );
         let step = match (step, reauth) {
             (Ok(s), _) => s,
             (Err(e), true) => {
