@@ -144,6 +144,13 @@ impl std::fmt::Display for FormatError {
     }
 }
 
+impl FormatError {
+    /// Which family of failure this is: always bytes that do not decode.
+    pub fn kind(&self) -> keyless_wire_enum::ErrorKind {
+        keyless_wire_enum::ErrorKind::InvalidMessage
+    }
+}
+
 impl std::error::Error for FormatError {}
 
 /// Reads a capture file incrementally, sans-IO: [`Reader::feed`] takes the bytes read so far

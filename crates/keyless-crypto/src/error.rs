@@ -2,6 +2,7 @@
 
 use crate::{CksumType, EncType};
 use core::fmt;
+pub use keyless_wire_enum::ErrorKind;
 
 /// What went wrong in a cryptographic operation.
 ///
@@ -81,6 +82,21 @@ impl fmt::Display for CryptoError {
             Self::SmbMessageTooShort { got } => {
                 write!(f, "SMB2 message of {got} bytes is shorter than its 64-byte header")
             }
+        }
+    }
+}
+
+impl CryptoError {
+    /// Which family of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::IntegrityCheckFailed | Self::BadS2kParams => ErrorKind::PeerMisbehaved,
+            Self::CiphertextTooShort { .. } | Self::SmbMessageTooShort { .. } => ErrorKind::InvalidMessage,
+            Self::UnsupportedEncType(_) | Self::UnsupportedCksumType(_) => ErrorKind::PeerIncompatible,
+            Self::KeyTypeMismatch { .. }
+            | Self::BadKeyLength { .. }
+            | Self::BadLength { .. }
+            | Self::PasswordNotUtf8 => ErrorKind::Misuse,
         }
     }
 }

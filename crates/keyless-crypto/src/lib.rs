@@ -39,7 +39,7 @@ pub mod sp800_108;
 pub mod fuzzing;
 
 pub use enctype::{Enctype, SUPPORTED, for_cksumtype, for_etype, make_checksum, verify_checksum};
-pub use error::CryptoError;
+pub use error::{CryptoError, ErrorKind};
 pub use key::Key;
 pub use numbers::{CksumType, EncType, KeyUsage};
 pub use smb2_kdf::{ApplicationKey, Cipher, CipherKey, Derivation, SessionKeys, SigningKey, preauth_hash_step};

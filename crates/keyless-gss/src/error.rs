@@ -3,6 +3,7 @@
 //! client's clock off is not judging a KDC's clock.
 
 use keyless_crypto::CryptoError;
+pub use keyless_krb::ErrorKind;
 use keyless_krb::{KrbErrorCode, Principal};
 use std::fmt;
 
@@ -64,21 +65,6 @@ pub enum Error {
     Crypto(CryptoError),
 }
 
-/// The families of failure, as rustls sorts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A message that does not decode.
-    InvalidMessage,
-    /// The peer's credentials or tokens do not hold (wrong password, bad proof, expired
-    /// ticket, clock skew, a replay).
-    PeerMisbehaved,
-    /// What the peer offers or asks for is not supported.
-    PeerIncompatible,
-    /// Kerberos or cryptography below failed.
-    Underlying,
-}
-
 impl Error {
     /// Which family of failure this is.
     pub fn kind(&self) -> ErrorKind {
@@ -89,10 +75,11 @@ impl Error {
             | Self::Decrypt { .. }
             | Self::ClockSkew { .. }
             | Self::TicketExpired { .. }
-            | Self::RejectedByService { .. }
             | Self::OutOfTurn => ErrorKind::PeerMisbehaved,
+            Self::RejectedByService { .. } => ErrorKind::Refused,
             Self::Refused(_) => ErrorKind::PeerIncompatible,
-            Self::Kerberos(_) | Self::Crypto(_) => ErrorKind::Underlying,
+            Self::Kerberos(e) => e.kind(),
+            Self::Crypto(e) => e.kind(),
         }
     }
 }

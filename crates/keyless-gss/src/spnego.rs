@@ -581,7 +581,7 @@ mod initiator_tests {
     fn ntlm() -> Initiator {
         let mechanism = Mechanism::Ntlm { user: "alice", domain: "", password: b"pw" };
         let (init, token) = Initiator::start(mechanism, SystemTime::UNIX_EPOCH, &mut Zeros).unwrap();
-        assert!(matches!(parse_init(&token), Ok(t) if t.mech_types.iter().any(|m| m == &*oid::NTLMSSP)));
+        assert!(matches!(parse_init(&token), Ok(t) if t.mech_types.iter().any(|m| m == oid::NTLMSSP)));
         init
     }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use keyless_krb::ErrorKind;
+
 /// Something that stopped a token, ticket or key from being obtained.
 #[derive(Debug)]
 pub enum Error {
@@ -48,7 +50,27 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl Error {
+    /// Which family of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Config(_) | Self::Token(_) => ErrorKind::Misuse,
+            Self::Unreachable { .. } => ErrorKind::Io,
+            Self::Refused { .. } => ErrorKind::Refused,
+            Self::Malformed { .. } => ErrorKind::InvalidMessage,
+            Self::Krb(e) => e.kind(),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Krb(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<keyless_krb::Error> for Error {
     fn from(e: keyless_krb::Error) -> Self {

@@ -27,7 +27,7 @@ pub mod url;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use source::{Identity, Source};
 pub use token::AccessToken;
 pub use url::Url;

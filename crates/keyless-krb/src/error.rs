@@ -2,6 +2,7 @@
 //! means for the person at the keyboard.
 
 use crate::principal::Principal;
+pub use keyless_crypto::ErrorKind;
 use keyless_crypto::{CryptoError, EncType};
 use std::fmt;
 
@@ -246,4 +247,67 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl Error {
+    /// Which family of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Kdc { .. } => ErrorKind::Refused,
+            Self::Proxy { status, .. } if status != "200" => ErrorKind::Refused,
+            Self::Malformed { .. } => ErrorKind::InvalidMessage,
+            Self::ReplyMismatch(_)
+            | Self::Decrypt { .. }
+            | Self::ClockSkew { .. }
+            | Self::TooManyReferrals(_)
+            | Self::Proxy { .. } => ErrorKind::PeerMisbehaved,
+            Self::NoCommonEncType { .. } => ErrorKind::PeerIncompatible,
+            Self::NoKeyInKeytab(_)
+            | Self::BadPrincipal { .. }
+            | Self::NoKdc(_)
+            | Self::Config(_)
+            | Self::NotInCache(_)
+            | Self::NoCache(_)
+            | Self::CacheHoldsOther { .. } => ErrorKind::Misuse,
+            Self::Unreachable { .. }
+            | Self::Tls { .. }
+            | Self::File { .. }
+            | Self::CacheStore { .. }
+            | Self::KcmUnreachable { .. } => ErrorKind::Io,
+            Self::Crypto(e) => e.kind(),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Decrypt { source, .. } | Self::Crypto(source) => Some(source),
+            Self::File { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn each_failure_has_its_family_and_cause() {
+        let kdc = Error::Kdc { code: KrbErrorCode::KDC_ERR_PREAUTH_FAILED, text: None, realm: "R".into() };
+        assert_eq!(kdc.kind(), ErrorKind::Refused);
+        let gone = Error::Unreachable { realm: "R".into(), detail: "refused".into() };
+        assert_eq!(gone.kind(), ErrorKind::Io);
+        let proxy_junk = Error::Proxy { url: "u".into(), status: "200".into(), detail: "not KKDCP".into() };
+        assert_eq!(proxy_junk.kind(), ErrorKind::PeerMisbehaved);
+        let proxy_no = Error::Proxy { url: "u".into(), status: "403".into(), detail: "no".into() };
+        assert_eq!(proxy_no.kind(), ErrorKind::Refused);
+        let wrong_key = Error::Decrypt { what: "AS-REP", source: CryptoError::IntegrityCheckFailed };
+        assert_eq!(wrong_key.kind(), ErrorKind::PeerMisbehaved);
+        assert!(wrong_key.source().is_some_and(|s| s.to_string().contains("integrity check failed")));
+        let file = Error::File { path: "/x".into(), source: std::io::Error::other("gone") };
+        assert_eq!((file.kind(), file.source().map(ToString::to_string)), (ErrorKind::Io, Some("gone".into())));
+        let odd = Error::Crypto(CryptoError::UnsupportedEncType(EncType(99)));
+        assert_eq!(odd.kind(), ErrorKind::PeerIncompatible);
+    }
+}

@@ -1,6 +1,7 @@
 //! What is wrong with bytes that do not decode: small, `Copy`, naming the structure and field.
 
 use core::fmt;
+pub use keyless_wire_enum::ErrorKind;
 
 /// A malformed SMB2 message (or frame).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,13 @@ impl fmt::Display for WireError {
             Self::BadProtocolId { got } => write!(f, "not an SMB2 message (starts with {got:02x?})"),
             Self::BadValue { field } => write!(f, "{field}: invalid value"),
         }
+    }
+}
+
+impl WireError {
+    /// Which family of failure this is: always bytes that do not decode.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::InvalidMessage
     }
 }
 

@@ -45,6 +45,6 @@ pub mod tree_connect;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use error::WireError;
+pub use error::{ErrorKind, WireError};
 pub use message::Message;
 pub use numbers::{Command, Dialect, NtStatus};

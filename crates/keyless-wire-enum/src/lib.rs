@@ -3,6 +3,9 @@
 //! the number when there is none (the rustls `enum_builder!` pattern). A type whose full list
 //! of names is a table (NTSTATUS from MS-ERREF) names a lookup after its constants with
 //! `names = path;`, and prints unnamed values in hex.
+//!
+//! It also holds the one [`ErrorKind`] the protocol crates share: the lowest common crate is
+//! where a rule used by all of them is stated once.
 
 /// Declares a newtype over an integer with named constants and a `Display` that prints the name
 /// (or the number when it has none).
@@ -78,4 +81,40 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+/// The families of failure every keyless protocol crate sorts its errors into, as rustls does
+/// (`InvalidMessage`, `PeerMisbehaved`, `PeerIncompatible`, ...): what a caller can act on
+/// without matching every variant. Each crate's `Error::kind()` says which; a wrapped error
+/// below keeps its own family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bytes that do not decode: truncated, out of bounds, a bad value.
+    InvalidMessage,
+    /// A well-formed message that breaks the exchange: a proof, signature or checksum that
+    /// does not verify, a reply that does not fit the request, a message out of turn.
+    PeerMisbehaved,
+    /// Nothing in common with the peer: no shared enctype, cipher, dialect or mechanism.
+    PeerIncompatible,
+    /// The peer said no, in its protocol's words (a KRB-ERROR, an HTTP error status).
+    Refused,
+    /// The caller's input does not hold: a bad name, configuration or key, a credential that
+    /// is not there.
+    Misuse,
+    /// The operating system's side: a file, a socket, a daemon, a peer that does not answer.
+    Io,
+}
+
+impl core::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::InvalidMessage => "invalid message",
+            Self::PeerMisbehaved => "peer misbehaved",
+            Self::PeerIncompatible => "peer incompatible",
+            Self::Refused => "refused",
+            Self::Misuse => "misuse",
+            Self::Io => "I/O",
+        })
+    }
 }
