@@ -47,23 +47,12 @@ impl Metadata {
 
     /// The last write time.
     pub fn modified_time(&self) -> std::time::SystemTime {
-        from_filetime(self.modified)
+        keyless_wire_enum::filetime::to_system_time(self.modified)
     }
 
     pub(crate) fn from_attributes(name: String, a: &FileAttributes) -> Self {
         Self::new(name, a.end_of_file, a.is_directory(), a.times)
     }
-}
-
-/// A FILETIME (100 ns since 1601-01-01, as SMB counts time) of `t`.
-pub fn filetime(t: std::time::SystemTime) -> u64 {
-    keyless_gss::ntlmssp::filetime(t)
-}
-
-/// The time a FILETIME names (times before 1970 become 1970).
-pub fn from_filetime(filetime: u64) -> std::time::SystemTime {
-    let since_1970 = filetime.saturating_sub(keyless_gss::ntlmssp::filetime(std::time::UNIX_EPOCH));
-    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(since_1970.saturating_mul(100))
 }
 
 /// How [`Tree::open`] treats an existing or missing file.

@@ -263,12 +263,6 @@ impl AuthInputs {
     }
 }
 
-/// FILETIME (100 ns since 1601-01-01) of a SystemTime.
-pub fn filetime(t: std::time::SystemTime) -> u64 {
-    let unix = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() / 100).unwrap_or(0);
-    u64::try_from(unix).unwrap_or(0) + 116_444_736_000_000_000
-}
-
 impl Client {
     /// Starts with a user, domain and password; returns the NEGOTIATE message to send.
     ///
@@ -440,7 +434,7 @@ impl Server {
         let mut info = Vec::new();
         put_av(&mut info, av::NB_DOMAIN_NAME, &utf16(target));
         put_av(&mut info, av::NB_COMPUTER_NAME, &utf16(target));
-        put_av(&mut info, av::TIMESTAMP, &filetime(now).to_le_bytes());
+        put_av(&mut info, av::TIMESTAMP, &keyless_wire_enum::filetime::from_system_time(now).to_le_bytes());
         put_av(&mut info, av::EOL, &[]);
         let c = Challenge {
             flags: (client_flags & CLIENT_FLAGS) | flags::TARGET_INFO | flags::NTLM,

@@ -540,7 +540,7 @@ impl Initiator {
         let key = |k: &[u8]| zeroize::Zeroizing::new(k.to_vec());
         match std::mem::replace(&mut self.0, InitState::Spent) {
             InitState::NtlmStart(init) if !accepted => {
-                let inputs = ntlmssp::AuthInputs::random(ntlmssp::filetime(now), rng)?;
+                let inputs = ntlmssp::AuthInputs::random(keyless_wire_enum::filetime::from_system_time(now), rng)?;
                 let (pending, answer) = init.handle_challenge(token, Some(target), inputs)?;
                 self.0 = InitState::NtlmPending(Box::new(pending));
                 Ok(InitStep::Send(answer))

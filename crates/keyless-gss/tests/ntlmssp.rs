@@ -55,7 +55,7 @@ fn ms_nlmp_4_2_4_messages() {
 fn client_and_server_agree_with_a_mic_and_refuse_the_wrong_password() {
     let mut rng = Counter(3);
     let now = SystemTime::now();
-    let inputs = AuthInputs::random(ntlmssp::filetime(now), &mut rng).unwrap();
+    let inputs = AuthInputs::random(keyless_wire_enum::filetime::from_system_time(now), &mut rng).unwrap();
     let (client, negotiate) = Client::start("alice", "KEYLESS", "pässwörd".as_bytes()).unwrap();
     let (server, challenge) = Server::challenge(&negotiate, "KEYLESS", now, &mut rng).unwrap();
     let done = client.authenticate(&challenge, Some("cifs/files.example.test"), inputs).unwrap();
@@ -108,7 +108,8 @@ fn keyless_client_to_pyspnego_ntlm_server() {
     py.send(&negotiate);
     let challenge = py.recv();
     let mut rng = Counter(9);
-    let inputs = AuthInputs::random(ntlmssp::filetime(SystemTime::now()), &mut rng).unwrap();
+    let inputs =
+        AuthInputs::random(keyless_wire_enum::filetime::from_system_time(SystemTime::now()), &mut rng).unwrap();
     let done = client.authenticate(&challenge, Some("cifs/files.example.test"), inputs).unwrap();
     py.send(&done.authenticate);
     let _final_token = py.recv_line();
@@ -179,7 +180,8 @@ fn spnego_ntlm_both_ways_with_pyspnego_negotiate() {
     py.send(&token);
     let challenge = py.recv();
     let mut rng = Counter(21);
-    let inputs = AuthInputs::random(ntlmssp::filetime(SystemTime::now()), &mut rng).unwrap();
+    let inputs =
+        AuthInputs::random(keyless_wire_enum::filetime::from_system_time(SystemTime::now()), &mut rng).unwrap();
     let (pending, answer) = init.handle_challenge(&challenge, Some("cifs/files.example.test"), inputs).unwrap();
     py.send(&answer);
     let done = py.recv();

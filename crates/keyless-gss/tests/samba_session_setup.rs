@@ -118,7 +118,9 @@ fn ntlm_session(smbd: &Smbd, password: &[u8]) -> (u32, Option<Vec<u8>>, Vec<u8>)
     let (status, challenge, _) = smb.session_setup(&token);
     assert_eq!(status, STATUS_MORE_PROCESSING_REQUIRED);
     let mut rng = Counter(5);
-    let inputs = ntlmssp::AuthInputs::random(ntlmssp::filetime(SystemTime::now()), &mut rng).unwrap();
+    let inputs =
+        ntlmssp::AuthInputs::random(keyless_wire_enum::filetime::from_system_time(SystemTime::now()), &mut rng)
+            .unwrap();
     let (pending, answer) = init.handle_challenge(&challenge, Some("cifs/127.0.0.1"), inputs).unwrap();
     let (status, done, resp) = smb.session_setup(&answer);
     if status != STATUS_SUCCESS {

@@ -548,8 +548,8 @@ pub(crate) fn show(k: &Key) -> String {
 
 /// A FILETIME (100 ns since 1601) as RFC 3339, or its number when out of range.
 fn filetime(t: u64) -> String {
-    let secs = i64::try_from(t / 10_000_000).unwrap_or(i64::MAX).saturating_sub(11_644_473_600);
-    rasn::types::UtcTime::from_timestamp(secs, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
+    rasn::types::UtcTime::from_timestamp(keyless_wire_enum::filetime::to_unix_seconds(t), 0)
+        .map_or_else(|| t.to_string(), |d| d.to_rfc3339())
 }
 
 fn time(t: &KerberosTime) -> String {

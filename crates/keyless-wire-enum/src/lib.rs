@@ -118,3 +118,44 @@ impl core::fmt::Display for ErrorKind {
         })
     }
 }
+
+/// FILETIME (MS-DTYP 2.3.3): 100-nanosecond intervals since 1601-01-01 UTC, as SMB's
+/// timestamps and NTLM's count time.
+pub mod filetime {
+    use std::time::{Duration, SystemTime};
+
+    /// The FILETIME of 1970-01-01 UTC.
+    pub const UNIX_EPOCH: u64 = 116_444_736_000_000_000;
+
+    /// The FILETIME of `t` (times before 1970 become 1970).
+    pub fn from_system_time(t: SystemTime) -> u64 {
+        let since_1970 = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() / 100);
+        u64::try_from(since_1970).unwrap_or(u64::MAX - UNIX_EPOCH).saturating_add(UNIX_EPOCH)
+    }
+
+    /// The time a FILETIME names (times before 1970 become 1970).
+    pub fn to_system_time(filetime: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(filetime.saturating_sub(UNIX_EPOCH).saturating_mul(100))
+    }
+
+    /// Whole seconds since 1970 (negative before it).
+    pub fn to_unix_seconds(filetime: u64) -> i64 {
+        i64::try_from(filetime / 10_000_000).unwrap_or(i64::MAX) - (UNIX_EPOCH / 10_000_000) as i64
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn known_instants() {
+            // 2022-06-18T00:53:20Z, as smbd stores it (crates/keyless-client/tests/samba.rs).
+            let ft = 133_000_000_000_000_000;
+            assert_eq!(to_unix_seconds(ft), 1_655_526_400);
+            assert_eq!(from_system_time(to_system_time(ft)), ft);
+            assert_eq!(from_system_time(SystemTime::UNIX_EPOCH), UNIX_EPOCH);
+            assert_eq!(to_system_time(0), SystemTime::UNIX_EPOCH);
+            assert_eq!(to_unix_seconds(0), -11_644_473_600);
+        }
+    }
+}

@@ -716,7 +716,7 @@ impl From<keyless_client::Error> for Failure {
 
 /// A FILETIME as `YYYY-MM-DD HH:MM` (UTC).
 fn time(filetime: u64) -> String {
-    keyless_krb::time::format_utc(unix_seconds(keyless_client::from_filetime(filetime)))
+    keyless_krb::time::format_utc(unix_seconds(keyless_client::filetime::to_system_time(filetime)))
 }
 
 fn temp_beside(target: &Path) -> PathBuf {

@@ -17,7 +17,8 @@ use fuser::{
     ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 use keyless_client::{
-    Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WriteBuf, WritePending, from_filetime,
+    Error, File, Metadata, OpenHow, ReadData, ReadPending, Tree, WriteBuf, WritePending,
+    filetime::to_system_time as from_filetime,
 };
 use keyless_smb::NtStatus;
 use std::collections::{HashMap, VecDeque};
@@ -560,7 +561,7 @@ impl Filesystem for ShareFs {
             }
             if atime.is_some() || mtime.is_some() {
                 let filetime = |t| {
-                    keyless_client::filetime(match t {
+                    keyless_client::filetime::from_system_time(match t {
                         TimeOrNow::SpecificTime(t) => t,
                         TimeOrNow::Now => SystemTime::now(),
                     })

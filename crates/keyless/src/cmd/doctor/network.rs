@@ -121,7 +121,8 @@ pub fn negotiate(stream: TcpStream, t: &Target, allow_smb2: bool) -> Verdict<Neg
         None if resp.capabilities & caps::ENCRYPTION != 0 => "encryption offered".to_string(),
         None => "no encryption (SMB 2 cannot encrypt)".to_string(),
     };
-    let clock = (resp.system_time != 0).then(|| unix_seconds(keyless_client::from_filetime(resp.system_time)));
+    let clock =
+        (resp.system_time != 0).then(|| unix_seconds(keyless_client::filetime::to_system_time(resp.system_time)));
     Ok((
         Negotiated { clock, dialect: settled.dialect },
         format!("SMB {}, signing {} ({signing}), {encryption}", settled.dialect, settled.signing.name()),
