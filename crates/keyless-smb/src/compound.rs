@@ -1,6 +1,7 @@
 //! Compound chains (MS-SMB2 3.2.4.1.4, 3.3.5.2.7): several messages in one frame, each header's
-//! NextCommand pointing 8-byte aligned to the next. A walker that checks every link, and a
-//! builder that pads and links as it appends.
+//! NextCommand pointing 8-byte aligned to the next. A walker that checks every link; a builder that
+//! pads and links as it appends; and [`link`] for messages encoded apart (a client that signs
+//! each before they travel together).
 
 use crate::body::pad8;
 use crate::header::{self, Header, HeaderFields};
@@ -57,9 +58,7 @@ impl<'o> CompoundBuilder<'o> {
     pub fn push<'a, M: Message<'a>>(&mut self, message: &M, header: &HeaderFields) -> Result<&mut Self, WireError> {
         if let Some(prev) = self.last {
             pad8(self.out, prev);
-            let next =
-                u32::try_from(self.out.len() - prev).map_err(|_| WireError::BadValue { field: "NextCommand" })?;
-            crate::header::set_next_command(&mut self.out[prev..], next);
+            point_to_next(&mut self.out[prev..])?;
         }
         self.last = Some(self.out.len());
         message.encode(header, self.out)?;
@@ -70,4 +69,34 @@ impl<'o> CompoundBuilder<'o> {
     pub fn chain_len(lens: impl IntoIterator<Item = usize>) -> usize {
         crate::body::chained_len(lens.into_iter())
     }
+}
+
+/// Links messages encoded apart into a chain: each but the last padded to 8 bytes with its
+/// NextCommand pointing past it, the last's NextCommand zero. Concatenated, they are the
+/// compound [`CompoundBuilder`] would have built.
+///
+/// # Errors
+/// [`WireError::Truncated`] for a message shorter than a header; [`WireError::BadValue`] for
+/// one over 4 GiB.
+pub fn link(messages: &mut [Vec<u8>]) -> Result<(), WireError> {
+    let count = messages.len();
+    for (i, m) in messages.iter_mut().enumerate() {
+        if m.len() < header::LEN {
+            return Err(WireError::Truncated { structure: "SMB2 header", need: header::LEN, got: m.len() });
+        }
+        if i + 1 < count {
+            pad8(m, 0);
+            point_to_next(m)?;
+        } else {
+            header::set_next_command(m, 0);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the NextCommand of the message at the start of `m` to `m.len()` (it is padded).
+fn point_to_next(m: &mut [u8]) -> Result<(), WireError> {
+    let next = u32::try_from(m.len()).map_err(|_| WireError::BadValue { field: "NextCommand" })?;
+    header::set_next_command(m, next);
+    Ok(())
 }

@@ -317,6 +317,12 @@ proptest! {
         if n > 2 { b.push(&close, &HeaderFields { message_id: 12, ..related }).unwrap(); }
         let lens = [create.to_vec(&hdr(0)).unwrap().len(), query.to_vec(&hdr(0)).unwrap().len(), close.to_vec(&hdr(0)).unwrap().len()];
         prop_assert_eq!(frame.len(), CompoundBuilder::chain_len(lens[..n].iter().copied()));
+        // The same chain linked from messages encoded apart is the same bytes.
+        let mut apart = vec![create.to_vec(&hdr(10)).unwrap()];
+        if n > 1 { apart.push(query.to_vec(&HeaderFields { message_id: 11, ..related }).unwrap()); }
+        if n > 2 { apart.push(close.to_vec(&HeaderFields { message_id: 12, ..related }).unwrap()); }
+        keyless_smb::compound::link(&mut apart).unwrap();
+        prop_assert_eq!(apart.concat(), frame.clone());
         let parts: Vec<&[u8]> = messages(&frame).map(Result::unwrap).collect();
         prop_assert_eq!(parts.len(), n);
         prop_assert_eq!(CreateRequest::parse(parts[0]).unwrap(), create);

@@ -154,19 +154,12 @@ impl Channel {
     /// `protect` is false for NEGOTIATE and a new session's SESSION_SETUP legs.
     pub(crate) fn seal(&mut self, mut messages: Vec<Vec<u8>>, protect: bool) -> Result<Frame, Error> {
         let count = messages.len();
-        let sign = protect && !self.encrypt_all;
-        for (i, m) in messages.iter_mut().enumerate() {
-            let next = if i + 1 < count {
-                m.resize(m.len().next_multiple_of(8), 0);
-                u32::try_from(m.len()).map_err(|_| Misuse::TooLarge)?
-            } else {
-                0
-            };
-            if m.len() < header::LEN {
-                return Err(Misuse::NoHeader.into());
-            }
-            header::set_next_command(m, next);
-            if let (true, Some(c)) = (sign, &self.crypto) {
+        compound::link(&mut messages).map_err(|e| match e {
+            keyless_smb::WireError::Truncated { .. } => Error::from(Misuse::NoHeader),
+            _ => Error::from(Misuse::TooLarge),
+        })?;
+        if let (true, Some(c)) = (protect && !self.encrypt_all, &self.crypto) {
+            for m in &mut messages {
                 c.signer.sign(m)?; // the signature covers the padding too
             }
         }
