@@ -16,10 +16,81 @@ pub(crate) fn fixed<'a>(
         need: header::LEN + need,
         got: message.len(),
     })?;
-    if le16(body, 0) != size {
-        return Err(WireError::BadStructureSize { structure, got: le16(body, 0) });
+    let got: u16 = get(body, STRUCTURE_SIZE);
+    if got != size {
+        return Err(WireError::BadStructureSize { structure, got });
     }
     Ok(body)
+}
+
+/// Where a field lies in a structure, counted from the structure's start (a message body's
+/// fields from the end of the header): each message states its layout once, as a `mod` of
+/// these, and both its reader ([`get`]) and its writer ([`put`]) use it (smoltcp's `mod field`).
+pub(crate) type Field = core::ops::Range<usize>;
+
+/// StructureSize, the first field of every body.
+pub(crate) const STRUCTURE_SIZE: Field = 0..2;
+
+/// A little-endian value a field holds.
+pub(crate) trait Le: Sized {
+    /// Reads the field (its range lies in `b`: the caller checked the length).
+    fn read(b: &[u8], f: Field) -> Self;
+    /// Writes the field (its range lies in `b`).
+    fn write(self, b: &mut [u8], f: Field);
+}
+
+macro_rules! le_int {
+    ($($t:ty),*) => {$(
+        impl Le for $t {
+            #[inline]
+            fn read(b: &[u8], f: Field) -> Self {
+                let mut x = [0u8; size_of::<$t>()];
+                x.copy_from_slice(&b[f]);
+                <$t>::from_le_bytes(x)
+            }
+            #[inline]
+            fn write(self, b: &mut [u8], f: Field) {
+                b[f].copy_from_slice(&self.to_le_bytes());
+            }
+        }
+    )*};
+}
+le_int!(u8, u16, u32, u64);
+
+impl<const N: usize> Le for [u8; N] {
+    #[inline]
+    fn read(b: &[u8], f: Field) -> Self {
+        let mut x = [0u8; N];
+        x.copy_from_slice(&b[f]);
+        x
+    }
+    #[inline]
+    fn write(self, b: &mut [u8], f: Field) {
+        b[f].copy_from_slice(&self);
+    }
+}
+
+/// The value of field `f` of `b` (a checked fixed part).
+#[inline]
+pub(crate) fn get<T: Le>(b: &[u8], f: Field) -> T {
+    T::read(b, f)
+}
+
+/// Sets field `f` of `b` (a fixed part from [`fixed_part`]).
+#[inline]
+pub(crate) fn put<T: Le>(b: &mut [u8], f: Field, v: T) {
+    v.write(b, f);
+}
+
+/// Appends a zeroed fixed part of `len` bytes with its StructureSize `size`, to be filled
+/// with [`put`]; reserved fields stay zero.
+#[inline]
+pub(crate) fn fixed_part(out: &mut Vec<u8>, len: usize, size: u16) -> &mut [u8] {
+    let start = out.len();
+    out.resize(start + len, 0);
+    let b = &mut out[start..];
+    put(b, STRUCTURE_SIZE, size);
+    b
 }
 
 // The readers below index slices whose length the caller checked (with `fixed` or a `get`).

@@ -3,7 +3,7 @@
 //! that own the buffer); a WRITE request can also be written as its fixed part only, for callers
 //! that append the data themselves.
 
-use crate::body::{buffer, bytes16, fit32, fixed, le16, le32, le64};
+use crate::body::{buffer, fit32, fixed, fixed_part, get, put};
 use crate::control::FileId;
 use crate::header::{self, HeaderFields};
 use crate::{Command, Message, WireError};
@@ -13,6 +13,54 @@ use core::ops::Range;
 pub const READ_DATA_OFFSET: u8 = 0x50;
 /// Where WRITE request data starts (64 + 48).
 pub const WRITE_DATA_OFFSET: u16 = 0x70;
+
+/// READ request fields (MS-SMB2 2.2.19), from the body's start; one Buffer byte follows.
+mod read_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 48;
+    pub const STRUCTURE_SIZE: u16 = 49;
+    pub const PADDING: Field = 2..3;
+    pub const FLAGS: Field = 3..4;
+    pub const LENGTH: Field = 4..8;
+    pub const OFFSET: Field = 8..16;
+    pub const FILE_ID: Field = 16..32;
+    pub const MINIMUM_COUNT: Field = 32..36;
+    // Channel 36..40 and ReadChannelInfoOffset/Length 44..48 stay zero.
+    pub const REMAINING_BYTES: Field = 40..44;
+}
+
+/// READ response fields (2.2.20); the data follows at DataOffset.
+mod read_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 16;
+    pub const STRUCTURE_SIZE: u16 = 17;
+    pub const DATA_OFFSET: Field = 2..3;
+    pub const DATA_LENGTH: Field = 4..8;
+    pub const DATA_REMAINING: Field = 8..12;
+}
+
+/// WRITE request fields (2.2.21); the data follows at DataOffset (0x70).
+mod write_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 48;
+    pub const STRUCTURE_SIZE: u16 = 49;
+    pub const DATA_OFFSET: Field = 2..4;
+    pub const LENGTH: Field = 4..8;
+    pub const OFFSET: Field = 8..16;
+    pub const FILE_ID: Field = 16..32;
+    // Channel 32..36; WriteChannelInfoOffset/Length 40..44: zero from us.
+    pub const REMAINING_BYTES: Field = 36..40;
+    pub const FLAGS: Field = 44..48;
+}
+
+/// WRITE response fields (2.2.22).
+mod write_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 16;
+    pub const STRUCTURE_SIZE: u16 = 17;
+    pub const COUNT: Field = 4..8;
+    pub const REMAINING: Field = 8..12;
+}
 
 /// A READ request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,33 +85,33 @@ impl Message<'_> for ReadRequest {
     const COMMAND: Command = Command::READ;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 48, 49, "READ request")?;
+        use read_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "READ request")?;
         Ok(Self {
-            padding: b[2],
-            flags: b[3],
-            length: le32(b, 4),
-            offset: le64(b, 8),
-            file_id: bytes16(b, 16),
-            minimum_count: le32(b, 32),
-            remaining_bytes: le32(b, 40),
+            padding: get(b, f::PADDING),
+            flags: get(b, f::FLAGS),
+            length: get(b, f::LENGTH),
+            offset: get(b, f::OFFSET),
+            file_id: get(b, f::FILE_ID),
+            minimum_count: get(b, f::MINIMUM_COUNT),
+            remaining_bytes: get(b, f::REMAINING_BYTES),
         })
     }
 
     fn body_len(&self) -> usize {
-        49
+        read_request::FIXED + 1
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&49u16.to_le_bytes());
-        out.push(self.padding);
-        out.push(self.flags);
-        out.extend_from_slice(&self.length.to_le_bytes());
-        out.extend_from_slice(&self.offset.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&self.minimum_count.to_le_bytes());
-        out.extend_from_slice(&[0; 4]); // Channel
-        out.extend_from_slice(&self.remaining_bytes.to_le_bytes());
-        out.extend_from_slice(&[0; 2 + 2 + 1]); // ReadChannelInfoOffset/Length, Buffer
+        use read_request as f;
+        let b = fixed_part(out, f::FIXED + 1, f::STRUCTURE_SIZE); // the one Buffer byte: zero
+        put(b, f::PADDING, self.padding);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::LENGTH, self.length);
+        put(b, f::OFFSET, self.offset);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::MINIMUM_COUNT, self.minimum_count);
+        put(b, f::REMAINING_BYTES, self.remaining_bytes);
         Ok(())
     }
 }
@@ -94,30 +142,30 @@ impl<'a> Message<'a> for ReadResponse<'a> {
     const COMMAND: Command = Command::READ;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 16, 17, "READ response")?;
-        let (off, len) = (b[2], le32(b, 4) as usize);
-        let data = buffer(message, usize::from(off), len, header::LEN + 16, "READ response Data")?;
-        Ok(Self { data_offset: off, data_remaining: le32(b, 8), data })
+        use read_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "READ response")?;
+        let (off, len): (u8, u32) = (get(b, f::DATA_OFFSET), get(b, f::DATA_LENGTH));
+        let data = buffer(message, usize::from(off), len as usize, header::LEN + f::FIXED, "READ response Data")?;
+        Ok(Self { data_offset: off, data_remaining: get(b, f::DATA_REMAINING), data })
     }
 
     fn body_len(&self) -> usize {
-        let gap = usize::from(self.data_offset).saturating_sub(header::LEN + 16);
-        16 + if self.data.is_empty() { 0 } else { gap + self.data.len() }
+        let gap = usize::from(self.data_offset).saturating_sub(header::LEN + read_response::FIXED);
+        read_response::FIXED + if self.data.is_empty() { 0 } else { gap + self.data.len() }
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use read_response as f;
         let len = fit32(self.data.len(), "DataLength")?;
-        if len > 0 && usize::from(self.data_offset) < header::LEN + 16 {
+        if len > 0 && usize::from(self.data_offset) < header::LEN + f::FIXED {
             return Err(WireError::BadValue { field: "DataOffset" });
         }
-        out.extend_from_slice(&17u16.to_le_bytes());
-        out.push(self.data_offset);
-        out.push(0);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&self.data_remaining.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::DATA_OFFSET, self.data_offset);
+        put(b, f::DATA_LENGTH, len);
+        put(b, f::DATA_REMAINING, self.data_remaining);
         if len > 0 {
-            out.resize(out.len() + usize::from(self.data_offset) - (header::LEN + 16), 0);
+            out.resize(out.len() + usize::from(self.data_offset) - (header::LEN + f::FIXED), 0);
             out.extend_from_slice(self.data);
         }
         Ok(())
@@ -148,15 +196,14 @@ impl WriteRequest<'_> {
     }
 
     fn write_fixed(&self, length: u32, out: &mut Vec<u8>) {
-        out.extend_from_slice(&49u16.to_le_bytes());
-        out.extend_from_slice(&WRITE_DATA_OFFSET.to_le_bytes());
-        out.extend_from_slice(&length.to_le_bytes());
-        out.extend_from_slice(&self.offset.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&[0; 4]); // Channel
-        out.extend_from_slice(&self.remaining_bytes.to_le_bytes());
-        out.extend_from_slice(&[0; 2 + 2]); // WriteChannelInfoOffset/Length
-        out.extend_from_slice(&self.flags.to_le_bytes());
+        use write_request as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::DATA_OFFSET, WRITE_DATA_OFFSET);
+        put(b, f::LENGTH, length);
+        put(b, f::OFFSET, self.offset);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::REMAINING_BYTES, self.remaining_bytes);
+        put(b, f::FLAGS, self.flags);
     }
 }
 
@@ -164,17 +211,25 @@ impl<'a> Message<'a> for WriteRequest<'a> {
     const COMMAND: Command = Command::WRITE;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 48, 49, "WRITE request")?;
-        let data = buffer(message, usize::from(le16(b, 2)), le32(b, 4) as usize, header::LEN + 48, "WRITE Data")?;
-        if !data.is_empty() && le16(b, 2) != WRITE_DATA_OFFSET {
+        use write_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "WRITE request")?;
+        let (off, len): (u16, u32) = (get(b, f::DATA_OFFSET), get(b, f::LENGTH));
+        let data = buffer(message, usize::from(off), len as usize, header::LEN + f::FIXED, "WRITE Data")?;
+        if !data.is_empty() && off != WRITE_DATA_OFFSET {
             // Data anywhere but right after the fixed body would not re-encode to these bytes.
             return Err(WireError::BadValue { field: "WRITE DataOffset" });
         }
-        Ok(Self { offset: le64(b, 8), file_id: bytes16(b, 16), remaining_bytes: le32(b, 36), flags: le32(b, 44), data })
+        Ok(Self {
+            offset: get(b, f::OFFSET),
+            file_id: get(b, f::FILE_ID),
+            remaining_bytes: get(b, f::REMAINING_BYTES),
+            flags: get(b, f::FLAGS),
+            data,
+        })
     }
 
     fn body_len(&self) -> usize {
-        48 + self.data.len()
+        write_request::FIXED + self.data.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -197,20 +252,20 @@ impl Message<'_> for WriteResponse {
     const COMMAND: Command = Command::WRITE;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 16, 17, "WRITE response")?;
-        Ok(Self { count: le32(b, 4), remaining: le32(b, 8) })
+        use write_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "WRITE response")?;
+        Ok(Self { count: get(b, f::COUNT), remaining: get(b, f::REMAINING) })
     }
 
     fn body_len(&self) -> usize {
-        16
+        write_response::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&17u16.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.count.to_le_bytes());
-        out.extend_from_slice(&self.remaining.to_le_bytes());
-        out.extend_from_slice(&[0; 4]); // WriteChannelInfoOffset/Length
+        use write_response as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::COUNT, self.count);
+        put(b, f::REMAINING, self.remaining);
         Ok(())
     }
 }
