@@ -2,7 +2,7 @@
 //! CANCEL (2.2.30), whose bodies are StructureSize 4 and two reserved bytes; FLUSH (2.2.17/18)
 //! and CLOSE (2.2.15/16) on a FileId.
 
-use crate::body::{bytes16, fixed, le16, le32, le64};
+use crate::body::{Field, fixed, fixed_part, get, put};
 use crate::message::empty_message;
 use crate::{Command, Message, WireError};
 
@@ -22,6 +22,32 @@ empty_message! {
     FlushResponse = FLUSH, 4, "FLUSH response";
 }
 
+/// FLUSH request fields (2.2.17), from the body's start.
+mod flush_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const STRUCTURE_SIZE: u16 = 24;
+    pub const FILE_ID: Field = 8..24;
+}
+
+/// CLOSE request fields (2.2.15).
+mod close_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const STRUCTURE_SIZE: u16 = 24;
+    pub const FLAGS: Field = 2..4;
+    pub const FILE_ID: Field = 8..24;
+}
+
+/// CLOSE response fields (2.2.16).
+mod close_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 60;
+    pub const STRUCTURE_SIZE: u16 = 60;
+    pub const FLAGS: Field = 2..4;
+    pub const ATTRIBUTES: Field = 8..60;
+}
+
 /// A FLUSH request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlushRequest {
@@ -33,18 +59,18 @@ impl Message<'_> for FlushRequest {
     const COMMAND: Command = Command::FLUSH;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 24, "FLUSH request")?;
-        Ok(Self { file_id: bytes16(b, 8) })
+        use flush_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "FLUSH request")?;
+        Ok(Self { file_id: get(b, f::FILE_ID) })
     }
 
     fn body_len(&self) -> usize {
-        24
+        flush_request::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&24u16.to_le_bytes());
-        out.extend_from_slice(&[0; 6]);
-        out.extend_from_slice(&self.file_id);
+        use flush_request as f;
+        put(fixed_part(out, f::FIXED, f::STRUCTURE_SIZE), f::FILE_ID, self.file_id);
         Ok(())
     }
 }
@@ -65,19 +91,20 @@ impl Message<'_> for CloseRequest {
     const COMMAND: Command = Command::CLOSE;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 24, "CLOSE request")?;
-        Ok(Self { flags: le16(b, 2), file_id: bytes16(b, 8) })
+        use close_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "CLOSE request")?;
+        Ok(Self { flags: get(b, f::FLAGS), file_id: get(b, f::FILE_ID) })
     }
 
     fn body_len(&self) -> usize {
-        24
+        close_request::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&24u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&self.file_id);
+        use close_request as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::FILE_ID, self.file_id);
         Ok(())
     }
 }
@@ -104,6 +131,16 @@ pub mod file_attribute {
     pub const REPARSE_POINT: u32 = 0x0000_0400;
 }
 
+/// The 52 bytes of [`FileAttributes`], from their start.
+mod file_attributes {
+    use crate::body::Field;
+    /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime.
+    pub const TIMES: [Field; 4] = [0..8, 8..16, 16..24, 24..32];
+    pub const ALLOCATION_SIZE: Field = 32..40;
+    pub const END_OF_FILE: Field = 40..48;
+    pub const FILE_ATTRIBUTES: Field = 48..52;
+}
+
 /// The attributes a CLOSE response (with POSTQUERY_ATTRIB) and a CREATE response carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileAttributes {
@@ -123,24 +160,28 @@ impl FileAttributes {
         self.file_attributes & file_attribute::DIRECTORY != 0
     }
 
-    /// Reads the 52 bytes at `at` (times, sizes, attributes).
-    pub(crate) fn read(b: &[u8], at: usize) -> Self {
+    /// Reads the 52 bytes of field `f` of `b` (times, sizes, attributes).
+    pub(crate) fn read(b: &[u8], f: Field) -> Self {
+        use file_attributes as a;
+        let b = &b[f];
         Self {
-            times: [le64(b, at), le64(b, at + 8), le64(b, at + 16), le64(b, at + 24)],
-            allocation_size: le64(b, at + 32),
-            end_of_file: le64(b, at + 40),
-            file_attributes: le32(b, at + 48),
+            times: a::TIMES.map(|t| get(b, t)),
+            allocation_size: get(b, a::ALLOCATION_SIZE),
+            end_of_file: get(b, a::END_OF_FILE),
+            file_attributes: get(b, a::FILE_ATTRIBUTES),
         }
     }
 
-    /// Writes the 52 bytes.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        for t in self.times {
-            out.extend_from_slice(&t.to_le_bytes());
+    /// Writes the 52 bytes into field `f` of `b`.
+    pub(crate) fn write(&self, b: &mut [u8], f: Field) {
+        use file_attributes as a;
+        let b = &mut b[f];
+        for (t, at) in self.times.into_iter().zip(a::TIMES) {
+            put(b, at, t);
         }
-        out.extend_from_slice(&self.allocation_size.to_le_bytes());
-        out.extend_from_slice(&self.end_of_file.to_le_bytes());
-        out.extend_from_slice(&self.file_attributes.to_le_bytes());
+        put(b, a::ALLOCATION_SIZE, self.allocation_size);
+        put(b, a::END_OF_FILE, self.end_of_file);
+        put(b, a::FILE_ATTRIBUTES, self.file_attributes);
     }
 }
 
@@ -157,19 +198,20 @@ impl Message<'_> for CloseResponse {
     const COMMAND: Command = Command::CLOSE;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 60, 60, "CLOSE response")?;
-        Ok(Self { flags: le16(b, 2), attributes: FileAttributes::read(b, 8) })
+        use close_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "CLOSE response")?;
+        Ok(Self { flags: get(b, f::FLAGS), attributes: FileAttributes::read(b, f::ATTRIBUTES) })
     }
 
     fn body_len(&self) -> usize {
-        60
+        close_response::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&60u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        self.attributes.write(out);
+        use close_response as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        self.attributes.write(b, f::ATTRIBUTES);
         Ok(())
     }
 }

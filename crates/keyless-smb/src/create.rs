@@ -4,8 +4,8 @@
 //! v1 and v2).
 
 use crate::body::{
-    buffer, bytes16, chained, chained_len, fit16, fit32, fixed, le16, le32, le64, need, pad8, put_utf16, utf16,
-    utf16_len, write_chained,
+    buffer, chained, chained_len, fit16, fit32, fixed, fixed_part, get, need, pad8, put, put_utf16, utf16, utf16_len,
+    write_chained,
 };
 use crate::control::{FileAttributes, FileId};
 use crate::header;
@@ -133,6 +133,17 @@ pub mod lease_state {
     pub const WRITE: u32 = 0x04;
 }
 
+/// CREATE_CONTEXT fields (2.2.13.2), from the context's start; the name and data follow.
+mod context {
+    use crate::body::Field;
+    pub const FIXED: usize = 16;
+    // Next 0..4 belongs to the chain (body::chained, write_chained).
+    pub const NAME_OFFSET: Field = 4..6;
+    pub const NAME_LENGTH: Field = 6..8;
+    pub const DATA_OFFSET: Field = 10..12;
+    pub const DATA_LENGTH: Field = 12..16;
+}
+
 /// One create context: a name (four ASCII bytes, or a GUID) and its data, both borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CreateContext<'a> {
@@ -150,29 +161,36 @@ impl<'a> CreateContext<'a> {
 
     /// Where the data starts within the context (8-byte aligned after the name).
     fn data_at(&self) -> usize {
-        (16 + self.name.len()).next_multiple_of(8)
+        (context::FIXED + self.name.len()).next_multiple_of(8)
     }
 
     fn len(&self) -> usize {
-        if self.data.is_empty() { 16 + self.name.len() } else { self.data_at() + self.data.len() }
+        if self.data.is_empty() { context::FIXED + self.name.len() } else { self.data_at() + self.data.len() }
     }
 
     fn parse_one(entry: &'a [u8]) -> Result<Self, WireError> {
-        let name = buffer(entry, usize::from(le16(entry, 4)), usize::from(le16(entry, 6)), 16, "CreateContext Name")?;
-        let data = buffer(entry, usize::from(le16(entry, 10)), le32(entry, 12) as usize, 16, "CreateContext Data")?;
+        use context as f;
+        let (name_off, name_len): (u16, u16) = (get(entry, f::NAME_OFFSET), get(entry, f::NAME_LENGTH));
+        let (data_off, data_len): (u16, u32) = (get(entry, f::DATA_OFFSET), get(entry, f::DATA_LENGTH));
+        let name = buffer(entry, usize::from(name_off), usize::from(name_len), f::FIXED, "CreateContext Name")?;
+        let data = buffer(entry, usize::from(data_off), data_len as usize, f::FIXED, "CreateContext Data")?;
         Ok(Self { name, data })
     }
 
     fn write(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use context as f;
         let start = out.len();
         // DataOffset says where the data is or would be (Windows sends it so for empty data too).
         let data_off = fit16(self.data_at(), "CreateContext DataOffset")?;
-        out.extend_from_slice(&[0; 4]); // Next, set by write_chained
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(&fit16(self.name.len(), "CreateContext NameLength")?.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&data_off.to_le_bytes());
-        out.extend_from_slice(&fit32(self.data.len(), "CreateContext DataLength")?.to_le_bytes());
+        let name_len = fit16(self.name.len(), "CreateContext NameLength")?;
+        let data_len = fit32(self.data.len(), "CreateContext DataLength")?;
+        out.resize(start + f::FIXED, 0);
+        let b = &mut out[start..];
+        // Next stays zero here: write_chained sets it.
+        put(b, f::NAME_OFFSET, f::FIXED as u16);
+        put(b, f::NAME_LENGTH, name_len);
+        put(b, f::DATA_OFFSET, data_off);
+        put(b, f::DATA_LENGTH, data_len);
         out.extend_from_slice(self.name);
         if !self.data.is_empty() {
             pad8(out, start);
@@ -216,8 +234,27 @@ pub struct CreateRequest<'a> {
     pub contexts: Vec<CreateContext<'a>>,
 }
 
+/// CREATE request fields (2.2.13), from the body's start; the name follows, then the contexts.
+mod create_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 56;
+    pub const STRUCTURE_SIZE: u16 = 57;
+    // SecurityFlags 2..3, SmbCreateFlags and Reserved 8..24 stay zero.
+    pub const OPLOCK_LEVEL: Field = 3..4;
+    pub const IMPERSONATION_LEVEL: Field = 4..8;
+    pub const DESIRED_ACCESS: Field = 24..28;
+    pub const FILE_ATTRIBUTES: Field = 28..32;
+    pub const SHARE_ACCESS: Field = 32..36;
+    pub const CREATE_DISPOSITION: Field = 36..40;
+    pub const CREATE_OPTIONS: Field = 40..44;
+    pub const NAME_OFFSET: Field = 44..46;
+    pub const NAME_LENGTH: Field = 46..48;
+    pub const CONTEXTS_OFFSET: Field = 48..52;
+    pub const CONTEXTS_LENGTH: Field = 52..56;
+}
+
 /// Where the name of a CREATE request starts (64 + 56).
-const NAME_AT: usize = header::LEN + 56;
+const NAME_AT: usize = header::LEN + create_request::FIXED;
 
 impl CreateRequest<'_> {
     /// Bytes the name takes: an empty name (the share root) still takes 8 zero bytes, as
@@ -239,17 +276,20 @@ impl<'a> Message<'a> for CreateRequest<'a> {
     const COMMAND: Command = Command::CREATE;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 56, 57, "CREATE request")?;
-        let name = buffer(message, usize::from(le16(b, 44)), usize::from(le16(b, 46)), NAME_AT, "CREATE Name")?;
-        let list = buffer(message, le32(b, 48) as usize, le32(b, 52) as usize, NAME_AT, "CreateContexts")?;
+        use create_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "CREATE request")?;
+        let (name_off, name_len): (u16, u16) = (get(b, f::NAME_OFFSET), get(b, f::NAME_LENGTH));
+        let (list_off, list_len): (u32, u32) = (get(b, f::CONTEXTS_OFFSET), get(b, f::CONTEXTS_LENGTH));
+        let name = buffer(message, usize::from(name_off), usize::from(name_len), NAME_AT, "CREATE Name")?;
+        let list = buffer(message, list_off as usize, list_len as usize, NAME_AT, "CreateContexts")?;
         Ok(Self {
-            oplock_level: b[3],
-            impersonation_level: le32(b, 4),
-            desired_access: le32(b, 24),
-            file_attributes: le32(b, 28),
-            share_access: le32(b, 32),
-            create_disposition: le32(b, 36),
-            create_options: le32(b, 40),
+            oplock_level: get(b, f::OPLOCK_LEVEL),
+            impersonation_level: get(b, f::IMPERSONATION_LEVEL),
+            desired_access: get(b, f::DESIRED_ACCESS),
+            file_attributes: get(b, f::FILE_ATTRIBUTES),
+            share_access: get(b, f::SHARE_ACCESS),
+            create_disposition: get(b, f::CREATE_DISPOSITION),
+            create_options: get(b, f::CREATE_OPTIONS),
             name: utf16(name, "CREATE Name")?,
             contexts: parse_contexts(list)?,
         })
@@ -257,7 +297,7 @@ impl<'a> Message<'a> for CreateRequest<'a> {
 
     fn body_len(&self) -> usize {
         if self.contexts.is_empty() {
-            56 + self.name_len()
+            create_request::FIXED + self.name_len()
         } else {
             self.contexts_at() - header::LEN + contexts_len(&self.contexts)
         }
@@ -274,19 +314,19 @@ impl<'a> Message<'a> for CreateRequest<'a> {
                 fit32(contexts_len(&self.contexts), "CreateContextsLength")?,
             )
         };
-        out.extend_from_slice(&57u16.to_le_bytes());
-        out.push(0); // SecurityFlags
-        out.push(self.oplock_level);
-        out.extend_from_slice(&self.impersonation_level.to_le_bytes());
-        out.extend_from_slice(&[0; 16]); // SmbCreateFlags, Reserved
-        for v in [self.desired_access, self.file_attributes, self.share_access, self.create_disposition] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&self.create_options.to_le_bytes());
-        out.extend_from_slice(&(NAME_AT as u16).to_le_bytes());
-        out.extend_from_slice(&name_len.to_le_bytes());
-        out.extend_from_slice(&ctx_off.to_le_bytes());
-        out.extend_from_slice(&ctx_len.to_le_bytes());
+        use create_request as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::IMPERSONATION_LEVEL, self.impersonation_level);
+        put(b, f::DESIRED_ACCESS, self.desired_access);
+        put(b, f::FILE_ATTRIBUTES, self.file_attributes);
+        put(b, f::SHARE_ACCESS, self.share_access);
+        put(b, f::CREATE_DISPOSITION, self.create_disposition);
+        put(b, f::CREATE_OPTIONS, self.create_options);
+        put(b, f::NAME_OFFSET, NAME_AT as u16);
+        put(b, f::NAME_LENGTH, name_len);
+        put(b, f::CONTEXTS_OFFSET, ctx_off);
+        put(b, f::CONTEXTS_LENGTH, ctx_len);
         put_utf16(out, &self.name);
         if self.contexts.is_empty() {
             out.resize(start + NAME_AT + self.name_len(), 0);
@@ -316,27 +356,44 @@ pub struct CreateResponse<'a> {
     pub contexts: Vec<CreateContext<'a>>,
 }
 
+/// CREATE response fields (2.2.14), from the body's start; the contexts follow.
+mod create_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 88;
+    pub const STRUCTURE_SIZE: u16 = 89;
+    pub const OPLOCK_LEVEL: Field = 2..3;
+    pub const FLAGS: Field = 3..4;
+    pub const CREATE_ACTION: Field = 4..8;
+    /// Times, sizes and attributes (Reserved2 60..64 stays zero).
+    pub const ATTRIBUTES: Field = 8..60;
+    pub const FILE_ID: Field = 64..80;
+    pub const CONTEXTS_OFFSET: Field = 80..84;
+    pub const CONTEXTS_LENGTH: Field = 84..88;
+}
+
 /// Where the create contexts of a response start (64 + 88).
-const RESPONSE_CONTEXTS_AT: usize = header::LEN + 88;
+const RESPONSE_CONTEXTS_AT: usize = header::LEN + create_response::FIXED;
 
 impl<'a> Message<'a> for CreateResponse<'a> {
     const COMMAND: Command = Command::CREATE;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 88, 89, "CREATE response")?;
-        let list = buffer(message, le32(b, 80) as usize, le32(b, 84) as usize, RESPONSE_CONTEXTS_AT, "CreateContexts")?;
+        use create_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "CREATE response")?;
+        let (list_off, list_len): (u32, u32) = (get(b, f::CONTEXTS_OFFSET), get(b, f::CONTEXTS_LENGTH));
+        let list = buffer(message, list_off as usize, list_len as usize, RESPONSE_CONTEXTS_AT, "CreateContexts")?;
         Ok(Self {
-            oplock_level: b[2],
-            flags: b[3],
-            create_action: le32(b, 4),
-            attributes: FileAttributes::read(b, 8),
-            file_id: bytes16(b, 64),
+            oplock_level: get(b, f::OPLOCK_LEVEL),
+            flags: get(b, f::FLAGS),
+            create_action: get(b, f::CREATE_ACTION),
+            attributes: FileAttributes::read(b, f::ATTRIBUTES),
+            file_id: get(b, f::FILE_ID),
             contexts: parse_contexts(list)?,
         })
     }
 
     fn body_len(&self) -> usize {
-        88 + contexts_len(&self.contexts)
+        create_response::FIXED + contexts_len(&self.contexts)
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -346,15 +403,15 @@ impl<'a> Message<'a> for CreateResponse<'a> {
         } else {
             (RESPONSE_CONTEXTS_AT as u32, fit32(contexts_len(&self.contexts), "CreateContextsLength")?)
         };
-        out.extend_from_slice(&89u16.to_le_bytes());
-        out.push(self.oplock_level);
-        out.push(self.flags);
-        out.extend_from_slice(&self.create_action.to_le_bytes());
-        self.attributes.write(out);
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&ctx_off.to_le_bytes());
-        out.extend_from_slice(&ctx_len.to_le_bytes());
+        use create_response as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::CREATE_ACTION, self.create_action);
+        self.attributes.write(b, f::ATTRIBUTES);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::CONTEXTS_OFFSET, ctx_off);
+        put(b, f::CONTEXTS_LENGTH, ctx_len);
         if !self.contexts.is_empty() {
             write_chained(out, &self.contexts, CreateContext::write)?;
             pad8(out, start);
@@ -386,16 +443,19 @@ impl MaximalAccess {
     /// [`WireError::Truncated`].
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
         need(data, 8, "MxAc response")?;
-        Ok(Self { query_status: le32(data, 0), maximal_access: le32(data, 4) })
+        Ok(Self { query_status: get(data, Self::QUERY_STATUS), maximal_access: get(data, Self::MAXIMAL_ACCESS) })
     }
 
     /// Encodes context data.
     pub fn to_bytes(&self) -> [u8; 8] {
         let mut b = [0u8; 8];
-        b[..4].copy_from_slice(&self.query_status.to_le_bytes());
-        b[4..].copy_from_slice(&self.maximal_access.to_le_bytes());
+        put(&mut b, Self::QUERY_STATUS, self.query_status);
+        put(&mut b, Self::MAXIMAL_ACCESS, self.maximal_access);
         b
     }
+
+    const QUERY_STATUS: crate::body::Field = 0..4;
+    const MAXIMAL_ACCESS: crate::body::Field = 4..8;
 }
 
 /// The QFid response (2.2.14.2.9): the file's on-disk id and volume id.
@@ -414,16 +474,19 @@ impl OnDiskId {
     /// [`WireError::Truncated`].
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
         need(data, 32, "QFid response")?;
-        Ok(Self { disk_file_id: le64(data, 0), volume_id: le64(data, 8) })
+        Ok(Self { disk_file_id: get(data, Self::DISK_FILE_ID), volume_id: get(data, Self::VOLUME_ID) })
     }
 
-    /// Encodes context data.
+    /// Encodes context data (Reserved 16..32 zero).
     pub fn to_bytes(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
-        b[..8].copy_from_slice(&self.disk_file_id.to_le_bytes());
-        b[8..16].copy_from_slice(&self.volume_id.to_le_bytes());
+        put(&mut b, Self::DISK_FILE_ID, self.disk_file_id);
+        put(&mut b, Self::VOLUME_ID, self.volume_id);
         b
     }
+
+    const DISK_FILE_ID: crate::body::Field = 0..8;
+    const VOLUME_ID: crate::body::Field = 8..16;
 }
 
 /// DH2Q request and response data (2.2.13.2.11, 2.2.14.2.12).
@@ -450,26 +513,30 @@ impl DurableHandleV2 {
     /// [`WireError::Truncated`].
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
         need(data, 8, "DH2Q")?;
-        let create_guid = if data.len() >= 32 { bytes16(data, 16) } else { [0; 16] };
-        Ok(Self { timeout: le32(data, 0), flags: le32(data, 4), create_guid })
+        let create_guid = if data.len() >= 32 { get(data, Self::CREATE_GUID) } else { [0; 16] };
+        Ok(Self { timeout: get(data, Self::TIMEOUT), flags: get(data, Self::FLAGS), create_guid })
     }
 
-    /// Encodes request data (32 bytes).
+    /// Encodes request data (32 bytes; Reserved 8..16 zero).
     pub fn request_bytes(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
-        b[..4].copy_from_slice(&self.timeout.to_le_bytes());
-        b[4..8].copy_from_slice(&self.flags.to_le_bytes());
-        b[16..].copy_from_slice(&self.create_guid);
+        put(&mut b, Self::TIMEOUT, self.timeout);
+        put(&mut b, Self::FLAGS, self.flags);
+        put(&mut b, Self::CREATE_GUID, self.create_guid);
         b
     }
 
     /// Encodes response data (8 bytes).
     pub fn response_bytes(&self) -> [u8; 8] {
         let mut b = [0u8; 8];
-        b[..4].copy_from_slice(&self.timeout.to_le_bytes());
-        b[4..].copy_from_slice(&self.flags.to_le_bytes());
+        put(&mut b, Self::TIMEOUT, self.timeout);
+        put(&mut b, Self::FLAGS, self.flags);
         b
     }
+
+    const TIMEOUT: crate::body::Field = 0..4;
+    const FLAGS: crate::body::Field = 4..8;
+    const CREATE_GUID: crate::body::Field = 16..32;
 }
 
 /// DH2C request data (2.2.13.2.12): the durable open to reclaim after a reconnection.
@@ -490,17 +557,25 @@ impl DurableHandleReconnectV2 {
     /// [`WireError::Truncated`].
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
         need(data, 36, "DH2C")?;
-        Ok(Self { file_id: bytes16(data, 0), create_guid: bytes16(data, 16), flags: le32(data, 32) })
+        Ok(Self {
+            file_id: get(data, Self::FILE_ID),
+            create_guid: get(data, Self::CREATE_GUID),
+            flags: get(data, Self::FLAGS),
+        })
     }
 
     /// Encodes the 36 bytes.
     pub fn to_bytes(&self) -> [u8; 36] {
         let mut b = [0u8; 36];
-        b[..16].copy_from_slice(&self.file_id);
-        b[16..32].copy_from_slice(&self.create_guid);
-        b[32..].copy_from_slice(&self.flags.to_le_bytes());
+        put(&mut b, Self::FILE_ID, self.file_id);
+        put(&mut b, Self::CREATE_GUID, self.create_guid);
+        put(&mut b, Self::FLAGS, self.flags);
         b
     }
+
+    const FILE_ID: crate::body::Field = 0..16;
+    const CREATE_GUID: crate::body::Field = 16..32;
+    const FLAGS: crate::body::Field = 32..36;
 }
 
 /// RqLs data, v1 (32 bytes, 2.2.13.2.8) or v2 (52 bytes, 2.2.13.2.10), request and response.
@@ -522,23 +597,29 @@ impl Lease {
     /// # Errors
     /// [`WireError::Truncated`].
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
-        need(data, 32, "RqLs")?;
-        let v2 = (data.len() >= 52).then(|| (bytes16(data, 32), le16(data, 48)));
-        Ok(Self { key: bytes16(data, 0), state: le32(data, 4 * 4), flags: le32(data, 20), v2 })
+        need(data, Self::V1, "RqLs")?;
+        let v2 = (data.len() >= Self::V2).then(|| (get(data, Self::PARENT_KEY), get(data, Self::EPOCH)));
+        Ok(Self { key: get(data, Self::KEY), state: get(data, Self::STATE), flags: get(data, Self::FLAGS), v2 })
     }
 
-    /// Encodes the data (32 or 52 bytes).
+    /// Encodes the data (32 or 52 bytes; LeaseDuration 24..32 zero).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(52);
-        b.extend_from_slice(&self.key);
-        b.extend_from_slice(&self.state.to_le_bytes());
-        b.extend_from_slice(&self.flags.to_le_bytes());
-        b.extend_from_slice(&[0; 8]); // LeaseDuration
+        let mut b = vec![0u8; if self.v2.is_some() { Self::V2 } else { Self::V1 }];
+        put(&mut b, Self::KEY, self.key);
+        put(&mut b, Self::STATE, self.state);
+        put(&mut b, Self::FLAGS, self.flags);
         if let Some((parent, epoch)) = self.v2 {
-            b.extend_from_slice(&parent);
-            b.extend_from_slice(&epoch.to_le_bytes());
-            b.extend_from_slice(&[0; 2]);
+            put(&mut b, Self::PARENT_KEY, parent);
+            put(&mut b, Self::EPOCH, epoch);
         }
         b
     }
+
+    const V1: usize = 32;
+    const V2: usize = 52;
+    const KEY: crate::body::Field = 0..16;
+    const STATE: crate::body::Field = 16..20;
+    const FLAGS: crate::body::Field = 20..24;
+    const PARENT_KEY: crate::body::Field = 32..48;
+    const EPOCH: crate::body::Field = 48..50;
 }

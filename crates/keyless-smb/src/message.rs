@@ -71,14 +71,23 @@ macro_rules! empty_message {
             }
 
             fn write_body(&self, out: &mut Vec<u8>) -> Result<(), $crate::WireError> {
-                out.extend_from_slice(&($size as u16).to_le_bytes());
-                out.extend_from_slice(&[0; $size - 2]);
+                $crate::body::fixed_part(out, $size, $size);
                 Ok(())
             }
         }
     )*};
 }
 pub(crate) use empty_message;
+
+/// The fields of an output response (QUERY_DIRECTORY 2.2.34, CHANGE_NOTIFY 2.2.36, QUERY_INFO
+/// 2.2.38), from the body's start; the buffer follows.
+pub(crate) mod output_layout {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const STRUCTURE_SIZE: u16 = 9;
+    pub const OUTPUT_OFFSET: Field = 2..4;
+    pub const OUTPUT_LENGTH: Field = 4..8;
+}
 
 /// Declares responses that are an output buffer behind an (offset, length) pair:
 /// QUERY_DIRECTORY, CHANGE_NOTIFY and QUERY_INFO (StructureSize 9).
@@ -95,23 +104,26 @@ macro_rules! output_response {
             const COMMAND: $crate::Command = $crate::Command::$command;
 
             fn parse(message: &'a [u8]) -> Result<Self, $crate::WireError> {
-                use $crate::body::{buffer, fixed, le16, le32};
-                let b = fixed(message, 8, 9, $structure)?;
-                let at = $crate::header::LEN + 8;
-                let output = buffer(message, usize::from(le16(b, 2)), le32(b, 4) as usize, at, $structure)?;
+                use $crate::body::{buffer, fixed, get};
+                use $crate::message::output_layout as f;
+                let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, $structure)?;
+                let (off, len): (u16, u32) = (get(b, f::OUTPUT_OFFSET), get(b, f::OUTPUT_LENGTH));
+                let at = $crate::header::LEN + f::FIXED;
+                let output = buffer(message, usize::from(off), len as usize, at, $structure)?;
                 Ok(Self { output })
             }
 
             fn body_len(&self) -> usize {
-                8 + self.output.len()
+                $crate::message::output_layout::FIXED + self.output.len()
             }
 
             fn write_body(&self, out: &mut Vec<u8>) -> Result<(), $crate::WireError> {
+                use $crate::body::{fixed_part, put};
+                use $crate::message::output_layout as f;
                 let len = $crate::body::fit32(self.output.len(), $structure)?;
-                let off = ($crate::header::LEN + 8) as u16;
-                out.extend_from_slice(&9u16.to_le_bytes());
-                out.extend_from_slice(&off.to_le_bytes());
-                out.extend_from_slice(&len.to_le_bytes());
+                let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+                put(b, f::OUTPUT_OFFSET, ($crate::header::LEN + f::FIXED) as u16);
+                put(b, f::OUTPUT_LENGTH, len);
                 out.extend_from_slice(self.output);
                 Ok(())
             }
