@@ -28,6 +28,12 @@ pub(crate) fn fixed<'a>(
 /// these, and both its reader ([`get`]) and its writer ([`put`]) use it (smoltcp's `mod field`).
 pub(crate) type Field = core::ops::Range<usize>;
 
+/// The field of a `T` starting at `at` (for layouts that move with a class or version).
+#[inline]
+pub(crate) const fn field<T>(at: usize) -> Field {
+    at..at + size_of::<T>()
+}
+
 /// StructureSize, the first field of every body.
 pub(crate) const STRUCTURE_SIZE: Field = 0..2;
 
@@ -86,11 +92,17 @@ pub(crate) fn put<T: Le>(b: &mut [u8], f: Field, v: T) {
 /// with [`put`]; reserved fields stay zero.
 #[inline]
 pub(crate) fn fixed_part(out: &mut Vec<u8>, len: usize, size: u16) -> &mut [u8] {
-    let start = out.len();
-    out.resize(start + len, 0);
-    let b = &mut out[start..];
+    let b = zeroed(out, len);
     put(b, STRUCTURE_SIZE, size);
     b
+}
+
+/// Appends `len` zero bytes (a structure without StructureSize) to be filled with [`put`].
+#[inline]
+pub(crate) fn zeroed(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    let start = out.len();
+    out.resize(start + len, 0);
+    &mut out[start..]
 }
 
 // The readers below index slices whose length the caller checked (with `fixed` or a `get`).

@@ -1,7 +1,7 @@
 //! CHANGE_NOTIFY (MS-SMB2 2.2.35 request, 2.2.36 response) and the FILE_NOTIFY_INFORMATION
 //! entries of its output (MS-FSCC 2.7.1).
 
-use crate::body::{bytes16, chained, fit32, fixed, le16, le32, put_utf16, utf16, write_chained};
+use crate::body::{chained, fit32, fixed, fixed_part, get, put, put_utf16, utf16, write_chained, zeroed};
 use crate::control::FileId;
 use crate::message::output_response;
 use crate::{Command, Message, WireError};
@@ -36,30 +36,51 @@ pub struct ChangeNotifyRequest {
     pub completion_filter: u32,
 }
 
+/// CHANGE_NOTIFY request fields (2.2.35), from the body's start; Reserved 28..32 stays zero.
+mod change_notify_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 32;
+    pub const STRUCTURE_SIZE: u16 = 32;
+    pub const FLAGS: Field = 2..4;
+    pub const OUTPUT_BUFFER_LENGTH: Field = 4..8;
+    pub const FILE_ID: Field = 8..24;
+    pub const COMPLETION_FILTER: Field = 24..28;
+}
+
+/// FILE_NOTIFY_INFORMATION fields (MS-FSCC 2.7.1); NextEntryOffset 0..4 belongs to the chain;
+/// the name follows.
+mod file_notify {
+    use crate::body::Field;
+    pub const FIXED: usize = 12;
+    pub const ACTION: Field = 4..8;
+    pub const FILE_NAME_LENGTH: Field = 8..12;
+}
+
 impl Message<'_> for ChangeNotifyRequest {
     const COMMAND: Command = Command::CHANGE_NOTIFY;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 32, 32, "CHANGE_NOTIFY request")?;
+        use change_notify_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "CHANGE_NOTIFY request")?;
         Ok(Self {
-            flags: le16(b, 2),
-            output_buffer_length: le32(b, 4),
-            file_id: bytes16(b, 8),
-            completion_filter: le32(b, 24),
+            flags: get(b, f::FLAGS),
+            output_buffer_length: get(b, f::OUTPUT_BUFFER_LENGTH),
+            file_id: get(b, f::FILE_ID),
+            completion_filter: get(b, f::COMPLETION_FILTER),
         })
     }
 
     fn body_len(&self) -> usize {
-        32
+        change_notify_request::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&32u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.output_buffer_length.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&self.completion_filter.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+        use change_notify_request as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::OUTPUT_BUFFER_LENGTH, self.output_buffer_length);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::COMPLETION_FILTER, self.completion_filter);
         Ok(())
     }
 }
@@ -84,13 +105,14 @@ impl FileNotify {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse_all(output: &[u8]) -> Result<Vec<Self>, WireError> {
-        chained(output, 12, "FILE_NOTIFY_INFORMATION")
+        use file_notify as f;
+        chained(output, f::FIXED, "FILE_NOTIFY_INFORMATION")
             .map(|e| {
                 let raw = e?;
                 let name = raw
-                    .get(12..12 + le32(raw, 8) as usize)
+                    .get(f::FIXED..f::FIXED + get::<u32>(raw, f::FILE_NAME_LENGTH) as usize)
                     .ok_or(WireError::OutOfBounds { field: "FILE_NOTIFY_INFORMATION FileNameLength" })?;
-                Ok(Self { action: le32(raw, 4), file_name: utf16(name, "FILE_NOTIFY_INFORMATION FileName")? })
+                Ok(Self { action: get(raw, f::ACTION), file_name: utf16(name, "FILE_NOTIFY_INFORMATION FileName")? })
             })
             .collect()
     }
@@ -101,11 +123,13 @@ impl FileNotify {
     /// [`WireError::BadValue`] for names over 4 GiB.
     pub fn encode_all(entries: &[Self], out: &mut Vec<u8>) -> Result<(), WireError> {
         write_chained(out, entries, |e, out| {
+            use file_notify as f;
             let mut name = Vec::new();
             put_utf16(&mut name, &e.file_name);
-            out.extend_from_slice(&[0; 4]);
-            out.extend_from_slice(&e.action.to_le_bytes());
-            out.extend_from_slice(&fit32(name.len(), "FileNameLength")?.to_le_bytes());
+            let name_len = fit32(name.len(), "FileNameLength")?;
+            let b = zeroed(out, f::FIXED);
+            put(b, f::ACTION, e.action);
+            put(b, f::FILE_NAME_LENGTH, name_len);
             out.extend_from_slice(&name);
             Ok(())
         })

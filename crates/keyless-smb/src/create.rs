@@ -5,7 +5,7 @@
 
 use crate::body::{
     buffer, chained, chained_len, fit16, fit32, fixed, fixed_part, get, need, pad8, put, put_utf16, utf16, utf16_len,
-    write_chained,
+    write_chained, zeroed,
 };
 use crate::control::{FileAttributes, FileId};
 use crate::header;
@@ -184,8 +184,7 @@ impl<'a> CreateContext<'a> {
         let data_off = fit16(self.data_at(), "CreateContext DataOffset")?;
         let name_len = fit16(self.name.len(), "CreateContext NameLength")?;
         let data_len = fit32(self.data.len(), "CreateContext DataLength")?;
-        out.resize(start + f::FIXED, 0);
-        let b = &mut out[start..];
+        let b = zeroed(out, f::FIXED);
         // Next stays zero here: write_chained sets it.
         put(b, f::NAME_OFFSET, f::FIXED as u16);
         put(b, f::NAME_LENGTH, name_len);

@@ -1,6 +1,6 @@
 //! LOCK (MS-SMB2 2.2.26 request with its lock elements, 2.2.27 response).
 
-use crate::body::{bytes16, fit16, fixed, le16, le32, le64};
+use crate::body::{fit16, fixed, fixed_part, get, put, zeroed};
 use crate::control::FileId;
 use crate::message::empty_message;
 use crate::{Command, Message, WireError, header};
@@ -39,26 +39,50 @@ pub struct LockRequest {
     pub locks: Vec<LockElement>,
 }
 
+/// LOCK request fields (2.2.26), from the body's start; LockCount elements follow at 24,
+/// the first counted in StructureSize (48).
+mod lock_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const STRUCTURE_SIZE: u16 = 48;
+    pub const LOCK_COUNT: Field = 2..4;
+    pub const LOCK_SEQUENCE: Field = 4..8;
+    pub const FILE_ID: Field = 8..24;
+}
+
+/// SMB2_LOCK_ELEMENT fields (2.2.26.1); Reserved 20..24 stays zero.
+mod lock_element {
+    use crate::body::Field;
+    pub const LEN: usize = 24;
+    pub const OFFSET: Field = 0..8;
+    pub const LENGTH: Field = 8..16;
+    pub const FLAGS: Field = 16..20;
+}
+
 impl Message<'_> for LockRequest {
     const COMMAND: Command = Command::LOCK;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 48, 48, "LOCK request")?;
-        let count = usize::from(le16(b, 2));
+        use {lock_element as e, lock_request as f};
+        let b = fixed(message, f::FIXED + e::LEN, f::STRUCTURE_SIZE, "LOCK request")?;
+        let count = usize::from(get::<u16>(b, f::LOCK_COUNT));
         if count == 0 {
             return Err(WireError::BadValue { field: "LockCount" });
         }
         let raw = message
-            .get(header::LEN + 24..)
-            .and_then(|r| r.get(..count.checked_mul(24)?))
+            .get(header::LEN + f::FIXED..)
+            .and_then(|r| r.get(..count.checked_mul(e::LEN)?))
             .ok_or(WireError::OutOfBounds { field: "Locks" })?;
-        let locks =
-            raw.chunks_exact(24).map(|l| LockElement { offset: le64(l, 0), length: le64(l, 8), flags: le32(l, 16) });
-        Ok(Self { lock_sequence: le32(b, 4), file_id: bytes16(b, 8), locks: locks.collect() })
+        let locks = raw.chunks_exact(e::LEN).map(|l| LockElement {
+            offset: get(l, e::OFFSET),
+            length: get(l, e::LENGTH),
+            flags: get(l, e::FLAGS),
+        });
+        Ok(Self { lock_sequence: get(b, f::LOCK_SEQUENCE), file_id: get(b, f::FILE_ID), locks: locks.collect() })
     }
 
     fn body_len(&self) -> usize {
-        24 + 24 * self.locks.len()
+        lock_request::FIXED + lock_element::LEN * self.locks.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -66,15 +90,16 @@ impl Message<'_> for LockRequest {
         if count == 0 {
             return Err(WireError::BadValue { field: "LockCount" });
         }
-        out.extend_from_slice(&48u16.to_le_bytes());
-        out.extend_from_slice(&count.to_le_bytes());
-        out.extend_from_slice(&self.lock_sequence.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
+        use {lock_element as e, lock_request as f};
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::LOCK_COUNT, count);
+        put(b, f::LOCK_SEQUENCE, self.lock_sequence);
+        put(b, f::FILE_ID, self.file_id);
         for l in &self.locks {
-            out.extend_from_slice(&l.offset.to_le_bytes());
-            out.extend_from_slice(&l.length.to_le_bytes());
-            out.extend_from_slice(&l.flags.to_le_bytes());
-            out.extend_from_slice(&[0; 4]);
+            let b = zeroed(out, e::LEN);
+            put(b, e::OFFSET, l.offset);
+            put(b, e::LENGTH, l.length);
+            put(b, e::FLAGS, l.flags);
         }
         Ok(())
     }

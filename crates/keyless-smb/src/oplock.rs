@@ -2,9 +2,43 @@
 //! response (one 24-byte structure), and the lease break notification (44 bytes) with its
 //! acknowledgment and response (36 bytes). The StructureSize tells them apart.
 
-use crate::body::{bytes16, fixed, le16, le32};
+use crate::body::{STRUCTURE_SIZE, fixed, fixed_part, get, put};
 use crate::control::FileId;
 use crate::{Command, Message, WireError, header};
+
+/// Oplock break notification, acknowledgment and response fields (2.2.23.1, 2.2.24.1,
+/// 2.2.25.1), from the body's start; Reserved 3..8 stays zero.
+mod oplock_break {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const STRUCTURE_SIZE: u16 = 24;
+    pub const OPLOCK_LEVEL: Field = 2..3;
+    pub const FILE_ID: Field = 8..24;
+}
+
+/// Lease break notification fields (2.2.23.2); BreakReason, AccessMaskHint and ShareMaskHint
+/// 32..44 stay zero.
+mod lease_break_notification {
+    use crate::body::Field;
+    pub const FIXED: usize = 44;
+    pub const STRUCTURE_SIZE: u16 = 44;
+    pub const NEW_EPOCH: Field = 2..4;
+    pub const FLAGS: Field = 4..8;
+    pub const LEASE_KEY: Field = 8..24;
+    pub const CURRENT_STATE: Field = 24..28;
+    pub const NEW_STATE: Field = 28..32;
+}
+
+/// Lease break acknowledgment and response fields (2.2.24.2, 2.2.25.2); LeaseDuration 28..36
+/// stays zero.
+mod lease_break_ack {
+    use crate::body::Field;
+    pub const FIXED: usize = 36;
+    pub const STRUCTURE_SIZE: u16 = 36;
+    pub const FLAGS: Field = 4..8;
+    pub const LEASE_KEY: Field = 8..24;
+    pub const STATE: Field = 24..28;
+}
 
 /// An oplock break notification, acknowledgment or response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,19 +53,20 @@ impl Message<'_> for OplockBreak {
     const COMMAND: Command = Command::OPLOCK_BREAK;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 24, "oplock break")?;
-        Ok(Self { oplock_level: b[2], file_id: bytes16(b, 8) })
+        use oplock_break as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "oplock break")?;
+        Ok(Self { oplock_level: get(b, f::OPLOCK_LEVEL), file_id: get(b, f::FILE_ID) })
     }
 
     fn body_len(&self) -> usize {
-        24
+        oplock_break::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&24u16.to_le_bytes());
-        out.push(self.oplock_level);
-        out.extend_from_slice(&[0; 5]);
-        out.extend_from_slice(&self.file_id);
+        use oplock_break as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::FILE_ID, self.file_id);
         Ok(())
     }
 }
@@ -55,28 +90,29 @@ impl Message<'_> for LeaseBreakNotification {
     const COMMAND: Command = Command::OPLOCK_BREAK;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 44, 44, "lease break notification")?;
+        use lease_break_notification as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "lease break notification")?;
         Ok(Self {
-            new_epoch: le16(b, 2),
-            flags: le32(b, 4),
-            lease_key: bytes16(b, 8),
-            current_state: le32(b, 24),
-            new_state: le32(b, 28),
+            new_epoch: get(b, f::NEW_EPOCH),
+            flags: get(b, f::FLAGS),
+            lease_key: get(b, f::LEASE_KEY),
+            current_state: get(b, f::CURRENT_STATE),
+            new_state: get(b, f::NEW_STATE),
         })
     }
 
     fn body_len(&self) -> usize {
-        44
+        lease_break_notification::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&44u16.to_le_bytes());
-        out.extend_from_slice(&self.new_epoch.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.lease_key);
-        out.extend_from_slice(&self.current_state.to_le_bytes());
-        out.extend_from_slice(&self.new_state.to_le_bytes());
-        out.extend_from_slice(&[0; 12]); // BreakReason, AccessMaskHint, ShareMaskHint
+        use lease_break_notification as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::NEW_EPOCH, self.new_epoch);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::LEASE_KEY, self.lease_key);
+        put(b, f::CURRENT_STATE, self.current_state);
+        put(b, f::NEW_STATE, self.new_state);
         Ok(())
     }
 }
@@ -96,21 +132,21 @@ impl Message<'_> for LeaseBreakAck {
     const COMMAND: Command = Command::OPLOCK_BREAK;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 36, 36, "lease break acknowledgment")?;
-        Ok(Self { flags: le32(b, 4), lease_key: bytes16(b, 8), state: le32(b, 24) })
+        use lease_break_ack as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "lease break acknowledgment")?;
+        Ok(Self { flags: get(b, f::FLAGS), lease_key: get(b, f::LEASE_KEY), state: get(b, f::STATE) })
     }
 
     fn body_len(&self) -> usize {
-        36
+        lease_break_ack::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&36u16.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.lease_key);
-        out.extend_from_slice(&self.state.to_le_bytes());
-        out.extend_from_slice(&[0; 8]); // LeaseDuration
+        use lease_break_ack as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::LEASE_KEY, self.lease_key);
+        put(b, f::STATE, self.state);
         Ok(())
     }
 }
@@ -136,10 +172,12 @@ impl Break {
             WireError::BadStructureSize { .. } => Ok(&[][..]),
             e => Err(e),
         })?;
-        let size = message.get(header::LEN..).filter(|b| b.len() >= 2).map(|b| le16(b, 0));
+        let size = message.get(header::LEN..).filter(|b| b.len() >= 2).map(|b| get::<u16>(b, STRUCTURE_SIZE));
         match size {
-            Some(44) => LeaseBreakNotification::parse(message).map(Self::LeaseNotification),
-            Some(36) => LeaseBreakAck::parse(message).map(Self::LeaseAck),
+            Some(lease_break_notification::STRUCTURE_SIZE) => {
+                LeaseBreakNotification::parse(message).map(Self::LeaseNotification)
+            }
+            Some(lease_break_ack::STRUCTURE_SIZE) => LeaseBreakAck::parse(message).map(Self::LeaseAck),
             _ => OplockBreak::parse(message).map(Self::Oplock),
         }
     }

@@ -4,7 +4,7 @@
 //! Entries are checked views over the response (names stay UTF-16 until asked for).
 
 use crate::body::{
-    buffer, bytes16, chained, chained_len, fit16, fit32, fixed, le16, le32, le64, put_utf16, utf16, utf16_len,
+    buffer, chained, chained_len, field, fit16, fit32, fixed, fixed_part, get, put, put_utf16, utf16, utf16_len,
     write_chained,
 };
 use crate::control::FileId;
@@ -56,39 +56,56 @@ pub struct QueryDirectoryRequest {
     pub output_buffer_length: u32,
 }
 
+/// QUERY_DIRECTORY request fields (2.2.33), from the body's start; the pattern follows.
+mod query_directory_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 32;
+    pub const STRUCTURE_SIZE: u16 = 33;
+    pub const INFO_CLASS: Field = 2..3;
+    pub const FLAGS: Field = 3..4;
+    pub const FILE_INDEX: Field = 4..8;
+    pub const FILE_ID: Field = 8..24;
+    pub const NAME_OFFSET: Field = 24..26;
+    pub const NAME_LENGTH: Field = 26..28;
+    pub const OUTPUT_BUFFER_LENGTH: Field = 28..32;
+}
+
 /// Where the pattern starts (64 + 32).
-const PATTERN_AT: usize = header::LEN + 32;
+const PATTERN_AT: usize = header::LEN + query_directory_request::FIXED;
 
 impl Message<'_> for QueryDirectoryRequest {
     const COMMAND: Command = Command::QUERY_DIRECTORY;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 32, 33, "QUERY_DIRECTORY request")?;
-        let pattern = buffer(message, usize::from(le16(b, 24)), usize::from(le16(b, 26)), PATTERN_AT, "FileName")?;
+        use query_directory_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "QUERY_DIRECTORY request")?;
+        let (off, len): (u16, u16) = (get(b, f::NAME_OFFSET), get(b, f::NAME_LENGTH));
+        let pattern = buffer(message, usize::from(off), usize::from(len), PATTERN_AT, "FileName")?;
         Ok(Self {
-            info_class: b[2],
-            flags: b[3],
-            file_index: le32(b, 4),
-            file_id: bytes16(b, 8),
+            info_class: get(b, f::INFO_CLASS),
+            flags: get(b, f::FLAGS),
+            file_index: get(b, f::FILE_INDEX),
+            file_id: get(b, f::FILE_ID),
             pattern: utf16(pattern, "FileName")?,
-            output_buffer_length: le32(b, 28),
+            output_buffer_length: get(b, f::OUTPUT_BUFFER_LENGTH),
         })
     }
 
     fn body_len(&self) -> usize {
-        32 + utf16_len(&self.pattern)
+        query_directory_request::FIXED + utf16_len(&self.pattern)
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use query_directory_request as f;
         let len = fit16(utf16_len(&self.pattern), "FileNameLength")?;
-        out.extend_from_slice(&33u16.to_le_bytes());
-        out.push(self.info_class);
-        out.push(self.flags);
-        out.extend_from_slice(&self.file_index.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&(PATTERN_AT as u16).to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&self.output_buffer_length.to_le_bytes());
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::INFO_CLASS, self.info_class);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::FILE_INDEX, self.file_index);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::NAME_OFFSET, PATTERN_AT as u16);
+        put(b, f::NAME_LENGTH, len);
+        put(b, f::OUTPUT_BUFFER_LENGTH, self.output_buffer_length);
         put_utf16(out, &self.pattern);
         Ok(())
     }
@@ -99,7 +116,26 @@ output_response! {
     QueryDirectoryResponse = QUERY_DIRECTORY, "QUERY_DIRECTORY response";
 }
 
-/// Where each class keeps its fields (byte offsets in the entry); `None`: not in this class.
+/// The fields every class but FileNamesInformation begins with (MS-FSCC 2.4.10 and on), from
+/// the entry's start; NextEntryOffset 0..4 belongs to the chain.
+mod entry {
+    use crate::body::Field;
+    pub const FILE_INDEX: Field = 4..8;
+    /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime.
+    pub const TIMES: [Field; 4] = [8..16, 16..24, 24..32, 32..40];
+    pub const END_OF_FILE: Field = 40..48;
+    pub const ALLOCATION_SIZE: Field = 48..56;
+    pub const FILE_ATTRIBUTES: Field = 56..60;
+    pub const FILE_NAME_LENGTH: Field = 60..64;
+    pub const EA_SIZE: Field = 64..68;
+    /// ShortNameLength (one byte), Reserved, then ShortName (24 bytes).
+    pub const SHORT_NAME_AT: usize = 68;
+    /// FileNamesInformation: FileNameLength, then the name at 12.
+    pub const NAMES_FILE_NAME_LENGTH: Field = 8..12;
+}
+
+/// Where each class keeps the fields after the common ones (where each starts; a FileId is a
+/// u64, the others u32); `None`: not in this class.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     name_len_at: usize,
@@ -111,22 +147,22 @@ struct Layout {
 }
 
 fn layout(info_class: u8) -> Result<Layout, WireError> {
-    let l = |name_at, ea, short, id| Layout {
-        name_len_at: 60,
+    let l = |name_at, ea: bool, short: bool, id: Option<usize>| Layout {
+        name_len_at: entry::FILE_NAME_LENGTH.start,
         name_at,
-        ea_size_at: ea,
-        short_name_at: short,
+        ea_size_at: ea.then_some(entry::EA_SIZE.start),
+        short_name_at: short.then_some(entry::SHORT_NAME_AT),
         file_id_at: id,
         attributes: true,
     };
     Ok(match info_class {
-        class::DIRECTORY => l(64, None, None, None),
-        class::FULL_DIRECTORY => l(68, Some(64), None, None),
-        class::BOTH_DIRECTORY => l(94, Some(64), Some(68), None),
-        class::ID_FULL_DIRECTORY => l(80, Some(64), None, Some(72)),
-        class::ID_BOTH_DIRECTORY => l(104, Some(64), Some(68), Some(96)),
+        class::DIRECTORY => l(64, false, false, None),
+        class::FULL_DIRECTORY => l(68, true, false, None),
+        class::BOTH_DIRECTORY => l(94, true, true, None),
+        class::ID_FULL_DIRECTORY => l(80, true, false, Some(72)),
+        class::ID_BOTH_DIRECTORY => l(104, true, true, Some(96)),
         class::NAMES => Layout {
-            name_len_at: 8,
+            name_len_at: entry::NAMES_FILE_NAME_LENGTH.start,
             name_at: 12,
             ea_size_at: None,
             short_name_at: None,
@@ -156,7 +192,7 @@ pub fn entries(
     let l = layout(info_class)?;
     Ok(chained(output, l.name_at, "directory entry").map(move |e| {
         let raw = e?;
-        let len = le32(raw, l.name_len_at) as usize;
+        let len = get::<u32>(raw, field::<u32>(l.name_len_at)) as usize;
         let name = raw
             .get(l.name_at..)
             .and_then(|n| n.get(..len))
@@ -171,7 +207,7 @@ pub fn entries(
 impl<'a> DirectoryEntry<'a> {
     /// FileIndex.
     pub fn file_index(&self) -> u32 {
-        le32(self.raw, 4)
+        get(self.raw, entry::FILE_INDEX)
     }
     /// The name in UTF-16LE, as on the wire.
     pub fn file_name_utf16(&self) -> &'a [u8] {
@@ -186,27 +222,23 @@ impl<'a> DirectoryEntry<'a> {
     }
     /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime (zero for FileNamesInformation).
     pub fn times(&self) -> [u64; 4] {
-        if self.layout.attributes {
-            [le64(self.raw, 8), le64(self.raw, 16), le64(self.raw, 24), le64(self.raw, 32)]
-        } else {
-            [0; 4]
-        }
+        if self.layout.attributes { entry::TIMES.map(|t| get(self.raw, t)) } else { [0; 4] }
     }
     /// EndOfFile.
     pub fn end_of_file(&self) -> u64 {
-        if self.layout.attributes { le64(self.raw, 40) } else { 0 }
+        if self.layout.attributes { get(self.raw, entry::END_OF_FILE) } else { 0 }
     }
     /// AllocationSize.
     pub fn allocation_size(&self) -> u64 {
-        if self.layout.attributes { le64(self.raw, 48) } else { 0 }
+        if self.layout.attributes { get(self.raw, entry::ALLOCATION_SIZE) } else { 0 }
     }
     /// FileAttributes (0x10: directory).
     pub fn file_attributes(&self) -> u32 {
-        if self.layout.attributes { le32(self.raw, 56) } else { 0 }
+        if self.layout.attributes { get(self.raw, entry::FILE_ATTRIBUTES) } else { 0 }
     }
     /// EaSize (or reparse tag), where the class has it.
     pub fn ea_size(&self) -> Option<u32> {
-        self.layout.ea_size_at.map(|at| le32(self.raw, at))
+        self.layout.ea_size_at.map(|at| get(self.raw, field::<u32>(at)))
     }
     /// The 8.3 name in UTF-16LE, where the class has it.
     pub fn short_name_utf16(&self) -> Option<&'a [u8]> {
@@ -214,7 +246,7 @@ impl<'a> DirectoryEntry<'a> {
     }
     /// FileId, where the class has it.
     pub fn file_id(&self) -> Option<u64> {
-        self.layout.file_id_at.map(|at| le64(self.raw, at))
+        self.layout.file_id_at.map(|at| get(self.raw, field::<u64>(at)))
     }
 
     /// The entry as an owned [`DirectoryInfo`].
@@ -273,20 +305,19 @@ impl DirectoryInfo {
     fn write(&self, l: Layout, out: &mut Vec<u8>) -> Result<(), WireError> {
         let start = out.len();
         out.resize(start + l.name_at, 0);
-        let entry = &mut out[start..];
-        entry[4..8].copy_from_slice(&self.file_index.to_le_bytes());
+        let b = &mut out[start..];
+        put(b, entry::FILE_INDEX, self.file_index);
         if l.attributes {
-            for (i, t) in self.times.iter().enumerate() {
-                entry[8 + 8 * i..16 + 8 * i].copy_from_slice(&t.to_le_bytes());
+            for (t, f) in self.times.into_iter().zip(entry::TIMES) {
+                put(b, f, t);
             }
-            entry[40..48].copy_from_slice(&self.end_of_file.to_le_bytes());
-            entry[48..56].copy_from_slice(&self.allocation_size.to_le_bytes());
-            entry[56..60].copy_from_slice(&self.file_attributes.to_le_bytes());
+            put(b, entry::END_OF_FILE, self.end_of_file);
+            put(b, entry::ALLOCATION_SIZE, self.allocation_size);
+            put(b, entry::FILE_ATTRIBUTES, self.file_attributes);
         }
-        let name_len = fit32(utf16_len(&self.file_name), "FileNameLength")?;
-        entry[l.name_len_at..l.name_len_at + 4].copy_from_slice(&name_len.to_le_bytes());
+        put(b, field::<u32>(l.name_len_at), fit32(utf16_len(&self.file_name), "FileNameLength")?);
         if let Some(at) = l.ea_size_at {
-            entry[at..at + 4].copy_from_slice(&self.ea_size.to_le_bytes());
+            put(b, field::<u32>(at), self.ea_size);
         }
         if let Some(at) = l.short_name_at {
             let mut short = Vec::with_capacity(24);
@@ -294,11 +325,11 @@ impl DirectoryInfo {
             if short.len() > 24 {
                 return Err(WireError::BadValue { field: "ShortName" });
             }
-            entry[at] = short.len() as u8;
-            entry[at + 2..at + 2 + short.len()].copy_from_slice(&short);
+            b[at] = short.len() as u8;
+            b[at + 2..at + 2 + short.len()].copy_from_slice(&short);
         }
         if let Some(at) = l.file_id_at {
-            entry[at..at + 8].copy_from_slice(&self.file_id.to_le_bytes());
+            put(b, field::<u64>(at), self.file_id);
         }
         put_utf16(out, &self.file_name);
         Ok(())
