@@ -4,7 +4,7 @@
 //! Security descriptors travel as opaque bytes (InfoType SECURITY, AdditionalInformation says
 //! which parts).
 
-use crate::body::{buffer, bytes16, fit32, fixed, le16, le32, le64, need, put_utf16, utf16, utf16_len};
+use crate::body::{buffer, fit32, fixed, fixed_part, get, need, put, put_utf16, utf16, utf16_len, zeroed};
 use crate::control::FileId;
 use crate::message::{empty_message, output_response};
 use crate::{Command, Message, WireError, header};
@@ -93,41 +93,72 @@ pub struct QueryInfoRequest<'a> {
 }
 
 /// Where the input of a QUERY_INFO request starts (64 + 40).
-const QUERY_INPUT_AT: usize = header::LEN + 40;
+/// QUERY_INFO request fields (2.2.37), from the body's start; the input buffer follows
+/// (Reserved 10..12 stays zero).
+mod query_info_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 40;
+    pub const STRUCTURE_SIZE: u16 = 41;
+    pub const INFO_TYPE: Field = 2..3;
+    pub const INFO_CLASS: Field = 3..4;
+    pub const OUTPUT_BUFFER_LENGTH: Field = 4..8;
+    pub const INPUT_OFFSET: Field = 8..10;
+    pub const INPUT_LENGTH: Field = 12..16;
+    pub const ADDITIONAL_INFORMATION: Field = 16..20;
+    pub const FLAGS: Field = 20..24;
+    pub const FILE_ID: Field = 24..40;
+}
+
+/// SET_INFO request fields (2.2.39); the buffer follows (Reserved 10..12 stays zero).
+mod set_info_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 32;
+    pub const STRUCTURE_SIZE: u16 = 33;
+    pub const INFO_TYPE: Field = 2..3;
+    pub const INFO_CLASS: Field = 3..4;
+    pub const BUFFER_LENGTH: Field = 4..8;
+    pub const BUFFER_OFFSET: Field = 8..10;
+    pub const ADDITIONAL_INFORMATION: Field = 12..16;
+    pub const FILE_ID: Field = 16..32;
+}
+
+const QUERY_INPUT_AT: usize = header::LEN + query_info_request::FIXED;
 
 impl<'a> Message<'a> for QueryInfoRequest<'a> {
     const COMMAND: Command = Command::QUERY_INFO;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 40, 41, "QUERY_INFO request")?;
-        let input = buffer(message, usize::from(le16(b, 8)), le32(b, 12) as usize, QUERY_INPUT_AT, "QUERY_INFO Input")?;
+        use query_info_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "QUERY_INFO request")?;
+        let (off, len): (u16, u32) = (get(b, f::INPUT_OFFSET), get(b, f::INPUT_LENGTH));
+        let input = buffer(message, usize::from(off), len as usize, QUERY_INPUT_AT, "QUERY_INFO Input")?;
         Ok(Self {
-            info_type: b[2],
-            info_class: b[3],
-            output_buffer_length: le32(b, 4),
-            additional_information: le32(b, 16),
-            flags: le32(b, 20),
-            file_id: bytes16(b, 24),
+            info_type: get(b, f::INFO_TYPE),
+            info_class: get(b, f::INFO_CLASS),
+            output_buffer_length: get(b, f::OUTPUT_BUFFER_LENGTH),
+            additional_information: get(b, f::ADDITIONAL_INFORMATION),
+            flags: get(b, f::FLAGS),
+            file_id: get(b, f::FILE_ID),
             input,
         })
     }
 
     fn body_len(&self) -> usize {
-        40 + self.input.len()
+        query_info_request::FIXED + self.input.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use query_info_request as f;
         let len = fit32(self.input.len(), "QUERY_INFO InputBufferLength")?;
-        out.extend_from_slice(&41u16.to_le_bytes());
-        out.push(self.info_type);
-        out.push(self.info_class);
-        out.extend_from_slice(&self.output_buffer_length.to_le_bytes());
-        out.extend_from_slice(&(QUERY_INPUT_AT as u16).to_le_bytes()); // even when empty, as Windows
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&self.additional_information.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::INFO_TYPE, self.info_type);
+        put(b, f::INFO_CLASS, self.info_class);
+        put(b, f::OUTPUT_BUFFER_LENGTH, self.output_buffer_length);
+        put(b, f::INPUT_OFFSET, QUERY_INPUT_AT as u16); // even when empty, as Windows
+        put(b, f::INPUT_LENGTH, len);
+        put(b, f::ADDITIONAL_INFORMATION, self.additional_information);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::FILE_ID, self.file_id);
         out.extend_from_slice(self.input);
         Ok(())
     }
@@ -154,37 +185,39 @@ pub struct SetInfoRequest<'a> {
 }
 
 /// Where the buffer of a SET_INFO request starts (64 + 32).
-const SET_BUFFER_AT: usize = header::LEN + 32;
+const SET_BUFFER_AT: usize = header::LEN + set_info_request::FIXED;
 
 impl<'a> Message<'a> for SetInfoRequest<'a> {
     const COMMAND: Command = Command::SET_INFO;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 32, 33, "SET_INFO request")?;
-        let buf = buffer(message, usize::from(le16(b, 8)), le32(b, 4) as usize, SET_BUFFER_AT, "SET_INFO Buffer")?;
+        use set_info_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "SET_INFO request")?;
+        let (off, len): (u16, u32) = (get(b, f::BUFFER_OFFSET), get(b, f::BUFFER_LENGTH));
+        let buf = buffer(message, usize::from(off), len as usize, SET_BUFFER_AT, "SET_INFO Buffer")?;
         Ok(Self {
-            info_type: b[2],
-            info_class: b[3],
-            additional_information: le32(b, 12),
-            file_id: bytes16(b, 16),
+            info_type: get(b, f::INFO_TYPE),
+            info_class: get(b, f::INFO_CLASS),
+            additional_information: get(b, f::ADDITIONAL_INFORMATION),
+            file_id: get(b, f::FILE_ID),
             buffer: buf,
         })
     }
 
     fn body_len(&self) -> usize {
-        32 + self.buffer.len()
+        set_info_request::FIXED + self.buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use set_info_request as f;
         let len = fit32(self.buffer.len(), "SET_INFO BufferLength")?;
-        out.extend_from_slice(&33u16.to_le_bytes());
-        out.push(self.info_type);
-        out.push(self.info_class);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(SET_BUFFER_AT as u16).to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.additional_information.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::INFO_TYPE, self.info_type);
+        put(b, f::INFO_CLASS, self.info_class);
+        put(b, f::BUFFER_LENGTH, len);
+        put(b, f::BUFFER_OFFSET, SET_BUFFER_AT as u16);
+        put(b, f::ADDITIONAL_INFORMATION, self.additional_information);
+        put(b, f::FILE_ID, self.file_id);
         out.extend_from_slice(self.buffer);
         Ok(())
     }
@@ -211,16 +244,20 @@ impl FileBasicInformation {
     /// [`WireError::Truncated`].
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
         need(b, 36, "FileBasicInformation")?;
-        Ok(Self { times: [le64(b, 0), le64(b, 8), le64(b, 16), le64(b, 24)], file_attributes: le32(b, 32) })
+        Ok(Self { times: Self::TIMES.map(|t| get(b, t)), file_attributes: get(b, Self::FILE_ATTRIBUTES) })
     }
+
+    /// CreationTime, LastAccessTime, LastWriteTime, ChangeTime (MS-FSCC 2.4.7).
+    const TIMES: [crate::body::Field; 4] = [0..8, 8..16, 16..24, 24..32];
+    const FILE_ATTRIBUTES: crate::body::Field = 32..36;
 
     /// Encodes (40 bytes).
     pub fn to_bytes(&self) -> [u8; 40] {
-        let mut b = [0u8; 40];
-        for (i, t) in self.times.iter().enumerate() {
-            b[8 * i..8 * i + 8].copy_from_slice(&t.to_le_bytes());
+        let mut b = [0u8; 40]; // Reserved 36..40
+        for (t, f) in self.times.into_iter().zip(Self::TIMES) {
+            put(&mut b, f, t);
         }
-        b[32..36].copy_from_slice(&self.file_attributes.to_le_bytes());
+        put(&mut b, Self::FILE_ATTRIBUTES, self.file_attributes);
         b
     }
 }
@@ -248,22 +285,29 @@ impl FileStandardInformation {
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
         need(b, 22, "FileStandardInformation")?;
         Ok(Self {
-            allocation_size: le64(b, 0),
-            end_of_file: le64(b, 8),
-            number_of_links: le32(b, 16),
-            delete_pending: b[20] != 0,
-            directory: b[21] != 0,
+            allocation_size: get(b, Self::ALLOCATION_SIZE),
+            end_of_file: get(b, Self::END_OF_FILE),
+            number_of_links: get(b, Self::NUMBER_OF_LINKS),
+            delete_pending: get::<u8>(b, Self::DELETE_PENDING) != 0,
+            directory: get::<u8>(b, Self::DIRECTORY) != 0,
         })
     }
 
+    // MS-FSCC 2.4.41.
+    const ALLOCATION_SIZE: crate::body::Field = 0..8;
+    const END_OF_FILE: crate::body::Field = 8..16;
+    const NUMBER_OF_LINKS: crate::body::Field = 16..20;
+    const DELETE_PENDING: crate::body::Field = 20..21;
+    const DIRECTORY: crate::body::Field = 21..22;
+
     /// Encodes (24 bytes).
     pub fn to_bytes(&self) -> [u8; 24] {
-        let mut b = [0u8; 24];
-        b[..8].copy_from_slice(&self.allocation_size.to_le_bytes());
-        b[8..16].copy_from_slice(&self.end_of_file.to_le_bytes());
-        b[16..20].copy_from_slice(&self.number_of_links.to_le_bytes());
-        b[20] = u8::from(self.delete_pending);
-        b[21] = u8::from(self.directory);
+        let mut b = [0u8; 24]; // Reserved 22..24
+        put(&mut b, Self::ALLOCATION_SIZE, self.allocation_size);
+        put(&mut b, Self::END_OF_FILE, self.end_of_file);
+        put(&mut b, Self::NUMBER_OF_LINKS, self.number_of_links);
+        put(&mut b, Self::DELETE_PENDING, u8::from(self.delete_pending));
+        put(&mut b, Self::DIRECTORY, u8::from(self.directory));
         b
     }
 }
@@ -293,10 +337,20 @@ impl FileRenameInformation {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
-        need(b, 20, "FileRenameInformation")?;
-        let name = b.get(20..20 + le32(b, 16) as usize).ok_or(WireError::OutOfBounds { field: "FileNameLength" })?;
-        Ok(Self { replace_if_exists: b[0] != 0, file_name: utf16(name, "FileRenameInformation FileName")? })
+        need(b, Self::FIXED, "FileRenameInformation")?;
+        let len = get::<u32>(b, Self::FILE_NAME_LENGTH) as usize;
+        let name = b.get(Self::FIXED..Self::FIXED + len).ok_or(WireError::OutOfBounds { field: "FileNameLength" })?;
+        Ok(Self {
+            replace_if_exists: get::<u8>(b, Self::REPLACE_IF_EXISTS) != 0,
+            file_name: utf16(name, "FileRenameInformation FileName")?,
+        })
     }
+
+    // MS-FSCC 2.4.42.2 (the 64-bit form): Reserved and RootDirectory 1..16 stay zero; the
+    // name follows.
+    const FIXED: usize = 20;
+    const REPLACE_IF_EXISTS: crate::body::Field = 0..1;
+    const FILE_NAME_LENGTH: crate::body::Field = 16..20;
 
     /// Encodes.
     ///
@@ -304,10 +358,10 @@ impl FileRenameInformation {
     /// [`WireError::BadValue`] for a name over 4 GiB.
     pub fn to_bytes(&self) -> Result<Vec<u8>, WireError> {
         let len = utf16_len(&self.file_name);
-        let mut b = Vec::with_capacity(20 + len);
-        b.push(u8::from(self.replace_if_exists));
-        b.extend_from_slice(&[0; 15]); // Reserved, RootDirectory
-        b.extend_from_slice(&fit32(len, "FileNameLength")?.to_le_bytes());
+        let mut b = Vec::with_capacity(Self::FIXED + len);
+        let fixed = zeroed(&mut b, Self::FIXED);
+        put(fixed, Self::REPLACE_IF_EXISTS, u8::from(self.replace_if_exists));
+        put(fixed, Self::FILE_NAME_LENGTH, fit32(len, "FileNameLength")?);
         put_utf16(&mut b, &self.file_name);
         // Servers want at least the size of the C structure (24 bytes) even for short names.
         b.resize(b.len().max(24), 0);
@@ -338,22 +392,29 @@ impl FileFsFullSizeInformation {
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
         need(b, 32, "FileFsFullSizeInformation")?;
         Ok(Self {
-            total_units: le64(b, 0),
-            caller_available_units: le64(b, 8),
-            actual_available_units: le64(b, 16),
-            sectors_per_unit: le32(b, 24),
-            bytes_per_sector: le32(b, 28),
+            total_units: get(b, Self::TOTAL_UNITS),
+            caller_available_units: get(b, Self::CALLER_AVAILABLE_UNITS),
+            actual_available_units: get(b, Self::ACTUAL_AVAILABLE_UNITS),
+            sectors_per_unit: get(b, Self::SECTORS_PER_UNIT),
+            bytes_per_sector: get(b, Self::BYTES_PER_SECTOR),
         })
     }
+
+    // MS-FSCC 2.5.4.
+    const TOTAL_UNITS: crate::body::Field = 0..8;
+    const CALLER_AVAILABLE_UNITS: crate::body::Field = 8..16;
+    const ACTUAL_AVAILABLE_UNITS: crate::body::Field = 16..24;
+    const SECTORS_PER_UNIT: crate::body::Field = 24..28;
+    const BYTES_PER_SECTOR: crate::body::Field = 28..32;
 
     /// Encodes (32 bytes).
     pub fn to_bytes(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
-        b[..8].copy_from_slice(&self.total_units.to_le_bytes());
-        b[8..16].copy_from_slice(&self.caller_available_units.to_le_bytes());
-        b[16..24].copy_from_slice(&self.actual_available_units.to_le_bytes());
-        b[24..28].copy_from_slice(&self.sectors_per_unit.to_le_bytes());
-        b[28..].copy_from_slice(&self.bytes_per_sector.to_le_bytes());
+        put(&mut b, Self::TOTAL_UNITS, self.total_units);
+        put(&mut b, Self::CALLER_AVAILABLE_UNITS, self.caller_available_units);
+        put(&mut b, Self::ACTUAL_AVAILABLE_UNITS, self.actual_available_units);
+        put(&mut b, Self::SECTORS_PER_UNIT, self.sectors_per_unit);
+        put(&mut b, Self::BYTES_PER_SECTOR, self.bytes_per_sector);
         b
     }
 }
