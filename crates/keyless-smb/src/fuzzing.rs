@@ -93,10 +93,6 @@ pub fn payloads(data: &[u8]) {
     let _ = crate::change_notify::FileNotify::parse_all(data);
     let _ = crate::create::Lease::parse(data);
     let _ = crate::ioctl::ValidateNegotiateRequest::parse(data);
-    let _ = crate::ioctl::DfsReferralRequest::parse(data);
-    if let Ok(r) = crate::ioctl::DfsReferralResponse::parse(data) {
-        let _ = r.to_bytes();
-    }
     let _ = crate::info::FileRenameInformation::parse(data);
 }
 

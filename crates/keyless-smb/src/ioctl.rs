@@ -1,9 +1,9 @@
 //! IOCTL (MS-SMB2 2.2.31 request, 2.2.32 response) with opaque input and output buffers, and the
-//! FSCTL payloads a client builds and reads: VALIDATE_NEGOTIATE_INFO (2.2.31.4, 2.2.32.6),
-//! DFS_GET_REFERRALS (MS-DFSC 2.2.2 and 2.2.4, referral entries v2 to v4); PIPE_TRANSCEIVE
-//! carries the RPC bytes as they are.
+//! FSCTL payloads a client builds and reads: VALIDATE_NEGOTIATE_INFO (2.2.31.4, 2.2.32.6);
+//! DFS_GET_REFERRALS carries [`crate::dfs`]'s messages, PIPE_TRANSCEIVE the RPC bytes as they
+//! are.
 
-use crate::body::{buffer, bytes16, fit16, fit32, fixed, le16, le32, need, put_utf16, utf16, utf16_len};
+use crate::body::{buffer, fit16, fit32, fixed, fixed_part, get, need, put, zeroed};
 use crate::control::FileId;
 use crate::{Command, Dialect, Message, WireError, header};
 
@@ -54,48 +54,92 @@ pub struct IoctlRequest<'a> {
 }
 
 /// Where an IOCTL request's input starts (64 + 56).
-const REQUEST_INPUT_AT: usize = header::LEN + 56;
+/// IOCTL request fields (2.2.31), from the body's start; the input follows (Reserved 2..4 and
+/// Reserved2 52..56 stay zero).
+mod ioctl_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 56;
+    pub const STRUCTURE_SIZE: u16 = 57;
+    pub const CTL_CODE: Field = 4..8;
+    pub const FILE_ID: Field = 8..24;
+    pub const INPUT_OFFSET: Field = 24..28;
+    pub const INPUT_COUNT: Field = 28..32;
+    pub const MAX_INPUT_RESPONSE: Field = 32..36;
+    pub const OUTPUT_OFFSET: Field = 36..40;
+    pub const OUTPUT_COUNT: Field = 40..44;
+    pub const MAX_OUTPUT_RESPONSE: Field = 44..48;
+    pub const FLAGS: Field = 48..52;
+}
+
+/// IOCTL response fields (2.2.32); the buffers follow (Reserved 2..4 and Reserved2 44..48
+/// stay zero).
+mod ioctl_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 48;
+    pub const STRUCTURE_SIZE: u16 = 49;
+    pub const CTL_CODE: Field = 4..8;
+    pub const FILE_ID: Field = 8..24;
+    pub const INPUT_OFFSET: Field = 24..28;
+    pub const INPUT_COUNT: Field = 28..32;
+    pub const OUTPUT_OFFSET: Field = 32..36;
+    pub const OUTPUT_COUNT: Field = 36..40;
+    pub const FLAGS: Field = 40..44;
+}
+
+/// VALIDATE_NEGOTIATE_INFO request and response fields (2.2.31.4, 2.2.32.6); a request's
+/// dialects follow its DialectCount.
+mod validate_negotiate {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const CAPABILITIES: Field = 0..4;
+    pub const GUID: Field = 4..20;
+    pub const SECURITY_MODE: Field = 20..22;
+    /// DialectCount in a request, Dialect in a response.
+    pub const DIALECT: Field = 22..24;
+}
+
+const REQUEST_INPUT_AT: usize = header::LEN + ioctl_request::FIXED;
 
 impl<'a> Message<'a> for IoctlRequest<'a> {
     const COMMAND: Command = Command::IOCTL;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 56, 57, "IOCTL request")?;
-        let input = buffer(message, le32(b, 24) as usize, le32(b, 28) as usize, REQUEST_INPUT_AT, "IOCTL Input")?;
-        if le32(b, 40) != 0 {
+        use ioctl_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "IOCTL request")?;
+        let (off, len): (u32, u32) = (get(b, f::INPUT_OFFSET), get(b, f::INPUT_COUNT));
+        let input = buffer(message, off as usize, len as usize, REQUEST_INPUT_AT, "IOCTL Input")?;
+        if get::<u32>(b, f::OUTPUT_COUNT) != 0 {
             // Requests carry no output buffer (2.2.31: OutputCount MUST be 0).
             return Err(WireError::BadValue { field: "IOCTL OutputCount" });
         }
         Ok(Self {
-            ctl_code: le32(b, 4),
-            file_id: bytes16(b, 8),
-            max_input_response: le32(b, 32),
-            max_output_response: le32(b, 44),
-            flags: le32(b, 48),
+            ctl_code: get(b, f::CTL_CODE),
+            file_id: get(b, f::FILE_ID),
+            max_input_response: get(b, f::MAX_INPUT_RESPONSE),
+            max_output_response: get(b, f::MAX_OUTPUT_RESPONSE),
+            flags: get(b, f::FLAGS),
             input,
         })
     }
 
     fn body_len(&self) -> usize {
-        56 + self.input.len()
+        ioctl_request::FIXED + self.input.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let len = fit32(self.input.len(), "IOCTL InputCount")?;
         // The offsets say where the buffer is or would be, as Windows sends them.
+        use ioctl_request as f;
         let off = REQUEST_INPUT_AT as u32;
-        out.extend_from_slice(&57u16.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.ctl_code.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        out.extend_from_slice(&off.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&self.max_input_response.to_le_bytes());
-        out.extend_from_slice(&off.to_le_bytes()); // OutputOffset (where output would be), count 0
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&self.max_output_response.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::CTL_CODE, self.ctl_code);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::INPUT_OFFSET, off);
+        put(b, f::INPUT_COUNT, len);
+        put(b, f::MAX_INPUT_RESPONSE, self.max_input_response);
+        put(b, f::OUTPUT_OFFSET, off); // where output would be; OutputCount stays 0
+        put(b, f::MAX_OUTPUT_RESPONSE, self.max_output_response);
+        put(b, f::FLAGS, self.flags);
         out.extend_from_slice(self.input);
         Ok(())
     }
@@ -117,7 +161,7 @@ pub struct IoctlResponse<'a> {
 }
 
 /// Where an IOCTL response's buffers start (64 + 48).
-const RESPONSE_BUFFER_AT: usize = header::LEN + 48;
+const RESPONSE_BUFFER_AT: usize = header::LEN + ioctl_response::FIXED;
 
 impl IoctlResponse<'_> {
     fn output_at(&self) -> usize {
@@ -129,14 +173,21 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
     const COMMAND: Command = Command::IOCTL;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 48, 49, "IOCTL response")?;
-        let input = buffer(message, le32(b, 24) as usize, le32(b, 28) as usize, RESPONSE_BUFFER_AT, "IOCTL Input")?;
-        let output = buffer(message, le32(b, 32) as usize, le32(b, 36) as usize, RESPONSE_BUFFER_AT, "IOCTL Output")?;
-        Ok(Self { ctl_code: le32(b, 4), file_id: bytes16(b, 8), flags: le32(b, 40), input, output })
+        use ioctl_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "IOCTL response")?;
+        let (in_off, in_len): (u32, u32) = (get(b, f::INPUT_OFFSET), get(b, f::INPUT_COUNT));
+        let (out_off, out_len): (u32, u32) = (get(b, f::OUTPUT_OFFSET), get(b, f::OUTPUT_COUNT));
+        let input = buffer(message, in_off as usize, in_len as usize, RESPONSE_BUFFER_AT, "IOCTL Input")?;
+        let output = buffer(message, out_off as usize, out_len as usize, RESPONSE_BUFFER_AT, "IOCTL Output")?;
+        Ok(Self { ctl_code: get(b, f::CTL_CODE), file_id: get(b, f::FILE_ID), flags: get(b, f::FLAGS), input, output })
     }
 
     fn body_len(&self) -> usize {
-        if self.output.is_empty() { 48 + self.input.len() } else { self.output_at() - header::LEN + self.output.len() }
+        if self.output.is_empty() {
+            ioctl_response::FIXED + self.input.len()
+        } else {
+            self.output_at() - header::LEN + self.output.len()
+        }
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -146,13 +197,15 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
         // Both offsets say where their buffer is or would be, as Windows and Samba send them.
         let in_off = RESPONSE_BUFFER_AT as u32;
         let out_off = fit32(self.output_at(), "IOCTL OutputOffset")?;
-        out.extend_from_slice(&49u16.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.ctl_code.to_le_bytes());
-        out.extend_from_slice(&self.file_id);
-        for v in [in_off, in_len, out_off, out_len, self.flags, 0] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        use ioctl_response as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::CTL_CODE, self.ctl_code);
+        put(b, f::FILE_ID, self.file_id);
+        put(b, f::INPUT_OFFSET, in_off);
+        put(b, f::INPUT_COUNT, in_len);
+        put(b, f::OUTPUT_OFFSET, out_off);
+        put(b, f::OUTPUT_COUNT, out_len);
+        put(b, f::FLAGS, self.flags);
         out.extend_from_slice(self.input);
         if out_len > 0 {
             crate::body::pad8(out, start);
@@ -181,13 +234,14 @@ impl ValidateNegotiateRequest {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(input: &[u8]) -> Result<Self, WireError> {
-        need(input, 24, "VALIDATE_NEGOTIATE_INFO request")?;
-        let n = usize::from(le16(input, 22));
-        let ids = input.get(24..24 + 2 * n).ok_or(WireError::OutOfBounds { field: "Dialects" })?;
+        use validate_negotiate as f;
+        need(input, f::FIXED, "VALIDATE_NEGOTIATE_INFO request")?;
+        let n = usize::from(get::<u16>(input, f::DIALECT));
+        let ids = input.get(f::FIXED..f::FIXED + 2 * n).ok_or(WireError::OutOfBounds { field: "Dialects" })?;
         Ok(Self {
-            capabilities: le32(input, 0),
-            guid: bytes16(input, 4),
-            security_mode: le16(input, 20),
+            capabilities: get(input, f::CAPABILITIES),
+            guid: get(input, f::GUID),
+            security_mode: get(input, f::SECURITY_MODE),
             dialects: ids.chunks_exact(2).map(|c| Dialect(u16::from_le_bytes([c[0], c[1]]))).collect(),
         })
     }
@@ -197,11 +251,13 @@ impl ValidateNegotiateRequest {
     /// # Errors
     /// [`WireError::BadValue`] for too many dialects.
     pub fn to_bytes(&self) -> Result<Vec<u8>, WireError> {
-        let mut b = Vec::with_capacity(24 + 2 * self.dialects.len());
-        b.extend_from_slice(&self.capabilities.to_le_bytes());
-        b.extend_from_slice(&self.guid);
-        b.extend_from_slice(&self.security_mode.to_le_bytes());
-        b.extend_from_slice(&fit16(self.dialects.len(), "DialectCount")?.to_le_bytes());
+        use validate_negotiate as f;
+        let mut b = Vec::with_capacity(f::FIXED + 2 * self.dialects.len());
+        let fixed = zeroed(&mut b, f::FIXED);
+        put(fixed, f::CAPABILITIES, self.capabilities);
+        put(fixed, f::GUID, self.guid);
+        put(fixed, f::SECURITY_MODE, self.security_mode);
+        put(fixed, f::DIALECT, fit16(self.dialects.len(), "DialectCount")?);
         for d in &self.dialects {
             b.extend_from_slice(&d.0.to_le_bytes());
         }
@@ -228,171 +284,24 @@ impl ValidateNegotiateResponse {
     /// # Errors
     /// [`WireError::Truncated`].
     pub fn parse(output: &[u8]) -> Result<Self, WireError> {
-        need(output, 24, "VALIDATE_NEGOTIATE_INFO response")?;
+        use validate_negotiate as f;
+        need(output, f::FIXED, "VALIDATE_NEGOTIATE_INFO response")?;
         Ok(Self {
-            capabilities: le32(output, 0),
-            guid: bytes16(output, 4),
-            security_mode: le16(output, 20),
-            dialect: Dialect(le16(output, 22)),
+            capabilities: get(output, f::CAPABILITIES),
+            guid: get(output, f::GUID),
+            security_mode: get(output, f::SECURITY_MODE),
+            dialect: Dialect(get(output, f::DIALECT)),
         })
     }
 
     /// Encodes the output buffer.
     pub fn to_bytes(&self) -> [u8; 24] {
-        let mut b = [0u8; 24];
-        b[..4].copy_from_slice(&self.capabilities.to_le_bytes());
-        b[4..20].copy_from_slice(&self.guid);
-        b[20..22].copy_from_slice(&self.security_mode.to_le_bytes());
-        b[22..].copy_from_slice(&self.dialect.0.to_le_bytes());
+        use validate_negotiate as f;
+        let mut b = [0u8; f::FIXED];
+        put(&mut b, f::CAPABILITIES, self.capabilities);
+        put(&mut b, f::GUID, self.guid);
+        put(&mut b, f::SECURITY_MODE, self.security_mode);
+        put(&mut b, f::DIALECT, self.dialect.0);
         b
-    }
-}
-
-/// REQ_GET_DFS_REFERRAL (MS-DFSC 2.2.2), the input of FSCTL_DFS_GET_REFERRALS.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DfsReferralRequest {
-    /// MaxReferralLevel (1 to 4).
-    pub max_referral_level: u16,
-    /// RequestFileName, e.g. `\server\share\dir`.
-    pub file_name: String,
-}
-
-impl DfsReferralRequest {
-    /// Decodes the input buffer (the name ends at its NUL).
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(input: &[u8]) -> Result<Self, WireError> {
-        need(input, 2, "REQ_GET_DFS_REFERRAL")?;
-        Ok(Self { max_referral_level: le16(input, 0), file_name: nul_terminated(&input[2..], "RequestFileName")? })
-    }
-
-    /// Encodes the input buffer (the name NUL-terminated).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(4 + utf16_len(&self.file_name));
-        b.extend_from_slice(&self.max_referral_level.to_le_bytes());
-        put_utf16(&mut b, &self.file_name);
-        b.extend_from_slice(&[0, 0]);
-        b
-    }
-}
-
-/// A UTF-16LE string up to its NUL (or the end).
-fn nul_terminated(raw: &[u8], field: &'static str) -> Result<String, WireError> {
-    let end = raw.chunks_exact(2).position(|c| c == [0, 0]).map_or(raw.len() & !1, |i| 2 * i);
-    utf16(&raw[..end], field)
-}
-
-/// One DFS referral entry (v2, v3 or v4; name list referrals are not decoded).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DfsReferral {
-    /// VersionNumber.
-    pub version: u16,
-    /// ServerType (1: root targets).
-    pub server_type: u16,
-    /// ReferralEntryFlags.
-    pub flags: u16,
-    /// TimeToLive in seconds.
-    pub ttl: u32,
-    /// DFSPath.
-    pub path: String,
-    /// DFSAlternatePath.
-    pub alternate_path: String,
-    /// NetworkAddress: the target, `\server\share[\path]`.
-    pub network_address: String,
-}
-
-/// RESP_GET_DFS_REFERRAL (MS-DFSC 2.2.4), the output of FSCTL_DFS_GET_REFERRALS.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DfsReferralResponse {
-    /// PathConsumed, in bytes of the request name.
-    pub path_consumed: u16,
-    /// ReferralHeaderFlags.
-    pub header_flags: u32,
-    /// The referrals.
-    pub referrals: Vec<DfsReferral>,
-}
-
-/// The size of a v3/v4 entry (non name-list).
-const REFERRAL_V3_LEN: usize = 34;
-
-impl DfsReferralResponse {
-    /// Decodes the output buffer.
-    ///
-    /// # Errors
-    /// The [`WireError`] naming the field.
-    pub fn parse(output: &[u8]) -> Result<Self, WireError> {
-        need(output, 8, "RESP_GET_DFS_REFERRAL")?;
-        let count = usize::from(le16(output, 2));
-        let mut at = 8;
-        let mut referrals = Vec::with_capacity(count.min(64));
-        for _ in 0..count {
-            let entry =
-                output.get(at..).filter(|e| e.len() >= 8).ok_or(WireError::OutOfBounds { field: "ReferralEntry" })?;
-            let (version, size) = (le16(entry, 0), usize::from(le16(entry, 2)));
-            // Offsets count from the start of the entry; the strings follow all entries.
-            let name = |off_at: usize| {
-                let off = usize::from(le16(entry, off_at));
-                nul_terminated(
-                    entry.get(off..).ok_or(WireError::OutOfBounds { field: "DFS referral string" })?,
-                    "DFS referral string",
-                )
-            };
-            let (ttl, offsets) = match version {
-                2 => {
-                    need(entry, 22, "DFS referral v2")?;
-                    (le32(entry, 12), [16, 18, 20])
-                }
-                3 | 4 if le16(entry, 6) & 0x0002 == 0 => {
-                    need(entry, REFERRAL_V3_LEN, "DFS referral v3")?;
-                    (le32(entry, 8), [12, 14, 16])
-                }
-                _ => return Err(WireError::BadValue { field: "DFS referral VersionNumber" }),
-            };
-            referrals.push(DfsReferral {
-                version,
-                server_type: le16(entry, 4),
-                flags: le16(entry, 6),
-                ttl,
-                path: name(offsets[0])?,
-                alternate_path: name(offsets[1])?,
-                network_address: name(offsets[2])?,
-            });
-            if size == 0 {
-                return Err(WireError::BadValue { field: "DFS referral Size" });
-            }
-            at += size;
-        }
-        Ok(Self { path_consumed: le16(output, 0), header_flags: le32(output, 4), referrals })
-    }
-
-    /// Encodes the output buffer with v3 entries (whatever `version` says), strings after them.
-    ///
-    /// # Errors
-    /// [`WireError::BadValue`] when the strings do not fit 16-bit offsets.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, WireError> {
-        let mut b = Vec::new();
-        b.extend_from_slice(&self.path_consumed.to_le_bytes());
-        b.extend_from_slice(&fit16(self.referrals.len(), "NumberOfReferrals")?.to_le_bytes());
-        b.extend_from_slice(&self.header_flags.to_le_bytes());
-        let entries_end = 8 + REFERRAL_V3_LEN * self.referrals.len();
-        let mut strings = Vec::new();
-        for (i, r) in self.referrals.iter().enumerate() {
-            let entry_at = 8 + REFERRAL_V3_LEN * i;
-            b.extend_from_slice(&3u16.to_le_bytes());
-            b.extend_from_slice(&(REFERRAL_V3_LEN as u16).to_le_bytes());
-            b.extend_from_slice(&r.server_type.to_le_bytes());
-            b.extend_from_slice(&(r.flags & !0x0002).to_le_bytes());
-            b.extend_from_slice(&r.ttl.to_le_bytes());
-            for s in [&r.path, &r.alternate_path, &r.network_address] {
-                let off = fit16(entries_end + strings.len() - entry_at, "DFS referral offset")?;
-                b.extend_from_slice(&off.to_le_bytes());
-                put_utf16(&mut strings, s);
-                strings.extend_from_slice(&[0, 0]);
-            }
-            b.extend_from_slice(&[0; 16]); // ServiceSiteGuid
-        }
-        b.extend_from_slice(&strings);
-        Ok(b)
     }
 }

@@ -8,6 +8,7 @@ use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse, File
 use keyless_smb::compound::CompoundBuilder;
 use keyless_smb::control::*;
 use keyless_smb::create::*;
+use keyless_smb::dfs::{Referral, ReferralRequest, ReferralResponse, Target};
 use keyless_smb::error_response::ErrorResponse;
 use keyless_smb::header::{HeaderFields, flags};
 use keyless_smb::info::*;
@@ -172,7 +173,7 @@ fn tshark_dissects_every_message() {
             ..Default::default()
         },
     );
-    let dfs = DfsReferralRequest { max_referral_level: 4, file_name: "\\files.example.test\\share".into() }.to_bytes();
+    let dfs = ReferralRequest { max_level: 4, path: "\\files.example.test\\share".into() }.to_bytes();
     c.pair(
         &IoctlRequest {
             ctl_code: ctl_code::DFS_GET_REFERRALS,
@@ -185,17 +186,19 @@ fn tshark_dissects_every_message() {
         &IoctlResponse {
             ctl_code: ctl_code::DFS_GET_REFERRALS,
             file_id: [0xff; 16],
-            output: &DfsReferralResponse {
+            output: &ReferralResponse {
                 path_consumed: 50,
-                header_flags: 3,
-                referrals: vec![DfsReferral {
+                flags: 3,
+                entries: vec![Referral {
                     version: 3,
                     server_type: 1,
                     flags: 0,
                     ttl: 300,
-                    path: "\\files.example.test\\share".into(),
-                    alternate_path: "\\files.example.test\\share".into(),
-                    network_address: "\\node1\\share".into(),
+                    target: Target::Path {
+                        dfs_path: "\\files.example.test\\share".into(),
+                        alternate_path: "\\files.example.test\\share".into(),
+                        address: "\\node1\\share".into(),
+                    },
                 }],
             }
             .to_bytes()
