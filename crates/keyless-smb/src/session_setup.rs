@@ -1,7 +1,7 @@
 //! SESSION_SETUP (MS-SMB2 2.2.5 request, 2.2.6 response). The security buffer is an opaque
 //! GSS token here; the offset is from the start of the SMB2 header.
 
-use crate::body::{buffer, fit16, fixed, le16, le32, le64};
+use crate::body::{buffer, fit16, fixed, fixed_part, get, put};
 use crate::header;
 use crate::{Command, Message, WireError};
 
@@ -13,6 +13,30 @@ pub mod session_flags {
     pub const IS_NULL: u16 = 0x0002;
     /// The server requires encryption for this session.
     pub const ENCRYPT_DATA: u16 = 0x0004;
+}
+
+/// SESSION_SETUP request fields (2.2.5), from the body's start; the token follows.
+mod session_setup_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 24;
+    pub const STRUCTURE_SIZE: u16 = 25;
+    pub const FLAGS: Field = 2..3;
+    pub const SECURITY_MODE: Field = 3..4;
+    pub const CAPABILITIES: Field = 4..8;
+    pub const CHANNEL: Field = 8..12;
+    pub const SECURITY_BUFFER_OFFSET: Field = 12..14;
+    pub const SECURITY_BUFFER_LENGTH: Field = 14..16;
+    pub const PREVIOUS_SESSION_ID: Field = 16..24;
+}
+
+/// SESSION_SETUP response fields (2.2.6); the token follows.
+mod session_setup_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const STRUCTURE_SIZE: u16 = 9;
+    pub const SESSION_FLAGS: Field = 2..4;
+    pub const SECURITY_BUFFER_OFFSET: Field = 4..6;
+    pub const SECURITY_BUFFER_LENGTH: Field = 6..8;
 }
 
 /// A SESSION_SETUP request.
@@ -41,31 +65,37 @@ impl<'a> Message<'a> for SessionSetupRequest<'a> {
     const COMMAND: Command = Command::SESSION_SETUP;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 24, 25, "SESSION_SETUP request")?;
+        use session_setup_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "SESSION_SETUP request")?;
         Ok(Self {
-            flags: b[2],
-            security_mode: b[3],
-            capabilities: le32(b, 4),
-            channel: le32(b, 8),
-            previous_session_id: le64(b, 16),
-            security_buffer: security_buffer(message, le16(b, 12), le16(b, 14))?,
+            flags: get(b, f::FLAGS),
+            security_mode: get(b, f::SECURITY_MODE),
+            capabilities: get(b, f::CAPABILITIES),
+            channel: get(b, f::CHANNEL),
+            previous_session_id: get(b, f::PREVIOUS_SESSION_ID),
+            security_buffer: security_buffer(
+                message,
+                get(b, f::SECURITY_BUFFER_OFFSET),
+                get(b, f::SECURITY_BUFFER_LENGTH),
+            )?,
         })
     }
 
     fn body_len(&self) -> usize {
-        24 + self.security_buffer.len()
+        session_setup_request::FIXED + self.security_buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use session_setup_request as f;
         let len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
-        out.extend_from_slice(&25u16.to_le_bytes());
-        out.push(self.flags);
-        out.push(self.security_mode);
-        out.extend_from_slice(&self.capabilities.to_le_bytes());
-        out.extend_from_slice(&self.channel.to_le_bytes());
-        out.extend_from_slice(&88u16.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&self.previous_session_id.to_le_bytes());
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::SECURITY_MODE, self.security_mode);
+        put(b, f::CAPABILITIES, self.capabilities);
+        put(b, f::CHANNEL, self.channel);
+        put(b, f::SECURITY_BUFFER_OFFSET, (header::LEN + f::FIXED) as u16);
+        put(b, f::SECURITY_BUFFER_LENGTH, len);
+        put(b, f::PREVIOUS_SESSION_ID, self.previous_session_id);
         out.extend_from_slice(self.security_buffer);
         Ok(())
     }
@@ -84,20 +114,24 @@ impl<'a> Message<'a> for SessionSetupResponse<'a> {
     const COMMAND: Command = Command::SESSION_SETUP;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 8, 9, "SESSION_SETUP response")?;
-        Ok(Self { session_flags: le16(b, 2), security_buffer: security_buffer(message, le16(b, 4), le16(b, 6))? })
+        use session_setup_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "SESSION_SETUP response")?;
+        let (off, len) = (get(b, f::SECURITY_BUFFER_OFFSET), get(b, f::SECURITY_BUFFER_LENGTH));
+        Ok(Self { session_flags: get(b, f::SESSION_FLAGS), security_buffer: security_buffer(message, off, len)? })
     }
 
     fn body_len(&self) -> usize {
-        8 + self.security_buffer.len()
+        session_setup_response::FIXED + self.security_buffer.len()
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use session_setup_response as f;
         let len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
-        out.extend_from_slice(&9u16.to_le_bytes());
-        out.extend_from_slice(&self.session_flags.to_le_bytes());
-        out.extend_from_slice(&72u16.to_le_bytes()); // where the token is or would be, as Windows sends it
-        out.extend_from_slice(&len.to_le_bytes());
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::SESSION_FLAGS, self.session_flags);
+        // Where the token is or would be, as Windows sends it.
+        put(b, f::SECURITY_BUFFER_OFFSET, (header::LEN + f::FIXED) as u16);
+        put(b, f::SECURITY_BUFFER_LENGTH, len);
         out.extend_from_slice(self.security_buffer);
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! extension (2.2.9.1): a context offset and count, ten reserved bytes, the path, then the tree
 //! connect contexts (8-byte aligned, laid out like negotiate contexts).
 
-use crate::body::{buffer, fit16, fit32, fixed, le16, le32, pad8, put_utf16, utf16, utf16_len};
+use crate::body::{buffer, fit16, fit32, fixed, fixed_part, get, pad8, put, put_utf16, utf16, utf16_len, zeroed};
 use crate::header;
 use crate::negotiate::{contexts_len, read_contexts, write_contexts};
 use crate::{Command, Message, WireError};
@@ -67,8 +67,39 @@ pub struct TreeConnectRequest {
     pub contexts: Vec<TreeConnectContext>,
 }
 
-const FIXED: usize = 8;
-const EXTENSION: usize = 16;
+/// TREE_CONNECT request fields (2.2.9), from the body's start; the path follows, or the
+/// request extension when EXTENSION_PRESENT is set.
+mod tree_connect_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const STRUCTURE_SIZE: u16 = 9;
+    pub const FLAGS: Field = 2..4;
+    pub const PATH_OFFSET: Field = 4..6;
+    pub const PATH_LENGTH: Field = 6..8;
+}
+
+/// TREE_CONNECT_REQUEST_EXTENSION fields (2.2.9.1), from its start (Reserved 6..16 stays
+/// zero); the path follows.
+mod extension {
+    use crate::body::Field;
+    pub const LEN: usize = 16;
+    pub const CONTEXT_OFFSET: Field = 0..4;
+    pub const CONTEXT_COUNT: Field = 4..6;
+}
+
+/// TREE_CONNECT response fields (2.2.10); Reserved 3..4 stays zero.
+mod tree_connect_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 16;
+    pub const STRUCTURE_SIZE: u16 = 16;
+    pub const SHARE_TYPE: Field = 2..3;
+    pub const SHARE_FLAGS: Field = 4..8;
+    pub const CAPABILITIES: Field = 8..12;
+    pub const MAXIMAL_ACCESS: Field = 12..16;
+}
+
+const FIXED: usize = tree_connect_request::FIXED;
+const EXTENSION: usize = extension::LEN;
 
 impl TreeConnectRequest {
     fn extended(&self) -> bool {
@@ -85,16 +116,18 @@ impl Message<'_> for TreeConnectRequest {
     const COMMAND: Command = Command::TREE_CONNECT;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, FIXED, 9, "TREE_CONNECT request")?;
-        let (off, len) = (usize::from(le16(b, 4)), usize::from(le16(b, 6)));
-        let path = utf16(buffer(message, off, len, header::LEN, "Path")?, "Path")?;
-        let flags = le16(b, 2);
+        use tree_connect_request as f;
+        let b = fixed(message, FIXED, f::STRUCTURE_SIZE, "TREE_CONNECT request")?;
+        let (off, len): (u16, u16) = (get(b, f::PATH_OFFSET), get(b, f::PATH_LENGTH));
+        let path = utf16(buffer(message, usize::from(off), usize::from(len), header::LEN, "Path")?, "Path")?;
+        let flags: u16 = get(b, f::FLAGS);
         let mut list = Vec::new();
         if flags & flags::EXTENSION_PRESENT != 0 {
             let ext = message
                 .get(header::LEN + FIXED..header::LEN + FIXED + EXTENSION)
                 .ok_or(WireError::OutOfBounds { field: "TreeConnectRequestExtension" })?;
-            let (ctx_off, count) = (le32(ext, 0) as usize, le16(ext, 4));
+            let (ctx_off, count) =
+                (get::<u32>(ext, extension::CONTEXT_OFFSET) as usize, get(ext, extension::CONTEXT_COUNT));
             let raw = if count == 0 {
                 &[][..]
             } else {
@@ -122,24 +155,26 @@ impl Message<'_> for TreeConnectRequest {
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let start = out.len() - header::LEN;
         let path_len = fit16(utf16_len(&self.path), "PathLength")?;
-        let path_off: u16 = if self.extended() { 88 } else { 72 };
-        out.extend_from_slice(&9u16.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&path_off.to_le_bytes());
-        out.extend_from_slice(&path_len.to_le_bytes());
+        let path_off = header::LEN + FIXED + if self.extended() { EXTENSION } else { 0 };
+        use tree_connect_request as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::FLAGS, self.flags);
+        put(b, f::PATH_OFFSET, path_off as u16);
+        put(b, f::PATH_LENGTH, path_len);
         if !self.extended() {
             put_utf16(out, &self.path);
             return Ok(());
         }
         let ext_at = out.len();
-        out.extend_from_slice(&[0; EXTENSION]);
+        zeroed(out, EXTENSION);
         put_utf16(out, &self.path);
         if !self.contexts.is_empty() {
             pad8(out, start);
             let ctx_off = fit32(out.len() - start, "TreeConnectContextOffset")?;
-            out[ext_at..ext_at + 4].copy_from_slice(&ctx_off.to_le_bytes());
             let count = fit16(self.contexts.len(), "TreeConnectContextCount")?;
-            out[ext_at + 4..ext_at + 6].copy_from_slice(&count.to_le_bytes());
+            let ext = &mut out[ext_at..ext_at + EXTENSION];
+            put(ext, extension::CONTEXT_OFFSET, ctx_off);
+            put(ext, extension::CONTEXT_COUNT, count);
             write_contexts(out, start, &self.contexts)?;
         }
         Ok(())
@@ -163,21 +198,27 @@ impl Message<'_> for TreeConnectResponse {
     const COMMAND: Command = Command::TREE_CONNECT;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 16, 16, "TREE_CONNECT response")?;
-        Ok(Self { share_type: b[2], share_flags: le32(b, 4), capabilities: le32(b, 8), maximal_access: le32(b, 12) })
+        use tree_connect_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "TREE_CONNECT response")?;
+        Ok(Self {
+            share_type: get(b, f::SHARE_TYPE),
+            share_flags: get(b, f::SHARE_FLAGS),
+            capabilities: get(b, f::CAPABILITIES),
+            maximal_access: get(b, f::MAXIMAL_ACCESS),
+        })
     }
 
     fn body_len(&self) -> usize {
-        16
+        tree_connect_response::FIXED
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.push(self.share_type);
-        out.push(0);
-        out.extend_from_slice(&self.share_flags.to_le_bytes());
-        out.extend_from_slice(&self.capabilities.to_le_bytes());
-        out.extend_from_slice(&self.maximal_access.to_le_bytes());
+        use tree_connect_response as f;
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::SHARE_TYPE, self.share_type);
+        put(b, f::SHARE_FLAGS, self.share_flags);
+        put(b, f::CAPABILITIES, self.capabilities);
+        put(b, f::MAXIMAL_ACCESS, self.maximal_access);
         Ok(())
     }
 }
