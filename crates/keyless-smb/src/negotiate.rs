@@ -2,7 +2,7 @@
 //! (2.2.3.1): preauth integrity, encryption, compression, netname, transport, RDMA transform,
 //! signing. Contexts start 8-byte aligned; offsets count from the start of the SMB2 header.
 
-use crate::body::{buffer, bytes16, fit16, fit32, fixed, le16, le32, le64, pad8, put_utf16, utf16_len};
+use crate::body::{Field, buffer, fit16, fit32, fixed, fixed_part, get, pad8, put, put_utf16, utf16_len, zeroed};
 use crate::header;
 use crate::{Command, Dialect, Message, WireError};
 
@@ -52,6 +52,71 @@ pub mod security_mode {
     pub const SIGNING_REQUIRED: u16 = 0x0002;
 }
 
+/// NEGOTIATE request fields (2.2.3), from the body's start; the dialects follow, then (3.1.1)
+/// the contexts. ClientStartTime 28..36 (before 3.1.1) stays zero.
+mod negotiate_request {
+    use crate::body::Field;
+    pub const FIXED: usize = 36;
+    pub const STRUCTURE_SIZE: u16 = 36;
+    pub const DIALECT_COUNT: Field = 2..4;
+    pub const SECURITY_MODE: Field = 4..6;
+    pub const CAPABILITIES: Field = 8..12;
+    pub const CLIENT_GUID: Field = 12..28;
+    pub const CONTEXT_OFFSET: Field = 28..32;
+    pub const CONTEXT_COUNT: Field = 32..34;
+}
+
+/// NEGOTIATE response fields (2.2.4); the security buffer follows, then (3.1.1) the contexts.
+mod negotiate_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 64;
+    pub const STRUCTURE_SIZE: u16 = 65;
+    pub const SECURITY_MODE: Field = 2..4;
+    pub const DIALECT: Field = 4..6;
+    pub const CONTEXT_COUNT: Field = 6..8;
+    pub const SERVER_GUID: Field = 8..24;
+    pub const CAPABILITIES: Field = 24..28;
+    pub const MAX_TRANSACT_SIZE: Field = 28..32;
+    pub const MAX_READ_SIZE: Field = 32..36;
+    pub const MAX_WRITE_SIZE: Field = 36..40;
+    pub const SYSTEM_TIME: Field = 40..48;
+    pub const SERVER_START_TIME: Field = 48..56;
+    pub const SECURITY_BUFFER_OFFSET: Field = 56..58;
+    pub const SECURITY_BUFFER_LENGTH: Field = 58..60;
+    pub const CONTEXT_OFFSET: Field = 60..64;
+}
+
+/// NEGOTIATE_CONTEXT fields (2.2.3.1), from its start (Reserved 4..8 stays zero); the data
+/// follows.
+mod context_header {
+    use crate::body::Field;
+    pub const LEN: usize = 8;
+    pub const CONTEXT_TYPE: Field = 0..2;
+    pub const DATA_LENGTH: Field = 2..4;
+}
+
+/// A count of 16-bit ids first, as id lists and the capabilities below begin.
+const ID_COUNT: Field = 0..2;
+
+/// PREAUTH_INTEGRITY_CAPABILITIES (2.2.3.1.1): counts, then the ids and the salt.
+mod preauth {
+    use crate::body::Field;
+    pub const FIXED: usize = 4;
+    pub const SALT_LENGTH: Field = 2..4;
+}
+
+/// COMPRESSION_CAPABILITIES (2.2.3.1.3): count, Padding 2..4, Flags, then the ids.
+mod compression {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const FLAGS: Field = 4..8;
+}
+
+/// RDMA_TRANSFORM_CAPABILITIES (2.2.3.1.6): count, Reserved 2..8, then the ids.
+mod rdma {
+    pub const FIXED: usize = 8;
+}
+
 /// One negotiate context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NegotiateContext {
@@ -64,9 +129,10 @@ pub struct NegotiateContext {
 impl NegotiateContext {
     /// Preauth integrity with SHA-512 and a salt.
     pub fn preauth_sha512(salt: &[u8]) -> Self {
-        let mut d = Vec::with_capacity(6 + salt.len());
-        d.extend_from_slice(&1u16.to_le_bytes());
-        d.extend_from_slice(&u16::try_from(salt.len()).unwrap_or(0).to_le_bytes());
+        let mut d = Vec::with_capacity(preauth::FIXED + 2 + salt.len());
+        let head = zeroed(&mut d, preauth::FIXED);
+        put(head, ID_COUNT, 1u16);
+        put(head, preauth::SALT_LENGTH, u16::try_from(salt.len()).unwrap_or(0));
         d.extend_from_slice(&context::SHA512.to_le_bytes());
         d.extend_from_slice(salt);
         Self { kind: context::PREAUTH_INTEGRITY, data: d }
@@ -90,9 +156,10 @@ impl NegotiateContext {
 
     /// Compression capabilities (2.2.3.1.3): flags (1: chained) and algorithms.
     pub fn compression(flags: u32, algorithms: &[u16]) -> Self {
-        let mut d = u16::try_from(algorithms.len()).unwrap_or(0).to_le_bytes().to_vec();
-        d.extend_from_slice(&[0; 2]);
-        d.extend_from_slice(&flags.to_le_bytes());
+        let mut d = Vec::with_capacity(compression::FIXED + 2 * algorithms.len());
+        let head = zeroed(&mut d, compression::FIXED);
+        put(head, ID_COUNT, u16::try_from(algorithms.len()).unwrap_or(0));
+        put(head, compression::FLAGS, flags);
         for a in algorithms {
             d.extend_from_slice(&a.to_le_bytes());
         }
@@ -106,8 +173,8 @@ impl NegotiateContext {
 
     /// RDMA transform capabilities (2.2.3.1.6): transform ids (1: encryption, 2: signing).
     pub fn rdma_transform(ids: &[u16]) -> Self {
-        let mut d = u16::try_from(ids.len()).unwrap_or(0).to_le_bytes().to_vec();
-        d.extend_from_slice(&[0; 6]);
+        let mut d = Vec::with_capacity(rdma::FIXED + 2 * ids.len());
+        put(zeroed(&mut d, rdma::FIXED), ID_COUNT, u16::try_from(ids.len()).unwrap_or(0));
         for id in ids {
             d.extend_from_slice(&id.to_le_bytes());
         }
@@ -121,10 +188,12 @@ impl NegotiateContext {
 /// [`WireError::OutOfBounds`] when the counts say more than the data holds.
 pub fn parse_preauth(data: &[u8]) -> Result<(Vec<u16>, &[u8]), WireError> {
     let field = "PREAUTH_INTEGRITY_CAPABILITIES";
-    let head = data.get(..4).ok_or(WireError::OutOfBounds { field })?;
-    let (count, salt_len) = (usize::from(le16(head, 0)), usize::from(le16(head, 2)));
-    let ids = data.get(4..4 + 2 * count).ok_or(WireError::OutOfBounds { field })?;
-    let salt = data.get(4 + 2 * count..4 + 2 * count + salt_len).ok_or(WireError::OutOfBounds { field })?;
+    let head = data.get(..preauth::FIXED).ok_or(WireError::OutOfBounds { field })?;
+    let count = usize::from(get::<u16>(head, ID_COUNT));
+    let salt_len = usize::from(get::<u16>(head, preauth::SALT_LENGTH));
+    let ids_end = preauth::FIXED + 2 * count;
+    let ids = data.get(preauth::FIXED..ids_end).ok_or(WireError::OutOfBounds { field })?;
+    let salt = data.get(ids_end..ids_end + salt_len).ok_or(WireError::OutOfBounds { field })?;
     Ok((ids.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect(), salt))
 }
 
@@ -134,10 +203,8 @@ pub fn parse_preauth(data: &[u8]) -> Result<(Vec<u16>, &[u8]), WireError> {
 /// [`WireError::OutOfBounds`] when the count says more than the data holds.
 pub fn parse_compression(data: &[u8]) -> Result<(u32, Vec<u16>), WireError> {
     let field = "COMPRESSION_CAPABILITIES";
-    let head = data.get(..8).ok_or(WireError::OutOfBounds { field })?;
-    let mut list = le16(head, 0).to_le_bytes().to_vec();
-    list.extend_from_slice(data.get(8..).unwrap_or(&[]));
-    Ok((le32(head, 4), parse_id_list(&list, field)?))
+    let head = data.get(..compression::FIXED).ok_or(WireError::OutOfBounds { field })?;
+    Ok((get(head, compression::FLAGS), ids_after(head, &data[compression::FIXED..], field)?))
 }
 
 /// RDMA transform capabilities data: the transform ids.
@@ -146,10 +213,15 @@ pub fn parse_compression(data: &[u8]) -> Result<(u32, Vec<u16>), WireError> {
 /// [`WireError::OutOfBounds`] when the count says more than the data holds.
 pub fn parse_rdma_transform(data: &[u8]) -> Result<Vec<u16>, WireError> {
     let field = "RDMA_TRANSFORM_CAPABILITIES";
-    let head = data.get(..8).ok_or(WireError::OutOfBounds { field })?;
-    let mut list = le16(head, 0).to_le_bytes().to_vec();
-    list.extend_from_slice(&data[8..]);
-    parse_id_list(&list, field)
+    let head = data.get(..rdma::FIXED).ok_or(WireError::OutOfBounds { field })?;
+    ids_after(head, &data[rdma::FIXED..], field)
+}
+
+/// The ids `head`'s count says follow in `ids`.
+fn ids_after(head: &[u8], ids: &[u8], field: &'static str) -> Result<Vec<u16>, WireError> {
+    let count = usize::from(get::<u16>(head, ID_COUNT));
+    let ids = ids.get(..2 * count).ok_or(WireError::OutOfBounds { field })?;
+    Ok(ids.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
 }
 
 /// The ids of an id-list context (encryption, signing): count, then 16-bit ids.
@@ -157,10 +229,8 @@ pub fn parse_rdma_transform(data: &[u8]) -> Result<Vec<u16>, WireError> {
 /// # Errors
 /// [`WireError::OutOfBounds`] when the count says more than the data holds.
 pub fn parse_id_list(data: &[u8], field: &'static str) -> Result<Vec<u16>, WireError> {
-    let count =
-        usize::from(data.first_chunk::<2>().map(|c| u16::from_le_bytes(*c)).ok_or(WireError::OutOfBounds { field })?);
-    let ids = data.get(2..2 + 2 * count).ok_or(WireError::OutOfBounds { field })?;
-    Ok(ids.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
+    let head = data.get(..ID_COUNT.end).ok_or(WireError::OutOfBounds { field })?;
+    ids_after(head, &data[ID_COUNT.end..], field)
 }
 
 /// Iterates over a negotiate context list: `(ContextType, Data)`, each checked.
@@ -173,11 +243,13 @@ pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[
         }
         left -= 1;
         let item = (|| {
-            let head = rest.first_chunk::<8>().ok_or(WireError::OutOfBounds { field: "NegotiateContext" })?;
-            let (kind, len) = (le16(head, 0), usize::from(le16(head, 2)));
-            let data = rest.get(8..8 + len).ok_or(WireError::OutOfBounds { field: "NegotiateContext Data" })?;
+            use context_header as h;
+            let head = rest.get(..h::LEN).ok_or(WireError::OutOfBounds { field: "NegotiateContext" })?;
+            let (kind, len) = (get(head, h::CONTEXT_TYPE), usize::from(get::<u16>(head, h::DATA_LENGTH)));
+            let data =
+                rest.get(h::LEN..h::LEN + len).ok_or(WireError::OutOfBounds { field: "NegotiateContext Data" })?;
             // The next context starts at the next 8-byte boundary (the last one needs no padding).
-            let next = (8 + len).next_multiple_of(8).min(rest.len());
+            let next = (h::LEN + len).next_multiple_of(8).min(rest.len());
             rest = &rest[next..];
             Ok((kind, data))
         })();
@@ -211,7 +283,7 @@ pub(crate) fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
         if i > 0 {
             end = end.next_multiple_of(8);
         }
-        end += 8 + c.data.len();
+        end += context_header::LEN + c.data.len();
     }
     end - at
 }
@@ -222,9 +294,10 @@ pub(crate) fn write_contexts(out: &mut Vec<u8>, start: usize, list: &[NegotiateC
         if i > 0 {
             pad8(out, start);
         }
-        out.extend_from_slice(&c.kind.to_le_bytes());
-        out.extend_from_slice(&fit16(c.data.len(), "NegotiateContext DataLength")?.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+        let len = fit16(c.data.len(), "NegotiateContext DataLength")?;
+        let head = zeroed(out, context_header::LEN);
+        put(head, context_header::CONTEXT_TYPE, c.kind);
+        put(head, context_header::DATA_LENGTH, len);
         out.extend_from_slice(&c.data);
     }
     Ok(())
@@ -251,7 +324,7 @@ impl NegotiateRequest {
     }
 
     fn contexts_at(&self) -> usize {
-        (header::LEN + 36 + 2 * self.dialects.len()).next_multiple_of(8)
+        (header::LEN + negotiate_request::FIXED + 2 * self.dialects.len()).next_multiple_of(8)
     }
 }
 
@@ -259,23 +332,25 @@ impl Message<'_> for NegotiateRequest {
     const COMMAND: Command = Command::NEGOTIATE;
 
     fn parse(message: &[u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 36, 36, "NEGOTIATE request")?;
-        let n = usize::from(le16(b, 2));
-        let ids = buffer(message, header::LEN + 36, 2 * n, 0, "Dialects")?;
+        use negotiate_request as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "NEGOTIATE request")?;
+        let n = usize::from(get::<u16>(b, f::DIALECT_COUNT));
+        let ids = buffer(message, header::LEN + f::FIXED, 2 * n, 0, "Dialects")?;
         let dialects: Vec<Dialect> = ids.chunks_exact(2).map(|c| Dialect(u16::from_le_bytes([c[0], c[1]]))).collect();
-        let count = if dialects.contains(&Dialect::SMB_311) { le16(b, 32) } else { 0 };
-        let list = context_list(message, le32(b, 28) as usize, count, header::LEN + 36 + 2 * n)?;
+        let count = if dialects.contains(&Dialect::SMB_311) { get(b, f::CONTEXT_COUNT) } else { 0 };
+        let offset = get::<u32>(b, f::CONTEXT_OFFSET) as usize;
+        let list = context_list(message, offset, count, header::LEN + f::FIXED + 2 * n)?;
         Ok(Self {
-            security_mode: le16(b, 4),
-            capabilities: le32(b, 8),
-            client_guid: bytes16(b, 12),
+            security_mode: get(b, f::SECURITY_MODE),
+            capabilities: get(b, f::CAPABILITIES),
+            client_guid: get(b, f::CLIENT_GUID),
             dialects,
             contexts: read_contexts(list, count)?,
         })
     }
 
     fn body_len(&self) -> usize {
-        let fixed = 36 + 2 * self.dialects.len();
+        let fixed = negotiate_request::FIXED + 2 * self.dialects.len();
         if self.with_contexts() {
             let at = self.contexts_at();
             at - header::LEN + contexts_len(at, &self.contexts)
@@ -285,19 +360,25 @@ impl Message<'_> for NegotiateRequest {
     }
 
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        use negotiate_request as f;
         let start = out.len() - header::LEN;
-        out.extend_from_slice(&36u16.to_le_bytes());
-        out.extend_from_slice(&fit16(self.dialects.len(), "DialectCount")?.to_le_bytes());
-        out.extend_from_slice(&self.security_mode.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.capabilities.to_le_bytes());
-        out.extend_from_slice(&self.client_guid);
-        if self.with_contexts() {
-            out.extend_from_slice(&fit32(self.contexts_at(), "NegotiateContextOffset")?.to_le_bytes());
-            out.extend_from_slice(&fit16(self.contexts.len(), "NegotiateContextCount")?.to_le_bytes());
-            out.extend_from_slice(&[0; 2]);
+        let count = fit16(self.dialects.len(), "DialectCount")?;
+        let contexts = if self.with_contexts() {
+            Some((
+                fit32(self.contexts_at(), "NegotiateContextOffset")?,
+                fit16(self.contexts.len(), "NegotiateContextCount")?,
+            ))
         } else {
-            out.extend_from_slice(&[0; 8]); // ClientStartTime
+            None
+        };
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::DIALECT_COUNT, count);
+        put(b, f::SECURITY_MODE, self.security_mode);
+        put(b, f::CAPABILITIES, self.capabilities);
+        put(b, f::CLIENT_GUID, self.client_guid);
+        if let Some((offset, count)) = contexts {
+            put(b, f::CONTEXT_OFFSET, offset);
+            put(b, f::CONTEXT_COUNT, count);
         }
         for d in &self.dialects {
             out.extend_from_slice(&d.0.to_le_bytes());
@@ -338,7 +419,7 @@ pub struct NegotiateResponse<'a> {
 }
 
 /// Where the security buffer of a response starts (right after the fixed body).
-const RESPONSE_BUFFER_AT: usize = header::LEN + 64;
+const RESPONSE_BUFFER_AT: usize = header::LEN + negotiate_response::FIXED;
 
 /// The algorithms a NEGOTIATE response settles for the connection (MS-SMB2 3.2.5.2), as ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,23 +470,24 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
     const COMMAND: Command = Command::NEGOTIATE;
 
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 64, 65, "NEGOTIATE response")?;
-        let security_buffer =
-            buffer(message, usize::from(le16(b, 56)), usize::from(le16(b, 58)), header::LEN, "SecurityBuffer")?;
-        let dialect = Dialect(le16(b, 4));
+        use negotiate_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "NEGOTIATE response")?;
+        let (off, len): (u16, u16) = (get(b, f::SECURITY_BUFFER_OFFSET), get(b, f::SECURITY_BUFFER_LENGTH));
+        let security_buffer = buffer(message, usize::from(off), usize::from(len), header::LEN, "SecurityBuffer")?;
+        let dialect = Dialect(get(b, f::DIALECT));
         // Contexts exist only in 3.1.1 responses; other dialects reuse the fields as Reserved.
-        let count = if dialect == Dialect::SMB_311 { le16(b, 6) } else { 0 };
-        let list = context_list(message, le32(b, 60) as usize, count, RESPONSE_BUFFER_AT)?;
+        let count = if dialect == Dialect::SMB_311 { get(b, f::CONTEXT_COUNT) } else { 0 };
+        let list = context_list(message, get::<u32>(b, f::CONTEXT_OFFSET) as usize, count, RESPONSE_BUFFER_AT)?;
         Ok(Self {
-            security_mode: le16(b, 2),
+            security_mode: get(b, f::SECURITY_MODE),
             dialect,
-            server_guid: bytes16(b, 8),
-            capabilities: le32(b, 24),
-            max_transact_size: le32(b, 28),
-            max_read_size: le32(b, 32),
-            max_write_size: le32(b, 36),
-            system_time: le64(b, 40),
-            server_start_time: le64(b, 48),
+            server_guid: get(b, f::SERVER_GUID),
+            capabilities: get(b, f::CAPABILITIES),
+            max_transact_size: get(b, f::MAX_TRANSACT_SIZE),
+            max_read_size: get(b, f::MAX_READ_SIZE),
+            max_write_size: get(b, f::MAX_WRITE_SIZE),
+            system_time: get(b, f::SYSTEM_TIME),
+            server_start_time: get(b, f::SERVER_START_TIME),
             security_buffer,
             contexts: read_contexts(list, count)?,
         })
@@ -429,20 +511,23 @@ impl<'a> Message<'a> for NegotiateResponse<'a> {
         }
         let sec_len = fit16(self.security_buffer.len(), "SecurityBufferLength")?;
         let ctx_at = (RESPONSE_BUFFER_AT + self.security_buffer.len()).next_multiple_of(8);
-        out.extend_from_slice(&65u16.to_le_bytes());
-        out.extend_from_slice(&self.security_mode.to_le_bytes());
-        out.extend_from_slice(&self.dialect.0.to_le_bytes());
-        out.extend_from_slice(&fit16(self.contexts.len(), "NegotiateContextCount")?.to_le_bytes());
-        out.extend_from_slice(&self.server_guid);
-        for v in [self.capabilities, self.max_transact_size, self.max_read_size, self.max_write_size] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&self.system_time.to_le_bytes());
-        out.extend_from_slice(&self.server_start_time.to_le_bytes());
-        out.extend_from_slice(&(RESPONSE_BUFFER_AT as u16).to_le_bytes());
-        out.extend_from_slice(&sec_len.to_le_bytes());
+        use negotiate_response as f;
+        let count = fit16(self.contexts.len(), "NegotiateContextCount")?;
         let ctx_off = if with_contexts { fit32(ctx_at, "NegotiateContextOffset")? } else { 0 };
-        out.extend_from_slice(&ctx_off.to_le_bytes());
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::SECURITY_MODE, self.security_mode);
+        put(b, f::DIALECT, self.dialect.0);
+        put(b, f::CONTEXT_COUNT, count);
+        put(b, f::SERVER_GUID, self.server_guid);
+        put(b, f::CAPABILITIES, self.capabilities);
+        put(b, f::MAX_TRANSACT_SIZE, self.max_transact_size);
+        put(b, f::MAX_READ_SIZE, self.max_read_size);
+        put(b, f::MAX_WRITE_SIZE, self.max_write_size);
+        put(b, f::SYSTEM_TIME, self.system_time);
+        put(b, f::SERVER_START_TIME, self.server_start_time);
+        put(b, f::SECURITY_BUFFER_OFFSET, RESPONSE_BUFFER_AT as u16);
+        put(b, f::SECURITY_BUFFER_LENGTH, sec_len);
+        put(b, f::CONTEXT_OFFSET, ctx_off);
         out.extend_from_slice(self.security_buffer);
         if with_contexts {
             pad8(out, start);
