@@ -128,12 +128,6 @@ pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(x)
 }
 
-pub(crate) fn bytes16(b: &[u8], at: usize) -> [u8; 16] {
-    let mut x = [0u8; 16];
-    x.copy_from_slice(&b[at..at + 16]);
-    x
-}
-
 /// The buffer an (offset, length) pair of a message points to; offsets count from the start of
 /// the SMB2 header, so a non-empty buffer never starts inside the header or the fixed body.
 pub(crate) fn buffer<'a>(

@@ -4,7 +4,7 @@
 //! LZ77 family may follow).
 
 use crate::WireError;
-use crate::body::{bytes16, le16, le32, le64, need};
+use crate::body::{get, need, put, zeroed};
 
 /// ProtocolId of an encrypted message.
 pub const TRANSFORM_PROTOCOL_ID: [u8; 4] = *b"\xfdSMB";
@@ -15,6 +15,51 @@ pub const TRANSFORM_LEN: usize = 52;
 
 /// Flags/EncryptionAlgorithm: encrypted (3.1.1) / AES-128-CCM (3.0.x), both 0x0001.
 pub const TRANSFORM_FLAG_ENCRYPTED: u16 = 0x0001;
+
+/// TRANSFORM_HEADER fields (2.2.41), from its start; Reserved 40..42 stays zero.
+mod transform_header {
+    use crate::body::Field;
+    pub const PROTOCOL_ID: Field = 0..4;
+    pub const SIGNATURE: Field = 4..20;
+    pub const NONCE: Field = 20..36;
+    pub const ORIGINAL_MESSAGE_SIZE: Field = 36..40;
+    pub const FLAGS: Field = 42..44;
+    pub const SESSION_ID: Field = 44..52;
+}
+
+/// COMPRESSION_TRANSFORM_HEADER fields (2.2.42.1 unchained, 2.2.42.2 chained), from its start.
+mod compression_header {
+    use crate::body::Field;
+    pub const PROTOCOL_ID: Field = 0..4;
+    pub const ORIGINAL_SIZE: Field = 4..8;
+    /// Unchained: the algorithm, Flags and Offset; the prefix follows at 16.
+    pub const UNCHAINED_LEN: usize = 16;
+    pub const ALGORITHM: Field = 8..10;
+    pub const FLAGS: Field = 10..12;
+    pub const OFFSET: Field = 12..16;
+    /// Chained: the payload headers start at 8.
+    pub const CHAINED_LEN: usize = 8;
+}
+
+/// SMB2_COMPRESSION_CHAINED_PAYLOAD_HEADER fields (2.2.42.2.1), from its start; an LZ
+/// payload's OriginalPayloadSize (4 bytes) starts its data.
+mod payload_header {
+    use crate::body::Field;
+    pub const LEN: usize = 8;
+    pub const ALGORITHM: Field = 0..2;
+    pub const FLAGS: Field = 2..4;
+    pub const LENGTH: Field = 4..8;
+    /// Counted from the payload's data (LZ algorithms only).
+    pub const ORIGINAL_PAYLOAD_SIZE: Field = 0..4;
+}
+
+/// Pattern_V1 payload fields (2.2.42.2.2); Reserved 1..4 stays zero.
+mod pattern_v1 {
+    use crate::body::Field;
+    pub const LEN: usize = 8;
+    pub const PATTERN: Field = 0..1;
+    pub const REPETITIONS: Field = 4..8;
+}
 
 /// An SMB2 TRANSFORM_HEADER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,32 +102,35 @@ impl TransformHeader {
             need: TRANSFORM_LEN,
             got: head.len(),
         })?;
-        if h[..4] != TRANSFORM_PROTOCOL_ID {
-            return Err(WireError::BadProtocolId { got: [h[0], h[1], h[2], h[3]] });
+        use transform_header as f;
+        let id: [u8; 4] = get(h, f::PROTOCOL_ID);
+        if id != TRANSFORM_PROTOCOL_ID {
+            return Err(WireError::BadProtocolId { got: id });
         }
         Ok(Self {
-            signature: bytes16(h, 4),
-            nonce: bytes16(h, 20),
-            original_message_size: le32(h, 36),
-            flags: le16(h, 42),
-            session_id: le64(h, 44),
+            signature: get(h, f::SIGNATURE),
+            nonce: get(h, f::NONCE),
+            original_message_size: get(h, f::ORIGINAL_MESSAGE_SIZE),
+            flags: get(h, f::FLAGS),
+            session_id: get(h, f::SESSION_ID),
         })
     }
 
     /// Appends the 52 bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&TRANSFORM_PROTOCOL_ID);
-        out.extend_from_slice(&self.signature);
-        out.extend_from_slice(&self.nonce);
-        out.extend_from_slice(&self.original_message_size.to_le_bytes());
-        out.extend_from_slice(&[0; 2]);
-        out.extend_from_slice(&self.flags.to_le_bytes());
-        out.extend_from_slice(&self.session_id.to_le_bytes());
+        use transform_header as f;
+        let h = zeroed(out, TRANSFORM_LEN);
+        put(h, f::PROTOCOL_ID, TRANSFORM_PROTOCOL_ID);
+        put(h, f::SIGNATURE, self.signature);
+        put(h, f::NONCE, self.nonce);
+        put(h, f::ORIGINAL_MESSAGE_SIZE, self.original_message_size);
+        put(h, f::FLAGS, self.flags);
+        put(h, f::SESSION_ID, self.session_id);
     }
 
     /// The associated data the AEAD authenticates: the header from the Nonce on (32 bytes).
     pub fn aad(frame: &[u8]) -> Option<&[u8]> {
-        frame.get(20..TRANSFORM_LEN)
+        frame.get(transform_header::NONCE.start..TRANSFORM_LEN)
     }
 }
 
@@ -151,37 +199,41 @@ impl<'a> Compressed<'a> {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(frame: &'a [u8]) -> Result<Self, WireError> {
-        need(frame, 16, "COMPRESSION_TRANSFORM_HEADER")?;
-        if frame[..4] != COMPRESSION_PROTOCOL_ID {
-            return Err(WireError::BadProtocolId { got: [frame[0], frame[1], frame[2], frame[3]] });
+        use {compression_header as f, payload_header as p};
+        need(frame, f::UNCHAINED_LEN, "COMPRESSION_TRANSFORM_HEADER")?;
+        let id: [u8; 4] = get(frame, f::PROTOCOL_ID);
+        if id != COMPRESSION_PROTOCOL_ID {
+            return Err(WireError::BadProtocolId { got: id });
         }
-        let original_size = le32(frame, 4);
-        if le16(frame, 10) & COMPRESSION_FLAG_CHAINED == 0 {
-            let offset = le32(frame, 12) as usize;
-            let rest = &frame[16..];
+        let original_size = get(frame, f::ORIGINAL_SIZE);
+        if get::<u16>(frame, f::FLAGS) & COMPRESSION_FLAG_CHAINED == 0 {
+            let offset = get::<u32>(frame, f::OFFSET) as usize;
+            let rest = &frame[f::UNCHAINED_LEN..];
             if offset > rest.len() {
                 return Err(WireError::OutOfBounds { field: "COMPRESSION_TRANSFORM_HEADER Offset" });
             }
             let (prefix, compressed) = rest.split_at(offset);
-            return Ok(Self::Unchained { original_size, algorithm: le16(frame, 8), prefix, compressed });
+            return Ok(Self::Unchained { original_size, algorithm: get(frame, f::ALGORITHM), prefix, compressed });
         }
-        let mut rest = &frame[8..];
+        let mut rest = &frame[f::CHAINED_LEN..];
         let mut payloads = Vec::new();
         while !rest.is_empty() {
-            need(rest, 8, "SMB2_COMPRESSION_CHAINED_PAYLOAD_HEADER")?;
-            let (algorithm, flags, len) = (le16(rest, 0), le16(rest, 2), le32(rest, 4) as usize);
+            need(rest, p::LEN, "SMB2_COMPRESSION_CHAINED_PAYLOAD_HEADER")?;
+            let (algorithm, flags) = (get(rest, p::ALGORITHM), get(rest, p::FLAGS));
+            let len = get::<u32>(rest, p::LENGTH) as usize;
             let body = rest
-                .get(8..)
+                .get(p::LEN..)
                 .and_then(|b| b.get(..len))
                 .ok_or(WireError::OutOfBounds { field: "chained payload Length" })?;
             let (original_payload_size, data) = if has_original_size(algorithm) {
-                need(body, 4, "OriginalPayloadSize")?;
-                (Some(le32(body, 0)), &body[4..])
+                let at = p::ORIGINAL_PAYLOAD_SIZE;
+                need(body, at.end, "OriginalPayloadSize")?;
+                (Some(get(body, at.clone())), &body[at.end..])
             } else {
                 (None, body)
             };
             payloads.push(ChainedPayload { algorithm, flags, original_payload_size, data });
-            rest = &rest[8 + len..];
+            rest = &rest[p::LEN + len..];
         }
         Ok(Self::Chained { original_size, payloads })
     }
@@ -193,28 +245,34 @@ impl<'a> Compressed<'a> {
     /// algorithm has none (or none where it has one).
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let fit = |n: usize| u32::try_from(n).map_err(|_| WireError::BadValue { field: "compressed length" });
-        out.extend_from_slice(&COMPRESSION_PROTOCOL_ID);
+        use compression_header as f;
         match self {
             Self::Unchained { original_size, algorithm, prefix, compressed } => {
-                out.extend_from_slice(&original_size.to_le_bytes());
-                out.extend_from_slice(&algorithm.to_le_bytes());
-                out.extend_from_slice(&0u16.to_le_bytes());
-                out.extend_from_slice(&fit(prefix.len())?.to_le_bytes());
+                let offset = fit(prefix.len())?;
+                let h = zeroed(out, f::UNCHAINED_LEN);
+                put(h, f::PROTOCOL_ID, COMPRESSION_PROTOCOL_ID);
+                put(h, f::ORIGINAL_SIZE, *original_size);
+                put(h, f::ALGORITHM, *algorithm);
+                put(h, f::OFFSET, offset);
                 out.extend_from_slice(prefix);
                 out.extend_from_slice(compressed);
             }
             Self::Chained { original_size, payloads } => {
-                out.extend_from_slice(&original_size.to_le_bytes());
+                let h = zeroed(out, f::CHAINED_LEN);
+                put(h, f::PROTOCOL_ID, COMPRESSION_PROTOCOL_ID);
+                put(h, f::ORIGINAL_SIZE, *original_size);
                 for p in payloads {
                     if p.original_payload_size.is_some() != has_original_size(p.algorithm) {
                         return Err(WireError::BadValue { field: "OriginalPayloadSize" });
                     }
                     let extra = if p.original_payload_size.is_some() { 4 } else { 0 };
-                    out.extend_from_slice(&p.algorithm.to_le_bytes());
-                    out.extend_from_slice(&p.flags.to_le_bytes());
-                    out.extend_from_slice(&fit(p.data.len() + extra)?.to_le_bytes());
+                    let len = fit(p.data.len() + extra)?;
+                    let ph = zeroed(out, payload_header::LEN);
+                    put(ph, payload_header::ALGORITHM, p.algorithm);
+                    put(ph, payload_header::FLAGS, p.flags);
+                    put(ph, payload_header::LENGTH, len);
                     if let Some(size) = p.original_payload_size {
-                        out.extend_from_slice(&size.to_le_bytes());
+                        put(zeroed(out, 4), payload_header::ORIGINAL_PAYLOAD_SIZE, size);
                     }
                     out.extend_from_slice(p.data);
                 }
@@ -243,12 +301,12 @@ impl<'a> Compressed<'a> {
             match p.algorithm {
                 algorithm::NONE => out.extend_from_slice(p.data),
                 algorithm::PATTERN_V1 => {
-                    need(p.data, 8, "Pattern_V1 payload")?;
-                    let n = le32(p.data, 4) as usize;
+                    need(p.data, pattern_v1::LEN, "Pattern_V1 payload")?;
+                    let n = get::<u32>(p.data, pattern_v1::REPETITIONS) as usize;
                     if out.len().saturating_add(n) > want {
                         return Err(WireError::BadValue { field: "Pattern_V1 Repetitions" });
                     }
-                    out.resize(out.len() + n, p.data[0]);
+                    out.resize(out.len() + n, get::<u8>(p.data, pattern_v1::PATTERN));
                 }
                 _ => return Err(WireError::BadValue { field: "CompressionAlgorithm" }),
             }
