@@ -2,7 +2,7 @@
 //! contexts (2.2.2.1) and the symbolic link error data (2.2.2.2.1) a client follows.
 
 use crate::WireError;
-use crate::body::{buffer, fit16, fit32, fixed, le16, le32, pad8, put_utf16, utf16, utf16_len};
+use crate::body::{buffer, fit16, fit32, fixed, fixed_part, get, pad8, put, put_utf16, utf16, utf16_len, zeroed};
 use crate::header::{self, HeaderFields};
 
 /// ErrorId values of error contexts (2.2.2.1).
@@ -45,21 +45,58 @@ pub struct ErrorContext<'a> {
     pub data: &'a [u8],
 }
 
+/// ERROR response fields (2.2.2), from the body's start (Reserved 3..4 stays zero); the
+/// ErrorData follows (one zero byte when empty).
+mod error_response {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const STRUCTURE_SIZE: u16 = 9;
+    pub const CONTEXT_COUNT: Field = 2..3;
+    pub const BYTE_COUNT: Field = 4..8;
+}
+
+/// ERROR_CONTEXT fields (2.2.2.1), from its start; the data follows.
+mod error_context {
+    use crate::body::Field;
+    pub const LEN: usize = 8;
+    pub const DATA_LENGTH: Field = 0..4;
+    pub const ERROR_ID: Field = 4..8;
+}
+
+/// Symbolic link error response fields (2.2.2.2.1), from the ErrorData's start; the path
+/// buffer follows, the name offsets counting from its start.
+mod symlink {
+    use crate::body::Field;
+    pub const FIXED: usize = 28;
+    pub const SYMLINK_LENGTH: Field = 0..4;
+    pub const SYMLINK_ERROR_TAG: Field = 4..8;
+    pub const REPARSE_TAG: Field = 8..12;
+    pub const REPARSE_DATA_LENGTH: Field = 12..14;
+    pub const UNPARSED_PATH_LENGTH: Field = 14..16;
+    pub const SUBSTITUTE_NAME_OFFSET: Field = 16..18;
+    pub const SUBSTITUTE_NAME_LENGTH: Field = 18..20;
+    pub const PRINT_NAME_OFFSET: Field = 20..22;
+    pub const PRINT_NAME_LENGTH: Field = 22..24;
+    pub const FLAGS: Field = 24..28;
+}
+
 impl<'a> ErrorResponse<'a> {
     /// Decodes an error body.
     ///
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        let b = fixed(message, 8, 9, "ERROR response")?;
-        let count = le32(b, 4) as usize;
-        let error_data = buffer(message, header::LEN + 8, count, header::LEN + 8, "ERROR ByteCount")?;
-        Ok(Self { context_count: b[2], error_data })
+        use error_response as f;
+        let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "ERROR response")?;
+        let count = get::<u32>(b, f::BYTE_COUNT) as usize;
+        let at = header::LEN + f::FIXED;
+        let error_data = buffer(message, at, count, at, "ERROR ByteCount")?;
+        Ok(Self { context_count: get(b, f::CONTEXT_COUNT), error_data })
     }
 
     /// Bytes the body takes.
     pub fn body_len(&self) -> usize {
-        8 + self.error_data.len().max(1)
+        error_response::FIXED + self.error_data.len().max(1)
     }
 
     /// Appends header (as given: the failed command's) and body.
@@ -68,11 +105,11 @@ impl<'a> ErrorResponse<'a> {
     /// [`WireError::BadValue`] for error data over 4 GiB.
     pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) -> Result<(), WireError> {
         let len = fit32(self.error_data.len(), "ERROR ByteCount")?;
+        use error_response as f;
         header.encode(out);
-        out.extend_from_slice(&9u16.to_le_bytes());
-        out.push(self.context_count);
-        out.push(0);
-        out.extend_from_slice(&len.to_le_bytes());
+        let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
+        put(b, f::CONTEXT_COUNT, self.context_count);
+        put(b, f::BYTE_COUNT, len);
         out.extend_from_slice(self.error_data);
         if len == 0 {
             out.push(0);
@@ -90,11 +127,12 @@ impl<'a> ErrorResponse<'a> {
             }
             left -= 1;
             let ctx = (|| {
-                let head = rest.get(..8)?;
-                let len = le32(head, 0) as usize;
-                let data = rest.get(8..8usize.checked_add(len)?)?;
-                let error_id = le32(head, 4);
-                rest = rest.get((8 + len).next_multiple_of(8)..).unwrap_or(&[]);
+                use error_context as c;
+                let head = rest.get(..c::LEN)?;
+                let len = get::<u32>(head, c::DATA_LENGTH) as usize;
+                let data = rest.get(c::LEN..c::LEN.checked_add(len)?)?;
+                let error_id = get(head, c::ERROR_ID);
+                rest = rest.get((c::LEN + len).next_multiple_of(8)..).unwrap_or(&[]);
                 Some(ErrorContext { error_id, data })
             })();
             if ctx.is_none() {
@@ -115,8 +153,10 @@ pub fn encode_error_contexts(contexts: &[ErrorContext<'_>], out: &mut Vec<u8>) -
         if i > 0 {
             pad8(out, start);
         }
-        out.extend_from_slice(&fit32(c.data.len(), "ErrorDataLength")?.to_le_bytes());
-        out.extend_from_slice(&c.error_id.to_le_bytes());
+        let len = fit32(c.data.len(), "ErrorDataLength")?;
+        let head = zeroed(out, error_context::LEN);
+        put(head, error_context::DATA_LENGTH, len);
+        put(head, error_context::ERROR_ID, c.error_id);
         out.extend_from_slice(c.data);
     }
     Ok(())
@@ -146,21 +186,25 @@ impl SymlinkError {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(data: &[u8]) -> Result<Self, WireError> {
-        if data.len() < 28 {
-            return Err(WireError::Truncated { structure: "symbolic link error", need: 28, got: data.len() });
+        use symlink as f;
+        if data.len() < f::FIXED {
+            return Err(WireError::Truncated { structure: "symbolic link error", need: f::FIXED, got: data.len() });
         }
-        if le32(data, 4) != SYMLINK_TAG || le32(data, 8) != REPARSE_TAG_SYMLINK {
+        if get::<u32>(data, f::SYMLINK_ERROR_TAG) != SYMLINK_TAG
+            || get::<u32>(data, f::REPARSE_TAG) != REPARSE_TAG_SYMLINK
+        {
             return Err(WireError::BadValue { field: "SymLinkErrorTag" });
         }
-        let path_buffer = &data[28..];
-        let name = |off: usize, field| {
-            utf16(buffer(path_buffer, usize::from(le16(data, off)), usize::from(le16(data, off + 2)), 0, field)?, field)
+        let path_buffer = &data[f::FIXED..];
+        let name = |off, len, field| {
+            let (off, len): (u16, u16) = (get(data, off), get(data, len));
+            utf16(buffer(path_buffer, usize::from(off), usize::from(len), 0, field)?, field)
         };
         Ok(Self {
-            unparsed_path_length: le16(data, 14),
-            substitute_name: name(16, "SubstituteName")?,
-            print_name: name(20, "PrintName")?,
-            flags: le32(data, 24),
+            unparsed_path_length: get(data, f::UNPARSED_PATH_LENGTH),
+            substitute_name: name(f::SUBSTITUTE_NAME_OFFSET, f::SUBSTITUTE_NAME_LENGTH, "SubstituteName")?,
+            print_name: name(f::PRINT_NAME_OFFSET, f::PRINT_NAME_LENGTH, "PrintName")?,
+            flags: get(data, f::FLAGS),
         })
     }
 
@@ -170,17 +214,23 @@ impl SymlinkError {
     /// [`WireError::BadValue`] for names too long for their fields.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         let (sub, print) = (utf16_len(&self.substitute_name), utf16_len(&self.print_name));
-        let reparse_len = fit16(12 + sub + print, "ReparseDataLength")?;
-        out.extend_from_slice(&fit32(24 + sub + print, "SymLinkLength")?.to_le_bytes());
-        out.extend_from_slice(&SYMLINK_TAG.to_le_bytes());
-        out.extend_from_slice(&REPARSE_TAG_SYMLINK.to_le_bytes());
-        out.extend_from_slice(&reparse_len.to_le_bytes());
-        out.extend_from_slice(&self.unparsed_path_length.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&fit16(sub, "SubstituteNameLength")?.to_le_bytes());
-        out.extend_from_slice(&fit16(sub, "PrintNameOffset")?.to_le_bytes());
-        out.extend_from_slice(&fit16(print, "PrintNameLength")?.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
+        use symlink as f;
+        // SymLinkLength counts from SymLinkErrorTag; ReparseDataLength from after itself and
+        // UnparsedPathLength's pair (MS-FSCC 2.1.2.4).
+        let symlink_len = fit32(f::FIXED - f::SYMLINK_ERROR_TAG.start + sub + print, "SymLinkLength")?;
+        let reparse_len = fit16(f::FIXED - f::SUBSTITUTE_NAME_OFFSET.start + sub + print, "ReparseDataLength")?;
+        let (sub16, print16) = (fit16(sub, "SubstituteNameLength")?, fit16(print, "PrintNameLength")?);
+        let b = zeroed(out, f::FIXED);
+        put(b, f::SYMLINK_LENGTH, symlink_len);
+        put(b, f::SYMLINK_ERROR_TAG, SYMLINK_TAG);
+        put(b, f::REPARSE_TAG, REPARSE_TAG_SYMLINK);
+        put(b, f::REPARSE_DATA_LENGTH, reparse_len);
+        put(b, f::UNPARSED_PATH_LENGTH, self.unparsed_path_length);
+        // SubstituteNameOffset 0: the substitute name comes first in the path buffer.
+        put(b, f::SUBSTITUTE_NAME_LENGTH, sub16);
+        put(b, f::PRINT_NAME_OFFSET, sub16);
+        put(b, f::PRINT_NAME_LENGTH, print16);
+        put(b, f::FLAGS, self.flags);
         put_utf16(out, &self.substitute_name);
         put_utf16(out, &self.print_name);
         Ok(())
