@@ -34,6 +34,9 @@ pub(crate) const fn field<T>(at: usize) -> Field {
     at..at + size_of::<T>()
 }
 
+/// NextEntryOffset, the first field of every entry of a chained list.
+pub(crate) const NEXT_ENTRY_OFFSET: Field = 0..4;
+
 /// StructureSize, the first field of every body.
 pub(crate) const STRUCTURE_SIZE: Field = 0..2;
 
@@ -103,29 +106,6 @@ pub(crate) fn zeroed(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
     let start = out.len();
     out.resize(start + len, 0);
     &mut out[start..]
-}
-
-// The readers below index slices whose length the caller checked (with `fixed` or a `get`).
-
-#[inline]
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    let mut x = [0u8; 2];
-    x.copy_from_slice(&b[at..at + 2]);
-    u16::from_le_bytes(x)
-}
-
-#[inline]
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(x)
-}
-
-#[inline]
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
 }
 
 /// The buffer an (offset, length) pair of a message points to; offsets count from the start of
@@ -203,7 +183,7 @@ pub(crate) fn chained<'a>(
         if cur.len() < min {
             return Some(Err(WireError::Truncated { structure: field, need: min, got: cur.len() }));
         }
-        let next = le32(cur, 0) as usize;
+        let next = get::<u32>(cur, NEXT_ENTRY_OFFSET) as usize;
         if next == 0 {
             return Some(Ok(cur));
         }
@@ -228,7 +208,7 @@ pub(crate) fn write_chained<T>(
         if let Some(p) = prev {
             pad8(out, p);
             let next = fit32(out.len() - p, "NextEntryOffset")?;
-            out[p..p + 4].copy_from_slice(&next.to_le_bytes());
+            put(&mut out[p..], NEXT_ENTRY_OFFSET, next);
         }
         prev = Some(out.len());
         write(item, out)?;

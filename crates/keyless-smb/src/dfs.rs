@@ -5,7 +5,7 @@
 //! response.
 
 use crate::WireError;
-use crate::body::{le16, le32, need, put_utf16, utf16};
+use crate::body::{get, need, put, put_utf16, utf16, zeroed};
 
 /// ReferralHeaderFlags (2.2.4).
 pub mod header_flags {
@@ -28,6 +28,52 @@ pub mod entry_flags {
 /// ServerType (2.2.5.2): the entry's target is a root target.
 pub const SERVER_TYPE_ROOT: u16 = 0x0001;
 
+/// REQ_GET_DFS_REFERRAL (2.2.2) and REQ_GET_DFS_REFERRAL_EX (2.2.3) fields, from the input's
+/// start: the plain form's name follows MaxReferralLevel, the EX form's RequestData its length.
+mod request {
+    use crate::body::Field;
+    pub const MAX_LEVEL: Field = 0..2;
+    pub const EX_FIXED: usize = 8;
+    pub const EX_FLAGS: Field = 2..4;
+    pub const EX_DATA_LENGTH: Field = 4..8;
+}
+
+/// RESP_GET_DFS_REFERRAL fields (2.2.4); the entries follow.
+mod response {
+    use crate::body::Field;
+    pub const FIXED: usize = 8;
+    pub const PATH_CONSUMED: Field = 0..2;
+    pub const NUMBER_OF_REFERRALS: Field = 2..4;
+    pub const FLAGS: Field = 4..8;
+}
+
+/// DFS_REFERRAL_V1..V4 fields (2.2.5), from the entry's start: the common head, then each
+/// version's own; string offsets count from the entry's start.
+mod entry {
+    use crate::body::Field;
+    pub const HEAD: usize = 8;
+    pub const VERSION: Field = 0..2;
+    pub const SIZE: Field = 2..4;
+    pub const SERVER_TYPE: Field = 4..6;
+    pub const FLAGS: Field = 6..8;
+    /// Version 1: ShareName follows the head.
+    pub const V1_SHARE_NAME_AT: usize = 8;
+    /// Version 2 (Proximity 8..12 stays zero).
+    pub const V2_TTL: Field = 12..16;
+    pub const V2_DFS_PATH: Field = 16..18;
+    pub const V2_ALTERNATE_PATH: Field = 18..20;
+    pub const V2_NETWORK_ADDRESS: Field = 20..22;
+    /// Versions 3 and 4 (ServiceSiteGuid 18..34 stays zero).
+    pub const TTL: Field = 8..12;
+    pub const DFS_PATH: Field = 12..14;
+    pub const ALTERNATE_PATH: Field = 14..16;
+    pub const NETWORK_ADDRESS: Field = 16..18;
+    /// Versions 3 and 4 with NAME_LIST_REFERRAL (TTL as above).
+    pub const SPECIAL_NAME: Field = 12..14;
+    pub const NUMBER_OF_EXPANDED_NAMES: Field = 14..16;
+    pub const EXPANDED_NAME: Field = 16..18;
+}
+
 /// REQ_GET_DFS_REFERRAL (2.2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferralRequest {
@@ -41,7 +87,7 @@ impl ReferralRequest {
     /// The IOCTL input.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + 2 * self.path.len());
-        out.extend_from_slice(&self.max_level.to_le_bytes());
+        put(zeroed(&mut out, request::MAX_LEVEL.end), request::MAX_LEVEL, self.max_level);
         put_utf16(&mut out, &self.path);
         out.extend_from_slice(&[0, 0]);
         out
@@ -53,7 +99,8 @@ impl ReferralRequest {
     /// A [`WireError`] for a short input, a name without its terminator or not UTF-16.
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
         need(b, 4, "REQ_GET_DFS_REFERRAL")?;
-        Ok(Self { max_level: le16(b, 0), path: terminated(&b[2..], "RequestFileName")?.0 })
+        let name = &b[request::MAX_LEVEL.end..];
+        Ok(Self { max_level: get(b, request::MAX_LEVEL), path: terminated(name, "RequestFileName")?.0 })
     }
 }
 
@@ -79,11 +126,12 @@ impl ReferralRequestEx {
         if let Some(site) = &self.site {
             put_counted(&mut data, site, "SiteNameLength")?;
         }
-        let mut out = Vec::with_capacity(8 + data.len());
-        out.extend_from_slice(&self.max_level.to_le_bytes());
-        out.extend_from_slice(&u16::from(self.site.is_some()).to_le_bytes());
         let len = u32::try_from(data.len()).map_err(|_| WireError::BadValue { field: "RequestDataLength" })?;
-        out.extend_from_slice(&len.to_le_bytes());
+        let mut out = Vec::with_capacity(request::EX_FIXED + data.len());
+        let head = zeroed(&mut out, request::EX_FIXED);
+        put(head, request::MAX_LEVEL, self.max_level);
+        put(head, request::EX_FLAGS, u16::from(self.site.is_some()));
+        put(head, request::EX_DATA_LENGTH, len);
         out.extend_from_slice(&data);
         Ok(out)
     }
@@ -93,15 +141,15 @@ impl ReferralRequestEx {
     /// # Errors
     /// A [`WireError`] for lengths that leave the input or names that are not UTF-16.
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
-        need(b, 8, "REQ_GET_DFS_REFERRAL_EX")?;
-        let flags = le16(b, 2);
+        need(b, request::EX_FIXED, "REQ_GET_DFS_REFERRAL_EX")?;
+        let flags: u16 = get(b, request::EX_FLAGS);
         let data = b
-            .get(8..)
-            .and_then(|d| d.get(..le32(b, 4) as usize))
+            .get(request::EX_FIXED..)
+            .and_then(|d| d.get(..get::<u32>(b, request::EX_DATA_LENGTH) as usize))
             .ok_or(WireError::OutOfBounds { field: "RequestDataLength" })?;
         let (path, rest) = counted(data, "RequestFileName")?;
         let site = if flags & 1 != 0 { Some(counted(rest, "SiteName")?.0) } else { None };
-        Ok(Self { max_level: le16(b, 0), path, site })
+        Ok(Self { max_level: get(b, request::MAX_LEVEL), path, site })
     }
 }
 
@@ -115,7 +163,7 @@ fn put_counted(out: &mut Vec<u8>, s: &str, field: &'static str) -> Result<(), Wi
 /// A 16-bit byte count, then that many bytes of UTF-16.
 fn counted<'a>(b: &'a [u8], field: &'static str) -> Result<(String, &'a [u8]), WireError> {
     need(b, 2, field)?;
-    let len = usize::from(le16(b, 0));
+    let len = usize::from(get::<u16>(b, 0..2));
     let raw = b.get(2..2 + len).ok_or(WireError::OutOfBounds { field })?;
     Ok((utf16(raw, field)?, &b[2 + len..]))
 }
@@ -193,20 +241,22 @@ impl ReferralResponse {
     /// unknown version or whose Size is below its fixed part, an offset out of the response,
     /// a string without its terminator.
     pub fn parse(b: &[u8]) -> Result<Self, WireError> {
-        need(b, 8, "RESP_GET_DFS_REFERRAL")?;
-        let count = usize::from(le16(b, 2));
-        let mut entries = Vec::with_capacity(count.min(b.len() / 8));
-        let mut at = 8;
+        need(b, response::FIXED, "RESP_GET_DFS_REFERRAL")?;
+        let count = usize::from(get::<u16>(b, response::NUMBER_OF_REFERRALS));
+        let mut entries = Vec::with_capacity(count.min(b.len() / entry::HEAD));
+        let mut at = response::FIXED;
         for _ in 0..count {
             let e = b.get(at..).ok_or(WireError::OutOfBounds { field: "NumberOfReferrals" })?;
-            need(e, 8, "DFS_REFERRAL entry")?;
-            let (version, size, flags) = (le16(e, 0), usize::from(le16(e, 2)), le16(e, 6));
+            need(e, entry::HEAD, "DFS_REFERRAL entry")?;
+            let (version, flags): (u16, u16) = (get(e, entry::VERSION), get(e, entry::FLAGS));
+            let size = usize::from(get::<u16>(e, entry::SIZE));
             let fixed =
                 fixed_size(version, flags).ok_or(WireError::BadValue { field: "DFS_REFERRAL VersionNumber" })?;
             if size < fixed {
                 return Err(WireError::BadValue { field: "DFS_REFERRAL Size" });
             }
             need(e, size, "DFS_REFERRAL entry")?;
+            let offset_at = |f| get::<u16>(e, f);
             let string = |offset: u16, field: &'static str| -> Result<String, WireError> {
                 let from = e.get(usize::from(offset)..).ok_or(WireError::OutOfBounds { field })?;
                 if usize::from(offset) < fixed {
@@ -216,43 +266,49 @@ impl ReferralResponse {
             };
             let (ttl, target) = match version {
                 1 => {
-                    let (address, _) = terminated(&e[8..size], "DFS_REFERRAL ShareName")?;
+                    let (address, _) = terminated(&e[entry::V1_SHARE_NAME_AT..size], "DFS_REFERRAL ShareName")?;
                     (0, Target::Path { dfs_path: String::new(), alternate_path: String::new(), address })
                 }
                 2 => (
-                    le32(e, 12),
+                    get(e, entry::V2_TTL),
                     Target::Path {
-                        dfs_path: string(le16(e, 16), "DFS_REFERRAL DFSPathOffset")?,
-                        alternate_path: string(le16(e, 18), "DFS_REFERRAL DFSAlternatePathOffset")?,
-                        address: string(le16(e, 20), "DFS_REFERRAL NetworkAddressOffset")?,
+                        dfs_path: string(offset_at(entry::V2_DFS_PATH), "DFS_REFERRAL DFSPathOffset")?,
+                        alternate_path: string(
+                            offset_at(entry::V2_ALTERNATE_PATH),
+                            "DFS_REFERRAL DFSAlternatePathOffset",
+                        )?,
+                        address: string(offset_at(entry::V2_NETWORK_ADDRESS), "DFS_REFERRAL NetworkAddressOffset")?,
                     },
                 ),
                 _ if flags & entry_flags::NAME_LIST_REFERRAL != 0 => {
-                    let special_name = string(le16(e, 12), "DFS_REFERRAL SpecialNameOffset")?;
+                    let special_name = string(offset_at(entry::SPECIAL_NAME), "DFS_REFERRAL SpecialNameOffset")?;
                     let mut expanded = Vec::new();
-                    let mut offset = usize::from(le16(e, 16));
-                    for _ in 0..le16(e, 14) {
+                    let mut offset = usize::from(offset_at(entry::EXPANDED_NAME));
+                    for _ in 0..offset_at(entry::NUMBER_OF_EXPANDED_NAMES) {
                         let off = u16::try_from(offset)
                             .map_err(|_| WireError::OutOfBounds { field: "DFS_REFERRAL ExpandedNameOffset" })?;
                         let name = string(off, "DFS_REFERRAL ExpandedNameOffset")?;
                         offset += 2 * name.encode_utf16().count() + 2;
                         expanded.push(name);
                     }
-                    (le32(e, 8), Target::NameList { special_name, expanded })
+                    (get(e, entry::TTL), Target::NameList { special_name, expanded })
                 }
                 _ => (
-                    le32(e, 8),
+                    get(e, entry::TTL),
                     Target::Path {
-                        dfs_path: string(le16(e, 12), "DFS_REFERRAL DFSPathOffset")?,
-                        alternate_path: string(le16(e, 14), "DFS_REFERRAL DFSAlternatePathOffset")?,
-                        address: string(le16(e, 16), "DFS_REFERRAL NetworkAddressOffset")?,
+                        dfs_path: string(offset_at(entry::DFS_PATH), "DFS_REFERRAL DFSPathOffset")?,
+                        alternate_path: string(
+                            offset_at(entry::ALTERNATE_PATH),
+                            "DFS_REFERRAL DFSAlternatePathOffset",
+                        )?,
+                        address: string(offset_at(entry::NETWORK_ADDRESS), "DFS_REFERRAL NetworkAddressOffset")?,
                     },
                 ),
             };
-            entries.push(Referral { version, server_type: le16(e, 4), flags, ttl, target });
+            entries.push(Referral { version, server_type: get(e, entry::SERVER_TYPE), flags, ttl, target });
             at += size;
         }
-        Ok(Self { path_consumed: le16(b, 0), flags: le32(b, 4), entries })
+        Ok(Self { path_consumed: get(b, response::PATH_CONSUMED), flags: get(b, response::FLAGS), entries })
     }
 
     /// Encodes the response as a server would: the entries, then every string after the last
@@ -286,54 +342,57 @@ impl ReferralResponse {
             });
         }
         let mut out = Vec::new();
-        out.extend_from_slice(&self.path_consumed.to_le_bytes());
-        out.extend_from_slice(&count.to_le_bytes());
-        out.extend_from_slice(&self.flags.to_le_bytes());
+        let head = zeroed(&mut out, response::FIXED);
+        put(head, response::PATH_CONSUMED, self.path_consumed);
+        put(head, response::NUMBER_OF_REFERRALS, count);
+        put(head, response::FLAGS, self.flags);
         let mut strings: Vec<u8> = Vec::new();
-        let strings_at = 8 + sizes.iter().sum::<usize>();
-        let mut entry_at = 8;
+        let strings_at = response::FIXED + sizes.iter().sum::<usize>();
+        let mut entry_at = response::FIXED;
         for (r, size) in self.entries.iter().zip(&sizes) {
-            let mut put = |s: &str| -> Result<u16, WireError> {
+            let mut string = |s: &str| -> Result<u16, WireError> {
                 let offset = strings_at + strings.len() - entry_at;
                 put_utf16(&mut strings, s);
                 strings.extend_from_slice(&[0, 0]);
                 u16::try_from(offset).map_err(|_| WireError::BadValue { field: "DFS_REFERRAL offset" })
             };
             let size16 = u16::try_from(*size).map_err(|_| WireError::BadValue { field: "DFS_REFERRAL Size" })?;
-            for v in [r.version, size16, r.server_type, r.flags] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+            let fixed = if r.version == 1 { entry::HEAD } else { *size };
+            let e = zeroed(&mut out, fixed);
+            put(e, entry::VERSION, r.version);
+            put(e, entry::SIZE, size16);
+            put(e, entry::SERVER_TYPE, r.server_type);
+            put(e, entry::FLAGS, r.flags);
             match (&r.target, r.version) {
-                (Target::Path { address, .. }, 1) => {
-                    put_utf16(&mut out, address);
-                    out.extend_from_slice(&[0, 0]);
-                }
+                (Target::Path { .. }, 1) => {} // the name follows the head, below
                 (Target::Path { dfs_path, alternate_path, address }, 2) => {
-                    out.extend_from_slice(&0u32.to_le_bytes()); // Proximity
-                    out.extend_from_slice(&r.ttl.to_le_bytes());
-                    for s in [dfs_path, alternate_path, address] {
-                        out.extend_from_slice(&put(s)?.to_le_bytes());
-                    }
+                    put(e, entry::V2_TTL, r.ttl);
+                    put(e, entry::V2_DFS_PATH, string(dfs_path)?);
+                    put(e, entry::V2_ALTERNATE_PATH, string(alternate_path)?);
+                    put(e, entry::V2_NETWORK_ADDRESS, string(address)?);
                 }
                 (Target::Path { dfs_path, alternate_path, address }, _) => {
-                    out.extend_from_slice(&r.ttl.to_le_bytes());
-                    for s in [dfs_path, alternate_path, address] {
-                        out.extend_from_slice(&put(s)?.to_le_bytes());
-                    }
-                    out.extend_from_slice(&[0; 16]); // ServiceSiteGuid
+                    put(e, entry::TTL, r.ttl);
+                    put(e, entry::DFS_PATH, string(dfs_path)?);
+                    put(e, entry::ALTERNATE_PATH, string(alternate_path)?);
+                    put(e, entry::NETWORK_ADDRESS, string(address)?);
                 }
                 (Target::NameList { special_name, expanded }, _) => {
-                    out.extend_from_slice(&r.ttl.to_le_bytes());
-                    out.extend_from_slice(&put(special_name)?.to_le_bytes());
+                    put(e, entry::TTL, r.ttl);
+                    put(e, entry::SPECIAL_NAME, string(special_name)?);
                     let n = u16::try_from(expanded.len())
                         .map_err(|_| WireError::BadValue { field: "NumberOfExpandedNames" })?;
-                    out.extend_from_slice(&n.to_le_bytes());
-                    let first = if expanded.is_empty() { 0 } else { put(&expanded[0])? };
+                    put(e, entry::NUMBER_OF_EXPANDED_NAMES, n);
+                    let first = if expanded.is_empty() { 0 } else { string(&expanded[0])? };
                     for name in expanded.iter().skip(1) {
-                        put(name)?;
+                        string(name)?;
                     }
-                    out.extend_from_slice(&first.to_le_bytes());
+                    put(e, entry::EXPANDED_NAME, first);
                 }
+            }
+            if let (Target::Path { address, .. }, 1) = (&r.target, r.version) {
+                put_utf16(&mut out, address);
+                out.extend_from_slice(&[0, 0]);
             }
             entry_at += size;
         }

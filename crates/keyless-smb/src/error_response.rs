@@ -47,7 +47,7 @@ pub struct ErrorContext<'a> {
 
 /// ERROR response fields (2.2.2), from the body's start (Reserved 3..4 stays zero); the
 /// ErrorData follows (one zero byte when empty).
-mod error_response {
+mod error_body {
     use crate::body::Field;
     pub const FIXED: usize = 8;
     pub const STRUCTURE_SIZE: u16 = 9;
@@ -86,7 +86,7 @@ impl<'a> ErrorResponse<'a> {
     /// # Errors
     /// The [`WireError`] naming the field.
     pub fn parse(message: &'a [u8]) -> Result<Self, WireError> {
-        use error_response as f;
+        use error_body as f;
         let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "ERROR response")?;
         let count = get::<u32>(b, f::BYTE_COUNT) as usize;
         let at = header::LEN + f::FIXED;
@@ -96,7 +96,7 @@ impl<'a> ErrorResponse<'a> {
 
     /// Bytes the body takes.
     pub fn body_len(&self) -> usize {
-        error_response::FIXED + self.error_data.len().max(1)
+        error_body::FIXED + self.error_data.len().max(1)
     }
 
     /// Appends header (as given: the failed command's) and body.
@@ -105,7 +105,7 @@ impl<'a> ErrorResponse<'a> {
     /// [`WireError::BadValue`] for error data over 4 GiB.
     pub fn encode(&self, header: &HeaderFields, out: &mut Vec<u8>) -> Result<(), WireError> {
         let len = fit32(self.error_data.len(), "ERROR ByteCount")?;
-        use error_response as f;
+        use error_body as f;
         header.encode(out);
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
         put(b, f::CONTEXT_COUNT, self.context_count);

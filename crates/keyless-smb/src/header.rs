@@ -3,7 +3,7 @@
 //! encoding.
 
 use crate::WireError;
-use crate::body::{le16, le32, le64};
+use crate::body::{get, put};
 use crate::numbers::{Command, NtStatus};
 
 /// Header length.
@@ -82,7 +82,7 @@ impl<'a> Header<'a> {
         if raw[field::PROTOCOL_ID] != PROTOCOL_ID {
             return Err(WireError::BadProtocolId { got: [raw[0], raw[1], raw[2], raw[3]] });
         }
-        let size = le16(raw, field::STRUCTURE_SIZE.start);
+        let size: u16 = get(raw, field::STRUCTURE_SIZE);
         if size != 64 {
             return Err(WireError::BadStructureSize { structure: "SMB2 header", got: size });
         }
@@ -91,23 +91,23 @@ impl<'a> Header<'a> {
 
     /// CreditCharge.
     pub fn credit_charge(&self) -> u16 {
-        le16(self.raw, field::CREDIT_CHARGE.start)
+        get::<u16>(self.raw, field::CREDIT_CHARGE)
     }
     /// Status (responses) / ChannelSequence+Reserved (requests).
     pub fn status(&self) -> NtStatus {
-        NtStatus(le32(self.raw, field::STATUS.start))
+        NtStatus(get::<u32>(self.raw, field::STATUS))
     }
     /// Command.
     pub fn command(&self) -> Command {
-        Command(le16(self.raw, field::COMMAND.start))
+        Command(get::<u16>(self.raw, field::COMMAND))
     }
     /// CreditRequest / CreditResponse.
     pub fn credits(&self) -> u16 {
-        le16(self.raw, field::CREDITS.start)
+        get::<u16>(self.raw, field::CREDITS)
     }
     /// Flags.
     pub fn flags(&self) -> u32 {
-        le32(self.raw, field::FLAGS.start)
+        get::<u32>(self.raw, field::FLAGS)
     }
     /// Whether this is a response.
     pub fn is_response(&self) -> bool {
@@ -119,23 +119,23 @@ impl<'a> Header<'a> {
     }
     /// NextCommand: offset of the next message of a compound (0: last).
     pub fn next_command(&self) -> u32 {
-        le32(self.raw, field::NEXT_COMMAND.start)
+        get::<u32>(self.raw, field::NEXT_COMMAND)
     }
     /// MessageId.
     pub fn message_id(&self) -> u64 {
-        le64(self.raw, field::MESSAGE_ID.start)
+        get::<u64>(self.raw, field::MESSAGE_ID)
     }
     /// AsyncId (async form only).
     pub fn async_id(&self) -> Option<u64> {
-        self.is_async().then(|| le64(self.raw, field::ASYNC_OR_TREE.start))
+        self.is_async().then(|| get::<u64>(self.raw, field::ASYNC_OR_TREE))
     }
     /// TreeId (sync form only).
     pub fn tree_id(&self) -> Option<u32> {
-        (!self.is_async()).then(|| le32(self.raw, field::TREE_ID.start))
+        (!self.is_async()).then(|| get::<u32>(self.raw, field::TREE_ID))
     }
     /// SessionId.
     pub fn session_id(&self) -> u64 {
-        le64(self.raw, field::SESSION_ID.start)
+        get::<u64>(self.raw, field::SESSION_ID)
     }
     /// Signature.
     pub fn signature(&self) -> &'a [u8; 16] {
@@ -151,7 +151,7 @@ impl<'a> Header<'a> {
             flags: self.flags(),
             next_command: self.next_command(),
             message_id: self.message_id(),
-            async_or_tree: le64(self.raw, field::ASYNC_OR_TREE.start),
+            async_or_tree: get::<u64>(self.raw, field::ASYNC_OR_TREE),
             session_id: self.session_id(),
             signature: *self.signature(),
         }
@@ -206,18 +206,18 @@ impl HeaderFields {
 
     /// Writes the 64 bytes over `raw` (a message's header, rewritten before it is sent again).
     pub fn write(&self, raw: &mut [u8; LEN]) {
-        raw[field::PROTOCOL_ID].copy_from_slice(&PROTOCOL_ID);
-        raw[field::STRUCTURE_SIZE].copy_from_slice(&64u16.to_le_bytes());
-        raw[field::CREDIT_CHARGE].copy_from_slice(&self.credit_charge.to_le_bytes());
-        raw[field::STATUS].copy_from_slice(&self.status.0.to_le_bytes());
-        raw[field::COMMAND].copy_from_slice(&self.command.0.to_le_bytes());
-        raw[field::CREDITS].copy_from_slice(&self.credits.to_le_bytes());
-        raw[field::FLAGS].copy_from_slice(&self.flags.to_le_bytes());
-        raw[field::NEXT_COMMAND].copy_from_slice(&self.next_command.to_le_bytes());
-        raw[field::MESSAGE_ID].copy_from_slice(&self.message_id.to_le_bytes());
-        raw[field::ASYNC_OR_TREE].copy_from_slice(&self.async_or_tree.to_le_bytes());
-        raw[field::SESSION_ID].copy_from_slice(&self.session_id.to_le_bytes());
-        raw[field::SIGNATURE].copy_from_slice(&self.signature);
+        put(raw, field::PROTOCOL_ID, PROTOCOL_ID);
+        put(raw, field::STRUCTURE_SIZE, 64u16);
+        put(raw, field::CREDIT_CHARGE, self.credit_charge);
+        put(raw, field::STATUS, self.status.0);
+        put(raw, field::COMMAND, self.command.0);
+        put(raw, field::CREDITS, self.credits);
+        put(raw, field::FLAGS, self.flags);
+        put(raw, field::NEXT_COMMAND, self.next_command);
+        put(raw, field::MESSAGE_ID, self.message_id);
+        put(raw, field::ASYNC_OR_TREE, self.async_or_tree);
+        put(raw, field::SESSION_ID, self.session_id);
+        put(raw, field::SIGNATURE, self.signature);
     }
 
     /// The TreeId of a sync header.
