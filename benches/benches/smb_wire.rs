@@ -11,10 +11,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use keyless_smb::Message;
 use keyless_smb::compound::CompoundBuilder;
 use keyless_smb::control::CloseRequest;
-use keyless_smb::create::{CreateRequest, access, disposition};
+use keyless_smb::create::{CreateRequest, Disposition, access};
 use keyless_smb::header::{Header, HeaderFields, flags};
-use keyless_smb::info::{QueryInfoRequest, file_class, info_type};
-use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryResponse, class, entries};
+use keyless_smb::info::{InfoType, QueryInfoRequest, file_class};
+use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryResponse, entries};
 use keyless_smb::read_write::ReadResponse;
 use keyless_smb::{Command, NtStatus};
 use std::hint::black_box;
@@ -100,7 +100,7 @@ fn query_directory_60(c: &mut Criterion) {
         })
         .collect();
     let mut output = Vec::new();
-    DirectoryInfo::encode_all(&infos, class::ID_BOTH_DIRECTORY, &mut output).unwrap();
+    DirectoryInfo::encode_all(&infos, DirectoryClass::ID_BOTH_DIRECTORY, &mut output).unwrap();
     let msg = QueryDirectoryResponse { output: &output }.to_vec(&response_header(Command::QUERY_DIRECTORY, 9)).unwrap();
 
     // Both see the same 60 entries.
@@ -116,7 +116,7 @@ fn query_directory_60(c: &mut Criterion) {
         b.iter(|| {
             let r = QueryDirectoryResponse::parse(black_box(&msg)).unwrap();
             let mut total = 0u64;
-            for e in entries(r.output, class::ID_BOTH_DIRECTORY).unwrap() {
+            for e in entries(r.output, DirectoryClass::ID_BOTH_DIRECTORY).unwrap() {
                 let e = e.unwrap();
                 total += e.end_of_file() + e.file_name_utf16().len() as u64;
             }
@@ -139,12 +139,12 @@ fn compound_encode(c: &mut Criterion) {
         impersonation_level: 2,
         desired_access: access::READ_ATTRIBUTES | access::SYNCHRONIZE,
         share_access: 7,
-        create_disposition: disposition::OPEN,
+        create_disposition: Disposition::OPEN,
         name: "projects\\2026\\report.docx".into(),
         ..Default::default()
     };
     let query = QueryInfoRequest {
-        info_type: info_type::FILE,
+        info_type: InfoType::FILE,
         info_class: file_class::ALL,
         output_buffer_length: 4096,
         file_id: [0xff; 16],

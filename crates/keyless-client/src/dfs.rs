@@ -5,7 +5,7 @@
 use crate::client::Session;
 use crate::error::Error;
 use keyless_smb::dfs::{ReferralRequest, ReferralRequestEx, ReferralResponse, Target};
-use keyless_smb::ioctl::{IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ctl_code};
+use keyless_smb::ioctl::{CtlCode, IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse};
 use keyless_smb::{Dialect, Message, NtStatus, WireError};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -50,7 +50,7 @@ impl Session {
                 site: site.map(str::to_string),
             }
             .to_bytes()?;
-            match self.referral_ioctl(ctl_code::DFS_GET_REFERRALS_EX, &input).await {
+            match self.referral_ioctl(CtlCode::DFS_GET_REFERRALS_EX, &input).await {
                 Err(e)
                     if matches!(
                         e.status(),
@@ -63,11 +63,11 @@ impl Session {
             }
         }
         let input = ReferralRequest { max_level: MAX_REFERRAL_LEVEL, path: path.to_string() }.to_bytes();
-        self.referral_ioctl(ctl_code::DFS_GET_REFERRALS, &input).await
+        self.referral_ioctl(CtlCode::DFS_GET_REFERRALS, &input).await
     }
 
     /// One referral IOCTL on IPC$, asked again with more room when the answer did not fit.
-    async fn referral_ioctl(&self, code: u32, input: &[u8]) -> Result<ReferralResponse, Error> {
+    async fn referral_ioctl(&self, code: CtlCode, input: &[u8]) -> Result<ReferralResponse, Error> {
         let ipc = self.tree_connect("IPC$").await?;
         let mut answer = None;
         for max_output_response in REFERRAL_BYTES {

@@ -8,8 +8,8 @@ use crate::proto::{OpenSlot, Request, Target};
 use crate::tree::{Metadata, Tree};
 use keyless_smb::control::CloseRequest;
 use keyless_smb::info::{
-    FileBasicInformation, FileStandardInformation, QueryInfoRequest, QueryInfoResponse, end_of_file_info, file_class,
-    info_type,
+    FileBasicInformation, FileStandardInformation, InfoType, QueryInfoRequest, QueryInfoResponse, end_of_file_info,
+    file_class,
 };
 use keyless_smb::{Message, NtStatus};
 use std::future::Future;
@@ -56,7 +56,7 @@ impl FileInner {
 
     async fn metadata(&self) -> Result<(Metadata, bool), Error> {
         let req = QueryInfoRequest {
-            info_type: info_type::FILE,
+            info_type: InfoType::FILE,
             info_class: file_class::ALL,
             output_buffer_length: 4096,
             file_id: [0; 16],

@@ -8,8 +8,8 @@ use crate::tree::{Metadata, Tree};
 use futures_core::Stream;
 use keyless_smb::control::CloseRequest;
 use keyless_smb::control::file_attribute;
-use keyless_smb::create::{access, disposition, options};
-use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse, class, entries, flags};
+use keyless_smb::create::{Disposition, access, options};
+use keyless_smb::query_directory::{DirectoryClass, QueryDirectoryRequest, QueryDirectoryResponse, entries, flags};
 use keyless_smb::{Message, NtStatus};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -116,7 +116,7 @@ impl ListState {
         let session = self.tree.session().clone();
         let buffer = session.info().read_size.min(1 << 20) as u32;
         let mut query = QueryDirectoryRequest {
-            info_class: class::ID_BOTH_DIRECTORY,
+            info_class: DirectoryClass::ID_BOTH_DIRECTORY,
             flags: 0,
             file_index: 0,
             file_id: [0xff; 16],
@@ -131,7 +131,7 @@ impl ListState {
             None => {
                 // CREATE and the first QUERY_DIRECTORY in one round trip.
                 let want = access::READ_DATA | access::READ_ATTRIBUTES;
-                let create = self.tree.create_request(&self.path, want, disposition::OPEN, options::DIRECTORY_FILE);
+                let create = self.tree.create_request(&self.path, want, Disposition::OPEN, options::DIRECTORY_FILE);
                 let spec = OpenSpec {
                     path: create.name.clone(),
                     desired_access: create.desired_access,
@@ -169,7 +169,7 @@ impl ListState {
             return Ok(None); // an empty page: nothing more will come
         }
         let mut out = Vec::new();
-        for e in entries(body.output, class::ID_BOTH_DIRECTORY)? {
+        for e in entries(body.output, DirectoryClass::ID_BOTH_DIRECTORY)? {
             let e = e?;
             let name = e.file_name()?;
             if name != "." && name != ".." && self.seen.insert(name.clone()) {

@@ -11,7 +11,7 @@ use crate::tree::{Metadata, Opened, Tree};
 use keyless_krb::RandomSource;
 use keyless_net::OsRandom;
 use keyless_smb::create::{
-    CreateContext, DurableHandleV2, Lease, access, context_name, disposition, durable_flags, lease_state, oplock_level,
+    CreateContext, Disposition, DurableHandleV2, Lease, OplockLevel, access, context_name, durable_flags, lease_state,
     options,
 };
 use keyless_smb::header::HeaderFields;
@@ -169,7 +169,13 @@ fn local(doing: &'static str) -> impl Fn(std::io::Error) -> Error {
 /// Opens `path` for a transfer, asking for a durable handle (DH2Q) under a lease (durability
 /// needs handle caching) so the open survives a dropped connection. The server may grant
 /// neither: the open is then an ordinary one, opened again by name after a reconnection.
-pub(crate) async fn open_durable(tree: &Tree, path: &str, want: u32, disp: u32, write: bool) -> Result<Opened, Error> {
+pub(crate) async fn open_durable(
+    tree: &Tree,
+    path: &str,
+    want: u32,
+    disp: Disposition,
+    write: bool,
+) -> Result<Opened, Error> {
     let mut req = tree.create_request(path, want, disp, options::NON_DIRECTORY_FILE);
     if matches!(tree.session().info().negotiated.dialect, Dialect::SMB_202 | Dialect::SMB_21) {
         return tree.open_tracked(&req, true, None).await;
@@ -188,7 +194,7 @@ pub(crate) async fn open_durable(tree: &Tree, path: &str, want: u32, disp: u32, 
     let persistent = tree.continuously_available();
     let flags = if persistent { durable_flags::PERSISTENT } else { 0 };
     let dh2q = DurableHandleV2 { timeout: 0, flags, create_guid }.request_bytes();
-    req.oplock_level = oplock_level::LEASE;
+    req.oplock_level = OplockLevel::LEASE;
     req.contexts = vec![
         CreateContext::new(context_name::LEASE, &lease_bytes),
         CreateContext::new(context_name::DURABLE_HANDLE_V2, &dh2q),
@@ -323,7 +329,7 @@ impl Tree {
         progress: Option<Progress<'_>>,
     ) -> Result<u64, Error> {
         let want = access::READ_DATA | access::READ_ATTRIBUTES;
-        let h = open_durable(self, path, want, disposition::OPEN, false).await?;
+        let h = open_durable(self, path, want, Disposition::OPEN, false).await?;
         let size = h.attributes.end_of_file;
         let result = read_range(self, h.slot, 0, size, out, progress).await;
         let (read, _) = self.close_after(h.slot, result).await?;
@@ -374,7 +380,7 @@ impl Tree {
 
     async fn put_from(&self, path: &str, input: Source<'_>, progress: Option<Progress<'_>>) -> Result<u64, Error> {
         let want = access::WRITE_DATA | access::READ_ATTRIBUTES;
-        let h = open_durable(self, path, want, disposition::OVERWRITE_IF, true).await?;
+        let h = open_durable(self, path, want, Disposition::OVERWRITE_IF, true).await?;
         let result = write_from(self, h.slot, 0, input, progress).await;
         let (sent, attrs) = self.close_after(h.slot, result).await?;
         if attrs.end_of_file != sent {

@@ -8,10 +8,10 @@ use crate::file::File;
 use crate::proto::{OpenSlot, OpenSpec, Request, Slot, Target, TreeSlot};
 use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse, FileNotify, filter};
 use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseResponse, FileAttributes, TreeDisconnect};
-use keyless_smb::create::{CreateRequest, CreateResponse, access, disposition, options, share_access};
+use keyless_smb::create::{CreateRequest, CreateResponse, Disposition, access, options, share_access};
 use keyless_smb::info::{
-    FileBasicInformation, FileFsFullSizeInformation, FileRenameInformation, FileStandardInformation, QueryInfoRequest,
-    QueryInfoResponse, SetInfoRequest, end_of_file_info, file_class, fs_class, info_type,
+    FileBasicInformation, FileFsFullSizeInformation, FileRenameInformation, FileStandardInformation, InfoType,
+    QueryInfoRequest, QueryInfoResponse, SetInfoRequest, end_of_file_info, file_class, fs_class,
 };
 use keyless_smb::tree_connect::share_capabilities;
 use keyless_smb::{Message, NtStatus};
@@ -163,7 +163,7 @@ impl Tree {
         &self,
         path: &str,
         desired_access: u32,
-        disp: u32,
+        disp: Disposition,
         opts: u32,
     ) -> CreateRequest<'static> {
         CreateRequest {
@@ -206,7 +206,7 @@ impl Tree {
         &self,
         path: &str,
         desired_access: u32,
-        disp: u32,
+        disp: Disposition,
         opts: u32,
         reopen: bool,
     ) -> Result<Opened, Error> {
@@ -251,9 +251,9 @@ impl Tree {
     /// # Errors
     /// [`Error::Status`] with OBJECT_NAME_NOT_FOUND when it does not exist, and the like.
     pub async fn stat(&self, path: &str) -> Result<Metadata, Error> {
-        let create = self.create_request(path, access::READ_ATTRIBUTES, disposition::OPEN, 0);
+        let create = self.create_request(path, access::READ_ATTRIBUTES, Disposition::OPEN, 0);
         let query = QueryInfoRequest {
-            info_type: info_type::FILE,
+            info_type: InfoType::FILE,
             info_class: file_class::STANDARD,
             output_buffer_length: 24,
             file_id: [0xff; 16],
@@ -287,10 +287,10 @@ impl Tree {
             want |= access::WRITE_DATA | access::WRITE_ATTRIBUTES;
         }
         let disp = match how {
-            OpenHow::Existing => disposition::OPEN,
-            OpenHow::New => disposition::CREATE,
-            OpenHow::Always => disposition::OPEN_IF,
-            OpenHow::Truncate => disposition::OVERWRITE_IF,
+            OpenHow::Existing => Disposition::OPEN,
+            OpenHow::New => Disposition::CREATE,
+            OpenHow::Always => Disposition::OPEN_IF,
+            OpenHow::Truncate => Disposition::OVERWRITE_IF,
         };
         let opened = crate::transfer::open_durable(self, path, want, disp, write).await?;
         let metadata = Metadata::from_attributes(smb_path(path), &opened.attributes);
@@ -303,9 +303,9 @@ impl Tree {
     /// An I/O error, or the server's status.
     pub async fn space(&self) -> Result<FileFsFullSizeInformation, Error> {
         let root =
-            self.open_plain("", access::READ_ATTRIBUTES, disposition::OPEN, options::DIRECTORY_FILE, true).await?;
+            self.open_plain("", access::READ_ATTRIBUTES, Disposition::OPEN, options::DIRECTORY_FILE, true).await?;
         let req = QueryInfoRequest {
-            info_type: info_type::FILESYSTEM,
+            info_type: InfoType::FILESYSTEM,
             info_class: fs_class::FULL_SIZE,
             output_buffer_length: 32,
             file_id: [0; 16],
@@ -325,7 +325,7 @@ impl Tree {
     /// OBJECT_NAME_COLLISION when it exists, and the like.
     pub async fn mkdir(&self, path: &str) -> Result<(), Error> {
         let h =
-            self.open_plain(path, access::READ_ATTRIBUTES, disposition::CREATE, options::DIRECTORY_FILE, true).await?;
+            self.open_plain(path, access::READ_ATTRIBUTES, Disposition::CREATE, options::DIRECTORY_FILE, true).await?;
         self.close(h.slot).await.map(|_| ())
     }
 
@@ -349,7 +349,7 @@ impl Tree {
     /// FILE_DELETE_ON_CLOSE at CREATE (which smbd accepts and then ignores for a non-empty
     /// directory), this answers DIRECTORY_NOT_EMPTY (MS-FSA 2.1.5.15.3).
     async fn delete(&self, path: &str, kind: u32) -> Result<(), Error> {
-        let h = self.open_plain(path, access::DELETE, disposition::OPEN, kind, true).await?;
+        let h = self.open_plain(path, access::DELETE, Disposition::OPEN, kind, true).await?;
         let result = self.set_handle_info(h.slot, file_class::DISPOSITION, &[1]).await;
         self.close_after(h.slot, result).await.map(|_| ())
     }
@@ -362,7 +362,7 @@ impl Tree {
     /// As [`Tree::stat`].
     pub async fn watch(&self, path: &str, duration: std::time::Duration) -> Result<Vec<FileNotify>, Error> {
         let want = access::READ_DATA | access::READ_ATTRIBUTES;
-        let dir = self.open_plain(path, want, disposition::OPEN, options::DIRECTORY_FILE, false).await?;
+        let dir = self.open_plain(path, want, Disposition::OPEN, options::DIRECTORY_FILE, false).await?;
         let req = ChangeNotifyRequest {
             flags: 0,
             output_buffer_length: 4096,
@@ -410,14 +410,14 @@ impl Tree {
     }
 
     async fn set_info(&self, path: &str, want: u32, class: u8, info: &[u8]) -> Result<(), Error> {
-        let h = self.open_plain(path, want | access::READ_ATTRIBUTES, disposition::OPEN, 0, true).await?;
+        let h = self.open_plain(path, want | access::READ_ATTRIBUTES, Disposition::OPEN, 0, true).await?;
         let result = self.set_handle_info(h.slot, class, info).await;
         self.close_after(h.slot, result).await.map(|_| ())
     }
 
     pub(crate) async fn set_handle_info(&self, slot: OpenSlot, class: u8, info: &[u8]) -> Result<(), Error> {
         let req = SetInfoRequest {
-            info_type: info_type::FILE,
+            info_type: InfoType::FILE,
             info_class: class,
             additional_information: 0,
             file_id: [0; 16],
@@ -431,7 +431,7 @@ impl Tree {
     /// # Errors
     /// As [`Tree::stat`].
     pub async fn flush(&self, path: &str) -> Result<(), Error> {
-        let h = self.open_plain(path, access::WRITE_DATA, disposition::OPEN, options::NON_DIRECTORY_FILE, true).await?;
+        let h = self.open_plain(path, access::WRITE_DATA, Disposition::OPEN, options::NON_DIRECTORY_FILE, true).await?;
         let result =
             self.call_ok(&keyless_smb::control::FlushRequest { file_id: [0; 16] }, Target::Open(h.slot), 0).await;
         self.close_after(h.slot, result.map(|_| ())).await.map(|_| ())

@@ -127,7 +127,7 @@ fn rewritten_referrals_are_refused_clearly() {
     use keyless_crypto::{Signer, SigningAlgorithm, SigningKey};
     use keyless_smb::dfs::ReferralResponse;
     use keyless_smb::header::Header;
-    use keyless_smb::ioctl::{IoctlResponse, ctl_code};
+    use keyless_smb::ioctl::{CtlCode, IoctlResponse};
     use keyless_smb::{Command, Message};
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,7 +170,7 @@ fn rewritten_referrals_are_refused_clearly() {
                     let h = Header::parse(&p).unwrap();
                     if h.command() == Command::IOCTL && h.status() == NtStatus::SUCCESS {
                         let r = IoctlResponse::parse(&p).unwrap();
-                        if r.ctl_code == ctl_code::DFS_GET_REFERRALS {
+                        if r.ctl_code == CtlCode::DFS_GET_REFERRALS {
                             let output = rewrite(r.output);
                             let mut q = IoctlResponse { output: &output, ..r }.to_vec(&h.fields()).unwrap();
                             let key = server.logged_keys("Signing Key").pop().unwrap(); // this session's: the last

@@ -4,18 +4,18 @@
 use crate::Record;
 use keyless_smb::WireError;
 use keyless_smb::dfs::{ReferralRequest, ReferralRequestEx, ReferralResponse, Target};
-use keyless_smb::ioctl::ctl_code as fsctl;
+use keyless_smb::ioctl::CtlCode;
 use serde_json::{Value, json};
 
 /// A referral request's fields.
-pub(crate) fn request(r: &mut Record, ctl_code: u32, input: &[u8]) -> Result<(), WireError> {
+pub(crate) fn request(r: &mut Record, ctl_code: CtlCode, input: &[u8]) -> Result<(), WireError> {
     match ctl_code {
-        fsctl::DFS_GET_REFERRALS => {
+        CtlCode::DFS_GET_REFERRALS => {
             let q = ReferralRequest::parse(input)?;
             r.field("dfs_max_referral_level", q.max_level);
             r.field("dfs_request_file_name", q.path);
         }
-        fsctl::DFS_GET_REFERRALS_EX => {
+        CtlCode::DFS_GET_REFERRALS_EX => {
             let q = ReferralRequestEx::parse(input)?;
             r.field("dfs_max_referral_level", q.max_level);
             r.field("dfs_request_file_name", q.path);
@@ -29,8 +29,8 @@ pub(crate) fn request(r: &mut Record, ctl_code: u32, input: &[u8]) -> Result<(),
 }
 
 /// A referral response's fields: the header, then each entry.
-pub(crate) fn response(r: &mut Record, ctl_code: u32, output: &[u8]) -> Result<(), WireError> {
-    if !matches!(ctl_code, fsctl::DFS_GET_REFERRALS | fsctl::DFS_GET_REFERRALS_EX) || output.is_empty() {
+pub(crate) fn response(r: &mut Record, ctl_code: CtlCode, output: &[u8]) -> Result<(), WireError> {
+    if !matches!(ctl_code, CtlCode::DFS_GET_REFERRALS | CtlCode::DFS_GET_REFERRALS_EX) || output.is_empty() {
         return Ok(());
     }
     let a = ReferralResponse::parse(output)?;

@@ -259,7 +259,7 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
         }
         (Command::TREE_CONNECT, true) => {
             let b = TreeConnectResponse::parse(msg)?;
-            r.field("share_type", b.share_type);
+            r.field("share_type", b.share_type.0);
             r.field("share_flags", format!("{:#x}", b.share_flags));
             r.field("maximal_access", format!("{:#x}", b.maximal_access));
         }
@@ -267,10 +267,10 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
             let b = CreateRequest::parse(msg)?;
             r.field("name", b.name);
             r.field("desired_access", format!("{:#x}", b.desired_access));
-            r.field("disposition", b.create_disposition);
+            r.field("disposition", b.create_disposition.0);
             r.field("options", format!("{:#x}", b.create_options));
             r.field("share_access", b.share_access);
-            r.field("oplock_level", b.oplock_level);
+            r.field("oplock_level", b.oplock_level.0);
             r.field(
                 "contexts",
                 b.contexts.iter().map(|c| String::from_utf8_lossy(c.name).into_owned()).collect::<Vec<_>>(),
@@ -282,7 +282,7 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
             r.field("create_action", b.create_action);
             r.field("size", b.attributes.end_of_file);
             r.field("attributes", format!("{:#x}", b.attributes.file_attributes));
-            r.field("oplock_level", b.oplock_level);
+            r.field("oplock_level", b.oplock_level.0);
         }
         (Command::CLOSE, false) => r.field("file_id", hex(&CloseRequest::parse(msg)?.file_id)),
         (Command::CLOSE, true) => r.field("size", CloseResponse::parse(msg)?.attributes.end_of_file),
@@ -310,14 +310,14 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
         (Command::LOCK, true) => drop(LockResponse::parse(msg)?),
         (Command::IOCTL, false) => {
             let b = IoctlRequest::parse(msg)?;
-            r.field("ctl_code", format!("{:#x}", b.ctl_code));
+            r.field("ctl_code", format!("{:#x}", b.ctl_code.0));
             r.field("file_id", hex(&b.file_id));
             r.field("input_length", b.input.len());
             dfs::request(r, b.ctl_code, b.input)?;
         }
         (Command::IOCTL, true) => {
             let b = IoctlResponse::parse(msg)?;
-            r.field("ctl_code", format!("{:#x}", b.ctl_code));
+            r.field("ctl_code", format!("{:#x}", b.ctl_code.0));
             r.field("output_length", b.output.len());
             dfs::response(r, b.ctl_code, b.output)?;
         }
@@ -325,7 +325,7 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
             let b = QueryDirectoryRequest::parse(msg)?;
             r.field("file_id", hex(&b.file_id));
             r.field("pattern", b.pattern);
-            r.field("info_class", b.info_class);
+            r.field("info_class", b.info_class.0);
             r.field("query_flags", b.flags);
         }
         (Command::QUERY_DIRECTORY, true) => r.field("output_length", QueryDirectoryResponse::parse(msg)?.output.len()),
@@ -338,20 +338,20 @@ fn body(r: &mut Record, h: &Header<'_>, msg: &[u8]) -> Result<(), WireError> {
         (Command::QUERY_INFO, false) => {
             let b = QueryInfoRequest::parse(msg)?;
             r.field("file_id", hex(&b.file_id));
-            r.field("info_type", b.info_type);
+            r.field("info_type", b.info_type.0);
             r.field("info_class", b.info_class);
         }
         (Command::QUERY_INFO, true) => r.field("output_length", QueryInfoResponse::parse(msg)?.output.len()),
         (Command::SET_INFO, false) => {
             let b = SetInfoRequest::parse(msg)?;
             r.field("file_id", hex(&b.file_id));
-            r.field("info_type", b.info_type);
+            r.field("info_type", b.info_type.0);
             r.field("info_class", b.info_class);
             r.field("buffer_length", b.buffer.len());
         }
         (Command::SET_INFO, true) => drop(SetInfoResponse::parse(msg)?),
         (Command::OPLOCK_BREAK, _) => match Break::parse(msg)? {
-            Break::Oplock(b) => r.field("oplock_level", b.oplock_level),
+            Break::Oplock(b) => r.field("oplock_level", b.oplock_level.0),
             Break::LeaseNotification(b) => r.field("lease_key", hex(&b.lease_key)),
             Break::LeaseAck(b) => r.field("lease_key", hex(&b.lease_key)),
         },

@@ -37,20 +37,23 @@ pub mod context_name {
     pub const EA_BUFFER: &[u8; 4] = b"ExtA";
 }
 
-/// CreateDisposition values (2.2.13).
-pub mod disposition {
-    /// Replace if it exists, create if not.
-    pub const SUPERSEDE: u32 = 0;
-    /// Open only if it exists.
-    pub const OPEN: u32 = 1;
-    /// Create only if it does not exist.
-    pub const CREATE: u32 = 2;
-    /// Open or create.
-    pub const OPEN_IF: u32 = 3;
-    /// Open and truncate; fail if absent.
-    pub const OVERWRITE: u32 = 4;
-    /// Open and truncate, or create.
-    pub const OVERWRITE_IF: u32 = 5;
+keyless_wire_enum::wire_enum! {
+    /// CreateDisposition values (2.2.13).
+    #[derive(Default)]
+    pub struct Disposition(u32) {
+        /// Replace if it exists, create if not.
+        SUPERSEDE = 0 => "FILE_SUPERSEDE",
+        /// Open only if it exists.
+        OPEN = 1 => "FILE_OPEN",
+        /// Create only if it does not exist.
+        CREATE = 2 => "FILE_CREATE",
+        /// Open or create.
+        OPEN_IF = 3 => "FILE_OPEN_IF",
+        /// Open and truncate; fail if absent.
+        OVERWRITE = 4 => "FILE_OVERWRITE",
+        /// Open and truncate, or create.
+        OVERWRITE_IF = 5 => "FILE_OVERWRITE_IF",
+    }
 }
 
 /// CreateOptions bits (2.2.13).
@@ -109,18 +112,21 @@ pub mod access {
     pub const GENERIC_READ: u32 = 0x8000_0000;
 }
 
-/// RequestedOplockLevel / OplockLevel values (2.2.13).
-pub mod oplock_level {
-    /// No oplock.
-    pub const NONE: u8 = 0x00;
-    /// Level II.
-    pub const II: u8 = 0x01;
-    /// Exclusive.
-    pub const EXCLUSIVE: u8 = 0x08;
-    /// Batch.
-    pub const BATCH: u8 = 0x09;
-    /// A lease (the RqLs context says which).
-    pub const LEASE: u8 = 0xFF;
+keyless_wire_enum::wire_enum! {
+    /// RequestedOplockLevel / OplockLevel values (2.2.13).
+    #[derive(Default)]
+    pub struct OplockLevel(u8) {
+        /// No oplock.
+        NONE = 0x00 => "SMB2_OPLOCK_LEVEL_NONE",
+        /// Level II.
+        II = 0x01 => "SMB2_OPLOCK_LEVEL_II",
+        /// Exclusive.
+        EXCLUSIVE = 0x08 => "SMB2_OPLOCK_LEVEL_EXCLUSIVE",
+        /// Batch.
+        BATCH = 0x09 => "SMB2_OPLOCK_LEVEL_BATCH",
+        /// A lease (the RqLs context says which).
+        LEASE = 0xFF => "SMB2_OPLOCK_LEVEL_LEASE",
+    }
 }
 
 /// Lease state bits (2.2.13.2.8).
@@ -214,7 +220,7 @@ fn contexts_len(list: &[CreateContext<'_>]) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateRequest<'a> {
     /// RequestedOplockLevel.
-    pub oplock_level: u8,
+    pub oplock_level: OplockLevel,
     /// ImpersonationLevel (2: impersonation).
     pub impersonation_level: u32,
     /// DesiredAccess.
@@ -224,7 +230,7 @@ pub struct CreateRequest<'a> {
     /// ShareAccess.
     pub share_access: u32,
     /// CreateDisposition.
-    pub create_disposition: u32,
+    pub create_disposition: Disposition,
     /// CreateOptions.
     pub create_options: u32,
     /// The path relative to the share, `\`-separated, no leading `\` (empty: the share root).
@@ -282,12 +288,12 @@ impl<'a> Message<'a> for CreateRequest<'a> {
         let name = buffer(message, usize::from(name_off), usize::from(name_len), NAME_AT, "CREATE Name")?;
         let list = buffer(message, list_off as usize, list_len as usize, NAME_AT, "CreateContexts")?;
         Ok(Self {
-            oplock_level: get(b, f::OPLOCK_LEVEL),
+            oplock_level: OplockLevel(get(b, f::OPLOCK_LEVEL)),
             impersonation_level: get(b, f::IMPERSONATION_LEVEL),
             desired_access: get(b, f::DESIRED_ACCESS),
             file_attributes: get(b, f::FILE_ATTRIBUTES),
             share_access: get(b, f::SHARE_ACCESS),
-            create_disposition: get(b, f::CREATE_DISPOSITION),
+            create_disposition: Disposition(get(b, f::CREATE_DISPOSITION)),
             create_options: get(b, f::CREATE_OPTIONS),
             name: utf16(name, "CREATE Name")?,
             contexts: parse_contexts(list)?,
@@ -315,12 +321,12 @@ impl<'a> Message<'a> for CreateRequest<'a> {
         };
         use create_request as f;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level.0);
         put(b, f::IMPERSONATION_LEVEL, self.impersonation_level);
         put(b, f::DESIRED_ACCESS, self.desired_access);
         put(b, f::FILE_ATTRIBUTES, self.file_attributes);
         put(b, f::SHARE_ACCESS, self.share_access);
-        put(b, f::CREATE_DISPOSITION, self.create_disposition);
+        put(b, f::CREATE_DISPOSITION, self.create_disposition.0);
         put(b, f::CREATE_OPTIONS, self.create_options);
         put(b, f::NAME_OFFSET, NAME_AT as u16);
         put(b, f::NAME_LENGTH, name_len);
@@ -342,7 +348,7 @@ impl<'a> Message<'a> for CreateRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateResponse<'a> {
     /// OplockLevel.
-    pub oplock_level: u8,
+    pub oplock_level: OplockLevel,
     /// Flags (3.1.1: reparse point).
     pub flags: u8,
     /// CreateAction (0 superseded, 1 opened, 2 created, 3 overwritten).
@@ -382,7 +388,7 @@ impl<'a> Message<'a> for CreateResponse<'a> {
         let (list_off, list_len): (u32, u32) = (get(b, f::CONTEXTS_OFFSET), get(b, f::CONTEXTS_LENGTH));
         let list = buffer(message, list_off as usize, list_len as usize, RESPONSE_CONTEXTS_AT, "CreateContexts")?;
         Ok(Self {
-            oplock_level: get(b, f::OPLOCK_LEVEL),
+            oplock_level: OplockLevel(get(b, f::OPLOCK_LEVEL)),
             flags: get(b, f::FLAGS),
             create_action: get(b, f::CREATE_ACTION),
             attributes: FileAttributes::read(b, f::ATTRIBUTES),
@@ -404,7 +410,7 @@ impl<'a> Message<'a> for CreateResponse<'a> {
         };
         use create_response as f;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level.0);
         put(b, f::FLAGS, self.flags);
         put(b, f::CREATE_ACTION, self.create_action);
         self.attributes.write(b, f::ATTRIBUTES);

@@ -5,12 +5,15 @@ use crate::WireError;
 use crate::body::{buffer, fit16, fit32, fixed, fixed_part, get, pad8, put, put_utf16, utf16, utf16_len, zeroed};
 use crate::header::{self, HeaderFields};
 
-/// ErrorId values of error contexts (2.2.2.1).
-pub mod error_id {
-    /// SMB2_ERROR_ID_DEFAULT.
-    pub const DEFAULT: u32 = 0x0000_0000;
-    /// SMB2_ERROR_ID_SHARE_REDIRECT.
-    pub const SHARE_REDIRECT: u32 = 0x7264_5253;
+keyless_wire_enum::wire_enum! {
+    /// ErrorId values of error contexts (2.2.2.1).
+    #[derive(Default)]
+    pub struct ErrorId(u32) {
+        /// SMB2_ERROR_ID_DEFAULT.
+        DEFAULT = 0x0000_0000 => "SMB2_ERROR_ID_DEFAULT",
+        /// SMB2_ERROR_ID_SHARE_REDIRECT.
+        SHARE_REDIRECT = 0x7264_5253 => "SMB2_ERROR_ID_SHARE_REDIRECT",
+    }
 }
 
 /// Whether a response carries the ERROR body rather than its command's own: a status other
@@ -40,7 +43,7 @@ pub struct ErrorResponse<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorContext<'a> {
     /// ErrorId.
-    pub error_id: u32,
+    pub error_id: ErrorId,
     /// ErrorContextData.
     pub data: &'a [u8],
 }
@@ -131,7 +134,7 @@ impl<'a> ErrorResponse<'a> {
                 let head = rest.get(..c::LEN)?;
                 let len = get::<u32>(head, c::DATA_LENGTH) as usize;
                 let data = rest.get(c::LEN..c::LEN.checked_add(len)?)?;
-                let error_id = get(head, c::ERROR_ID);
+                let error_id = ErrorId(get(head, c::ERROR_ID));
                 rest = rest.get((c::LEN + len).next_multiple_of(8)..).unwrap_or(&[]);
                 Some(ErrorContext { error_id, data })
             })();
@@ -156,7 +159,7 @@ pub fn encode_error_contexts(contexts: &[ErrorContext<'_>], out: &mut Vec<u8>) -
         let len = fit32(c.data.len(), "ErrorDataLength")?;
         let head = zeroed(out, error_context::LEN);
         put(head, error_context::DATA_LENGTH, len);
-        put(head, error_context::ERROR_ID, c.error_id);
+        put(head, error_context::ERROR_ID, c.error_id.0);
         out.extend_from_slice(c.data);
     }
     Ok(())

@@ -81,9 +81,14 @@ pub fn messages(data: &[u8]) {
 
 /// The structures inside buffers (directory entries, create contexts, FSCTL payloads, info).
 pub fn payloads(data: &[u8]) {
-    use crate::query_directory::{class, entries};
-    for c in [class::DIRECTORY, class::FULL_DIRECTORY, class::ID_FULL_DIRECTORY, class::ID_BOTH_DIRECTORY, class::NAMES]
-    {
+    use crate::query_directory::{DirectoryClass, entries};
+    for c in [
+        DirectoryClass::DIRECTORY,
+        DirectoryClass::FULL_DIRECTORY,
+        DirectoryClass::ID_FULL_DIRECTORY,
+        DirectoryClass::ID_BOTH_DIRECTORY,
+        DirectoryClass::NAMES,
+    ] {
         if let Ok(it) = entries(data, c) {
             for e in it.flatten() {
                 let _ = (e.to_info(), e.file_id(), e.short_name_utf16(), e.times());

@@ -9,16 +9,19 @@ use crate::control::FileId;
 use crate::message::{empty_message, output_response};
 use crate::{Command, Message, WireError, header};
 
-/// InfoType values (2.2.37).
-pub mod info_type {
-    /// File information.
-    pub const FILE: u8 = 0x01;
-    /// File system information.
-    pub const FILESYSTEM: u8 = 0x02;
-    /// Security descriptor.
-    pub const SECURITY: u8 = 0x03;
-    /// Quota.
-    pub const QUOTA: u8 = 0x04;
+keyless_wire_enum::wire_enum! {
+    /// InfoType values (2.2.37).
+    #[derive(Default)]
+    pub struct InfoType(u8) {
+        /// File information.
+        FILE = 0x01 => "SMB2_0_INFO_FILE",
+        /// File system information.
+        FILESYSTEM = 0x02 => "SMB2_0_INFO_FILESYSTEM",
+        /// Security descriptor.
+        SECURITY = 0x03 => "SMB2_0_INFO_SECURITY",
+        /// Quota.
+        QUOTA = 0x04 => "SMB2_0_INFO_QUOTA",
+    }
 }
 
 /// File information classes (MS-FSCC 2.4).
@@ -77,7 +80,7 @@ pub mod security_info {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueryInfoRequest<'a> {
     /// InfoType.
-    pub info_type: u8,
+    pub info_type: InfoType,
     /// FileInfoClass.
     pub info_class: u8,
     /// OutputBufferLength.
@@ -133,7 +136,7 @@ impl<'a> Message<'a> for QueryInfoRequest<'a> {
         let (off, len): (u16, u32) = (get(b, f::INPUT_OFFSET), get(b, f::INPUT_LENGTH));
         let input = buffer(message, usize::from(off), len as usize, QUERY_INPUT_AT, "QUERY_INFO Input")?;
         Ok(Self {
-            info_type: get(b, f::INFO_TYPE),
+            info_type: InfoType(get(b, f::INFO_TYPE)),
             info_class: get(b, f::INFO_CLASS),
             output_buffer_length: get(b, f::OUTPUT_BUFFER_LENGTH),
             additional_information: get(b, f::ADDITIONAL_INFORMATION),
@@ -151,7 +154,7 @@ impl<'a> Message<'a> for QueryInfoRequest<'a> {
         use query_info_request as f;
         let len = fit32(self.input.len(), "QUERY_INFO InputBufferLength")?;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::INFO_TYPE, self.info_type);
+        put(b, f::INFO_TYPE, self.info_type.0);
         put(b, f::INFO_CLASS, self.info_class);
         put(b, f::OUTPUT_BUFFER_LENGTH, self.output_buffer_length);
         put(b, f::INPUT_OFFSET, QUERY_INPUT_AT as u16); // even when empty, as Windows
@@ -173,7 +176,7 @@ output_response! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SetInfoRequest<'a> {
     /// InfoType.
-    pub info_type: u8,
+    pub info_type: InfoType,
     /// FileInfoClass.
     pub info_class: u8,
     /// AdditionalInformation.
@@ -196,7 +199,7 @@ impl<'a> Message<'a> for SetInfoRequest<'a> {
         let (off, len): (u16, u32) = (get(b, f::BUFFER_OFFSET), get(b, f::BUFFER_LENGTH));
         let buf = buffer(message, usize::from(off), len as usize, SET_BUFFER_AT, "SET_INFO Buffer")?;
         Ok(Self {
-            info_type: get(b, f::INFO_TYPE),
+            info_type: InfoType(get(b, f::INFO_TYPE)),
             info_class: get(b, f::INFO_CLASS),
             additional_information: get(b, f::ADDITIONAL_INFORMATION),
             file_id: get(b, f::FILE_ID),
@@ -212,7 +215,7 @@ impl<'a> Message<'a> for SetInfoRequest<'a> {
         use set_info_request as f;
         let len = fit32(self.buffer.len(), "SET_INFO BufferLength")?;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::INFO_TYPE, self.info_type);
+        put(b, f::INFO_TYPE, self.info_type.0);
         put(b, f::INFO_CLASS, self.info_class);
         put(b, f::BUFFER_LENGTH, len);
         put(b, f::BUFFER_OFFSET, SET_BUFFER_AT as u16);

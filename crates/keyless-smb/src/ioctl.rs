@@ -7,30 +7,33 @@ use crate::body::{buffer, fit16, fit32, fixed, fixed_part, get, need, put, zeroe
 use crate::control::FileId;
 use crate::{Command, Dialect, Message, WireError, header};
 
-/// FSCTL / IOCTL codes (MS-SMB2 2.2.31, MS-FSCC 2.3).
-pub mod ctl_code {
-    /// FSCTL_DFS_GET_REFERRALS.
-    pub const DFS_GET_REFERRALS: u32 = 0x0006_0194;
-    /// FSCTL_DFS_GET_REFERRALS_EX.
-    pub const DFS_GET_REFERRALS_EX: u32 = 0x0006_01B0;
-    /// FSCTL_PIPE_PEEK.
-    pub const PIPE_PEEK: u32 = 0x0011_400C;
-    /// FSCTL_PIPE_WAIT.
-    pub const PIPE_WAIT: u32 = 0x0011_0018;
-    /// FSCTL_PIPE_TRANSCEIVE.
-    pub const PIPE_TRANSCEIVE: u32 = 0x0011_C017;
-    /// FSCTL_SRV_COPYCHUNK.
-    pub const SRV_COPYCHUNK: u32 = 0x0014_40F2;
-    /// FSCTL_SRV_REQUEST_RESUME_KEY.
-    pub const SRV_REQUEST_RESUME_KEY: u32 = 0x0014_0078;
-    /// FSCTL_QUERY_NETWORK_INTERFACE_INFO.
-    pub const QUERY_NETWORK_INTERFACE_INFO: u32 = 0x0014_01FC;
-    /// FSCTL_VALIDATE_NEGOTIATE_INFO.
-    pub const VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
-    /// FSCTL_GET_REPARSE_POINT.
-    pub const GET_REPARSE_POINT: u32 = 0x0009_00A8;
-    /// FSCTL_SET_SPARSE.
-    pub const SET_SPARSE: u32 = 0x0009_00C4;
+keyless_wire_enum::wire_enum! {
+    /// FSCTL / IOCTL codes (MS-SMB2 2.2.31, MS-FSCC 2.3).
+    #[derive(Default)]
+    pub struct CtlCode(u32) {
+        /// FSCTL_DFS_GET_REFERRALS.
+        DFS_GET_REFERRALS = 0x0006_0194 => "FSCTL_DFS_GET_REFERRALS",
+        /// FSCTL_DFS_GET_REFERRALS_EX.
+        DFS_GET_REFERRALS_EX = 0x0006_01B0 => "FSCTL_DFS_GET_REFERRALS_EX",
+        /// FSCTL_PIPE_PEEK.
+        PIPE_PEEK = 0x0011_400C => "FSCTL_PIPE_PEEK",
+        /// FSCTL_PIPE_WAIT.
+        PIPE_WAIT = 0x0011_0018 => "FSCTL_PIPE_WAIT",
+        /// FSCTL_PIPE_TRANSCEIVE.
+        PIPE_TRANSCEIVE = 0x0011_C017 => "FSCTL_PIPE_TRANSCEIVE",
+        /// FSCTL_SRV_COPYCHUNK.
+        SRV_COPYCHUNK = 0x0014_40F2 => "FSCTL_SRV_COPYCHUNK",
+        /// FSCTL_SRV_REQUEST_RESUME_KEY.
+        SRV_REQUEST_RESUME_KEY = 0x0014_0078 => "FSCTL_SRV_REQUEST_RESUME_KEY",
+        /// FSCTL_QUERY_NETWORK_INTERFACE_INFO.
+        QUERY_NETWORK_INTERFACE_INFO = 0x0014_01FC => "FSCTL_QUERY_NETWORK_INTERFACE_INFO",
+        /// FSCTL_VALIDATE_NEGOTIATE_INFO.
+        VALIDATE_NEGOTIATE_INFO = 0x0014_0204 => "FSCTL_VALIDATE_NEGOTIATE_INFO",
+        /// FSCTL_GET_REPARSE_POINT.
+        GET_REPARSE_POINT = 0x0009_00A8 => "FSCTL_GET_REPARSE_POINT",
+        /// FSCTL_SET_SPARSE.
+        SET_SPARSE = 0x0009_00C4 => "FSCTL_SET_SPARSE",
+    }
 }
 
 /// SMB2_0_IOCTL_IS_FSCTL: the one request flag.
@@ -40,7 +43,7 @@ pub const IOCTL_IS_FSCTL: u32 = 0x0000_0001;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IoctlRequest<'a> {
     /// CtlCode.
-    pub ctl_code: u32,
+    pub ctl_code: CtlCode,
     /// The open (all ones for FSCTLs that address no file).
     pub file_id: FileId,
     /// MaxInputResponse.
@@ -113,7 +116,7 @@ impl<'a> Message<'a> for IoctlRequest<'a> {
             return Err(WireError::BadValue { field: "IOCTL OutputCount" });
         }
         Ok(Self {
-            ctl_code: get(b, f::CTL_CODE),
+            ctl_code: CtlCode(get(b, f::CTL_CODE)),
             file_id: get(b, f::FILE_ID),
             max_input_response: get(b, f::MAX_INPUT_RESPONSE),
             max_output_response: get(b, f::MAX_OUTPUT_RESPONSE),
@@ -132,7 +135,7 @@ impl<'a> Message<'a> for IoctlRequest<'a> {
         use ioctl_request as f;
         let off = REQUEST_INPUT_AT as u32;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::CTL_CODE, self.ctl_code);
+        put(b, f::CTL_CODE, self.ctl_code.0);
         put(b, f::FILE_ID, self.file_id);
         put(b, f::INPUT_OFFSET, off);
         put(b, f::INPUT_COUNT, len);
@@ -149,7 +152,7 @@ impl<'a> Message<'a> for IoctlRequest<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IoctlResponse<'a> {
     /// CtlCode.
-    pub ctl_code: u32,
+    pub ctl_code: CtlCode,
     /// FileId.
     pub file_id: FileId,
     /// Flags.
@@ -179,7 +182,13 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
         let (out_off, out_len): (u32, u32) = (get(b, f::OUTPUT_OFFSET), get(b, f::OUTPUT_COUNT));
         let input = buffer(message, in_off as usize, in_len as usize, RESPONSE_BUFFER_AT, "IOCTL Input")?;
         let output = buffer(message, out_off as usize, out_len as usize, RESPONSE_BUFFER_AT, "IOCTL Output")?;
-        Ok(Self { ctl_code: get(b, f::CTL_CODE), file_id: get(b, f::FILE_ID), flags: get(b, f::FLAGS), input, output })
+        Ok(Self {
+            ctl_code: CtlCode(get(b, f::CTL_CODE)),
+            file_id: get(b, f::FILE_ID),
+            flags: get(b, f::FLAGS),
+            input,
+            output,
+        })
     }
 
     fn body_len(&self) -> usize {
@@ -199,7 +208,7 @@ impl<'a> Message<'a> for IoctlResponse<'a> {
         let out_off = fit32(self.output_at(), "IOCTL OutputOffset")?;
         use ioctl_response as f;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::CTL_CODE, self.ctl_code);
+        put(b, f::CTL_CODE, self.ctl_code.0);
         put(b, f::FILE_ID, self.file_id);
         put(b, f::INPUT_OFFSET, in_off);
         put(b, f::INPUT_COUNT, in_len);

@@ -44,7 +44,7 @@ mod lease_break_ack {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OplockBreak {
     /// OplockLevel (the new level).
-    pub oplock_level: u8,
+    pub oplock_level: crate::create::OplockLevel,
     /// The open.
     pub file_id: FileId,
 }
@@ -55,7 +55,7 @@ impl Message<'_> for OplockBreak {
     fn parse(message: &[u8]) -> Result<Self, WireError> {
         use oplock_break as f;
         let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "oplock break")?;
-        Ok(Self { oplock_level: get(b, f::OPLOCK_LEVEL), file_id: get(b, f::FILE_ID) })
+        Ok(Self { oplock_level: crate::create::OplockLevel(get(b, f::OPLOCK_LEVEL)), file_id: get(b, f::FILE_ID) })
     }
 
     fn body_len(&self) -> usize {
@@ -65,7 +65,7 @@ impl Message<'_> for OplockBreak {
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         use oplock_break as f;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::OPLOCK_LEVEL, self.oplock_level);
+        put(b, f::OPLOCK_LEVEL, self.oplock_level.0);
         put(b, f::FILE_ID, self.file_id);
         Ok(())
     }

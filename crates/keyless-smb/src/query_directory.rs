@@ -11,20 +11,23 @@ use crate::control::FileId;
 use crate::message::output_response;
 use crate::{Command, Message, WireError, header};
 
-/// FileInformationClass values for directory queries (MS-FSCC 2.4).
-pub mod class {
-    /// FileDirectoryInformation.
-    pub const DIRECTORY: u8 = 0x01;
-    /// FileFullDirectoryInformation.
-    pub const FULL_DIRECTORY: u8 = 0x02;
-    /// FileBothDirectoryInformation.
-    pub const BOTH_DIRECTORY: u8 = 0x03;
-    /// FileNamesInformation.
-    pub const NAMES: u8 = 0x0C;
-    /// FileIdBothDirectoryInformation.
-    pub const ID_BOTH_DIRECTORY: u8 = 0x25;
-    /// FileIdFullDirectoryInformation.
-    pub const ID_FULL_DIRECTORY: u8 = 0x26;
+keyless_wire_enum::wire_enum! {
+    /// FileInformationClass values for directory queries (MS-FSCC 2.4).
+    #[derive(Default)]
+    pub struct DirectoryClass(u8) {
+        /// FileDirectoryInformation.
+        DIRECTORY = 0x01 => "FileDirectoryInformation",
+        /// FileFullDirectoryInformation.
+        FULL_DIRECTORY = 0x02 => "FileFullDirectoryInformation",
+        /// FileBothDirectoryInformation.
+        BOTH_DIRECTORY = 0x03 => "FileBothDirectoryInformation",
+        /// FileNamesInformation.
+        NAMES = 0x0C => "FileNamesInformation",
+        /// FileIdBothDirectoryInformation.
+        ID_BOTH_DIRECTORY = 0x25 => "FileIdBothDirectoryInformation",
+        /// FileIdFullDirectoryInformation.
+        ID_FULL_DIRECTORY = 0x26 => "FileIdFullDirectoryInformation",
+    }
 }
 
 /// QUERY_DIRECTORY request flags (2.2.33).
@@ -43,7 +46,7 @@ pub mod flags {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueryDirectoryRequest {
     /// FileInformationClass (see [`class`]).
-    pub info_class: u8,
+    pub info_class: DirectoryClass,
     /// Flags (see [`flags`]).
     pub flags: u8,
     /// FileIndex.
@@ -82,7 +85,7 @@ impl Message<'_> for QueryDirectoryRequest {
         let (off, len): (u16, u16) = (get(b, f::NAME_OFFSET), get(b, f::NAME_LENGTH));
         let pattern = buffer(message, usize::from(off), usize::from(len), PATTERN_AT, "FileName")?;
         Ok(Self {
-            info_class: get(b, f::INFO_CLASS),
+            info_class: DirectoryClass(get(b, f::INFO_CLASS)),
             flags: get(b, f::FLAGS),
             file_index: get(b, f::FILE_INDEX),
             file_id: get(b, f::FILE_ID),
@@ -99,7 +102,7 @@ impl Message<'_> for QueryDirectoryRequest {
         use query_directory_request as f;
         let len = fit16(utf16_len(&self.pattern), "FileNameLength")?;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::INFO_CLASS, self.info_class);
+        put(b, f::INFO_CLASS, self.info_class.0);
         put(b, f::FLAGS, self.flags);
         put(b, f::FILE_INDEX, self.file_index);
         put(b, f::FILE_ID, self.file_id);
@@ -146,7 +149,7 @@ struct Layout {
     attributes: bool,
 }
 
-fn layout(info_class: u8) -> Result<Layout, WireError> {
+fn layout(info_class: DirectoryClass) -> Result<Layout, WireError> {
     let l = |name_at, ea: bool, short: bool, id: Option<usize>| Layout {
         name_len_at: entry::FILE_NAME_LENGTH.start,
         name_at,
@@ -156,12 +159,12 @@ fn layout(info_class: u8) -> Result<Layout, WireError> {
         attributes: true,
     };
     Ok(match info_class {
-        class::DIRECTORY => l(64, false, false, None),
-        class::FULL_DIRECTORY => l(68, true, false, None),
-        class::BOTH_DIRECTORY => l(94, true, true, None),
-        class::ID_FULL_DIRECTORY => l(80, true, false, Some(72)),
-        class::ID_BOTH_DIRECTORY => l(104, true, true, Some(96)),
-        class::NAMES => Layout {
+        DirectoryClass::DIRECTORY => l(64, false, false, None),
+        DirectoryClass::FULL_DIRECTORY => l(68, true, false, None),
+        DirectoryClass::BOTH_DIRECTORY => l(94, true, true, None),
+        DirectoryClass::ID_FULL_DIRECTORY => l(80, true, false, Some(72)),
+        DirectoryClass::ID_BOTH_DIRECTORY => l(104, true, true, Some(96)),
+        DirectoryClass::NAMES => Layout {
             name_len_at: entry::NAMES_FILE_NAME_LENGTH.start,
             name_at: 12,
             ea_size_at: None,
@@ -187,7 +190,7 @@ pub struct DirectoryEntry<'a> {
 /// [`WireError::BadValue`] for a class this codec does not know.
 pub fn entries(
     output: &[u8],
-    info_class: u8,
+    info_class: DirectoryClass,
 ) -> Result<impl Iterator<Item = Result<DirectoryEntry<'_>, WireError>>, WireError> {
     let l = layout(info_class)?;
     Ok(chained(output, l.name_at, "directory entry").map(move |e| {
@@ -296,7 +299,7 @@ impl DirectoryInfo {
     ///
     /// # Errors
     /// [`WireError::BadValue`] for an unknown class or a short name over 24 bytes.
-    pub fn encode_all(entries: &[Self], info_class: u8, out: &mut Vec<u8>) -> Result<(), WireError> {
+    pub fn encode_all(entries: &[Self], info_class: DirectoryClass, out: &mut Vec<u8>) -> Result<(), WireError> {
         let l = layout(info_class)?;
         out.reserve(chained_len(entries.iter().map(|e| l.name_at + utf16_len(&e.file_name))));
         write_chained(out, entries, |e, out| e.write(l, out))

@@ -134,20 +134,23 @@ impl TransformHeader {
     }
 }
 
-/// Compression algorithms (2.2.3.1.3).
-pub mod algorithm {
-    /// No compression.
-    pub const NONE: u16 = 0x0000;
-    /// LZNT1.
-    pub const LZNT1: u16 = 0x0001;
-    /// LZ77.
-    pub const LZ77: u16 = 0x0002;
-    /// LZ77+Huffman.
-    pub const LZ77_HUFFMAN: u16 = 0x0003;
-    /// Pattern_V1 (a run of one byte).
-    pub const PATTERN_V1: u16 = 0x0004;
-    /// LZ4.
-    pub const LZ4: u16 = 0x0005;
+keyless_wire_enum::wire_enum! {
+    /// Compression algorithms (2.2.3.1.3).
+    #[derive(Default)]
+    pub struct CompressionAlgorithm(u16) {
+        /// No compression.
+        NONE = 0x0000 => "NONE",
+        /// LZNT1.
+        LZNT1 = 0x0001 => "LZNT1",
+        /// LZ77.
+        LZ77 = 0x0002 => "LZ77",
+        /// LZ77+Huffman.
+        LZ77_HUFFMAN = 0x0003 => "LZ77_HUFFMAN",
+        /// Pattern_V1 (a run of one byte).
+        PATTERN_V1 = 0x0004 => "PATTERN_V1",
+        /// LZ4.
+        LZ4 = 0x0005 => "LZ4",
+    }
 }
 
 /// Compression flag: this is a chained header.
@@ -157,7 +160,7 @@ pub const COMPRESSION_FLAG_CHAINED: u16 = 0x0001;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainedPayload<'a> {
     /// CompressionAlgorithm.
-    pub algorithm: u16,
+    pub algorithm: CompressionAlgorithm,
     /// Flags.
     pub flags: u16,
     /// OriginalPayloadSize (the LZ algorithms only).
@@ -174,7 +177,7 @@ pub enum Compressed<'a> {
         /// OriginalCompressedSegmentSize.
         original_size: u32,
         /// CompressionAlgorithm.
-        algorithm: u16,
+        algorithm: CompressionAlgorithm,
         /// The first Offset bytes, sent as they are.
         prefix: &'a [u8],
         /// The compressed rest.
@@ -189,8 +192,14 @@ pub enum Compressed<'a> {
     },
 }
 
-fn has_original_size(algorithm: u16) -> bool {
-    matches!(algorithm, algorithm::LZNT1 | algorithm::LZ77 | algorithm::LZ77_HUFFMAN | algorithm::LZ4)
+fn has_original_size(algorithm: CompressionAlgorithm) -> bool {
+    matches!(
+        algorithm,
+        CompressionAlgorithm::LZNT1
+            | CompressionAlgorithm::LZ77
+            | CompressionAlgorithm::LZ77_HUFFMAN
+            | CompressionAlgorithm::LZ4
+    )
 }
 
 impl<'a> Compressed<'a> {
@@ -213,13 +222,18 @@ impl<'a> Compressed<'a> {
                 return Err(WireError::OutOfBounds { field: "COMPRESSION_TRANSFORM_HEADER Offset" });
             }
             let (prefix, compressed) = rest.split_at(offset);
-            return Ok(Self::Unchained { original_size, algorithm: get(frame, f::ALGORITHM), prefix, compressed });
+            return Ok(Self::Unchained {
+                original_size,
+                algorithm: CompressionAlgorithm(get(frame, f::ALGORITHM)),
+                prefix,
+                compressed,
+            });
         }
         let mut rest = &frame[f::CHAINED_LEN..];
         let mut payloads = Vec::new();
         while !rest.is_empty() {
             need(rest, p::LEN, "SMB2_COMPRESSION_CHAINED_PAYLOAD_HEADER")?;
-            let (algorithm, flags) = (get(rest, p::ALGORITHM), get(rest, p::FLAGS));
+            let (algorithm, flags) = (CompressionAlgorithm(get(rest, p::ALGORITHM)), get(rest, p::FLAGS));
             let len = get::<u32>(rest, p::LENGTH) as usize;
             let body = rest
                 .get(p::LEN..)
@@ -252,7 +266,7 @@ impl<'a> Compressed<'a> {
                 let h = zeroed(out, f::UNCHAINED_LEN);
                 put(h, f::PROTOCOL_ID, COMPRESSION_PROTOCOL_ID);
                 put(h, f::ORIGINAL_SIZE, *original_size);
-                put(h, f::ALGORITHM, *algorithm);
+                put(h, f::ALGORITHM, algorithm.0);
                 put(h, f::OFFSET, offset);
                 out.extend_from_slice(prefix);
                 out.extend_from_slice(compressed);
@@ -268,7 +282,7 @@ impl<'a> Compressed<'a> {
                     let extra = if p.original_payload_size.is_some() { 4 } else { 0 };
                     let len = fit(p.data.len() + extra)?;
                     let ph = zeroed(out, payload_header::LEN);
-                    put(ph, payload_header::ALGORITHM, p.algorithm);
+                    put(ph, payload_header::ALGORITHM, p.algorithm.0);
                     put(ph, payload_header::FLAGS, p.flags);
                     put(ph, payload_header::LENGTH, len);
                     if let Some(size) = p.original_payload_size {
@@ -299,8 +313,8 @@ impl<'a> Compressed<'a> {
         let mut out = Vec::with_capacity(want.min(1 << 20));
         for p in payloads {
             match p.algorithm {
-                algorithm::NONE => out.extend_from_slice(p.data),
-                algorithm::PATTERN_V1 => {
+                CompressionAlgorithm::NONE => out.extend_from_slice(p.data),
+                CompressionAlgorithm::PATTERN_V1 => {
                     need(p.data, pattern_v1::LEN, "Pattern_V1 payload")?;
                     let n = get::<u32>(p.data, pattern_v1::REPETITIONS) as usize;
                     if out.len().saturating_add(n) > want {

@@ -8,14 +8,17 @@ use crate::header;
 use crate::negotiate::{contexts_len, read_contexts, write_contexts};
 use crate::{Command, Message, WireError};
 
-/// Share types (2.2.10).
-pub mod share_type {
-    /// A disk share.
-    pub const DISK: u8 = 0x01;
-    /// A named pipe share (IPC$).
-    pub const PIPE: u8 = 0x02;
-    /// A printer share.
-    pub const PRINT: u8 = 0x03;
+keyless_wire_enum::wire_enum! {
+    /// Share types (2.2.10).
+    #[derive(Default)]
+    pub struct ShareType(u8) {
+        /// A disk share.
+        DISK = 0x01 => "SMB2_SHARE_TYPE_DISK",
+        /// A named pipe share (IPC$).
+        PIPE = 0x02 => "SMB2_SHARE_TYPE_PIPE",
+        /// A printer share.
+        PRINT = 0x03 => "SMB2_SHARE_TYPE_PRINT",
+    }
 }
 
 /// ShareFlags bits keyless acts on (2.2.10).
@@ -185,7 +188,7 @@ impl Message<'_> for TreeConnectRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TreeConnectResponse {
     /// ShareType.
-    pub share_type: u8,
+    pub share_type: ShareType,
     /// ShareFlags.
     pub share_flags: u32,
     /// Capabilities.
@@ -201,7 +204,7 @@ impl Message<'_> for TreeConnectResponse {
         use tree_connect_response as f;
         let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "TREE_CONNECT response")?;
         Ok(Self {
-            share_type: get(b, f::SHARE_TYPE),
+            share_type: ShareType(get(b, f::SHARE_TYPE)),
             share_flags: get(b, f::SHARE_FLAGS),
             capabilities: get(b, f::CAPABILITIES),
             maximal_access: get(b, f::MAXIMAL_ACCESS),
@@ -215,7 +218,7 @@ impl Message<'_> for TreeConnectResponse {
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         use tree_connect_response as f;
         let b = fixed_part(out, f::FIXED, f::STRUCTURE_SIZE);
-        put(b, f::SHARE_TYPE, self.share_type);
+        put(b, f::SHARE_TYPE, self.share_type.0);
         put(b, f::SHARE_FLAGS, self.share_flags);
         put(b, f::CAPABILITIES, self.capabilities);
         put(b, f::MAXIMAL_ACCESS, self.maximal_access);

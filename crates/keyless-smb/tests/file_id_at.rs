@@ -32,9 +32,14 @@ fn every_request_on_an_open_has_its_file_id_where_the_table_says() {
         file_id: ID,
         locks: vec![keyless_smb::lock::LockElement { offset: 0, length: 1, flags: 2 }],
     });
-    check(&IoctlRequest { ctl_code: 0x0014_0204, file_id: ID, input: b"in", ..Default::default() });
+    check(&IoctlRequest {
+        ctl_code: keyless_smb::ioctl::CtlCode::VALIDATE_NEGOTIATE_INFO,
+        file_id: ID,
+        input: b"in",
+        ..Default::default()
+    });
     check(&QueryDirectoryRequest {
-        info_class: 37,
+        info_class: keyless_smb::query_directory::DirectoryClass::ID_BOTH_DIRECTORY,
         flags: 0,
         file_index: 0,
         file_id: ID,
@@ -43,14 +48,14 @@ fn every_request_on_an_open_has_its_file_id_where_the_table_says() {
     });
     check(&ChangeNotifyRequest { flags: 0, output_buffer_length: 10, file_id: ID, completion_filter: 1 });
     check(&QueryInfoRequest {
-        info_type: 1,
+        info_type: keyless_smb::info::InfoType::FILE,
         info_class: 5,
         output_buffer_length: 24,
         file_id: ID,
         ..Default::default()
     });
     check(&SetInfoRequest {
-        info_type: 1,
+        info_type: keyless_smb::info::InfoType::FILE,
         info_class: 20,
         additional_information: 0,
         file_id: ID,

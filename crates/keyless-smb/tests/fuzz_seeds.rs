@@ -40,9 +40,9 @@ fn write_encoder_seeds() {
     use keyless_smb::control::CloseRequest;
     use keyless_smb::create::{CreateContext, CreateRequest, context_name};
     use keyless_smb::header::{HeaderFields, flags};
-    use keyless_smb::info::{QueryInfoRequest, file_class, info_type};
-    use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryResponse, class};
-    use keyless_smb::transform::{ChainedPayload, Compressed, TransformHeader, algorithm};
+    use keyless_smb::info::{InfoType, QueryInfoRequest, file_class};
+    use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryResponse};
+    use keyless_smb::transform::{ChainedPayload, Compressed, CompressionAlgorithm, TransformHeader};
     use keyless_smb::{Command, Dialect};
 
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
@@ -61,7 +61,7 @@ fn write_encoder_seeds() {
         ..Default::default()
     };
     let query = QueryInfoRequest {
-        info_type: info_type::FILE,
+        info_type: InfoType::FILE,
         info_class: file_class::ALL,
         output_buffer_length: 4096,
         ..Default::default()
@@ -80,7 +80,7 @@ fn write_encoder_seeds() {
     let mut listing = Vec::new();
     let entries: Vec<DirectoryInfo> =
         ["a.txt", "b"].iter().map(|n| DirectoryInfo { file_name: (*n).into(), ..Default::default() }).collect();
-    DirectoryInfo::encode_all(&entries, class::ID_BOTH_DIRECTORY, &mut listing).unwrap();
+    DirectoryInfo::encode_all(&entries, DirectoryClass::ID_BOTH_DIRECTORY, &mut listing).unwrap();
     write(
         "smb_messages",
         "query-directory-response.bin",
@@ -96,12 +96,17 @@ fn write_encoder_seeds() {
         original_size: 108,
         payloads: vec![
             ChainedPayload {
-                algorithm: algorithm::NONE,
+                algorithm: CompressionAlgorithm::NONE,
                 flags: 1,
                 original_payload_size: None,
                 data: &[0xfe, b'S', b'M', b'B', 64, 0, 0, 0],
             },
-            ChainedPayload { algorithm: algorithm::PATTERN_V1, flags: 0, original_payload_size: None, data: &pattern },
+            ChainedPayload {
+                algorithm: CompressionAlgorithm::PATTERN_V1,
+                flags: 0,
+                original_payload_size: None,
+                data: &pattern,
+            },
         ],
     }
     .encode(&mut c)

@@ -9,7 +9,7 @@ use keyless_smb::error_response::ErrorResponse;
 use keyless_smb::header::HeaderFields;
 use keyless_smb::ioctl::{IoctlRequest, IoctlResponse};
 use keyless_smb::lock::{LockElement, LockRequest};
-use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryResponse, class, entries};
+use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryResponse, entries};
 use keyless_smb::read_write::{ReadResponse, WriteRequest};
 use keyless_smb::transform::{Compressed, TransformHeader};
 use keyless_smb::tree_connect::TreeConnectRequest;
@@ -99,19 +99,19 @@ fn chains_that_loop_or_leave_are_refused() {
         DirectoryInfo { file_name: "a".into(), ..Default::default() },
         DirectoryInfo { file_name: "b".into(), ..Default::default() },
     ];
-    DirectoryInfo::encode_all(&two, class::ID_BOTH_DIRECTORY, &mut listing).unwrap();
+    DirectoryInfo::encode_all(&two, DirectoryClass::ID_BOTH_DIRECTORY, &mut listing).unwrap();
     let m = QueryDirectoryResponse { output: &listing }.to_vec(&hdr()).unwrap();
     let out = QueryDirectoryResponse::parse(&m).unwrap().output;
-    assert_eq!(entries(out, class::ID_BOTH_DIRECTORY).unwrap().count(), 2);
+    assert_eq!(entries(out, DirectoryClass::ID_BOTH_DIRECTORY).unwrap().count(), 2);
     let mut bad = out.to_vec();
     set32(&mut bad, 0, 4); // NextEntryOffset inside the entry
-    let errs: Vec<_> = entries(&bad, class::ID_BOTH_DIRECTORY).unwrap().map(|e| e.err()).collect();
+    let errs: Vec<_> = entries(&bad, DirectoryClass::ID_BOTH_DIRECTORY).unwrap().map(|e| e.err()).collect();
     assert_eq!(errs, [Some(WireError::OutOfBounds { field: "directory entry" })]);
     let mut bad = out.to_vec();
     set32(&mut bad, 60, 500); // FileNameLength past the entry
-    let first = entries(&bad, class::ID_BOTH_DIRECTORY).unwrap().next().unwrap();
+    let first = entries(&bad, DirectoryClass::ID_BOTH_DIRECTORY).unwrap().next().unwrap();
     assert_eq!(first.unwrap_err(), WireError::OutOfBounds { field: "directory entry FileNameLength" });
-    assert!(entries(out, 0x99).is_err(), "an unknown information class is refused");
+    assert!(entries(out, DirectoryClass(0x99)).is_err(), "an unknown information class is refused");
 
     // A compound whose NextCommand is misaligned, points back, or past the end.
     let mut chain = keyless_smb::control::Echo.to_vec(&hdr()).unwrap();
@@ -135,7 +135,14 @@ fn wrappers_are_checked() {
     assert_eq!(TransformHeader::parse(&t).unwrap_err(), WireError::BadValue { field: "OriginalMessageSize" });
     assert!(matches!(TransformHeader::parse(&t[..40]), Err(WireError::Truncated { .. })));
     let mut c = Vec::new();
-    Compressed::Unchained { original_size: 10, algorithm: 2, prefix: b"abc", compressed: b"" }.encode(&mut c).unwrap();
+    Compressed::Unchained {
+        original_size: 10,
+        algorithm: keyless_smb::transform::CompressionAlgorithm::LZ77,
+        prefix: b"abc",
+        compressed: b"",
+    }
+    .encode(&mut c)
+    .unwrap();
     set32(&mut c, 12, 50);
     assert_eq!(
         Compressed::parse(&c).unwrap_err(),

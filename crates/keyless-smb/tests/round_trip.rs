@@ -17,10 +17,12 @@ use keyless_smb::negotiate::{
     parse_rdma_transform,
 };
 use keyless_smb::oplock::{Break, LeaseBreakAck, LeaseBreakNotification, OplockBreak};
-use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse, class, entries};
+use keyless_smb::query_directory::{
+    DirectoryClass, DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse, entries,
+};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
-use keyless_smb::transform::{ChainedPayload, Compressed, TransformHeader, algorithm};
+use keyless_smb::transform::{ChainedPayload, Compressed, CompressionAlgorithm, TransformHeader};
 use keyless_smb::tree_connect::{TreeConnectContext, TreeConnectRequest, TreeConnectResponse};
 use keyless_smb::{Command, Dialect, Message, WireError};
 use proptest::collection::vec;
@@ -97,7 +99,7 @@ proptest! {
         let path = format!("\\\\server\\{path}");
         let contexts = if ext { vec![TreeConnectContext { kind: 1, data: ctx }] } else { Vec::new() };
         round_trip!(TreeConnectRequest { flags: if ext { 4 } else { 0 }, path, contexts });
-        round_trip!(TreeConnectResponse { share_type: 1, share_flags: sflags, capabilities: caps, maximal_access: access });
+        round_trip!(TreeConnectResponse { share_type: keyless_smb::tree_connect::ShareType::DISK, share_flags: sflags, capabilities: caps, maximal_access: access });
     }
 
     #[test]
@@ -143,8 +145,8 @@ proptest! {
             Vec::new()
         };
         let req = CreateRequest {
-            oplock_level: oplock_level::LEASE, impersonation_level: 2, desired_access: access, file_attributes: 0x80,
-            share_access: 7, create_disposition: disposition, create_options: options, name, contexts,
+            oplock_level: OplockLevel::LEASE, impersonation_level: 2, desired_access: access, file_attributes: 0x80,
+            share_access: 7, create_disposition: keyless_smb::create::Disposition(disposition), create_options: options, name, contexts,
         };
         let msg = round_trip!(req.clone());
         let back = CreateRequest::parse(&msg).unwrap();
@@ -156,7 +158,7 @@ proptest! {
         let qfid = OnDiskId { disk_file_id: times[0], volume_id: times[1] }.to_bytes();
         let dh2q_resp = DurableHandleV2 { timeout: 60_000, flags: 0, create_guid: [0; 16] }.response_bytes();
         let resp = CreateResponse {
-            oplock_level: 0xff, flags: 0, create_action: 2,
+            oplock_level: keyless_smb::create::OplockLevel::LEASE, flags: 0, create_action: 2,
             attributes: FileAttributes { times, allocation_size: 4096, end_of_file: 10, file_attributes: 0x20 },
             file_id: id,
             contexts: if with_contexts {
@@ -178,8 +180,8 @@ proptest! {
     fn lock_ioctl(id in any::<[u8; 16]>(), locks in vec(any::<(u64, u64, u32)>(), 1..5), seq in any::<u32>(), input in bytes(200), output in bytes(200), caps in any::<u32>(), guid in any::<[u8; 16]>()) {
         let locks = locks.into_iter().map(|(offset, length, flags)| LockElement { offset, length, flags }).collect();
         round_trip!(LockRequest { lock_sequence: seq, file_id: id, locks });
-        round_trip!(IoctlRequest { ctl_code: ctl_code::PIPE_TRANSCEIVE, file_id: id, max_input_response: 0, max_output_response: 4280, flags: IOCTL_IS_FSCTL, input: &input });
-        round_trip!(IoctlResponse { ctl_code: ctl_code::PIPE_TRANSCEIVE, file_id: id, flags: 0, input: &input, output: &output });
+        round_trip!(IoctlRequest { ctl_code: CtlCode::PIPE_TRANSCEIVE, file_id: id, max_input_response: 0, max_output_response: 4280, flags: IOCTL_IS_FSCTL, input: &input });
+        round_trip!(IoctlResponse { ctl_code: CtlCode::PIPE_TRANSCEIVE, file_id: id, flags: 0, input: &input, output: &output });
         let vni = ValidateNegotiateRequest { capabilities: caps, guid, security_mode: 1, dialects: vec![Dialect::SMB_30, Dialect::SMB_302] };
         prop_assert_eq!(ValidateNegotiateRequest::parse(&vni.to_bytes().unwrap()).unwrap(), vni);
         let vnr = ValidateNegotiateResponse { capabilities: caps, guid, security_mode: 3, dialect: Dialect::SMB_302 };
@@ -189,8 +191,8 @@ proptest! {
 
     #[test]
     fn directory_and_notify(names in vec(name(), 0..8), id in any::<[u8; 16]>(), times in any::<[u64; 4]>(), pattern in name(), short in "[A-Z0-9~]{0,12}", filter in any::<u32>()) {
-        round_trip!(QueryDirectoryRequest { info_class: class::ID_BOTH_DIRECTORY, flags: 1, file_index: 0, file_id: id, pattern, output_buffer_length: 65536 });
-        for c in [class::DIRECTORY, class::FULL_DIRECTORY, class::BOTH_DIRECTORY, class::ID_FULL_DIRECTORY, class::ID_BOTH_DIRECTORY, class::NAMES] {
+        round_trip!(QueryDirectoryRequest { info_class: DirectoryClass::ID_BOTH_DIRECTORY, flags: 1, file_index: 0, file_id: id, pattern, output_buffer_length: 65536 });
+        for c in [DirectoryClass::DIRECTORY, DirectoryClass::FULL_DIRECTORY, DirectoryClass::BOTH_DIRECTORY, DirectoryClass::ID_FULL_DIRECTORY, DirectoryClass::ID_BOTH_DIRECTORY, DirectoryClass::NAMES] {
             let infos: Vec<DirectoryInfo> = names.iter().enumerate().map(|(i, n)| DirectoryInfo {
                 file_index: i as u32, times, end_of_file: i as u64 * 7, allocation_size: 4096, file_attributes: 0x20,
                 ea_size: 0, short_name: short.clone(), file_id: i as u64 + 100, file_name: n.clone(),
@@ -201,11 +203,11 @@ proptest! {
             let resp = QueryDirectoryResponse::parse(&msg).unwrap();
             let back: Vec<DirectoryInfo> = entries(resp.output, c).unwrap().map(|e| e.unwrap().to_info().unwrap()).collect();
             let expect: Vec<DirectoryInfo> = infos.iter().map(|i| match c {
-                class::NAMES => DirectoryInfo { file_index: i.file_index, file_name: i.file_name.clone(), ..Default::default() },
-                class::DIRECTORY => DirectoryInfo { ea_size: 0, short_name: String::new(), file_id: 0, ..i.clone() },
-                class::FULL_DIRECTORY => DirectoryInfo { short_name: String::new(), file_id: 0, ..i.clone() },
-                class::BOTH_DIRECTORY => DirectoryInfo { file_id: 0, ..i.clone() },
-                class::ID_FULL_DIRECTORY => DirectoryInfo { short_name: String::new(), ..i.clone() },
+                DirectoryClass::NAMES => DirectoryInfo { file_index: i.file_index, file_name: i.file_name.clone(), ..Default::default() },
+                DirectoryClass::DIRECTORY => DirectoryInfo { ea_size: 0, short_name: String::new(), file_id: 0, ..i.clone() },
+                DirectoryClass::FULL_DIRECTORY => DirectoryInfo { short_name: String::new(), file_id: 0, ..i.clone() },
+                DirectoryClass::BOTH_DIRECTORY => DirectoryInfo { file_id: 0, ..i.clone() },
+                DirectoryClass::ID_FULL_DIRECTORY => DirectoryInfo { short_name: String::new(), ..i.clone() },
                 _ => i.clone(),
             }).collect();
             prop_assert_eq!(back, expect);
@@ -220,7 +222,7 @@ proptest! {
 
     #[test]
     fn query_and_set_info(id in any::<[u8; 16]>(), times in any::<[u64; 4]>(), attrs in any::<u32>(), sizes in any::<[u64; 3]>(), links in any::<u32>(), flags in any::<[bool; 2]>(), new_name in name(), sd in bytes(100)) {
-        round_trip!(QueryInfoRequest { info_type: info_type::SECURITY, info_class: 0, output_buffer_length: 4096, additional_information: 7, flags: 0, file_id: id, input: &sd });
+        round_trip!(QueryInfoRequest { info_type: InfoType::SECURITY, info_class: 0, output_buffer_length: 4096, additional_information: 7, flags: 0, file_id: id, input: &sd });
         let basic = FileBasicInformation { times, file_attributes: attrs };
         prop_assert_eq!(FileBasicInformation::parse(&basic.to_bytes()).unwrap(), basic);
         let standard = FileStandardInformation { allocation_size: sizes[0], end_of_file: sizes[1], number_of_links: links, delete_pending: flags[0], directory: flags[1] };
@@ -231,14 +233,14 @@ proptest! {
         prop_assert_eq!(FileFsFullSizeInformation::parse(&fs.to_bytes()).unwrap(), fs);
         let rename = FileRenameInformation { replace_if_exists: flags[0], file_name: new_name };
         let buf = rename.to_bytes().unwrap();
-        let msg = round_trip!(SetInfoRequest { info_type: info_type::FILE, info_class: file_class::RENAME, additional_information: 0, file_id: id, buffer: &buf });
+        let msg = round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: file_class::RENAME, additional_information: 0, file_id: id, buffer: &buf });
         prop_assert_eq!(FileRenameInformation::parse(SetInfoRequest::parse(&msg).unwrap().buffer).unwrap(), rename);
-        round_trip!(SetInfoRequest { info_type: info_type::FILE, info_class: file_class::END_OF_FILE, additional_information: 0, file_id: id, buffer: &end_of_file_info(sizes[0]) });
+        round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: file_class::END_OF_FILE, additional_information: 0, file_id: id, buffer: &end_of_file_info(sizes[0]) });
     }
 
     #[test]
     fn breaks(id in any::<[u8; 16]>(), key in any::<[u8; 16]>(), level in any::<u8>(), states in any::<[u32; 2]>(), epoch in any::<u16>()) {
-        let msg = round_trip!(OplockBreak { oplock_level: level, file_id: id });
+        let msg = round_trip!(OplockBreak { oplock_level: keyless_smb::create::OplockLevel(level), file_id: id });
         prop_assert!(matches!(Break::parse(&msg).unwrap(), Break::Oplock(_)));
         let n = LeaseBreakNotification { new_epoch: epoch, flags: 1, lease_key: key, current_state: states[0], new_state: states[1] };
         let msg = round_trip!(n);
@@ -254,7 +256,7 @@ proptest! {
         let mut link_bytes = Vec::new();
         link.encode(&mut link_bytes).unwrap();
         prop_assert_eq!(SymlinkError::parse(&link_bytes).unwrap(), link.clone());
-        let contexts = [ErrorContext { error_id: 0, data: &link_bytes }, ErrorContext { error_id: 0x7264_5253, data: &data }];
+        let contexts = [ErrorContext { error_id: keyless_smb::error_response::ErrorId::DEFAULT, data: &link_bytes }, ErrorContext { error_id: keyless_smb::error_response::ErrorId::SHARE_REDIRECT, data: &data }];
         let mut error_data = Vec::new();
         encode_error_contexts(&contexts, &mut error_data).unwrap();
         let e = ErrorResponse { context_count: 2, error_data: &error_data };
@@ -277,7 +279,7 @@ proptest! {
         keyless_smb::fuzzing::transform(&frame);
 
         // COMPRESSION_TRANSFORM_HEADER, unchained and chained; a NONE + Pattern_V1 chain decompresses.
-        let unchained = Compressed::Unchained { original_size: 4096, algorithm: algorithm::LZ77, prefix: &prefix, compressed: &data };
+        let unchained = Compressed::Unchained { original_size: 4096, algorithm: CompressionAlgorithm::LZ77, prefix: &prefix, compressed: &data };
         let mut frame = Vec::new();
         unchained.encode(&mut frame).unwrap();
         prop_assert_eq!(Compressed::parse(&frame).unwrap(), unchained);
@@ -285,8 +287,8 @@ proptest! {
         let chained = Compressed::Chained {
             original_size: (prefix.len() + reps as usize) as u32,
             payloads: vec![
-                ChainedPayload { algorithm: algorithm::NONE, flags: 1, original_payload_size: None, data: &prefix },
-                ChainedPayload { algorithm: algorithm::PATTERN_V1, flags: 0, original_payload_size: None, data: &pattern },
+                ChainedPayload { algorithm: CompressionAlgorithm::NONE, flags: 1, original_payload_size: None, data: &prefix },
+                ChainedPayload { algorithm: CompressionAlgorithm::PATTERN_V1, flags: 0, original_payload_size: None, data: &pattern },
             ],
         };
         let mut frame = Vec::new();
@@ -302,8 +304,8 @@ proptest! {
     #[test]
     fn compound_of_three(name in name(), id in any::<[u8; 16]>(), n in 1usize..4) {
         // CREATE + QUERY_INFO + CLOSE, related, the way a client stats a file in one round trip.
-        let create = CreateRequest { desired_access: access::READ_ATTRIBUTES, share_access: 7, create_disposition: disposition::OPEN, name, ..Default::default() };
-        let query = QueryInfoRequest { info_type: info_type::FILE, info_class: file_class::ALL, output_buffer_length: 4096, file_id: [0xff; 16], ..Default::default() };
+        let create = CreateRequest { desired_access: access::READ_ATTRIBUTES, share_access: 7, create_disposition: Disposition::OPEN, name, ..Default::default() };
+        let query = QueryInfoRequest { info_type: InfoType::FILE, info_class: file_class::ALL, output_buffer_length: 4096, file_id: [0xff; 16], ..Default::default() };
         let close = CloseRequest { flags: 1, file_id: [0xff; 16] };
         let related = HeaderFields { flags: 4, ..hdr(0) };
         let mut frame = Vec::new();

@@ -16,7 +16,7 @@ use keyless_smb::ioctl::*;
 use keyless_smb::lock::{LockElement, LockRequest, LockResponse, lock_flags};
 use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, context};
 use keyless_smb::oplock::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
-use keyless_smb::query_directory::{DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse, class};
+use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
 use keyless_smb::session_setup::{SessionSetupRequest, SessionSetupResponse};
 use keyless_smb::tree_connect::{TreeConnectRequest, TreeConnectResponse};
@@ -95,18 +95,23 @@ fn tshark_dissects_every_message() {
     );
     c.pair(
         &TreeConnectRequest { flags: 0, path: "\\\\files.example.test\\share".into(), contexts: vec![] },
-        &TreeConnectResponse { share_type: 1, share_flags: 0x8000, capabilities: 0, maximal_access: 0x001f_01ff },
+        &TreeConnectResponse {
+            share_type: keyless_smb::tree_connect::ShareType::DISK,
+            share_flags: 0x8000,
+            capabilities: 0,
+            maximal_access: 0x001f_01ff,
+        },
     );
     let lease = Lease { key: [3; 16], state: 7, flags: 0, v2: Some(([0; 16], 1)) }.to_bytes();
     let mxac = MaximalAccess { query_status: 0, maximal_access: 0x001f_01ff }.to_bytes();
     c.pair(
         &CreateRequest {
-            oplock_level: oplock_level::LEASE,
+            oplock_level: OplockLevel::LEASE,
             impersonation_level: 2,
             desired_access: access::GENERIC_READ | access::GENERIC_WRITE,
             file_attributes: 0x80,
             share_access: 7,
-            create_disposition: disposition::OPEN_IF,
+            create_disposition: Disposition::OPEN_IF,
             create_options: options::NON_DIRECTORY_FILE,
             name: "dir\\report.txt".into(),
             contexts: vec![
@@ -116,7 +121,7 @@ fn tshark_dissects_every_message() {
             ],
         },
         &CreateResponse {
-            oplock_level: oplock_level::LEASE,
+            oplock_level: OplockLevel::LEASE,
             create_action: 2,
             file_id: FILE,
             contexts: vec![
@@ -159,7 +164,7 @@ fn tshark_dissects_every_message() {
             .to_bytes();
     c.pair(
         &IoctlRequest {
-            ctl_code: ctl_code::VALIDATE_NEGOTIATE_INFO,
+            ctl_code: CtlCode::VALIDATE_NEGOTIATE_INFO,
             file_id: [0xff; 16],
             max_output_response: 24,
             flags: IOCTL_IS_FSCTL,
@@ -167,7 +172,7 @@ fn tshark_dissects_every_message() {
             ..Default::default()
         },
         &IoctlResponse {
-            ctl_code: ctl_code::VALIDATE_NEGOTIATE_INFO,
+            ctl_code: CtlCode::VALIDATE_NEGOTIATE_INFO,
             file_id: [0xff; 16],
             output: &vnr,
             ..Default::default()
@@ -176,7 +181,7 @@ fn tshark_dissects_every_message() {
     let dfs = ReferralRequest { max_level: 4, path: "\\files.example.test\\share".into() }.to_bytes();
     c.pair(
         &IoctlRequest {
-            ctl_code: ctl_code::DFS_GET_REFERRALS,
+            ctl_code: CtlCode::DFS_GET_REFERRALS,
             file_id: [0xff; 16],
             max_output_response: 4096,
             flags: IOCTL_IS_FSCTL,
@@ -184,7 +189,7 @@ fn tshark_dissects_every_message() {
             ..Default::default()
         },
         &IoctlResponse {
-            ctl_code: ctl_code::DFS_GET_REFERRALS,
+            ctl_code: CtlCode::DFS_GET_REFERRALS,
             file_id: [0xff; 16],
             output: &ReferralResponse {
                 path_consumed: 50,
@@ -218,10 +223,10 @@ fn tshark_dissects_every_message() {
         })
         .collect();
     let mut listing = Vec::new();
-    DirectoryInfo::encode_all(&entries, class::ID_BOTH_DIRECTORY, &mut listing).unwrap();
+    DirectoryInfo::encode_all(&entries, DirectoryClass::ID_BOTH_DIRECTORY, &mut listing).unwrap();
     c.pair(
         &QueryDirectoryRequest {
-            info_class: class::ID_BOTH_DIRECTORY,
+            info_class: DirectoryClass::ID_BOTH_DIRECTORY,
             flags: 1,
             file_index: 0,
             file_id: FILE,
@@ -241,7 +246,7 @@ fn tshark_dissects_every_message() {
             .to_bytes();
     c.pair(
         &QueryInfoRequest {
-            info_type: info_type::FILE,
+            info_type: InfoType::FILE,
             info_class: file_class::STANDARD,
             output_buffer_length: 24,
             file_id: FILE,
@@ -253,7 +258,7 @@ fn tshark_dissects_every_message() {
         FileRenameInformation { replace_if_exists: true, file_name: "dir\\renamed.txt".into() }.to_bytes().unwrap();
     c.pair(
         &SetInfoRequest {
-            info_type: info_type::FILE,
+            info_type: InfoType::FILE,
             info_class: file_class::RENAME,
             file_id: FILE,
             buffer: &rename,
@@ -262,7 +267,10 @@ fn tshark_dissects_every_message() {
         &SetInfoResponse,
     );
     c.pair(&FlushRequest { file_id: FILE }, &FlushResponse);
-    c.pair(&OplockBreak { oplock_level: 0, file_id: FILE }, &OplockBreak { oplock_level: 0, file_id: FILE });
+    c.pair(
+        &OplockBreak { oplock_level: keyless_smb::create::OplockLevel::NONE, file_id: FILE },
+        &OplockBreak { oplock_level: keyless_smb::create::OplockLevel::NONE, file_id: FILE },
+    );
     c.pair(
         &LeaseBreakAck { flags: 0, lease_key: [3; 16], state: 1 },
         &LeaseBreakAck { flags: 0, lease_key: [3; 16], state: 1 },
@@ -303,7 +311,7 @@ fn tshark_dissects_every_message() {
             &CreateRequest {
                 desired_access: access::READ_ATTRIBUTES,
                 share_access: 7,
-                create_disposition: disposition::OPEN,
+                create_disposition: Disposition::OPEN,
                 name: "dir".into(),
                 ..Default::default()
             },
@@ -312,7 +320,7 @@ fn tshark_dissects_every_message() {
         .unwrap()
         .push(
             &QueryInfoRequest {
-                info_type: info_type::FILE,
+                info_type: InfoType::FILE,
                 info_class: file_class::ALL,
                 output_buffer_length: 4096,
                 file_id: [0xff; 16],

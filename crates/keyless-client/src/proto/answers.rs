@@ -11,7 +11,7 @@ use crate::error::{Error, Misbehaviour};
 use keyless_smb::control::{Cancel as CancelBody, CloseRequest, Echo, Logoff};
 use keyless_smb::create::CreateResponse;
 use keyless_smb::header::{self, HeaderFields, flags, request_file_id_at};
-use keyless_smb::ioctl::{IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ValidateNegotiateResponse, ctl_code};
+use keyless_smb::ioctl::{CtlCode, IOCTL_IS_FSCTL, IoctlRequest, IoctlResponse, ValidateNegotiateResponse};
 use keyless_smb::tree_connect::{TreeConnectResponse, share_flags};
 use keyless_smb::{Command, Dialect, Message, NtStatus};
 use std::sync::Arc;
@@ -189,7 +189,7 @@ impl Connection {
     fn send_validate(&mut self, tree: TreeSlot, then: Option<(RequestId, Received, TreeSlot)>) {
         let Ok(input) = self.offered.to_bytes() else { return };
         let req = IoctlRequest {
-            ctl_code: ctl_code::VALIDATE_NEGOTIATE_INFO,
+            ctl_code: CtlCode::VALIDATE_NEGOTIATE_INFO,
             file_id: [0xff; 16],
             max_output_response: 24,
             flags: IOCTL_IS_FSCTL,

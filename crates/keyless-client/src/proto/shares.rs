@@ -8,8 +8,8 @@ use super::request::{OpenSlot, OpenSpec, Request, Target, TreeSlot};
 use crate::error::Error;
 use keyless_smb::control::FileId;
 use keyless_smb::create::{
-    CreateContext, CreateRequest, CreateResponse, DurableHandleReconnectV2, context_name, disposition, durable_flags,
-    oplock_level,
+    CreateContext, CreateRequest, CreateResponse, Disposition, DurableHandleReconnectV2, OplockLevel, context_name,
+    durable_flags,
 };
 use keyless_smb::oplock::{Break, LeaseBreakAck};
 use std::collections::{BTreeMap, HashMap};
@@ -117,7 +117,7 @@ impl Shares {
             && (response.context(context_name::DURABLE_HANDLE_V2).is_some()
                 || response.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some());
         if let Some(d) = &spec.durable
-            && response.oplock_level == oplock_level::LEASE
+            && response.oplock_level == OplockLevel::LEASE
             && response.context(context_name::LEASE).is_some()
         {
             self.leases.insert(d.lease.key, slot);
@@ -174,7 +174,7 @@ impl Shares {
             impersonation_level: 2,
             desired_access: spec.desired_access,
             share_access: spec.share_access,
-            create_disposition: disposition::OPEN,
+            create_disposition: Disposition::OPEN,
             create_options: spec.create_options,
             name: spec.path.clone(),
             ..Default::default()
@@ -185,7 +185,7 @@ impl Shares {
             lease = d.lease.to_bytes();
             let flags = if d.persistent { durable_flags::PERSISTENT } else { 0 };
             dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags }.to_bytes();
-            req.oplock_level = oplock_level::LEASE;
+            req.oplock_level = OplockLevel::LEASE;
             req.contexts = vec![
                 CreateContext::new(context_name::LEASE, &lease),
                 CreateContext::new(context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c),
