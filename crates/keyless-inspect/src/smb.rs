@@ -13,7 +13,7 @@ use keyless_smb::header::Header;
 use keyless_smb::info::{QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse};
 use keyless_smb::ioctl::{IoctlRequest, IoctlResponse};
 use keyless_smb::lock::{LockRequest, LockResponse};
-use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, context};
+use keyless_smb::negotiate::{ContextType, NegotiateContext, NegotiateRequest, NegotiateResponse};
 use keyless_smb::oplock::Break;
 use keyless_smb::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
@@ -370,12 +370,14 @@ fn contexts(r: &mut Record, list: &[NegotiateContext]) {
     let ids = |data: &[u8]| keyless_smb::negotiate::parse_id_list(data, "negotiate context ids").unwrap_or_default();
     for c in list {
         match c.kind {
-            context::ENCRYPTION => r.field("ciphers", ids(&c.data).into_iter().map(cipher_name).collect::<Vec<_>>()),
-            context::SIGNING => {
+            ContextType::ENCRYPTION => {
+                r.field("ciphers", ids(&c.data).into_iter().map(cipher_name).collect::<Vec<_>>())
+            }
+            ContextType::SIGNING => {
                 r.field("signing_algorithms", ids(&c.data).into_iter().map(signing_name).collect::<Vec<_>>())
             }
-            context::PREAUTH_INTEGRITY => r.field("preauth_integrity", "SHA-512"),
-            other => r.field("context", format!("{other:#06x}")),
+            ContextType::PREAUTH_INTEGRITY => r.field("preauth_integrity", "SHA-512"),
+            other => r.field("context", format!("{:#06x}", other.0)),
         }
     }
 }

@@ -6,24 +6,33 @@ use crate::body::{Field, buffer, fit16, fit32, fixed, fixed_part, get, pad8, put
 use crate::header;
 use crate::{Command, Dialect, Message, WireError};
 
-/// Negotiate context types (2.2.3.1).
-pub mod context {
-    /// SMB2_PREAUTH_INTEGRITY_CAPABILITIES.
-    pub const PREAUTH_INTEGRITY: u16 = 0x0001;
-    /// SMB2_ENCRYPTION_CAPABILITIES.
-    pub const ENCRYPTION: u16 = 0x0002;
-    /// SMB2_COMPRESSION_CAPABILITIES.
-    pub const COMPRESSION: u16 = 0x0003;
-    /// SMB2_NETNAME_NEGOTIATE_CONTEXT_ID.
-    pub const NETNAME: u16 = 0x0005;
-    /// SMB2_TRANSPORT_CAPABILITIES.
-    pub const TRANSPORT: u16 = 0x0006;
-    /// SMB2_RDMA_TRANSFORM_CAPABILITIES.
-    pub const RDMA_TRANSFORM: u16 = 0x0007;
-    /// SMB2_SIGNING_CAPABILITIES.
-    pub const SIGNING: u16 = 0x0008;
-    /// SHA-512, the one preauth hash algorithm.
-    pub const SHA512: u16 = 0x0001;
+keyless_wire_enum::wire_enum! {
+    /// Negotiate context types (2.2.3.1).
+    #[derive(Default)]
+    pub struct ContextType(u16) {
+        /// SMB2_PREAUTH_INTEGRITY_CAPABILITIES.
+        PREAUTH_INTEGRITY = 0x0001 => "SMB2_PREAUTH_INTEGRITY_CAPABILITIES",
+        /// SMB2_ENCRYPTION_CAPABILITIES.
+        ENCRYPTION = 0x0002 => "SMB2_ENCRYPTION_CAPABILITIES",
+        /// SMB2_COMPRESSION_CAPABILITIES.
+        COMPRESSION = 0x0003 => "SMB2_COMPRESSION_CAPABILITIES",
+        /// SMB2_NETNAME_NEGOTIATE_CONTEXT_ID.
+        NETNAME = 0x0005 => "SMB2_NETNAME_NEGOTIATE_CONTEXT_ID",
+        /// SMB2_TRANSPORT_CAPABILITIES.
+        TRANSPORT = 0x0006 => "SMB2_TRANSPORT_CAPABILITIES",
+        /// SMB2_RDMA_TRANSFORM_CAPABILITIES.
+        RDMA_TRANSFORM = 0x0007 => "SMB2_RDMA_TRANSFORM_CAPABILITIES",
+        /// SMB2_SIGNING_CAPABILITIES.
+        SIGNING = 0x0008 => "SMB2_SIGNING_CAPABILITIES",
+    }
+}
+
+keyless_wire_enum::wire_enum! {
+    /// Preauth integrity hash algorithms (2.2.3.1.1).
+    pub struct HashAlgorithm(u16) {
+        /// SHA-512, the one there is.
+        SHA512 = 0x0001 => "SHA-512",
+    }
 }
 
 /// Capabilities (2.2.3).
@@ -117,14 +126,35 @@ mod rdma {
     pub const FIXED: usize = 8;
 }
 
-/// One negotiate context.
+/// What names the contexts of a list laid out as negotiate contexts (2.2.3.1): negotiate
+/// context types, and tree connect context types (2.2.9.2), which share the layout.
+pub trait ContextKind: Copy + core::fmt::Debug + Eq {
+    /// The type of this id.
+    fn from_id(id: u16) -> Self;
+    /// The id on the wire.
+    fn id(self) -> u16;
+}
+
+impl ContextKind for ContextType {
+    fn from_id(id: u16) -> Self {
+        Self(id)
+    }
+    fn id(self) -> u16 {
+        self.0
+    }
+}
+
+/// One context of such a list: its type and its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegotiateContext {
+pub struct Context<K> {
     /// ContextType.
-    pub kind: u16,
+    pub kind: K,
     /// Data.
     pub data: Vec<u8>,
 }
+
+/// One negotiate context.
+pub type NegotiateContext = Context<ContextType>;
 
 impl NegotiateContext {
     /// Preauth integrity with SHA-512 and a salt.
@@ -133,13 +163,13 @@ impl NegotiateContext {
         let head = zeroed(&mut d, preauth::FIXED);
         put(head, ID_COUNT, 1u16);
         put(head, preauth::SALT_LENGTH, u16::try_from(salt.len()).unwrap_or(0));
-        d.extend_from_slice(&context::SHA512.to_le_bytes());
+        d.extend_from_slice(&HashAlgorithm::SHA512.0.to_le_bytes());
         d.extend_from_slice(salt);
-        Self { kind: context::PREAUTH_INTEGRITY, data: d }
+        Self { kind: ContextType::PREAUTH_INTEGRITY, data: d }
     }
 
     /// A list of 16-bit ids behind a 16-bit count (encryption ciphers, signing algorithms).
-    pub fn id_list(kind: u16, ids: &[u16]) -> Self {
+    pub fn id_list(kind: ContextType, ids: &[u16]) -> Self {
         let mut d = u16::try_from(ids.len()).unwrap_or(0).to_le_bytes().to_vec();
         for id in ids {
             d.extend_from_slice(&id.to_le_bytes());
@@ -151,7 +181,7 @@ impl NegotiateContext {
     pub fn netname(name: &str) -> Self {
         let mut data = Vec::with_capacity(utf16_len(name));
         put_utf16(&mut data, name);
-        Self { kind: context::NETNAME, data }
+        Self { kind: ContextType::NETNAME, data }
     }
 
     /// Compression capabilities (2.2.3.1.3): flags (1: chained) and algorithms.
@@ -163,12 +193,12 @@ impl NegotiateContext {
         for a in algorithms {
             d.extend_from_slice(&a.to_le_bytes());
         }
-        Self { kind: context::COMPRESSION, data: d }
+        Self { kind: ContextType::COMPRESSION, data: d }
     }
 
     /// Transport capabilities (2.2.3.1.5): flags (1: accept transport-level security).
     pub fn transport(flags: u32) -> Self {
-        Self { kind: context::TRANSPORT, data: flags.to_le_bytes().to_vec() }
+        Self { kind: ContextType::TRANSPORT, data: flags.to_le_bytes().to_vec() }
     }
 
     /// RDMA transform capabilities (2.2.3.1.6): transform ids (1: encryption, 2: signing).
@@ -178,7 +208,7 @@ impl NegotiateContext {
         for id in ids {
             d.extend_from_slice(&id.to_le_bytes());
         }
-        Self { kind: context::RDMA_TRANSFORM, data: d }
+        Self { kind: ContextType::RDMA_TRANSFORM, data: d }
     }
 }
 
@@ -233,8 +263,8 @@ pub fn parse_id_list(data: &[u8], field: &'static str) -> Result<Vec<u16>, WireE
     ids_after(head, &data[ID_COUNT.end..], field)
 }
 
-/// Iterates over a negotiate context list: `(ContextType, Data)`, each checked.
-pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[u8]), WireError>> {
+/// Iterates over a context list: `(ContextType, Data)`, each checked.
+pub fn contexts<K: ContextKind>(list: &[u8], count: u16) -> impl Iterator<Item = Result<(K, &[u8]), WireError>> {
     let mut rest = list;
     let mut left = count;
     std::iter::from_fn(move || {
@@ -245,7 +275,7 @@ pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[
         let item = (|| {
             use context_header as h;
             let head = rest.get(..h::LEN).ok_or(WireError::OutOfBounds { field: "NegotiateContext" })?;
-            let (kind, len) = (get(head, h::CONTEXT_TYPE), usize::from(get::<u16>(head, h::DATA_LENGTH)));
+            let (kind, len) = (K::from_id(get(head, h::CONTEXT_TYPE)), usize::from(get::<u16>(head, h::DATA_LENGTH)));
             let data =
                 rest.get(h::LEN..h::LEN + len).ok_or(WireError::OutOfBounds { field: "NegotiateContext Data" })?;
             // The next context starts at the next 8-byte boundary (the last one needs no padding).
@@ -261,8 +291,8 @@ pub fn contexts(list: &[u8], count: u16) -> impl Iterator<Item = Result<(u16, &[
 }
 
 /// Decodes `count` contexts from `list` into owned contexts.
-pub(crate) fn read_contexts(list: &[u8], count: u16) -> Result<Vec<NegotiateContext>, WireError> {
-    contexts(list, count).map(|c| c.map(|(kind, data)| NegotiateContext { kind, data: data.to_vec() })).collect()
+pub(crate) fn read_contexts<K: ContextKind>(list: &[u8], count: u16) -> Result<Vec<Context<K>>, WireError> {
+    contexts(list, count).map(|c| c.map(|(kind, data)| Context { kind, data: data.to_vec() })).collect()
 }
 
 /// The context list starting at `offset` (8-byte aligned, after the fixed part).
@@ -277,7 +307,7 @@ fn context_list(message: &[u8], offset: usize, count: u16, min: usize) -> Result
 }
 
 /// Bytes a context list takes after `at` (an offset from the header), padding included.
-pub(crate) fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
+pub(crate) fn contexts_len<K>(at: usize, list: &[Context<K>]) -> usize {
     let mut end = at;
     for (i, c) in list.iter().enumerate() {
         if i > 0 {
@@ -289,14 +319,18 @@ pub(crate) fn contexts_len(at: usize, list: &[NegotiateContext]) -> usize {
 }
 
 /// Writes a context list (8-byte aligned from `start`, the last one unpadded).
-pub(crate) fn write_contexts(out: &mut Vec<u8>, start: usize, list: &[NegotiateContext]) -> Result<(), WireError> {
+pub(crate) fn write_contexts<K: ContextKind>(
+    out: &mut Vec<u8>,
+    start: usize,
+    list: &[Context<K>],
+) -> Result<(), WireError> {
     for (i, c) in list.iter().enumerate() {
         if i > 0 {
             pad8(out, start);
         }
         let len = fit16(c.data.len(), "NegotiateContext DataLength")?;
         let head = zeroed(out, context_header::LEN);
-        put(head, context_header::CONTEXT_TYPE, c.kind);
+        put(head, context_header::CONTEXT_TYPE, c.kind.id());
         put(head, context_header::DATA_LENGTH, len);
         out.extend_from_slice(&c.data);
     }
@@ -456,9 +490,9 @@ impl NegotiateResponse<'_> {
         };
         for c in self.contexts.iter().filter(|_| self.dialect == Dialect::SMB_311) {
             match c.kind {
-                context::PREAUTH_INTEGRITY => s.preauth_hashes = parse_preauth(&c.data)?.0,
-                context::ENCRYPTION => s.cipher = Some(one(&c.data, "Ciphers (one chosen)")?).filter(|&id| id != 0),
-                context::SIGNING => s.signing = one(&c.data, "SigningAlgorithms (one chosen)")?,
+                ContextType::PREAUTH_INTEGRITY => s.preauth_hashes = parse_preauth(&c.data)?.0,
+                ContextType::ENCRYPTION => s.cipher = Some(one(&c.data, "Ciphers (one chosen)")?).filter(|&id| id != 0),
+                ContextType::SIGNING => s.signing = one(&c.data, "SigningAlgorithms (one chosen)")?,
                 _ => {}
             }
         }

@@ -55,9 +55,26 @@ pub mod flags {
     pub const EXTENSION_PRESENT: u16 = 0x0004;
 }
 
+keyless_wire_enum::wire_enum! {
+    /// Tree connect context types (2.2.9.2).
+    pub struct TreeConnectContextType(u16) {
+        /// SMB2_REMOTED_IDENTITY_TREE_CONNECT_CONTEXT_ID.
+        REMOTED_IDENTITY = 0x0001 => "SMB2_REMOTED_IDENTITY_TREE_CONNECT_CONTEXT_ID",
+    }
+}
+
+impl crate::negotiate::ContextKind for TreeConnectContextType {
+    fn from_id(id: u16) -> Self {
+        Self(id)
+    }
+    fn id(self) -> u16 {
+        self.0
+    }
+}
+
 /// A tree connect context (2.2.9.2), e.g. the remoted identity: laid out as a negotiate
 /// context, and read and written by the same code.
-pub type TreeConnectContext = crate::negotiate::NegotiateContext;
+pub type TreeConnectContext = crate::negotiate::Context<TreeConnectContextType>;
 
 /// A TREE_CONNECT request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -5,7 +5,7 @@
 
 use keyless_smb::header::{Header, HeaderFields};
 use keyless_smb::negotiate::{
-    NegotiateContext, NegotiateRequest, NegotiateResponse, context, parse_id_list, security_mode,
+    ContextType, HashAlgorithm, NegotiateContext, NegotiateRequest, NegotiateResponse, parse_id_list, security_mode,
 };
 use keyless_smb::{Command, Dialect, Message, NtStatus, WireError, framing};
 use keyless_testbed::{ScratchDir, SmbMode, Smbd};
@@ -19,8 +19,8 @@ fn request() -> Vec<u8> {
         dialects: vec![Dialect::SMB_202, Dialect::SMB_21, Dialect::SMB_30, Dialect::SMB_302, Dialect::SMB_311],
         contexts: vec![
             NegotiateContext::preauth_sha512(&[0x5a; 32]),
-            NegotiateContext::id_list(context::ENCRYPTION, &[4, 2, 3, 1]),
-            NegotiateContext::id_list(context::SIGNING, &[2, 1, 0]),
+            NegotiateContext::id_list(ContextType::ENCRYPTION, &[4, 2, 3, 1]),
+            NegotiateContext::id_list(ContextType::SIGNING, &[2, 1, 0]),
             NegotiateContext::netname("127.0.0.1"),
         ],
     };
@@ -57,22 +57,22 @@ fn negotiate_311_with_samba() {
         let (kind, data) = (c.kind, &c.data[..]);
         seen.push(kind);
         match kind {
-            context::PREAUTH_INTEGRITY => {
+            ContextType::PREAUTH_INTEGRITY => {
                 // HashAlgorithmCount, SaltLength, HashAlgorithms, Salt.
                 assert_eq!(u16::from_le_bytes([data[0], data[1]]), 1);
-                assert_eq!(u16::from_le_bytes([data[4], data[5]]), context::SHA512);
+                assert_eq!(u16::from_le_bytes([data[4], data[5]]), HashAlgorithm::SHA512.0);
                 assert_eq!(
                     data.len(),
                     6 + usize::from(u16::from_le_bytes([data[2], data[3]])),
                     "the salt fills the rest"
                 );
             }
-            context::ENCRYPTION => {
+            ContextType::ENCRYPTION => {
                 let ciphers = parse_id_list(data, "Ciphers").unwrap();
                 assert_eq!(ciphers.len(), 1);
                 assert!([1, 2, 3, 4].contains(&ciphers[0]), "{ciphers:?}");
             }
-            context::SIGNING => {
+            ContextType::SIGNING => {
                 let algs = parse_id_list(data, "SigningAlgorithms").unwrap();
                 assert_eq!(algs.len(), 1);
                 assert!([0, 1, 2].contains(&algs[0]), "{algs:?}");
@@ -80,7 +80,7 @@ fn negotiate_311_with_samba() {
             _ => {}
         }
     }
-    assert!(seen.contains(&context::PREAUTH_INTEGRITY) && seen.contains(&context::ENCRYPTION), "{seen:?}");
+    assert!(seen.contains(&ContextType::PREAUTH_INTEGRITY) && seen.contains(&ContextType::ENCRYPTION), "{seen:?}");
 }
 
 #[test]

@@ -13,8 +13,8 @@ use keyless_smb::info::*;
 use keyless_smb::ioctl::*;
 use keyless_smb::lock::{LockElement, LockRequest, LockResponse};
 use keyless_smb::negotiate::{
-    NegotiateContext, NegotiateRequest, NegotiateResponse, context, parse_compression, parse_preauth,
-    parse_rdma_transform,
+    ContextType, HashAlgorithm, NegotiateContext, NegotiateRequest, NegotiateResponse, parse_compression,
+    parse_preauth, parse_rdma_transform,
 };
 use keyless_smb::oplock::{Break, LeaseBreakAck, LeaseBreakNotification, OplockBreak};
 use keyless_smb::query_directory::{
@@ -70,15 +70,15 @@ proptest! {
         let all = [Dialect::SMB_202, Dialect::SMB_21, Dialect::SMB_30, Dialect::SMB_302, Dialect::SMB_311];
         let with_contexts = n == 5;
         let contexts = if with_contexts {
-            vec![NegotiateContext::preauth_sha512(&salt), NegotiateContext::id_list(context::ENCRYPTION, &[4, 2]), NegotiateContext::netname("srv.example")]
+            vec![NegotiateContext::preauth_sha512(&salt), NegotiateContext::id_list(ContextType::ENCRYPTION, &[4, 2]), NegotiateContext::netname("srv.example")]
         } else {
             Vec::new()
         };
         let mut contexts = contexts;
         if with_contexts {
-            contexts.extend([NegotiateContext::compression(1, &[2, 4]), NegotiateContext::transport(1), NegotiateContext::rdma_transform(&[1, 2]), NegotiateContext::id_list(context::SIGNING, &[2, 1])]);
+            contexts.extend([NegotiateContext::compression(1, &[2, 4]), NegotiateContext::transport(1), NegotiateContext::rdma_transform(&[1, 2]), NegotiateContext::id_list(ContextType::SIGNING, &[2, 1])]);
             let (hashes, back_salt) = parse_preauth(&contexts[0].data).unwrap();
-            prop_assert_eq!((hashes, back_salt), (vec![context::SHA512], &salt[..]));
+            prop_assert_eq!((hashes, back_salt), (vec![HashAlgorithm::SHA512.0], &salt[..]));
             prop_assert_eq!(parse_compression(&contexts[3].data).unwrap(), (1, vec![2, 4]));
             prop_assert_eq!(parse_rdma_transform(&contexts[5].data).unwrap(), vec![1, 2]);
         }
@@ -97,7 +97,7 @@ proptest! {
         round_trip!(SessionSetupRequest { flags, security_mode: 1, capabilities: caps, channel: 0, previous_session_id: prev, security_buffer: &token });
         round_trip!(SessionSetupResponse { session_flags: u16::from(flags), security_buffer: &token });
         let path = format!("\\\\server\\{path}");
-        let contexts = if ext { vec![TreeConnectContext { kind: 1, data: ctx }] } else { Vec::new() };
+        let contexts = if ext { vec![TreeConnectContext { kind: keyless_smb::tree_connect::TreeConnectContextType::REMOTED_IDENTITY, data: ctx }] } else { Vec::new() };
         round_trip!(TreeConnectRequest { flags: if ext { 4 } else { 0 }, path, contexts });
         round_trip!(TreeConnectResponse { share_type: keyless_smb::tree_connect::ShareType::DISK, share_flags: sflags, capabilities: caps, maximal_access: access });
     }

@@ -14,7 +14,7 @@ use keyless_smb::header::{HeaderFields, flags};
 use keyless_smb::info::*;
 use keyless_smb::ioctl::*;
 use keyless_smb::lock::{LockElement, LockRequest, LockResponse, lock_flags};
-use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, context};
+use keyless_smb::negotiate::{ContextType, NegotiateContext, NegotiateRequest, NegotiateResponse};
 use keyless_smb::oplock::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
 use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryRequest, QueryDirectoryResponse};
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WriteRequest, WriteResponse};
@@ -66,12 +66,12 @@ fn tshark_dissects_every_message() {
             dialects: vec![Dialect::SMB_21, Dialect::SMB_311],
             contexts: vec![
                 NegotiateContext::preauth_sha512(&[0x5a; 32]),
-                NegotiateContext::id_list(context::ENCRYPTION, &[2, 1]),
+                NegotiateContext::id_list(ContextType::ENCRYPTION, &[2, 1]),
                 NegotiateContext::compression(1, &[2, 4]),
                 NegotiateContext::netname("files.example.test"),
                 NegotiateContext::transport(1),
                 NegotiateContext::rdma_transform(&[1, 2]),
-                NegotiateContext::id_list(context::SIGNING, &[2, 1]),
+                NegotiateContext::id_list(ContextType::SIGNING, &[2, 1]),
             ],
         },
         &NegotiateResponse {
@@ -84,7 +84,7 @@ fn tshark_dissects_every_message() {
             security_buffer: &token,
             contexts: vec![
                 NegotiateContext::preauth_sha512(&[0xa5; 32]),
-                NegotiateContext::id_list(context::ENCRYPTION, &[2]),
+                NegotiateContext::id_list(ContextType::ENCRYPTION, &[2]),
             ],
             ..Default::default()
         },

@@ -4,7 +4,9 @@
 use crate::error::{Error, Incompatibility};
 use keyless_crypto::{Cipher, SigningAlgorithm};
 use keyless_smb::Dialect;
-use keyless_smb::negotiate::{NegotiateContext, NegotiateRequest, NegotiateResponse, caps, context, security_mode};
+use keyless_smb::negotiate::{
+    ContextType, HashAlgorithm, NegotiateContext, NegotiateRequest, NegotiateResponse, caps, security_mode,
+};
 
 /// Ciphers in keyless's order of preference: GCM before CCM, 256 before 128.
 pub const CIPHERS: [Cipher; 4] = [Cipher::Aes256Gcm, Cipher::Aes128Gcm, Cipher::Aes256Ccm, Cipher::Aes128Ccm];
@@ -49,8 +51,8 @@ pub struct Negotiated {
 pub fn offer(dialects: &[Dialect], client_guid: [u8; 16], salt: &[u8; 32], server_name: &str) -> NegotiateRequest {
     let contexts = vec![
         NegotiateContext::preauth_sha512(salt),
-        NegotiateContext::id_list(context::ENCRYPTION, &CIPHERS.map(Cipher::id)),
-        NegotiateContext::id_list(context::SIGNING, &SIGNING.map(SigningAlgorithm::id)),
+        NegotiateContext::id_list(ContextType::ENCRYPTION, &CIPHERS.map(Cipher::id)),
+        NegotiateContext::id_list(ContextType::SIGNING, &SIGNING.map(SigningAlgorithm::id)),
         NegotiateContext::netname(server_name),
     ];
     NegotiateRequest {
@@ -72,7 +74,7 @@ pub fn accept(resp: &NegotiateResponse<'_>, offered: &[Dialect]) -> Result<Negot
         return Err(Incompatibility::NoCommonDialect.into());
     }
     let settled = resp.settled()?;
-    if resp.dialect == Dialect::SMB_311 && settled.preauth_hashes != [context::SHA512] {
+    if resp.dialect == Dialect::SMB_311 && settled.preauth_hashes != [HashAlgorithm::SHA512.0] {
         return Err(Incompatibility::NoSha512Preauth.into());
     }
     let cipher = match settled.cipher {
