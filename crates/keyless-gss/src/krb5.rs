@@ -12,7 +12,7 @@ use crate::Error;
 use crate::framing::{self, KRB5_OID, MS_KRB5_OID};
 use keyless_crypto::{EncType, Enctype, Key, KeyUsage, for_etype};
 use keyless_krb::keytab::Keytab;
-use keyless_krb::messages::{self, PVNO, msg_type};
+use keyless_krb::messages::{self, MsgType, PVNO};
 use keyless_krb::principal::{Principal, realm_asn1};
 use keyless_krb::time::{kerberos_time, micros, seconds_of, unix_seconds};
 use keyless_krb::{Credential, RandomSource};
@@ -136,7 +136,7 @@ impl Initiator {
         let ap_options = if gss_flags & flags::MUTUAL != 0 { 0x2000_0000 } else { 0 };
         let ap_req = ApReq {
             pvno: Integer::from(PVNO),
-            msg_type: Integer::from(msg_type::AP_REQ),
+            msg_type: Integer::from(MsgType::AP_REQ.0),
             ap_options: ApOptions(messages::flags(ap_options)),
             ticket: messages::decode::<Ticket>("Ticket", &ticket.ticket)?,
             authenticator: EncryptedData {
@@ -289,7 +289,7 @@ pub fn accept(keytab: &Keytab, token: &[u8], now: SystemTime, rng: &mut dyn Rand
     let cipher = encrypt(&session_key, KeyUsage::AP_REP_ENC_PART, &plain, rng)?;
     let rep = ApRep {
         pvno: Integer::from(PVNO),
-        msg_type: Integer::from(msg_type::AP_REP),
+        msg_type: Integer::from(MsgType::AP_REP.0),
         enc_part: EncryptedData { etype: session_key.etype().0, kvno: None, cipher: OctetString::from(cipher) },
     };
     let mut inner = TOK_AP_REP.to_vec();

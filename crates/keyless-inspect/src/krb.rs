@@ -6,7 +6,7 @@ use crate::{Broken, Record};
 use keyless_capture::{Message as Captured, Protocol};
 use keyless_crypto::KeyUsage;
 use keyless_krb::KrbErrorCode;
-use keyless_krb::messages::{decode, decode_kdc_req, msg_type};
+use keyless_krb::messages::{MsgType, decode, decode_kdc_req};
 use keyless_krb::principal::Principal;
 use rasn::types::GeneralString;
 use rasn_kerberos::{
@@ -50,18 +50,8 @@ pub(crate) fn in_security_token(
 /// Decodes one Kerberos message into `r` (and decrypts what `keys` allow).
 fn message(r: &mut Record, bytes: &[u8], offset: usize, keys: &mut Keyring, gss: &mut GssKeys) {
     // The outer tag is [APPLICATION msg-type], constructed: 0x60 | msg-type (RFC 4120 5.10).
-    let msg_type = bytes.first().filter(|&&b| b & 0xE0 == 0x60).map(|&b| i32::from(b & 0x1F));
-    let kind = match msg_type {
-        Some(msg_type::AS_REQ) => "AS-REQ",
-        Some(msg_type::AS_REP) => "AS-REP",
-        Some(msg_type::TGS_REQ) => "TGS-REQ",
-        Some(msg_type::TGS_REP) => "TGS-REP",
-        Some(msg_type::AP_REQ) => "AP-REQ",
-        Some(msg_type::AP_REP) => "AP-REP",
-        Some(msg_type::KRB_CRED) => "KRB-CRED",
-        Some(msg_type::KRB_ERROR) => "KRB-ERROR",
-        _ => "",
-    };
+    let msg_type = bytes.first().filter(|&&b| b & 0xE0 == 0x60).map(|&b| MsgType(i32::from(b & 0x1F)));
+    let kind = msg_type.and_then(MsgType::name).unwrap_or("");
     let connection = r.connection;
     let decoded = match kind {
         "AS-REQ" | "TGS-REQ" => decode_kdc_req(bytes).map(|q| {

@@ -10,7 +10,7 @@ use crate::{Record, hex};
 use keyless_crypto::{EncType, Key, KeyUsage, for_etype};
 use keyless_krb::fast::{self, KrbFastArmoredRep, KrbFastArmoredReq, KrbFastReq, KrbFastResponse};
 use keyless_krb::keytab::Keytab;
-use keyless_krb::messages::{decode, decode_enc_kdc_rep_part, find_padata, flags_mask};
+use keyless_krb::messages::{PaType, decode, decode_enc_kdc_rep_part, find_padata, flags_mask};
 use keyless_krb::principal::Principal;
 use rasn::Decode;
 use rasn_kerberos::{
@@ -19,8 +19,6 @@ use rasn_kerberos::{
 };
 use std::collections::HashMap;
 
-/// PA-TGS-REQ: the AP-REQ of a TGS-REQ (RFC 4120 7.5.2).
-const PA_TGS_REQ: i32 = 1;
 /// The authenticator checksum type that carries GSS flags (RFC 4121 4.1.1).
 const GSS_CHECKSUM: i32 = 0x8003;
 
@@ -205,7 +203,7 @@ impl<'s> Keyring<'s> {
             Ok(p) => p,
             Err(e) => return r.field("pac_not_decoded", e.to_string()),
         };
-        r.field("pac_buffers", pac.buffers.iter().map(|b| b.kind).collect::<Vec<_>>());
+        r.field("pac_buffers", pac.buffers.iter().map(|b| b.kind.0).collect::<Vec<_>>());
         match pac.logon_info() {
             Some(Ok(info)) => {
                 r.field("pac_user", info.effective_name.clone());
@@ -249,7 +247,7 @@ impl<'s> Keyring<'s> {
         r.field("pac_server_checksum", verdict(pac.verify_server_checksum(service_key)));
         // The KDC's checksum needs the KDC's key: a krbtgt key given, of the checksum's enctype.
         let wanted = pac
-            .signature(keyless_krb::pac::buffer_type::KDC_CHECKSUM)
+            .signature(keyless_krb::pac::BufferType::KDC_CHECKSUM)
             .and_then(|(t, _)| keyless_crypto::for_cksumtype(t).ok())
             .map(|e| e.etype());
         let krbtgt = self
@@ -335,7 +333,7 @@ impl<'s> Keyring<'s> {
     pub fn kdc_req(&mut self, r: &mut Record, q: &KdcReq, tgs: bool, connection: usize) {
         let mut pending = Pending::default();
         let mut implicit = GssKeys::default();
-        if tgs && let Some(bytes) = find_padata(q.padata.as_deref(), PA_TGS_REQ) {
+        if tgs && let Some(bytes) = find_padata(q.padata.as_deref(), PaType::TGS_REQ) {
             match decode::<ApReq>("PA-TGS-REQ AP-REQ", bytes) {
                 Ok(a) => implicit = self.ap_req(r, &a, KeyUsage::TGS_REQ_AUTHENTICATOR),
                 Err(e) => r.field("pa_tgs_req_not_decoded", e.to_string()),
@@ -445,7 +443,7 @@ impl<'s> Keyring<'s> {
             Ok(inner) => inner,
             Err(why) => return r.field("fast_not_decrypted", why),
         };
-        if let Some(bytes) = find_padata(Some(&inner.padata), fast::PA_FX_ERROR) {
+        if let Some(bytes) = find_padata(Some(&inner.padata), PaType::FX_ERROR) {
             match decode::<KrbError>("PA-FX-ERROR KRB-ERROR", bytes) {
                 Ok(inner_error) => {
                     let code = keyless_krb::KrbErrorCode(inner_error.error_code);

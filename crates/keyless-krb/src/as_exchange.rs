@@ -9,7 +9,7 @@
 
 use crate::credential::Credential;
 use crate::error::KrbErrorCode;
-use crate::messages::{self, KdcReply, PVNO, kdc_options, msg_type, pa_type};
+use crate::messages::{self, KdcReply, MsgType, PVNO, PaType, kdc_options};
 use crate::principal::{Principal, realm_asn1};
 use crate::random::{RandomSource, nonce};
 use crate::time::{after, kerberos_time, micros, seconds_of, unix_seconds};
@@ -239,7 +239,7 @@ impl AsExchange {
     /// The client's long-term key for the enctype the KDC asks for (from its ETYPE-INFO2, or
     /// `etype` when the KDC already chose), or the first mutually supported one.
     fn choose_key(&self, padata: Option<&[PaData]>, etype: Option<EncType>) -> Result<Key, Error> {
-        let info: EtypeInfo2 = match messages::find_padata(padata, pa_type::ETYPE_INFO2) {
+        let info: EtypeInfo2 = match messages::find_padata(padata, PaType::ETYPE_INFO2) {
             Some(v) => messages::decode("ETYPE-INFO2", v)?,
             None => Vec::new(),
         };
@@ -293,7 +293,7 @@ impl AsExchange {
         let cipher = encrypt(key, KeyUsage::AS_REQ_PA_ENC_TIMESTAMP, &plain, rng)?;
         let data = EncryptedData { etype: key.etype().0, kvno: None, cipher: OctetString::from(cipher) };
         Ok(PaData {
-            r#type: pa_type::ENC_TIMESTAMP,
+            r#type: PaType::ENC_TIMESTAMP.0,
             value: OctetString::from(messages::encode("PA-ENC-TIMESTAMP", &data)?),
         })
     }
@@ -301,7 +301,7 @@ impl AsExchange {
     fn request(&self, mut padata: Vec<PaData>, now: SystemTime) -> Result<Vec<u8>, Error> {
         if let Some(include_pac) = self.opts.request_pac {
             let v = messages::encode("PA-PAC-REQUEST", &messages::PaPacRequest { include_pac })?;
-            padata.push(PaData { r#type: pa_type::PAC_REQUEST, value: OctetString::from(v) });
+            padata.push(PaData { r#type: PaType::PAC_REQUEST.0, value: OctetString::from(v) });
         }
         let mut options = kdc_options::RENEWABLE_OK;
         if self.opts.forwardable {
@@ -330,7 +330,7 @@ impl AsExchange {
         };
         let req = AsReq(KdcReq {
             pvno: Integer::from(PVNO),
-            msg_type: Integer::from(msg_type::AS_REQ),
+            msg_type: Integer::from(MsgType::AS_REQ.0),
             padata: (!padata.is_empty()).then_some(padata),
             req_body: body,
         });

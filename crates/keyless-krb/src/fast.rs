@@ -4,16 +4,13 @@
 //! Kerberos armoring is on.
 
 use crate::messages::decode;
-use crate::{Error, messages::pa_type};
+use crate::{Error, messages::PaType};
 use keyless_crypto::rfc6113::krb_fx_cf2;
 use keyless_crypto::{CryptoError, Key};
 use rasn::prelude::*;
 use rasn_kerberos::{
     Checksum, EncryptedData, EncryptionKey, KerberosFlags, KerberosTime, PaData, PrincipalName, Realm,
 };
-
-/// padata-type PA-FX-ERROR: the KRB-ERROR inside an armored error (RFC 6113 5.4.3).
-pub const PA_FX_ERROR: i32 = 137;
 
 /// armor-type FX_FAST_ARMOR_AP_REQUEST: the armor is an AP-REQ (RFC 6113 5.4.1).
 pub const ARMOR_AP_REQUEST: i32 = 1;
@@ -176,7 +173,7 @@ pub fn strengthened_reply_key(strengthen: &Key, reply_key: &Key) -> Result<Key, 
 /// # Errors
 /// [`Error::Malformed`] when the padata is there but does not decode.
 pub fn armored_request(padata: Option<&[PaData]>) -> Result<Option<KrbFastArmoredReq>, Error> {
-    crate::messages::find_padata(padata, pa_type::FX_FAST)
+    crate::messages::find_padata(padata, PaType::FX_FAST)
         .map(|v| decode::<PaFxFastRequest>("PA-FX-FAST-REQUEST", v).map(|PaFxFastRequest::ArmoredData(a)| a))
         .transpose()
 }
@@ -187,7 +184,7 @@ pub fn armored_request(padata: Option<&[PaData]>) -> Result<Option<KrbFastArmore
 /// # Errors
 /// [`Error::Malformed`] when the padata has content that does not decode.
 pub fn armored_reply(padata: Option<&[PaData]>) -> Result<Option<KrbFastArmoredRep>, Error> {
-    crate::messages::find_padata(padata, pa_type::FX_FAST)
+    crate::messages::find_padata(padata, PaType::FX_FAST)
         .filter(|v| !v.is_empty())
         .map(|v| decode::<PaFxFastReply>("PA-FX-FAST-REPLY", v).map(|PaFxFastReply::ArmoredData(a)| a))
         .transpose()
@@ -204,9 +201,9 @@ mod tests {
         };
         let der = rasn::der::encode(&PaFxFastReply::ArmoredData(rep.clone())).unwrap();
         assert_eq!(&der[..4], [0xa0, 0x12, 0x30, 0x10], "{der:02x?}");
-        let padata = [PaData { r#type: pa_type::FX_FAST, value: der.into() }];
+        let padata = [PaData { r#type: PaType::FX_FAST.0, value: der.into() }];
         assert_eq!(armored_reply(Some(&padata)).unwrap(), Some(rep));
-        let advertised = [PaData { r#type: pa_type::FX_FAST, value: OctetString::from_static(&[]) }];
+        let advertised = [PaData { r#type: PaType::FX_FAST.0, value: OctetString::from_static(&[]) }];
         assert_eq!(armored_reply(Some(&advertised)).unwrap(), None);
     }
 

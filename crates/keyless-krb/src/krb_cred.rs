@@ -7,7 +7,7 @@
 
 use crate::Error;
 use crate::credential::Credential;
-use crate::messages::{self, KdcReply, PVNO, msg_type};
+use crate::messages::{self, KdcReply, MsgType, PVNO};
 use crate::principal::Principal;
 use crate::time::{kerberos_time, seconds_of};
 use keyless_crypto::{EncType, Key, KeyUsage, for_etype};
@@ -101,7 +101,7 @@ pub fn encode_unencrypted(creds: &[Credential]) -> Result<Vec<u8>, Error> {
     };
     let cred = KrbCred {
         pvno: Integer::from(PVNO),
-        msg_type: Integer::from(msg_type::KRB_CRED),
+        msg_type: Integer::from(MsgType::KRB_CRED.0),
         tickets,
         enc_part: EncryptedData {
             etype: 0,

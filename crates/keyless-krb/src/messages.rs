@@ -12,42 +12,48 @@ use rasn_kerberos::{
 /// Protocol version number (RFC 4120 5.1).
 pub const PVNO: i32 = 5;
 
-/// msg-type numbers (RFC 4120 5.10).
-pub mod msg_type {
-    /// AS-REQ.
-    pub const AS_REQ: i32 = 10;
-    /// AS-REP.
-    pub const AS_REP: i32 = 11;
-    /// TGS-REQ.
-    pub const TGS_REQ: i32 = 12;
-    /// TGS-REP.
-    pub const TGS_REP: i32 = 13;
-    /// AP-REQ.
-    pub const AP_REQ: i32 = 14;
-    /// AP-REP.
-    pub const AP_REP: i32 = 15;
-    /// KRB-CRED.
-    pub const KRB_CRED: i32 = 22;
-    /// KRB-ERROR.
-    pub const KRB_ERROR: i32 = 30;
+keyless_wire_enum::wire_enum! {
+    /// msg-type numbers (RFC 4120 5.10).
+    pub struct MsgType(i32) {
+        /// AS-REQ.
+        AS_REQ = 10 => "AS-REQ",
+        /// AS-REP.
+        AS_REP = 11 => "AS-REP",
+        /// TGS-REQ.
+        TGS_REQ = 12 => "TGS-REQ",
+        /// TGS-REP.
+        TGS_REP = 13 => "TGS-REP",
+        /// AP-REQ.
+        AP_REQ = 14 => "AP-REQ",
+        /// AP-REP.
+        AP_REP = 15 => "AP-REP",
+        /// KRB-CRED.
+        KRB_CRED = 22 => "KRB-CRED",
+        /// KRB-ERROR.
+        KRB_ERROR = 30 => "KRB-ERROR",
+    }
 }
 
-/// padata-type numbers (RFC 4120 7.5.2, MS-KILE).
-pub mod pa_type {
-    /// PA-TGS-REQ: the AP-REQ of a TGS request.
-    pub const TGS_REQ: i32 = 1;
-    /// PA-ENC-TIMESTAMP.
-    pub const ENC_TIMESTAMP: i32 = 2;
-    /// PA-PW-SALT.
-    pub const PW_SALT: i32 = 3;
-    /// PA-ETYPE-INFO.
-    pub const ETYPE_INFO: i32 = 11;
-    /// PA-ETYPE-INFO2.
-    pub const ETYPE_INFO2: i32 = 19;
-    /// PA-PAC-REQUEST (MS-KILE 2.2.3).
-    pub const PAC_REQUEST: i32 = 128;
-    /// PA-FX-FAST (RFC 6113).
-    pub const FX_FAST: i32 = 136;
+keyless_wire_enum::wire_enum! {
+    /// padata-type numbers (RFC 4120 7.5.2, MS-KILE).
+    pub struct PaType(i32) {
+        /// PA-TGS-REQ: the AP-REQ of a TGS request.
+        TGS_REQ = 1 => "PA-TGS-REQ",
+        /// PA-ENC-TIMESTAMP.
+        ENC_TIMESTAMP = 2 => "PA-ENC-TIMESTAMP",
+        /// PA-PW-SALT.
+        PW_SALT = 3 => "PA-PW-SALT",
+        /// PA-ETYPE-INFO.
+        ETYPE_INFO = 11 => "PA-ETYPE-INFO",
+        /// PA-ETYPE-INFO2.
+        ETYPE_INFO2 = 19 => "PA-ETYPE-INFO2",
+        /// PA-PAC-REQUEST (MS-KILE 2.2.3).
+        PAC_REQUEST = 128 => "PA-PAC-REQUEST",
+        /// PA-FX-FAST (RFC 6113).
+        FX_FAST = 136 => "PA-FX-FAST",
+        /// PA-FX-ERROR (RFC 6113): the KRB-ERROR inside a FAST error.
+        FX_ERROR = 137 => "PA-FX-ERROR",
+    }
 }
 
 /// KDCOptions bits (RFC 4120 5.4.1), as a big-endian u32 mask.
@@ -197,8 +203,8 @@ pub fn ticket_enc_info(der: &[u8]) -> Option<(keyless_crypto::EncType, Option<u3
 }
 
 /// A padata value of a given type, if present.
-pub fn find_padata(padata: Option<&[PaData]>, pa_type: i32) -> Option<&[u8]> {
-    padata?.iter().find(|p| p.r#type == pa_type).map(|p| p.value.as_ref())
+pub fn find_padata(padata: Option<&[PaData]>, pa_type: PaType) -> Option<&[u8]> {
+    padata?.iter().find(|p| p.r#type == pa_type.0).map(|p| p.value.as_ref())
 }
 
 /// What a KDC sent back.
@@ -296,7 +302,7 @@ mod tests {
         };
         let req = TgsReq(KdcReq {
             pvno: Integer::from(PVNO),
-            msg_type: Integer::from(msg_type::TGS_REQ),
+            msg_type: Integer::from(MsgType::TGS_REQ.0),
             padata: Some(vec![PaData { r#type: 1, value: OctetString::from_static(&[0xa7, 0x06, 0x02, 0x04]) }]),
             req_body: body,
         });

@@ -11,30 +11,32 @@
 use crate::error::Error;
 use keyless_crypto::{CksumType, Key, KeyUsage};
 
-/// PAC_INFO_BUFFER types (MS-PAC 2.4).
-pub mod buffer_type {
-    /// KERB_VALIDATION_INFO.
-    pub const LOGON_INFO: u32 = 1;
-    /// PAC_CREDENTIAL_INFO.
-    pub const CREDENTIALS: u32 = 2;
-    /// The server's checksum.
-    pub const SERVER_CHECKSUM: u32 = 6;
-    /// The KDC's checksum.
-    pub const KDC_CHECKSUM: u32 = 7;
-    /// PAC_CLIENT_INFO.
-    pub const CLIENT_INFO: u32 = 10;
-    /// S4U_DELEGATION_INFO.
-    pub const DELEGATION: u32 = 11;
-    /// UPN_DNS_INFO.
-    pub const UPN_DNS: u32 = 12;
-    /// The ticket checksum (KDC key).
-    pub const TICKET_CHECKSUM: u32 = 16;
-    /// PAC_ATTRIBUTES_INFO.
-    pub const ATTRIBUTES: u32 = 17;
-    /// PAC_REQUESTOR (the client's SID).
-    pub const REQUESTOR: u32 = 18;
-    /// The extended KDC checksum over the whole PAC.
-    pub const FULL_CHECKSUM: u32 = 19;
+keyless_wire_enum::wire_enum! {
+    /// PAC_INFO_BUFFER types (MS-PAC 2.4).
+    pub struct BufferType(u32) {
+        /// KERB_VALIDATION_INFO.
+        LOGON_INFO = 1 => "KERB_VALIDATION_INFO",
+        /// PAC_CREDENTIAL_INFO.
+        CREDENTIALS = 2 => "PAC_CREDENTIAL_INFO",
+        /// The server's checksum.
+        SERVER_CHECKSUM = 6 => "PAC_SERVER_CHECKSUM",
+        /// The KDC's checksum.
+        KDC_CHECKSUM = 7 => "PAC_PRIVSVR_CHECKSUM",
+        /// PAC_CLIENT_INFO.
+        CLIENT_INFO = 10 => "PAC_CLIENT_INFO",
+        /// S4U_DELEGATION_INFO.
+        DELEGATION = 11 => "S4U_DELEGATION_INFO",
+        /// UPN_DNS_INFO.
+        UPN_DNS = 12 => "UPN_DNS_INFO",
+        /// The ticket checksum (KDC key).
+        TICKET_CHECKSUM = 16 => "PAC_TICKET_CHECKSUM",
+        /// PAC_ATTRIBUTES_INFO.
+        ATTRIBUTES = 17 => "PAC_ATTRIBUTES_INFO",
+        /// PAC_REQUESTOR (the client's SID).
+        REQUESTOR = 18 => "PAC_REQUESTOR",
+        /// The extended KDC checksum over the whole PAC.
+        FULL_CHECKSUM = 19 => "PAC_FULL_CHECKSUM",
+    }
 }
 
 /// AD-WIN2K-PAC: the authorization data type that carries a PAC (inside AD-IF-RELEVANT).
@@ -69,7 +71,7 @@ fn bad(what: &'static str, detail: impl Into<String>) -> Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Buffer {
     /// ulType.
-    pub kind: u32,
+    pub kind: BufferType,
     /// Offset of the buffer in the PAC.
     pub offset: usize,
     /// Its bytes.
@@ -120,13 +122,13 @@ impl Pac {
                 .ok()
                 .and_then(|o| Some((o, b.get(o..o.checked_add(size as usize)?)?)))
                 .ok_or_else(|| bad("PAC_INFO_BUFFER", format!("buffer {kind} lies outside the PAC")))?;
-            buffers.push(Buffer { kind, offset: data.0, data: data.1.to_vec() });
+            buffers.push(Buffer { kind: BufferType(kind), offset: data.0, data: data.1.to_vec() });
         }
         Ok(Self { buffers, bytes: b.to_vec() })
     }
 
     /// The first buffer of `kind`.
-    pub fn buffer(&self, kind: u32) -> Option<&Buffer> {
+    pub fn buffer(&self, kind: BufferType) -> Option<&Buffer> {
         self.buffers.iter().find(|b| b.kind == kind)
     }
 
@@ -135,7 +137,7 @@ impl Pac {
     /// # Errors
     /// [`Error::Malformed`] for NDR that does not decode.
     pub fn logon_info(&self) -> Option<Result<LogonInfo, Error>> {
-        self.buffer(buffer_type::LOGON_INFO).map(|b| LogonInfo::parse(&b.data))
+        self.buffer(BufferType::LOGON_INFO).map(|b| LogonInfo::parse(&b.data))
     }
 
     /// PAC_CLIENT_INFO: the client's name and the ticket's authtime (FILETIME).
@@ -143,7 +145,7 @@ impl Pac {
     /// # Errors
     /// [`Error::Malformed`] for a truncated buffer.
     pub fn client_info(&self) -> Option<Result<(u64, String), Error>> {
-        self.buffer(buffer_type::CLIENT_INFO).map(|b| {
+        self.buffer(BufferType::CLIENT_INFO).map(|b| {
             let d = &b.data;
             let (Some(time), Some(len)) = (le64(d, 0), le16(d, 8)) else {
                 return Err(bad("PAC_CLIENT_INFO", "truncated"));
@@ -158,11 +160,11 @@ impl Pac {
     /// # Errors
     /// [`Error::Malformed`] for a field outside the buffer.
     pub fn upn_dns(&self) -> Option<Result<UpnDns, Error>> {
-        self.buffer(buffer_type::UPN_DNS).map(|b| UpnDns::parse(&b.data))
+        self.buffer(BufferType::UPN_DNS).map(|b| UpnDns::parse(&b.data))
     }
 
     /// A signature buffer (PAC_SIGNATURE_DATA): its checksum type and bytes.
-    pub fn signature(&self, kind: u32) -> Option<(CksumType, &[u8])> {
+    pub fn signature(&self, kind: BufferType) -> Option<(CksumType, &[u8])> {
         let d = &self.buffer(kind)?.data;
         let cksumtype = CksumType(i32::from_le_bytes(d.get(..4)?.try_into().ok()?));
         let len = match cksumtype {
@@ -181,9 +183,9 @@ impl Pac {
     /// verify (a wrong key, or a PAC changed after the KDC signed it).
     pub fn verify_server_checksum(&self, service_key: &Key) -> Result<(), Error> {
         let (cksumtype, sig) =
-            self.signature(buffer_type::SERVER_CHECKSUM).ok_or_else(|| bad("PAC", "no server checksum"))?;
+            self.signature(BufferType::SERVER_CHECKSUM).ok_or_else(|| bad("PAC", "no server checksum"))?;
         let mut zeroed = self.bytes.clone();
-        for kind in [buffer_type::SERVER_CHECKSUM, buffer_type::KDC_CHECKSUM] {
+        for kind in [BufferType::SERVER_CHECKSUM, BufferType::KDC_CHECKSUM] {
             if let Some(b) = self.buffer(kind) {
                 let end = (b.offset + b.data.len()).min(zeroed.len());
                 zeroed[(b.offset + 4).min(end)..end].fill(0);
@@ -199,9 +201,8 @@ impl Pac {
     /// As [`Self::verify_server_checksum`].
     pub fn verify_kdc_checksum(&self, krbtgt_key: &Key) -> Result<(), Error> {
         let (_, server) =
-            self.signature(buffer_type::SERVER_CHECKSUM).ok_or_else(|| bad("PAC", "no server checksum"))?;
-        let (cksumtype, sig) =
-            self.signature(buffer_type::KDC_CHECKSUM).ok_or_else(|| bad("PAC", "no KDC checksum"))?;
+            self.signature(BufferType::SERVER_CHECKSUM).ok_or_else(|| bad("PAC", "no server checksum"))?;
+        let (cksumtype, sig) = self.signature(BufferType::KDC_CHECKSUM).ok_or_else(|| bad("PAC", "no KDC checksum"))?;
         keyless_crypto::verify_checksum(cksumtype, krbtgt_key, PAC_CHECKSUM_USAGE, server, sig).map_err(Error::Crypto)
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::as_exchange::{credential_from, encrypt};
 use crate::credential::Credential;
-use crate::messages::{self, KdcReply, PVNO, kdc_options, msg_type, pa_type};
+use crate::messages::{self, KdcReply, MsgType, PVNO, PaType, kdc_options};
 use crate::principal::{Principal, realm_asn1};
 use crate::random::{RandomSource, nonce};
 use crate::time::{after, kerberos_time, micros, unix_seconds};
@@ -195,8 +195,8 @@ impl TgsExchange {
         let ap_req = self.ap_req(&body_der, now, rng)?;
         let req = TgsReq(KdcReq {
             pvno: Integer::from(PVNO),
-            msg_type: Integer::from(msg_type::TGS_REQ),
-            padata: Some(vec![PaData { r#type: pa_type::TGS_REQ, value: OctetString::from(ap_req) }]),
+            msg_type: Integer::from(MsgType::TGS_REQ.0),
+            padata: Some(vec![PaData { r#type: PaType::TGS_REQ.0, value: OctetString::from(ap_req) }]),
             req_body: body,
         });
         messages::encode("TGS-REQ", &req)
@@ -222,7 +222,7 @@ impl TgsExchange {
         let ticket: Ticket = messages::decode("Ticket in the credential cache", &self.tgt.ticket)?;
         let ap_req = ApReq {
             pvno: Integer::from(PVNO),
-            msg_type: Integer::from(msg_type::AP_REQ),
+            msg_type: Integer::from(MsgType::AP_REQ.0),
             ap_options: ApOptions(messages::flags(0)),
             ticket,
             authenticator: EncryptedData { etype: key.etype().0, kvno: None, cipher: OctetString::from(cipher) },

@@ -82,7 +82,7 @@ fn fuzz_corpora_replay_without_panic() {
 fn a_samba_ad_pac_decodes() {
     let bytes = std::fs::read(keyless_kat::testdata_dir().join("../fuzz/corpus/krb_pac/samba-ad-dc-alice")).unwrap();
     let pac = keyless_krb::pac::Pac::parse(&bytes).unwrap();
-    let kinds: Vec<u32> = pac.buffers.iter().map(|b| b.kind).collect();
+    let kinds: Vec<u32> = pac.buffers.iter().map(|b| b.kind.0).collect();
     assert_eq!(kinds, [1, 10, 12, 6, 7, 16, 19]);
     let info = pac.logon_info().unwrap().unwrap();
     assert_eq!((info.effective_name.as_str(), info.logon_domain_name.as_str()), ("alice", "ADTEST"));
