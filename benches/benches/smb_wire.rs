@@ -13,7 +13,7 @@ use keyless_smb::compound::CompoundBuilder;
 use keyless_smb::control::CloseRequest;
 use keyless_smb::create::{CreateRequest, Disposition, access};
 use keyless_smb::header::{Header, HeaderFields, flags};
-use keyless_smb::info::{InfoType, QueryInfoRequest, file_class};
+use keyless_smb::info::{FileInfoClass, InfoType, QueryInfoRequest};
 use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryResponse, entries};
 use keyless_smb::read_write::ReadResponse;
 use keyless_smb::{Command, NtStatus};
@@ -145,7 +145,7 @@ fn compound_encode(c: &mut Criterion) {
     };
     let query = QueryInfoRequest {
         info_type: InfoType::FILE,
-        info_class: file_class::ALL,
+        info_class: FileInfoClass::ALL.0,
         output_buffer_length: 4096,
         file_id: [0xff; 16],
         ..Default::default()

@@ -8,8 +8,8 @@ use crate::proto::{OpenSlot, Request, Target};
 use crate::tree::{Metadata, Tree};
 use keyless_smb::control::CloseRequest;
 use keyless_smb::info::{
-    FileBasicInformation, FileStandardInformation, InfoType, QueryInfoRequest, QueryInfoResponse, end_of_file_info,
-    file_class,
+    FileBasicInformation, FileInfoClass, FileStandardInformation, InfoType, QueryInfoRequest, QueryInfoResponse,
+    end_of_file_info,
 };
 use keyless_smb::{Message, NtStatus};
 use std::future::Future;
@@ -57,7 +57,7 @@ impl FileInner {
     async fn metadata(&self) -> Result<(Metadata, bool), Error> {
         let req = QueryInfoRequest {
             info_type: InfoType::FILE,
-            info_class: file_class::ALL,
+            info_class: FileInfoClass::ALL.0,
             output_buffer_length: 4096,
             file_id: [0; 16],
             ..Default::default()
@@ -175,7 +175,7 @@ impl File {
     /// # Errors
     /// ACCESS_DENIED, DISK_FULL, and the like.
     pub async fn set_len(&self, size: u64) -> Result<(), Error> {
-        self.inner.tree.set_handle_info(self.inner.slot, file_class::END_OF_FILE, &end_of_file_info(size)).await
+        self.inner.tree.set_handle_info(self.inner.slot, FileInfoClass::END_OF_FILE.0, &end_of_file_info(size)).await
     }
 
     /// Its metadata asked on its handle (FileAllInformation), and whether its name is gone:

@@ -10,8 +10,8 @@ use keyless_smb::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse, File
 use keyless_smb::control::{CLOSE_FLAG_POSTQUERY_ATTRIB, CloseRequest, CloseResponse, FileAttributes, TreeDisconnect};
 use keyless_smb::create::{CreateRequest, CreateResponse, Disposition, access, options, share_access};
 use keyless_smb::info::{
-    FileBasicInformation, FileFsFullSizeInformation, FileRenameInformation, FileStandardInformation, InfoType,
-    QueryInfoRequest, QueryInfoResponse, SetInfoRequest, end_of_file_info, file_class, fs_class,
+    FileBasicInformation, FileFsFullSizeInformation, FileInfoClass, FileRenameInformation, FileStandardInformation,
+    FsInfoClass, InfoType, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, end_of_file_info,
 };
 use keyless_smb::tree_connect::share_capabilities;
 use keyless_smb::{Message, NtStatus};
@@ -254,7 +254,7 @@ impl Tree {
         let create = self.create_request(path, access::READ_ATTRIBUTES, Disposition::OPEN, 0);
         let query = QueryInfoRequest {
             info_type: InfoType::FILE,
-            info_class: file_class::STANDARD,
+            info_class: FileInfoClass::STANDARD.0,
             output_buffer_length: 24,
             file_id: [0xff; 16],
             ..Default::default()
@@ -306,7 +306,7 @@ impl Tree {
             self.open_plain("", access::READ_ATTRIBUTES, Disposition::OPEN, options::DIRECTORY_FILE, true).await?;
         let req = QueryInfoRequest {
             info_type: InfoType::FILESYSTEM,
-            info_class: fs_class::FULL_SIZE,
+            info_class: FsInfoClass::FULL_SIZE.0,
             output_buffer_length: 32,
             file_id: [0; 16],
             ..Default::default()
@@ -350,7 +350,7 @@ impl Tree {
     /// directory), this answers DIRECTORY_NOT_EMPTY (MS-FSA 2.1.5.15.3).
     async fn delete(&self, path: &str, kind: u32) -> Result<(), Error> {
         let h = self.open_plain(path, access::DELETE, Disposition::OPEN, kind, true).await?;
-        let result = self.set_handle_info(h.slot, file_class::DISPOSITION, &[1]).await;
+        let result = self.set_handle_info(h.slot, FileInfoClass::DISPOSITION.0, &[1]).await;
         self.close_after(h.slot, result).await.map(|_| ())
     }
 
@@ -395,7 +395,7 @@ impl Tree {
     /// # Errors
     /// As [`Tree::stat`], ACCESS_DENIED, DISK_FULL.
     pub async fn set_size(&self, path: &str, size: u64) -> Result<(), Error> {
-        self.set_info(path, access::WRITE_DATA, file_class::END_OF_FILE, &end_of_file_info(size)).await
+        self.set_info(path, access::WRITE_DATA, FileInfoClass::END_OF_FILE.0, &end_of_file_info(size)).await
     }
 
     /// Sets the last access and last write times of `path` (FILETIMEs; None leaves one alone).
@@ -406,7 +406,7 @@ impl Tree {
         // 0 in FileBasicInformation means "leave unchanged" (MS-FSCC 2.4.7).
         let times = [0, accessed.unwrap_or(0), modified.unwrap_or(0), 0];
         let info = FileBasicInformation { times, file_attributes: 0 }.to_bytes();
-        self.set_info(path, access::WRITE_ATTRIBUTES, file_class::BASIC, &info).await
+        self.set_info(path, access::WRITE_ATTRIBUTES, FileInfoClass::BASIC.0, &info).await
     }
 
     async fn set_info(&self, path: &str, want: u32, class: u8, info: &[u8]) -> Result<(), Error> {
@@ -451,7 +451,7 @@ impl Tree {
     /// As [`Tree::rename`]; ACCESS_DENIED when `to` is a directory or open.
     pub async fn rename_with(&self, from: &str, to: &str, replace: bool) -> Result<(), Error> {
         let info = FileRenameInformation { replace_if_exists: replace, file_name: smb_path(to) }.to_bytes()?;
-        self.set_info(from, access::DELETE, file_class::RENAME, &info).await
+        self.set_info(from, access::DELETE, FileInfoClass::RENAME.0, &info).await
     }
 
     /// Disconnects from the share now (it also happens when the last clone is dropped);

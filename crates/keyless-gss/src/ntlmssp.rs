@@ -55,26 +55,28 @@ const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 /// A Version field (MS-NLMP 2.2.2.10): Windows 10.0, NTLMSSP revision 15.
 const VERSION: [u8; 8] = [10, 0, 0x61, 0x4a, 0, 0, 0, 15];
 
-/// AV pair ids (MS-NLMP 2.2.2.1).
-pub mod av {
-    /// End of list.
-    pub const EOL: u16 = 0;
-    /// NetBIOS computer name.
-    pub const NB_COMPUTER_NAME: u16 = 1;
-    /// NetBIOS domain name.
-    pub const NB_DOMAIN_NAME: u16 = 2;
-    /// DNS computer name.
-    pub const DNS_COMPUTER_NAME: u16 = 3;
-    /// DNS domain name.
-    pub const DNS_DOMAIN_NAME: u16 = 4;
-    /// Flags (0x2: the AUTHENTICATE message carries a MIC).
-    pub const FLAGS: u16 = 6;
-    /// The server's FILETIME.
-    pub const TIMESTAMP: u16 = 7;
-    /// The SPN the client meant.
-    pub const TARGET_NAME: u16 = 9;
-    /// MD5 of the channel bindings.
-    pub const CHANNEL_BINDINGS: u16 = 10;
+keyless_wire_enum::wire_enum! {
+    /// AV pair ids (MS-NLMP 2.2.2.1).
+    pub struct AvId(u16) {
+        /// End of list.
+        EOL = 0 => "MsvAvEOL",
+        /// NetBIOS computer name.
+        NB_COMPUTER_NAME = 1 => "MsvAvNbComputerName",
+        /// NetBIOS domain name.
+        NB_DOMAIN_NAME = 2 => "MsvAvNbDomainName",
+        /// DNS computer name.
+        DNS_COMPUTER_NAME = 3 => "MsvAvDnsComputerName",
+        /// DNS domain name.
+        DNS_DOMAIN_NAME = 4 => "MsvAvDnsDomainName",
+        /// Flags (0x2: the AUTHENTICATE message carries a MIC).
+        FLAGS = 6 => "MsvAvFlags",
+        /// The server's FILETIME.
+        TIMESTAMP = 7 => "MsvAvTimestamp",
+        /// The SPN the client meant.
+        TARGET_NAME = 9 => "MsvAvTargetName",
+        /// MD5 of the channel bindings.
+        CHANNEL_BINDINGS = 10 => "MsvAvChannelBindings",
+    }
 }
 
 fn malformed(what: &'static str, detail: impl Into<String>) -> Error {
@@ -195,16 +197,16 @@ impl Challenge {
 ///
 /// # Errors
 /// [`Error::Malformed`] for a list that runs past its end or has no MsvAvEOL.
-pub fn av_pairs(info: &[u8]) -> Result<Vec<(u16, &[u8])>, Error> {
+pub fn av_pairs(info: &[u8]) -> Result<Vec<(AvId, &[u8])>, Error> {
     let mut out = Vec::new();
     let mut rest = info;
     loop {
         if rest.len() < 4 {
             return Err(malformed("NTLM AV pairs", "no MsvAvEOL"));
         }
-        let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
+        let (id, len) = (AvId(u16_at(rest, 0)), usize::from(u16_at(rest, 2)));
         let value = rest.get(4..4 + len).ok_or_else(|| malformed("NTLM AV pairs", "an AV pair runs past the end"))?;
-        if id == av::EOL {
+        if id == AvId::EOL {
             return Ok(out);
         }
         out.push((id, value));
@@ -212,8 +214,8 @@ pub fn av_pairs(info: &[u8]) -> Result<Vec<(u16, &[u8])>, Error> {
     }
 }
 
-fn put_av(out: &mut Vec<u8>, id: u16, value: &[u8]) {
-    out.extend_from_slice(&id.to_le_bytes());
+fn put_av(out: &mut Vec<u8>, id: AvId, value: &[u8]) {
+    out.extend_from_slice(&id.0.to_le_bytes());
     out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(0).to_le_bytes());
     out.extend_from_slice(value);
 }
@@ -287,14 +289,14 @@ impl Client {
         }
         let pairs = av_pairs(&c.target_info)?;
         let server_time =
-            pairs.iter().find(|(id, _)| *id == av::TIMESTAMP).and_then(|(_, v)| <[u8; 8]>::try_from(*v).ok());
+            pairs.iter().find(|(id, _)| *id == AvId::TIMESTAMP).and_then(|(_, v)| <[u8; 8]>::try_from(*v).ok());
         let time = server_time.map(u64::from_le_bytes).unwrap_or(inputs.time);
         let with_mic = server_time.is_some();
         // The client's TargetInfo: the server's pairs, MsvAvFlags (MIC), channel bindings, SPN.
         let mut info = Vec::with_capacity(c.target_info.len() + 64);
         let mut av_flags = 0u32;
         for (id, value) in &pairs {
-            if *id == av::FLAGS {
+            if *id == AvId::FLAGS {
                 av_flags = <[u8; 4]>::try_from(*value).map(u32::from_le_bytes).unwrap_or(0);
             } else {
                 put_av(&mut info, *id, value);
@@ -304,15 +306,15 @@ impl Client {
             av_flags |= 0x2;
         }
         if av_flags != 0 {
-            put_av(&mut info, av::FLAGS, &av_flags.to_le_bytes());
+            put_av(&mut info, AvId::FLAGS, &av_flags.to_le_bytes());
         }
         if with_mic {
-            put_av(&mut info, av::CHANNEL_BINDINGS, &[0; 16]);
+            put_av(&mut info, AvId::CHANNEL_BINDINGS, &[0; 16]);
             if let Some(spn) = spn {
-                put_av(&mut info, av::TARGET_NAME, &utf16(spn));
+                put_av(&mut info, AvId::TARGET_NAME, &utf16(spn));
             }
         }
-        put_av(&mut info, av::EOL, &[]);
+        put_av(&mut info, AvId::EOL, &[]);
 
         let key = ntlm::ntowf_v2(&self.nt_hash, &self.user, &self.domain);
         let temp = ntlm::ntlmv2_client_blob(time, &inputs.client_challenge, &info);
@@ -432,10 +434,10 @@ impl Server {
         let mut server_challenge = [0u8; 8];
         rng.fill(&mut server_challenge)?;
         let mut info = Vec::new();
-        put_av(&mut info, av::NB_DOMAIN_NAME, &utf16(target));
-        put_av(&mut info, av::NB_COMPUTER_NAME, &utf16(target));
-        put_av(&mut info, av::TIMESTAMP, &keyless_wire_enum::filetime::from_system_time(now).to_le_bytes());
-        put_av(&mut info, av::EOL, &[]);
+        put_av(&mut info, AvId::NB_DOMAIN_NAME, &utf16(target));
+        put_av(&mut info, AvId::NB_COMPUTER_NAME, &utf16(target));
+        put_av(&mut info, AvId::TIMESTAMP, &keyless_wire_enum::filetime::from_system_time(now).to_le_bytes());
+        put_av(&mut info, AvId::EOL, &[]);
         let c = Challenge {
             flags: (client_flags & CLIENT_FLAGS) | flags::TARGET_INFO | flags::NTLM,
             server_challenge,
@@ -497,7 +499,7 @@ impl Server {
         };
         let mic_promised = av_pairs(&temp[28..])
             .ok()
-            .and_then(|p| p.iter().find(|(id, _)| *id == av::FLAGS).and_then(|(_, v)| <[u8; 4]>::try_from(*v).ok()))
+            .and_then(|p| p.iter().find(|(id, _)| *id == AvId::FLAGS).and_then(|(_, v)| <[u8; 4]>::try_from(*v).ok()))
             .is_some_and(|f| u32::from_le_bytes(f) & 0x2 != 0);
         if mic_promised {
             let mic = auth.mic.ok_or(Error::Refused("MsvAvFlags promises a MIC the message has no room for"))?;

@@ -24,44 +24,48 @@ keyless_wire_enum::wire_enum! {
     }
 }
 
-/// File information classes (MS-FSCC 2.4).
-pub mod file_class {
-    /// FileBasicInformation.
-    pub const BASIC: u8 = 4;
-    /// FileStandardInformation.
-    pub const STANDARD: u8 = 5;
-    /// FileInternalInformation.
-    pub const INTERNAL: u8 = 6;
-    /// FileEaInformation.
-    pub const EA: u8 = 7;
-    /// FileRenameInformation.
-    pub const RENAME: u8 = 10;
-    /// FileDispositionInformation.
-    pub const DISPOSITION: u8 = 13;
-    /// FilePositionInformation.
-    pub const POSITION: u8 = 14;
-    /// FileAllInformation.
-    pub const ALL: u8 = 18;
-    /// FileAllocationInformation.
-    pub const ALLOCATION: u8 = 19;
-    /// FileEndOfFileInformation.
-    pub const END_OF_FILE: u8 = 20;
-    /// FileNetworkOpenInformation.
-    pub const NETWORK_OPEN: u8 = 34;
+keyless_wire_enum::wire_enum! {
+    /// File information classes (MS-FSCC 2.4).
+    pub struct FileInfoClass(u8) {
+        /// FileBasicInformation.
+        BASIC = 4 => "FileBasicInformation",
+        /// FileStandardInformation.
+        STANDARD = 5 => "FileStandardInformation",
+        /// FileInternalInformation.
+        INTERNAL = 6 => "FileInternalInformation",
+        /// FileEaInformation.
+        EA = 7 => "FileEaInformation",
+        /// FileRenameInformation.
+        RENAME = 10 => "FileRenameInformation",
+        /// FileDispositionInformation.
+        DISPOSITION = 13 => "FileDispositionInformation",
+        /// FilePositionInformation.
+        POSITION = 14 => "FilePositionInformation",
+        /// FileAllInformation.
+        ALL = 18 => "FileAllInformation",
+        /// FileAllocationInformation.
+        ALLOCATION = 19 => "FileAllocationInformation",
+        /// FileEndOfFileInformation.
+        END_OF_FILE = 20 => "FileEndOfFileInformation",
+        /// FileNetworkOpenInformation.
+        NETWORK_OPEN = 34 => "FileNetworkOpenInformation",
+    }
 }
 
-/// File system information classes (MS-FSCC 2.5).
-pub mod fs_class {
-    /// FileFsVolumeInformation.
-    pub const VOLUME: u8 = 1;
-    /// FileFsSizeInformation.
-    pub const SIZE: u8 = 3;
-    /// FileFsDeviceInformation.
-    pub const DEVICE: u8 = 4;
-    /// FileFsAttributeInformation.
-    pub const ATTRIBUTE: u8 = 5;
-    /// FileFsFullSizeInformation.
-    pub const FULL_SIZE: u8 = 7;
+keyless_wire_enum::wire_enum! {
+    /// File system information classes (MS-FSCC 2.5).
+    pub struct FsInfoClass(u8) {
+        /// FileFsVolumeInformation.
+        VOLUME = 1 => "FileFsVolumeInformation",
+        /// FileFsSizeInformation.
+        SIZE = 3 => "FileFsSizeInformation",
+        /// FileFsDeviceInformation.
+        DEVICE = 4 => "FileFsDeviceInformation",
+        /// FileFsAttributeInformation.
+        ATTRIBUTE = 5 => "FileFsAttributeInformation",
+        /// FileFsFullSizeInformation.
+        FULL_SIZE = 7 => "FileFsFullSizeInformation",
+    }
 }
 
 /// AdditionalInformation bits for security queries (2.2.37).

@@ -40,7 +40,7 @@ fn write_encoder_seeds() {
     use keyless_smb::control::CloseRequest;
     use keyless_smb::create::{CreateContext, CreateRequest, context_name};
     use keyless_smb::header::{HeaderFields, flags};
-    use keyless_smb::info::{InfoType, QueryInfoRequest, file_class};
+    use keyless_smb::info::{FileInfoClass, InfoType, QueryInfoRequest};
     use keyless_smb::query_directory::{DirectoryClass, DirectoryInfo, QueryDirectoryResponse};
     use keyless_smb::transform::{ChainedPayload, Compressed, CompressionAlgorithm, TransformHeader};
     use keyless_smb::{Command, Dialect};
@@ -62,7 +62,7 @@ fn write_encoder_seeds() {
     };
     let query = QueryInfoRequest {
         info_type: InfoType::FILE,
-        info_class: file_class::ALL,
+        info_class: FileInfoClass::ALL.0,
         output_buffer_length: 4096,
         ..Default::default()
     };

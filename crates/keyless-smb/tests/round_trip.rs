@@ -233,9 +233,9 @@ proptest! {
         prop_assert_eq!(FileFsFullSizeInformation::parse(&fs.to_bytes()).unwrap(), fs);
         let rename = FileRenameInformation { replace_if_exists: flags[0], file_name: new_name };
         let buf = rename.to_bytes().unwrap();
-        let msg = round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: file_class::RENAME, additional_information: 0, file_id: id, buffer: &buf });
+        let msg = round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: FileInfoClass::RENAME.0, additional_information: 0, file_id: id, buffer: &buf });
         prop_assert_eq!(FileRenameInformation::parse(SetInfoRequest::parse(&msg).unwrap().buffer).unwrap(), rename);
-        round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: file_class::END_OF_FILE, additional_information: 0, file_id: id, buffer: &end_of_file_info(sizes[0]) });
+        round_trip!(SetInfoRequest { info_type: InfoType::FILE, info_class: FileInfoClass::END_OF_FILE.0, additional_information: 0, file_id: id, buffer: &end_of_file_info(sizes[0]) });
     }
 
     #[test]
@@ -305,7 +305,7 @@ proptest! {
     fn compound_of_three(name in name(), id in any::<[u8; 16]>(), n in 1usize..4) {
         // CREATE + QUERY_INFO + CLOSE, related, the way a client stats a file in one round trip.
         let create = CreateRequest { desired_access: access::READ_ATTRIBUTES, share_access: 7, create_disposition: Disposition::OPEN, name, ..Default::default() };
-        let query = QueryInfoRequest { info_type: InfoType::FILE, info_class: file_class::ALL, output_buffer_length: 4096, file_id: [0xff; 16], ..Default::default() };
+        let query = QueryInfoRequest { info_type: InfoType::FILE, info_class: FileInfoClass::ALL.0, output_buffer_length: 4096, file_id: [0xff; 16], ..Default::default() };
         let close = CloseRequest { flags: 1, file_id: [0xff; 16] };
         let related = HeaderFields { flags: 4, ..hdr(0) };
         let mut frame = Vec::new();

@@ -247,7 +247,7 @@ fn tshark_dissects_every_message() {
     c.pair(
         &QueryInfoRequest {
             info_type: InfoType::FILE,
-            info_class: file_class::STANDARD,
+            info_class: FileInfoClass::STANDARD.0,
             output_buffer_length: 24,
             file_id: FILE,
             ..Default::default()
@@ -259,7 +259,7 @@ fn tshark_dissects_every_message() {
     c.pair(
         &SetInfoRequest {
             info_type: InfoType::FILE,
-            info_class: file_class::RENAME,
+            info_class: FileInfoClass::RENAME.0,
             file_id: FILE,
             buffer: &rename,
             ..Default::default()
@@ -321,7 +321,7 @@ fn tshark_dissects_every_message() {
         .push(
             &QueryInfoRequest {
                 info_type: InfoType::FILE,
-                info_class: file_class::ALL,
+                info_class: FileInfoClass::ALL.0,
                 output_buffer_length: 4096,
                 file_id: [0xff; 16],
                 ..Default::default()
