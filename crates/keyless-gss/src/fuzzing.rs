@@ -51,8 +51,16 @@ pub fn krb5_tokens(data: &[u8]) {
         enc_part: rasn_kerberos::EncryptedData { etype: 17, kvno: None, cipher: vec![0; 32].into() },
     };
     let cred = keyless_krb::Credential {
-        client: keyless_krb::Principal { realm: "R".into(), name_type: 1, components: vec!["c".into()] },
-        server: keyless_krb::Principal { realm: "R".into(), name_type: 1, components: vec!["s".into()] },
+        client: keyless_krb::Principal {
+            realm: "R".into(),
+            name_type: keyless_krb::principal::NameType::PRINCIPAL,
+            components: vec!["c".into()],
+        },
+        server: keyless_krb::Principal {
+            realm: "R".into(),
+            name_type: keyless_krb::principal::NameType::PRINCIPAL,
+            components: vec!["s".into()],
+        },
         session_key: key,
         auth_time: 0,
         start_time: 0,

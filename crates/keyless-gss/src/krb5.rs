@@ -40,7 +40,7 @@ pub mod flags {
 }
 
 /// The GSS checksum type of the authenticator (RFC 4121 4.1.1).
-const GSS_CHECKSUM: i32 = 0x8003;
+pub const GSS_CHECKSUM: i32 = 0x8003;
 /// Inner token ids (RFC 1964 1.1).
 const TOK_AP_REQ: [u8; 2] = [0x01, 0x00];
 const TOK_AP_REP: [u8; 2] = [0x02, 0x00];

@@ -19,9 +19,6 @@ use rasn_kerberos::{
 };
 use std::collections::HashMap;
 
-/// The authenticator checksum type that carries GSS flags (RFC 4121 4.1.1).
-const GSS_CHECKSUM: i32 = 0x8003;
-
 /// Ticket flag names by bit, bit 0 first (RFC 4120 5.3; 15 RFC 6806; 16 RFC 8062).
 const TICKET_FLAGS: [&str; 17] = [
     "reserved",
@@ -283,7 +280,9 @@ impl<'s> Keyring<'s> {
                 if let Some(seq) = au.seq_number {
                     r.field("authenticator_seq", seq);
                 }
-                if let Some(c) = au.cksum.as_ref().filter(|c| c.r#type == GSS_CHECKSUM && c.checksum.len() >= 24) {
+                if let Some(c) =
+                    au.cksum.as_ref().filter(|c| c.r#type == keyless_gss::krb5::GSS_CHECKSUM && c.checksum.len() >= 24)
+                {
                     let v = c.checksum.as_ref();
                     let flags = u32::from_le_bytes([v[20], v[21], v[22], v[23]]);
                     let names: Vec<&str> =

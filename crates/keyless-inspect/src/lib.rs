@@ -301,7 +301,11 @@ fn fuzz_secrets(c: &Capture) -> Secrets {
     let session_keys = ids.into_iter().take(4).map(|id| (id, Zeroizing::new(vec![0x42; 16 << (id & 1)]))).collect();
     let entries =
         [(17, 16), (18, 32), (19, 16), (20, 32), (23, 16)].map(|(enctype, len)| keyless_krb::keytab::KeytabEntry {
-            principal: keyless_krb::Principal { realm: "FUZZ".into(), name_type: 1, components: vec!["fuzz".into()] },
+            principal: keyless_krb::Principal {
+                realm: "FUZZ".into(),
+                name_type: keyless_krb::principal::NameType::PRINCIPAL,
+                components: vec!["fuzz".into()],
+            },
             timestamp: 0,
             kvno: 1,
             enctype,

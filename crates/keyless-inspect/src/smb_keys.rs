@@ -15,9 +15,6 @@ use keyless_smb::transform::TransformHeader;
 use keyless_smb::{Command, Dialect, Message, NtStatus};
 use std::collections::HashMap;
 
-/// SMB2_SESSION_FLAG_BINDING in a SESSION_SETUP request's Flags.
-const BINDING: u8 = 0x01;
-
 /// What each connection and session has settled so far.
 pub(crate) struct SmbKeys<'s> {
     /// GSS session keys given by session id.
@@ -67,7 +64,8 @@ impl<'s> SmbKeys<'s> {
     /// The setup a SESSION_SETUP request continues or starts, with the request hashed in.
     pub fn setup_request(&mut self, connection: usize, h: &Header, msg: &[u8]) -> &mut Setup {
         let conn = self.connections.entry(connection).or_default();
-        let binding = SessionSetupRequest::parse(msg).is_ok_and(|r| r.flags & BINDING != 0);
+        let binding = SessionSetupRequest::parse(msg)
+            .is_ok_and(|r| r.flags & keyless_smb::session_setup::setup_flags::BINDING != 0);
         let mut setup = conn.between_legs.remove(&h.session_id()).unwrap_or_else(|| Setup {
             hash: conn.preauth.clone(),
             binding,

@@ -3,7 +3,7 @@
 //! 16-bit counted strings, an 8-bit kvno with the optional 32-bit kvno extension.
 
 use crate::Error;
-use crate::principal::Principal;
+use crate::principal::{NameType, Principal};
 use crate::reader::{Reader, put_data16, text};
 use keyless_crypto::{EncType, Key};
 use std::path::Path;
@@ -129,7 +129,7 @@ fn read_entry(record: &[u8]) -> Result<KeytabEntry, Error> {
     let count = r.u16("principal component count")?;
     let realm = text(r.data16("principal realm")?);
     let components = (0..count).map(|_| r.data16("principal component").map(text)).collect::<Result<_, _>>()?;
-    let name_type = r.i32("principal name type")?;
+    let name_type = NameType(r.i32("principal name type")?);
     let timestamp = r.u32("timestamp")?;
     let kvno8 = r.u8("key version")?;
     let enctype = i32::from(r.u16("enctype")? as i16);
@@ -151,7 +151,7 @@ fn write_entry(e: &KeytabEntry) -> Result<Vec<u8>, Error> {
     for c in &e.principal.components {
         put_data16(&mut out, c.as_bytes(), "principal component")?;
     }
-    out.extend_from_slice(&e.principal.name_type.to_be_bytes());
+    out.extend_from_slice(&e.principal.name_type.0.to_be_bytes());
     out.extend_from_slice(&e.timestamp.to_be_bytes());
     out.push(u8::try_from(e.kvno).unwrap_or(0)); // kvno > 255 lives in the extension only
     out.extend_from_slice(&(e.enctype as i16).to_be_bytes());

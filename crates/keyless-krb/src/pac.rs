@@ -39,21 +39,25 @@ keyless_wire_enum::wire_enum! {
     }
 }
 
-/// AD-WIN2K-PAC: the authorization data type that carries a PAC (inside AD-IF-RELEVANT).
-pub const AD_WIN2K_PAC: i32 = 128;
-
-/// AD-IF-RELEVANT: authorization data a reader may ignore (RFC 4120 5.2.6.1), which wraps
-/// the PAC.
-const AD_IF_RELEVANT: i32 = 1;
+keyless_wire_enum::wire_enum! {
+    /// ad-type numbers (RFC 4120 7.5.4, MS-PAC 2).
+    pub struct AdType(i32) {
+        /// AD-IF-RELEVANT: authorization data a reader may ignore (RFC 4120 5.2.6.1), which
+        /// wraps the PAC.
+        IF_RELEVANT = 1 => "AD-IF-RELEVANT",
+        /// AD-WIN2K-PAC: the authorization data type that carries a PAC.
+        WIN2K_PAC = 128 => "AD-WIN2K-PAC",
+    }
+}
 
 /// The PAC's bytes in a ticket's authorization data (AD-WIN2K-PAC, directly or one
 /// AD-IF-RELEVANT down, where KDCs put it), if it carries one.
 pub fn find(authorization_data: &[rasn_kerberos::AuthorizationDataValue]) -> Option<Vec<u8>> {
     let direct = |ads: &[rasn_kerberos::AuthorizationDataValue]| {
-        ads.iter().find(|ad| ad.r#type == AD_WIN2K_PAC).map(|ad| ad.data.to_vec())
+        ads.iter().find(|ad| ad.r#type == AdType::WIN2K_PAC.0).map(|ad| ad.data.to_vec())
     };
     direct(authorization_data).or_else(|| {
-        authorization_data.iter().filter(|ad| ad.r#type == AD_IF_RELEVANT).find_map(|ad| {
+        authorization_data.iter().filter(|ad| ad.r#type == AdType::IF_RELEVANT.0).find_map(|ad| {
             let inner: rasn_kerberos::AuthorizationData = rasn::der::decode(&ad.data).ok()?;
             direct(&inner)
         })

@@ -6,18 +6,21 @@ use rasn::types::GeneralString;
 use rasn_kerberos::PrincipalName;
 use std::fmt;
 
-/// Name types (RFC 4120 6.2).
-pub mod name_type {
-    /// NT-UNKNOWN.
-    pub const UNKNOWN: i32 = 0;
-    /// NT-PRINCIPAL: a user.
-    pub const PRINCIPAL: i32 = 1;
-    /// NT-SRV-INST: a service instance such as krbtgt.
-    pub const SRV_INST: i32 = 2;
-    /// NT-SRV-HST: a service with the host name as instance.
-    pub const SRV_HST: i32 = 3;
-    /// NT-ENTERPRISE (RFC 6806).
-    pub const ENTERPRISE: i32 = 10;
+keyless_wire_enum::wire_enum! {
+    /// Name types (RFC 4120 6.2).
+    #[derive(Default)]
+    pub struct NameType(i32) {
+        /// NT-UNKNOWN.
+        UNKNOWN = 0 => "NT-UNKNOWN",
+        /// NT-PRINCIPAL: a user.
+        PRINCIPAL = 1 => "NT-PRINCIPAL",
+        /// NT-SRV-INST: a service instance such as krbtgt.
+        SRV_INST = 2 => "NT-SRV-INST",
+        /// NT-SRV-HST: a service with the host name as instance.
+        SRV_HST = 3 => "NT-SRV-HST",
+        /// NT-ENTERPRISE (RFC 6806).
+        ENTERPRISE = 10 => "NT-ENTERPRISE",
+    }
 }
 
 /// A principal: realm, name type and name components.
@@ -26,7 +29,7 @@ pub struct Principal {
     /// The realm.
     pub realm: String,
     /// The name type (a hint; not part of name equality in Kerberos).
-    pub name_type: i32,
+    pub name_type: NameType,
     /// The components, e.g. `["cifs", "files.example.test"]`.
     pub components: Vec<String>,
 }
@@ -76,23 +79,23 @@ impl Principal {
                 .ok_or_else(|| bad("no realm given and no default_realm configured"))?,
         };
         let name_type = if components.len() > 1 && components[0] == "krbtgt" {
-            name_type::SRV_INST
+            NameType::SRV_INST
         } else if components.len() > 1 {
-            name_type::SRV_HST
+            NameType::SRV_HST
         } else {
-            name_type::PRINCIPAL
+            NameType::PRINCIPAL
         };
         Ok(Self { realm, name_type, components })
     }
 
     /// `service/host@realm` with NT-SRV-HST.
     pub fn service(service: &str, host: &str, realm: &str) -> Self {
-        Self { realm: realm.into(), name_type: name_type::SRV_HST, components: vec![service.into(), host.into()] }
+        Self { realm: realm.into(), name_type: NameType::SRV_HST, components: vec![service.into(), host.into()] }
     }
 
     /// `krbtgt/target@issuer`: the TGS of `target`, as issued by `issuer`'s KDC.
     pub fn krbtgt(target: &str, issuer: &str) -> Self {
-        Self { realm: issuer.into(), name_type: name_type::SRV_INST, components: vec!["krbtgt".into(), target.into()] }
+        Self { realm: issuer.into(), name_type: NameType::SRV_INST, components: vec!["krbtgt".into(), target.into()] }
     }
 
     /// Whether this names a ticket-granting service (`krbtgt/...`).
@@ -134,14 +137,14 @@ impl Principal {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(PrincipalName { r#type: self.name_type, string })
+        Ok(PrincipalName { r#type: self.name_type.0, string })
     }
 
     /// From a decoded PrincipalName and its realm.
     pub fn from_asn1(realm: &GeneralString, name: &PrincipalName) -> Self {
         Self {
             realm: String::from_utf8_lossy(realm.as_bytes()).into_owned(),
-            name_type: name.r#type,
+            name_type: NameType(name.r#type),
             components: name.string.iter().map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned()).collect(),
         }
     }
@@ -202,7 +205,7 @@ mod tests {
         assert_eq!(p.to_string(), "cifs/files.example.test@EXAMPLE.TEST");
         let u = Principal::parse("alice", Some("EXAMPLE.TEST")).unwrap();
         assert_eq!(u.to_string(), "alice@EXAMPLE.TEST");
-        assert_eq!(u.name_type, name_type::PRINCIPAL);
+        assert_eq!(u.name_type, NameType::PRINCIPAL);
         let e = Principal::parse("a\\/b\\@c@R", None).unwrap();
         assert_eq!(e.components, ["a/b@c"]);
         assert_eq!(e.to_string(), "a\\/b\\@c@R");

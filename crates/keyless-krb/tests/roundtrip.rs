@@ -11,8 +11,13 @@ use proptest::prelude::*;
 use zeroize::Zeroizing;
 
 fn principal() -> impl Strategy<Value = Principal> {
-    (proptest::collection::vec("[a-zA-Z0-9._/@\\\\-]{1,12}", 1..4), "[A-Z0-9.]{1,20}", 0i32..12)
-        .prop_map(|(components, realm, name_type)| Principal { realm, name_type, components })
+    (proptest::collection::vec("[a-zA-Z0-9._/@\\\\-]{1,12}", 1..4), "[A-Z0-9.]{1,20}", 0i32..12).prop_map(
+        |(components, realm, name_type)| Principal {
+            realm,
+            name_type: keyless_krb::principal::NameType(name_type),
+            components,
+        },
+    )
 }
 
 proptest! {

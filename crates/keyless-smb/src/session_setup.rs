@@ -39,6 +39,12 @@ mod session_setup_response {
     pub const SECURITY_BUFFER_LENGTH: Field = 6..8;
 }
 
+/// Flags of the request (2.2.5).
+pub mod setup_flags {
+    /// SMB2_SESSION_FLAG_BINDING: a new channel for an existing session.
+    pub const BINDING: u8 = 0x01;
+}
+
 /// A SESSION_SETUP request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SessionSetupRequest<'a> {

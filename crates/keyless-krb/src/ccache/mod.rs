@@ -18,7 +18,7 @@ pub use name::{CacheName, Collection, Resolved};
 
 use crate::Error;
 use crate::credential::Credential;
-use crate::principal::Principal;
+use crate::principal::{NameType, Principal};
 use crate::reader::{Reader, put_data32, text};
 use keyless_crypto::{EncType, Key};
 use std::path::{Path, PathBuf};
@@ -126,7 +126,7 @@ impl Entry {
         }
         Self {
             client: client.clone(),
-            server: Principal { realm: CONFIG_REALM.into(), name_type: 0, components },
+            server: Principal { realm: CONFIG_REALM.into(), name_type: NameType::UNKNOWN, components },
             keytype: 0,
             key: Zeroizing::new(Vec::new()),
             auth_time: 0,
@@ -301,7 +301,7 @@ fn temp_path(path: &Path) -> Result<PathBuf, Error> {
 }
 
 fn read_principal(r: &mut Reader<'_>) -> Result<Principal, Error> {
-    let name_type = r.i32("principal name type")?;
+    let name_type = NameType(r.i32("principal name type")?);
     let count = r.u32("principal component count")?;
     if count as usize > r.remaining() / 4 {
         return Err(Error::Malformed {
@@ -315,7 +315,7 @@ fn read_principal(r: &mut Reader<'_>) -> Result<Principal, Error> {
 }
 
 fn write_principal(out: &mut Vec<u8>, p: &Principal) -> Result<(), Error> {
-    out.extend_from_slice(&p.name_type.to_be_bytes());
+    out.extend_from_slice(&p.name_type.0.to_be_bytes());
     let count = u32::try_from(p.components.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&count.to_be_bytes());
     put_data32(out, p.realm.as_bytes(), "principal realm")?;

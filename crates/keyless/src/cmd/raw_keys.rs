@@ -62,7 +62,11 @@ const UNNAMED: &str = "UNNAMED";
 /// open, as a keytab's keys for other names are.
 pub fn unnamed_entry(key: &Key, given: &str, kvno: u32) -> KeytabEntry {
     KeytabEntry {
-        principal: Principal { realm: UNNAMED.into(), name_type: 1, components: vec![given.to_string()] },
+        principal: Principal {
+            realm: UNNAMED.into(),
+            name_type: keyless_krb::principal::NameType::PRINCIPAL,
+            components: vec![given.to_string()],
+        },
         timestamp: 0,
         kvno,
         enctype: key.etype().0,
