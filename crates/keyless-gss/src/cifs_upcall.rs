@@ -44,6 +44,13 @@ impl fmt::Display for BadRequest {
     }
 }
 
+impl BadRequest {
+    /// Which family of failure this is: always a message that does not decode.
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::InvalidMessage
+    }
+}
+
 impl std::error::Error for BadRequest {}
 
 fn hex(field: &str, value: &str) -> Result<u32, BadRequest> {
