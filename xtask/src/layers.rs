@@ -41,12 +41,13 @@ pub fn check(root: &std::path::Path) -> Result<(), String> {
         wrong.push(format!("{name} is in the table but not in the workspace"));
     }
     let pure = sans_io(&doc)?;
+    let os_modules = os_io(&doc);
     for name in &pure {
         if !actual.contains_key(name) {
             wrong.push(format!("{name} is on the sans-IO line but not in the workspace"));
             continue;
         }
-        wrong.extend(runtime_in(root, name)?);
+        wrong.extend(runtime_in(root, name, &os_modules)?);
     }
     wrong.extend(tls_in_fuzz(root)?);
     if wrong.is_empty() {
@@ -81,6 +82,29 @@ fn levels(doc: &str) -> Result<BTreeMap<String, u32>, String> {
 /// Crates a sans-IO crate must not have below it, and what it must not call.
 const RUNTIME_CRATES: [&str; 4] = ["tokio", "rustls", "tokio-rustls", "mio"];
 const RANDOM_CALLS: [&str; 2] = ["getrandom", "SystemRandom"];
+/// What touches the operating system: files, sockets, the environment, processes, keyrings.
+const OS_CALLS: [&str; 11] = [
+    "std::fs",
+    "std::env",
+    "std::os::unix",
+    "std::process",
+    "TcpStream",
+    "UdpSocket",
+    "TcpListener",
+    "UnixStream",
+    "keyutils",
+    "libc::",
+    "std::io::stdin",
+];
+
+/// The `os-io file file ...` line: the modules of sans-IO crates that may touch the OS
+/// (paths under `crates/`).
+fn os_io(doc: &str) -> Vec<String> {
+    doc.lines()
+        .filter(|l| l.starts_with("os-io "))
+        .flat_map(|l| l.split_whitespace().skip(1).map(str::to_string))
+        .collect()
+}
 
 /// The `sans-IO crate crate ...` line.
 fn sans_io(doc: &str) -> Result<Vec<String>, String> {
@@ -90,8 +114,9 @@ fn sans_io(doc: &str) -> Result<Vec<String>, String> {
 
 /// What ties `name` to the runtime: a runtime crate anywhere in its normal dependency tree, a
 /// direct getrandom dependency (ring and rasn's derive macros bring getrandom in for their own
-/// use), or an OS random source named in its sources.
-fn runtime_in(root: &std::path::Path, name: &str) -> Result<Vec<String>, String> {
+/// use), an OS random source named in its sources, or OS access outside the modules the
+/// `os-io` line names (test modules, from the first `#[cfg(test)]` on, are not looked at).
+fn runtime_in(root: &std::path::Path, name: &str, os_modules: &[String]) -> Result<Vec<String>, String> {
     let out = Command::new("cargo")
         .args(["tree", "--offline", "-e", "normal", "--prefix", "depth", "-f", "{p}", "-p", name])
         .current_dir(root)
@@ -118,6 +143,13 @@ fn runtime_in(root: &std::path::Path, name: &str) -> Result<Vec<String>, String>
         let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         for call in RANDOM_CALLS.iter().filter(|c| text.contains(&format!("{c}::"))) {
             found.push(format!("{} (sans-IO) calls {call}", file.display()));
+        }
+        let relative = file.strip_prefix(root.join("crates")).unwrap_or(&file).to_string_lossy().into_owned();
+        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        if !os_modules.contains(&relative) {
+            for call in OS_CALLS.iter().filter(|c| product.contains(*c)) {
+                found.push(format!("{relative} (sans-IO, not on the os-io line) uses {call}"));
+            }
         }
     }
     found.sort();

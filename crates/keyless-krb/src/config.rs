@@ -3,7 +3,6 @@
 //! (kdc, http_anchors) and `[domain_realm]`. `KRB5_CONFIG` is a colon-separated list, read in
 //! order; as in MIT, the first file that sets a single-valued relation wins.
 
-use crate::Error;
 use keyless_crypto::EncType;
 use std::collections::BTreeMap;
 
@@ -16,23 +15,6 @@ pub struct Krb5Conf {
 }
 
 impl Krb5Conf {
-    /// Loads `KRB5_CONFIG` (or `/etc/krb5.conf`); files that do not exist are skipped, as MIT does.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a file that exists but does not parse.
-    pub fn load() -> Result<Self, Error> {
-        let list = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
-        let mut conf = Self::default();
-        for path in list.split(':').filter(|p| !p.is_empty()) {
-            match std::fs::read_to_string(path) {
-                Ok(text) => conf.merge(&text).map_err(|e| Error::Config(format!("{path}: {e}")))?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::Config(format!("{path}: {e}"))),
-            }
-        }
-        Ok(conf)
-    }
-
     /// Parses one file's text into a new profile.
     ///
     /// # Errors
@@ -44,7 +26,7 @@ impl Krb5Conf {
     }
 
     /// Adds a file's relations after those already present.
-    fn merge(&mut self, text: &str) -> Result<(), String> {
+    pub(crate) fn merge(&mut self, text: &str) -> Result<(), String> {
         let mut section = String::new();
         let mut realm: Option<String> = None;
         for (n, raw) in text.lines().enumerate() {

@@ -6,7 +6,7 @@ use crate::Error;
 use crate::principal::{NameType, Principal};
 use crate::reader::{Reader, put_data16, text};
 use keyless_crypto::{EncType, Key};
-use std::path::Path;
+
 use zeroize::Zeroizing;
 
 /// One key of a principal.
@@ -83,34 +83,6 @@ impl Keytab {
             out.extend_from_slice(&record);
         }
         Ok(out)
-    }
-
-    /// Reads a keytab file.
-    ///
-    /// # Errors
-    /// [`Error::File`] or [`Error::Malformed`].
-    pub fn read(path: &Path) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::File { path: path.display().to_string(), source })?;
-        Self::parse(&bytes)
-    }
-
-    /// Writes the keytab with mode 0600.
-    ///
-    /// # Errors
-    /// [`Error::File`].
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let bytes = Zeroizing::new(self.to_bytes()?);
-        let file_err = |source| Error::File { path: path.display().to_string(), source };
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(file_err)?;
-        f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(file_err)
     }
 
     /// The keys of `principal` at its highest kvno, one per supported enctype.

@@ -19,6 +19,7 @@ pub mod config;
 pub mod credential;
 pub mod error;
 pub mod fast;
+mod files;
 pub mod http;
 pub mod keytab;
 pub mod kkdcp;

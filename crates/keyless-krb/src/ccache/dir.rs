@@ -131,7 +131,7 @@ impl Collection {
     /// [`Error::File`].
     pub fn switch_to(&self, sub: &Subsidiary) -> Result<(), Error> {
         self.ensure_dir()?;
-        super::write_atomically(&self.primary_file(), format!("{}\n", sub.file).as_bytes())
+        crate::files::write_atomically(&self.primary_file(), format!("{}\n", sub.file).as_bytes())
     }
 
     /// A new cache file name in the collection, `tkt` and six random characters, made empty

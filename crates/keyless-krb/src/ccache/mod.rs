@@ -21,7 +21,7 @@ use crate::credential::Credential;
 use crate::principal::{NameType, Principal};
 use crate::reader::{Reader, put_data32, text};
 use keyless_crypto::{EncType, Key};
-use std::path::{Path, PathBuf};
+
 use zeroize::Zeroizing;
 
 /// The realm of configuration entries.
@@ -238,48 +238,6 @@ impl CCache {
         self.entries.retain(|e| e.is_config() || !e.server.same_name(&c.server));
         self.entries.push(Entry::from_credential(c));
     }
-
-    /// Reads a cache file.
-    ///
-    /// # Errors
-    /// [`Error::File`] or [`Error::Malformed`].
-    pub fn read(path: &Path) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::File { path: path.display().to_string(), source })?;
-        Self::parse(&bytes)
-    }
-
-    /// Writes the cache atomically with mode 0600 (temporary file in the same directory, then
-    /// rename), so a reader never sees half a cache.
-    ///
-    /// # Errors
-    /// [`Error::File`].
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
-        write_atomically(path, &self.to_bytes()?)
-    }
-}
-
-/// Writes `bytes` to `path` with mode 0600 through a temporary file in the same directory and a
-/// rename, as MIT writes caches: a reader sees the old file or the new one, never half.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file_err = |source| Error::File { path: path.display().to_string(), source };
-    // A random name, made anew if taken: a name others can guess could be taken ahead of us.
-    let mut tries = 0;
-    let (tmp, mut f) = loop {
-        let tmp = temp_path(path)?;
-        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 10 => tries += 1,
-            Err(e) => return Err(file_err(e)),
-        }
-    };
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(file_err(e));
-    }
-    Ok(())
 }
 
 /// `n` random letters and digits, for new cache names (MIT's `krb5int_random_string`).
@@ -288,16 +246,6 @@ pub(crate) fn random_name(random: &mut dyn crate::RandomSource, n: usize) -> Res
     let mut bytes = vec![0u8; n];
     random.fill(&mut bytes)?;
     Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
-}
-
-/// A temporary file's name beside `path`, hard to guess: std's `RandomState` keys come from
-/// the OS's random source (a name for a file, not a key: no RandomSource needs passing in).
-fn temp_path(path: &Path) -> Result<PathBuf, Error> {
-    use std::hash::BuildHasher;
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    let bits = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
-    name.push(format!(".keyless-{bits:016x}"));
-    Ok(path.with_file_name(name))
 }
 
 fn read_principal(r: &mut Reader<'_>) -> Result<Principal, Error> {
