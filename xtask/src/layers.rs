@@ -53,7 +53,7 @@ pub fn check(root: &std::path::Path) -> Result<(), String> {
     if wrong.is_empty() {
         println!(
             "layers: {} crates, every dependency one level down or more, as docs/architecture.md says; \
-             {} sans-IO crates free of tokio, rustls and the OS random source; fuzz targets without TLS",
+             {} sans-IO crates free of tokio, rustls and the OS random source; OS access only in the os-io modules; fuzz targets without TLS",
             actual.len(),
             pure.len()
         );
