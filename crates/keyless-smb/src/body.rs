@@ -4,6 +4,7 @@
 use crate::{WireError, header};
 
 /// The body after a checked header: at least `need` bytes, with StructureSize `size`.
+#[inline]
 pub(crate) fn fixed<'a>(
     message: &'a [u8],
     need: usize,
@@ -51,15 +52,19 @@ pub(crate) trait Le: Sized {
 macro_rules! le_int {
     ($($t:ty),*) => {$(
         impl Le for $t {
-            #[inline]
+            // The copy's length is the type's, known at compile time (only the start is
+            // checked against the slice), as fast as a fixed-offset read.
+            #[inline(always)]
             fn read(b: &[u8], f: Field) -> Self {
-                let mut x = [0u8; size_of::<$t>()];
-                x.copy_from_slice(&b[f]);
+                const N: usize = size_of::<$t>();
+                let mut x = [0u8; N];
+                x.copy_from_slice(&b[f.start..f.start + N]);
                 <$t>::from_le_bytes(x)
             }
-            #[inline]
+            #[inline(always)]
             fn write(self, b: &mut [u8], f: Field) {
-                b[f].copy_from_slice(&self.to_le_bytes());
+                const N: usize = size_of::<$t>();
+                b[f.start..f.start + N].copy_from_slice(&self.to_le_bytes());
             }
         }
     )*};
@@ -67,26 +72,26 @@ macro_rules! le_int {
 le_int!(u8, u16, u32, u64);
 
 impl<const N: usize> Le for [u8; N] {
-    #[inline]
+    #[inline(always)]
     fn read(b: &[u8], f: Field) -> Self {
         let mut x = [0u8; N];
-        x.copy_from_slice(&b[f]);
+        x.copy_from_slice(&b[f.start..f.start + N]);
         x
     }
-    #[inline]
+    #[inline(always)]
     fn write(self, b: &mut [u8], f: Field) {
-        b[f].copy_from_slice(&self);
+        b[f.start..f.start + N].copy_from_slice(&self);
     }
 }
 
 /// The value of field `f` of `b` (a checked fixed part).
-#[inline]
+#[inline(always)]
 pub(crate) fn get<T: Le>(b: &[u8], f: Field) -> T {
     T::read(b, f)
 }
 
 /// Sets field `f` of `b` (a fixed part from [`fixed_part`]).
-#[inline]
+#[inline(always)]
 pub(crate) fn put<T: Le>(b: &mut [u8], f: Field, v: T) {
     v.write(b, f);
 }
@@ -110,6 +115,7 @@ pub(crate) fn zeroed(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
 
 /// The buffer an (offset, length) pair of a message points to; offsets count from the start of
 /// the SMB2 header, so a non-empty buffer never starts inside the header or the fixed body.
+#[inline]
 pub(crate) fn buffer<'a>(
     message: &'a [u8],
     offset: usize,

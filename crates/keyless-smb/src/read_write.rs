@@ -141,6 +141,7 @@ impl ReadResponse<'_> {
 impl<'a> Message<'a> for ReadResponse<'a> {
     const COMMAND: Command = Command::READ;
 
+    #[inline] // the data path: one call per READ answer
     fn parse(message: &'a [u8]) -> Result<Self, WireError> {
         use read_response as f;
         let b = fixed(message, f::FIXED, f::STRUCTURE_SIZE, "READ response")?;
