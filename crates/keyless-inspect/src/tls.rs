@@ -61,10 +61,19 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())?
 }
 
-const CHANGE_CIPHER_SPEC: u8 = 20;
-const ALERT: u8 = 21;
-const HANDSHAKE: u8 = 22;
-const APPLICATION_DATA: u8 = 23;
+keyless_wire_enum::wire_enum! {
+    /// TLS ContentType (RFC 8446 B.1): what a record carries.
+    struct ContentType(u8) {
+        /// A TLS 1.2 key change (and TLS 1.3's compatibility record).
+        CHANGE_CIPHER_SPEC = 20 => "TLS change_cipher_spec",
+        /// An alert.
+        ALERT = 21 => "TLS alert",
+        /// A handshake message.
+        HANDSHAKE = 22 => "TLS handshake",
+        /// Application data (and, in TLS 1.3, every protected record).
+        APPLICATION_DATA = 23 => "TLS application_data",
+    }
+}
 
 /// One direction's record protection: the keys in the order they come into use (TLS 1.3:
 /// handshake, then application traffic), the one in use, and its sequence number.
@@ -121,19 +130,21 @@ impl<'s> Tls<'s> {
         let rec = &m.payload;
         // The capture hands out whole records, header included; anything shorter is no record.
         let Some((&[kind, major, minor, ..], body)) = rec.split_at_checked(5) else { return };
+        let kind = ContentType(kind);
         let mut r = Record::new(m, Protocol::Tls, record_kind(kind));
-        r.field("content_type", kind);
+        r.field("content_type", kind.0);
         r.field("version", format!("{major}.{minor}"));
         r.field("length", body.len());
         let conn = self.conns.entry(m.connection).or_default();
         let dir = if m.to_server { &mut conn.to_server } else { &mut conn.to_client };
-        let protected = kind == APPLICATION_DATA || (dir.protection.on && kind != CHANGE_CIPHER_SPEC);
-        if kind == CHANGE_CIPHER_SPEC && !conn.tls13 {
+        let protected =
+            kind == ContentType::APPLICATION_DATA || (dir.protection.on && kind != ContentType::CHANGE_CIPHER_SPEC);
+        if kind == ContentType::CHANGE_CIPHER_SPEC && !conn.tls13 {
             dir.protection.on = true;
             dir.protection.seq = 0;
         }
         if !protected {
-            if kind == HANDSHAKE {
+            if kind == ContentType::HANDSHAKE {
                 handshake(&mut r, conn, body, m.to_server);
                 if conn.server_random.is_some()
                     && conn.to_server.protection.keys.is_empty()
@@ -153,9 +164,9 @@ impl<'s> Tls<'s> {
         match dir.protection.open(rec) {
             Ok((inner, plain)) => {
                 r.field("decrypted", true);
-                r.field("inner_type", record_kind(inner));
+                r.field("inner_type", record_kind(ContentType(inner)));
                 out.push(r);
-                if inner == APPLICATION_DATA {
+                if ContentType(inner) == ContentType::APPLICATION_DATA {
                     dir.http.extend_from_slice(&plain);
                     http_messages(m, dir, keys, out);
                 }
@@ -168,14 +179,8 @@ impl<'s> Tls<'s> {
     }
 }
 
-fn record_kind(kind: u8) -> &'static str {
-    match kind {
-        CHANGE_CIPHER_SPEC => "TLS change_cipher_spec",
-        ALERT => "TLS alert",
-        HANDSHAKE => "TLS handshake",
-        APPLICATION_DATA => "TLS application_data",
-        _ => "TLS record",
-    }
+fn record_kind(kind: ContentType) -> &'static str {
+    kind.name().unwrap_or("TLS record")
 }
 
 /// Plaintext handshake messages: ClientHello's and ServerHello's randoms, the cipher suite
