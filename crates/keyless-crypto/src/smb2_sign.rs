@@ -54,17 +54,7 @@ impl SigningAlgorithm {
     }
 }
 
-/// SMB2 header offsets this module needs (MS-SMB2 2.2.1).
-mod header {
-    pub const COMMAND: usize = 12;
-    pub const FLAGS: usize = 16;
-    pub const MESSAGE_ID: usize = 24;
-    pub const SIGNATURE: core::ops::Range<usize> = 48..64;
-    pub const LEN: usize = 64;
-    pub const FLAG_SERVER_TO_REDIR: u32 = 0x0000_0001;
-    pub const FLAG_SIGNED: u32 = 0x0000_0008;
-    pub const COMMAND_CANCEL: u16 = 0x000C;
-}
+use keyless_wire_enum::smb2_header::{COMMAND_CANCEL, LEN, field, flags};
 
 /// A signing context: the key schedule is prepared once and cloned per message.
 #[derive(Clone)]
@@ -123,10 +113,10 @@ impl Signer {
     /// # Errors
     /// [`CryptoError::SmbMessageTooShort`] when it cannot hold a header.
     pub fn signature(&self, message: &[u8]) -> Result<[u8; 16], CryptoError> {
-        if message.len() < header::LEN {
+        if message.len() < LEN {
             return Err(CryptoError::SmbMessageTooShort { got: message.len() });
         }
-        let (before, rest) = message.split_at(header::SIGNATURE.start);
+        let (before, rest) = message.split_at(field::SIGNATURE.start);
         let after = &rest[16..];
         const ZEROS: [u8; 16] = [0; 16];
         Ok(match &self.inner {
@@ -156,13 +146,13 @@ impl Signer {
     /// # Errors
     /// [`CryptoError::SmbMessageTooShort`].
     pub fn sign(&self, message: &mut [u8]) -> Result<(), CryptoError> {
-        if message.len() < header::LEN {
+        if message.len() < LEN {
             return Err(CryptoError::SmbMessageTooShort { got: message.len() });
         }
-        let flags = read_u32(message, header::FLAGS) | header::FLAG_SIGNED;
-        message[header::FLAGS..header::FLAGS + 4].copy_from_slice(&flags.to_le_bytes());
+        let flags = read_u32(message, field::FLAGS.start) | flags::SIGNED;
+        message[field::FLAGS].copy_from_slice(&flags.to_le_bytes());
         let signature = self.signature(message)?;
-        message[header::SIGNATURE].copy_from_slice(&signature);
+        message[field::SIGNATURE].copy_from_slice(&signature);
         Ok(())
     }
 
@@ -172,7 +162,7 @@ impl Signer {
     /// [`CryptoError::IntegrityCheckFailed`] or [`CryptoError::SmbMessageTooShort`].
     pub fn verify(&self, message: &[u8]) -> Result<(), CryptoError> {
         let expected = self.signature(message)?;
-        if bool::from(expected.ct_eq(&message[header::SIGNATURE])) {
+        if bool::from(expected.ct_eq(&message[field::SIGNATURE])) {
             Ok(())
         } else {
             Err(CryptoError::IntegrityCheckFailed)
@@ -190,14 +180,14 @@ fn read_u32(message: &[u8], at: usize) -> u32 {
 /// server sent it and bit 1 that it is a CANCEL request. `message` holds at least a header.
 fn gmac_nonce(message: &[u8]) -> [u8; 12] {
     let mut nonce = [0u8; 12];
-    nonce[..8].copy_from_slice(&message[header::MESSAGE_ID..header::MESSAGE_ID + 8]);
-    let flags = read_u32(message, header::FLAGS);
-    let command = u16::from_le_bytes([message[header::COMMAND], message[header::COMMAND + 1]]);
+    nonce[..8].copy_from_slice(&message[field::MESSAGE_ID]);
+    let flags = read_u32(message, field::FLAGS.start);
+    let command = u16::from_le_bytes([message[field::COMMAND.start], message[field::COMMAND.start + 1]]);
     let mut role = 0u32;
-    if flags & header::FLAG_SERVER_TO_REDIR != 0 {
+    if flags & flags::SERVER_TO_REDIR != 0 {
         role |= 1;
     }
-    if command == header::COMMAND_CANCEL && flags & header::FLAG_SERVER_TO_REDIR == 0 {
+    if command == COMMAND_CANCEL && flags & flags::SERVER_TO_REDIR == 0 {
         role |= 2;
     }
     nonce[8..].copy_from_slice(&role.to_le_bytes());

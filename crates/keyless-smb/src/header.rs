@@ -6,61 +6,7 @@ use crate::WireError;
 use crate::body::{get, put};
 use crate::numbers::{Command, NtStatus};
 
-/// Header length.
-pub const LEN: usize = 64;
-/// ProtocolId of a plain SMB2 message.
-pub const PROTOCOL_ID: [u8; 4] = *b"\xfeSMB";
-
-/// Where each field lies in the 64 bytes (MS-SMB2 2.2.1.1, 2.2.1.2): stated once, for the
-/// reader, the writer and whoever patches a field of an encoded message (a compound's
-/// NextCommand, a signature).
-pub mod field {
-    use core::ops::Range;
-    /// ProtocolId.
-    pub const PROTOCOL_ID: Range<usize> = 0..4;
-    /// StructureSize (64).
-    pub const STRUCTURE_SIZE: Range<usize> = 4..6;
-    /// CreditCharge.
-    pub const CREDIT_CHARGE: Range<usize> = 6..8;
-    /// Status, or ChannelSequence and Reserved in requests.
-    pub const STATUS: Range<usize> = 8..12;
-    /// Command.
-    pub const COMMAND: Range<usize> = 12..14;
-    /// CreditRequest / CreditResponse.
-    pub const CREDITS: Range<usize> = 14..16;
-    /// Flags.
-    pub const FLAGS: Range<usize> = 16..20;
-    /// NextCommand.
-    pub const NEXT_COMMAND: Range<usize> = 20..24;
-    /// MessageId.
-    pub const MESSAGE_ID: Range<usize> = 24..32;
-    /// AsyncId, or Reserved and TreeId.
-    pub const ASYNC_OR_TREE: Range<usize> = 32..40;
-    /// TreeId (sync form).
-    pub const TREE_ID: Range<usize> = 36..40;
-    /// SessionId.
-    pub const SESSION_ID: Range<usize> = 40..48;
-    /// Signature.
-    pub const SIGNATURE: Range<usize> = 48..64;
-}
-
-/// Header flags (MS-SMB2 2.2.1.2).
-pub mod flags {
-    /// Response.
-    pub const SERVER_TO_REDIR: u32 = 0x0000_0001;
-    /// Async header.
-    pub const ASYNC_COMMAND: u32 = 0x0000_0002;
-    /// Related compound operation.
-    pub const RELATED_OPERATIONS: u32 = 0x0000_0004;
-    /// Signed.
-    pub const SIGNED: u32 = 0x0000_0008;
-    /// Priority mask.
-    pub const PRIORITY_MASK: u32 = 0x0000_0070;
-    /// DFS operation.
-    pub const DFS_OPERATIONS: u32 = 0x1000_0000;
-    /// Replay operation.
-    pub const REPLAY_OPERATION: u32 = 0x2000_0000;
-}
+pub use keyless_wire_enum::smb2_header::{LEN, PROTOCOL_ID, field, flags};
 
 /// A checked view of a header at the start of a message.
 #[derive(Clone, Copy, Debug)]

@@ -46,6 +46,9 @@ wire_enum! {
     }
 }
 
+// The signer (keyless-crypto) knows CANCEL from the shared header layout; the two agree.
+const _: () = assert!(Command::CANCEL.0 == keyless_wire_enum::smb2_header::COMMAND_CANCEL);
+
 impl Default for Command {
     fn default() -> Self {
         Self::NEGOTIATE

@@ -159,3 +159,67 @@ pub mod filetime {
         }
     }
 }
+
+/// The SMB2 header's layout (MS-SMB2 2.2.1), which the codec (`keyless-smb`, re-exported as
+/// `keyless_smb::header`) and the signer (`keyless-crypto`) both need; neither crate depends on
+/// the other, so it lives here, once.
+pub mod smb2_header {
+    /// Header length.
+    pub const LEN: usize = 64;
+    /// ProtocolId of a plain SMB2 message.
+    pub const PROTOCOL_ID: [u8; 4] = *b"\xfeSMB";
+
+    /// Where each field lies in the 64 bytes (MS-SMB2 2.2.1.1, 2.2.1.2): stated once, for the
+    /// reader, the writer and whoever patches a field of an encoded message (a compound's
+    /// NextCommand, a signature, the signer in keyless-crypto).
+    pub mod field {
+        use core::ops::Range;
+        /// ProtocolId.
+        pub const PROTOCOL_ID: Range<usize> = 0..4;
+        /// StructureSize (64).
+        pub const STRUCTURE_SIZE: Range<usize> = 4..6;
+        /// CreditCharge.
+        pub const CREDIT_CHARGE: Range<usize> = 6..8;
+        /// Status, or ChannelSequence and Reserved in requests.
+        pub const STATUS: Range<usize> = 8..12;
+        /// Command.
+        pub const COMMAND: Range<usize> = 12..14;
+        /// CreditRequest / CreditResponse.
+        pub const CREDITS: Range<usize> = 14..16;
+        /// Flags.
+        pub const FLAGS: Range<usize> = 16..20;
+        /// NextCommand.
+        pub const NEXT_COMMAND: Range<usize> = 20..24;
+        /// MessageId.
+        pub const MESSAGE_ID: Range<usize> = 24..32;
+        /// AsyncId, or Reserved and TreeId.
+        pub const ASYNC_OR_TREE: Range<usize> = 32..40;
+        /// TreeId (sync form).
+        pub const TREE_ID: Range<usize> = 36..40;
+        /// SessionId.
+        pub const SESSION_ID: Range<usize> = 40..48;
+        /// Signature.
+        pub const SIGNATURE: Range<usize> = 48..64;
+    }
+
+    /// Header flags (MS-SMB2 2.2.1.2).
+    pub mod flags {
+        /// Response.
+        pub const SERVER_TO_REDIR: u32 = 0x0000_0001;
+        /// Async header.
+        pub const ASYNC_COMMAND: u32 = 0x0000_0002;
+        /// Related compound operation.
+        pub const RELATED_OPERATIONS: u32 = 0x0000_0004;
+        /// Signed.
+        pub const SIGNED: u32 = 0x0000_0008;
+        /// Priority mask.
+        pub const PRIORITY_MASK: u32 = 0x0000_0070;
+        /// DFS operation.
+        pub const DFS_OPERATIONS: u32 = 0x1000_0000;
+        /// Replay operation.
+        pub const REPLAY_OPERATION: u32 = 0x2000_0000;
+    }
+
+    /// The CANCEL command (2.2.1.2), which the signer treats apart.
+    pub const COMMAND_CANCEL: u16 = 0x000C;
+}
