@@ -137,29 +137,6 @@ pub enum Error {
     },
     /// No KDC is known for a realm.
     NoKdc(String),
-    /// No KDC of the realm answered.
-    Unreachable {
-        /// The realm.
-        realm: String,
-        /// The last transport error.
-        detail: String,
-    },
-    /// A KDC proxy answered, but not with a Kerberos reply.
-    Proxy {
-        /// The proxy URL.
-        url: String,
-        /// The HTTP status.
-        status: String,
-        /// What came back.
-        detail: String,
-    },
-    /// TLS with a KDC proxy failed (untrusted certificate, wrong host name, ...).
-    Tls {
-        /// The proxy URL.
-        url: String,
-        /// What rustls said.
-        detail: String,
-    },
     /// A configuration file problem.
     Config(String),
     /// An I/O error on a named file.
@@ -230,9 +207,6 @@ impl fmt::Display for Error {
             Self::TooManyReferrals(n) => write!(f, "gave up after {n} referrals"),
             Self::BadPrincipal { text, why } => write!(f, "bad principal name {text:?}: {why}"),
             Self::NoKdc(realm) => write!(f, "no KDC known for realm {realm}"),
-            Self::Unreachable { realm, detail } => write!(f, "cannot reach any KDC of realm {realm}: {detail}"),
-            Self::Proxy { url, status, detail } => write!(f, "KDC proxy {url} answered HTTP {status}: {detail}"),
-            Self::Tls { url, detail } => write!(f, "TLS with KDC proxy {url} failed: {detail}"),
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::File { path, source } => write!(f, "{path}: {source}"),
             Self::NotInCache(what) => write!(f, "not in the credential cache: {what}"),
@@ -252,13 +226,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Kdc { .. } => ErrorKind::Refused,
-            Self::Proxy { status, .. } if status != "200" => ErrorKind::Refused,
             Self::Malformed { .. } => ErrorKind::InvalidMessage,
-            Self::ReplyMismatch(_)
-            | Self::Decrypt { .. }
-            | Self::ClockSkew { .. }
-            | Self::TooManyReferrals(_)
-            | Self::Proxy { .. } => ErrorKind::PeerMisbehaved,
+            Self::ReplyMismatch(_) | Self::Decrypt { .. } | Self::ClockSkew { .. } | Self::TooManyReferrals(_) => {
+                ErrorKind::PeerMisbehaved
+            }
             Self::NoCommonEncType { .. } => ErrorKind::PeerIncompatible,
             Self::NoKeyInKeytab(_)
             | Self::BadPrincipal { .. }
@@ -267,11 +238,7 @@ impl Error {
             | Self::NotInCache(_)
             | Self::NoCache(_)
             | Self::CacheHoldsOther { .. } => ErrorKind::Misuse,
-            Self::Unreachable { .. }
-            | Self::Tls { .. }
-            | Self::File { .. }
-            | Self::CacheStore { .. }
-            | Self::KcmUnreachable { .. } => ErrorKind::Io,
+            Self::File { .. } | Self::CacheStore { .. } | Self::KcmUnreachable { .. } => ErrorKind::Io,
             Self::Crypto(e) => e.kind(),
         }
     }
@@ -296,12 +263,6 @@ mod tests {
     fn each_failure_has_its_family_and_cause() {
         let kdc = Error::Kdc { code: KrbErrorCode::KDC_ERR_PREAUTH_FAILED, text: None, realm: "R".into() };
         assert_eq!(kdc.kind(), ErrorKind::Refused);
-        let gone = Error::Unreachable { realm: "R".into(), detail: "refused".into() };
-        assert_eq!(gone.kind(), ErrorKind::Io);
-        let proxy_junk = Error::Proxy { url: "u".into(), status: "200".into(), detail: "not KKDCP".into() };
-        assert_eq!(proxy_junk.kind(), ErrorKind::PeerMisbehaved);
-        let proxy_no = Error::Proxy { url: "u".into(), status: "403".into(), detail: "no".into() };
-        assert_eq!(proxy_no.kind(), ErrorKind::Refused);
         let wrong_key = Error::Decrypt { what: "AS-REP", source: CryptoError::IntegrityCheckFailed };
         assert_eq!(wrong_key.kind(), ErrorKind::PeerMisbehaved);
         assert!(wrong_key.source().is_some_and(|s| s.to_string().contains("integrity check failed")));

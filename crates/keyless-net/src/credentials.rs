@@ -3,9 +3,10 @@
 //! Azure Files SMB OAuth produces), or a ticket already in memory. The exchanges are
 //! keyless-krb's sans-IO ones, driven by its transport.
 
+use crate::Error;
 use crate::OsRandom;
 use crate::transport::{self, KdcDirectory};
-use keyless_krb::Error;
+use keyless_krb::Error as KrbError;
 use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
@@ -74,7 +75,8 @@ impl Credentials {
         match self {
             Self::Ticket(t) if t.server.same_name(spn) && fresh(t) => Ok((**t).clone()),
             Self::Ticket(t) => {
-                Err(Error::NotInCache(format!("a valid ticket for {spn} (the ticket given is for {})", t.server)))
+                Err(KrbError::NotInCache(format!("a valid ticket for {spn} (the ticket given is for {})", t.server))
+                    .into())
             }
             Self::Ccache(name) => {
                 let cache = name.read()?;
@@ -84,7 +86,7 @@ impl Credentials {
                 let realm = cache.principal.realm.clone();
                 let tgt = cache
                     .find_tgt(&realm, now)
-                    .ok_or_else(|| Error::NotInCache(format!("a ticket for {spn}, or a valid TGT for {realm}")))?;
+                    .ok_or_else(|| KrbError::NotInCache(format!("a ticket for {spn}, or a valid TGT for {realm}")))?;
                 let (ticket, mut got) = tgs(tgt, spn, dir, &mut rng).await?;
                 got.push(ticket.clone());
                 name.store(&got, now)?;
@@ -97,7 +99,7 @@ impl Credentials {
             Self::Keytab { client, keytab } => {
                 let keys = keytab.keys_for(client);
                 if keys.is_empty() {
-                    return Err(Error::NoKeyInKeytab(client.clone()));
+                    return Err(KrbError::NoKeyInKeytab(client.clone()).into());
                 }
                 let tgt = as_exchange(client, ClientSecret::Keys(keys), dir, &mut rng).await?;
                 Ok(tgs(tgt, spn, dir, &mut rng).await?.0)

@@ -23,6 +23,7 @@
 #![allow(clippy::disallowed_methods)] // the runtime layer: reads the clock for the cores
 
 pub mod credentials;
+mod error;
 pub mod http;
 #[cfg(feature = "tls")]
 pub mod identity;
@@ -33,17 +34,18 @@ pub mod tls;
 pub mod transport;
 
 pub use credentials::Credentials;
+pub use error::Error;
 #[cfg(feature = "tls")]
 pub use identity::{HttpClient, OAuthTickets};
 
-use keyless_krb::{Error, RandomSource};
+use keyless_krb::RandomSource;
 
 /// The operating system's CSPRNG (getrandom).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsRandom;
 
 impl RandomSource for OsRandom {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        getrandom::fill(buf).map_err(|e| Error::Config(format!("no random numbers from the OS: {e}")))
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), keyless_krb::Error> {
+        getrandom::fill(buf).map_err(|e| keyless_krb::Error::Config(format!("no random numbers from the OS: {e}")))
     }
 }

@@ -6,8 +6,10 @@
 //! MS-KKDCP (an HTTPS KDC proxy, `https://host[:port]/path`) is a third transport: the message
 //! goes wrapped in a KDC-PROXY-MESSAGE ([`keyless_krb::kkdcp`]) in one POST per request, as MIT does.
 
+use crate::Error;
+use keyless_krb::Error as KrbError;
 use keyless_krb::error::KrbErrorCode;
-use keyless_krb::{Credential, Error, RandomSource, Step};
+use keyless_krb::{Credential, RandomSource, Step};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,8 +51,8 @@ impl KdcAddr {
     /// `tcp/host:port` form.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unsupported scheme or a bad port.
-    pub fn parse(text: &str) -> Result<Self, Error> {
+    /// [`KrbError::Config`] for an unsupported scheme or a bad port.
+    pub fn parse(text: &str) -> Result<Self, KrbError> {
         let (transport, rest) = if let Some(r) = text.strip_prefix("udp://") {
             (Transport::Udp, r)
         } else if let Some(r) = text.strip_prefix("tcp://").or_else(|| text.strip_prefix("tcp/")) {
@@ -58,11 +60,11 @@ impl KdcAddr {
         } else if let Some(r) = text.strip_prefix("https://") {
             return Self::parse_https(text, r);
         } else if text.starts_with("http://") {
-            return Err(Error::Config(format!(
+            return Err(KrbError::Config(format!(
                 "KDC proxy {text}: only https:// is supported (Kerberos through a proxy needs TLS)"
             )));
         } else if let Some((scheme, _)) = text.split_once("://") {
-            return Err(Error::Config(format!(
+            return Err(KrbError::Config(format!(
                 "KDC {text}: unknown scheme {scheme}:// (use udp://, tcp:// or host:port)"
             )));
         } else {
@@ -70,7 +72,7 @@ impl KdcAddr {
         };
         let rest = rest.trim_end_matches('/');
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (h, p) = v6.split_once(']').ok_or_else(|| Error::Config(format!("KDC {text}: unclosed '['")))?;
+            let (h, p) = v6.split_once(']').ok_or_else(|| KrbError::Config(format!("KDC {text}: unclosed '['")))?;
             (h.to_string(), p.strip_prefix(':'))
         } else {
             match rest.rsplit_once(':') {
@@ -79,16 +81,16 @@ impl KdcAddr {
             }
         };
         let port = match port {
-            Some(p) => p.parse().map_err(|_| Error::Config(format!("KDC {text}: bad port {p:?}")))?,
+            Some(p) => p.parse().map_err(|_| KrbError::Config(format!("KDC {text}: bad port {p:?}")))?,
             None => 88,
         };
         if host.is_empty() {
-            return Err(Error::Config(format!("KDC {text}: no host")));
+            return Err(KrbError::Config(format!("KDC {text}: no host")));
         }
         Ok(Self { transport, host, port, path: String::new() })
     }
 
-    fn parse_https(text: &str, rest: &str) -> Result<Self, Error> {
+    fn parse_https(text: &str, rest: &str) -> Result<Self, KrbError> {
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].to_string()),
             None => (rest, "/".to_string()),
@@ -161,7 +163,7 @@ impl KdcDirectory {
     ///
     /// # Errors
     /// A `kdc` value of the named realms that does not parse.
-    pub fn from_config(conf: &keyless_krb::config::Krb5Conf, realms: &[&str]) -> Result<Self, Error> {
+    pub fn from_config(conf: &keyless_krb::config::Krb5Conf, realms: &[&str]) -> Result<Self, KrbError> {
         let mut dir = Self::new();
         for realm in realms {
             for k in conf.kdcs(realm) {
@@ -207,11 +209,11 @@ impl KdcDirectory {
     /// Sends a message to the realm's KDCs, one after another, until one answers.
     ///
     /// # Errors
-    /// [`Error::NoKdc`], or [`Error::Unreachable`] with the last transport error.
+    /// [`KrbError::NoKdc`], or [`Error::Unreachable`] with the last transport error.
     pub async fn send(&self, realm: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
         let kdcs = self.kdcs(realm);
         if kdcs.is_empty() {
-            return Err(Error::NoKdc(realm.to_string()));
+            return Err(KrbError::NoKdc(realm.to_string()).into());
         }
         let mut last = None;
         for kdc in &kdcs {
@@ -227,7 +229,7 @@ impl KdcDirectory {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| Error::NoKdc(realm.to_string())))
+        Err(last.unwrap_or_else(|| KrbError::NoKdc(realm.to_string()).into()))
     }
 
     async fn send_one(&self, kdc: &KdcAddr, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
@@ -271,7 +273,7 @@ impl KdcDirectory {
     /// MS-KKDCP without TLS built in: refused.
     #[cfg(not(feature = "tls"))]
     async fn https(&self, kdc: &KdcAddr, _realm: &str, _message: &[u8]) -> Result<Vec<u8>, Error> {
-        Err(Error::Config(format!("{kdc}: this build of keyless-net has no TLS (feature `tls`)")))
+        Err(KrbError::Config(format!("{kdc}: this build of keyless-net has no TLS (feature `tls`)")).into())
     }
 
     /// MS-KKDCP: one HTTPS POST of a KDC-PROXY-MESSAGE, one answer.
@@ -375,17 +377,17 @@ pub trait Exchange {
     ///
     /// # Errors
     /// Whatever the exchange finds wrong.
-    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error>;
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, KrbError>;
 }
 
 impl Exchange for keyless_krb::AsExchange {
-    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, KrbError> {
         keyless_krb::AsExchange::handle_reply(self, reply, now, rng)
     }
 }
 
 impl Exchange for keyless_krb::TgsExchange {
-    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, Error> {
+    fn handle_reply(&mut self, reply: &[u8], now: SystemTime, rng: &mut dyn RandomSource) -> Result<Step, KrbError> {
         keyless_krb::TgsExchange::handle_reply(self, reply, now, rng)
     }
 }

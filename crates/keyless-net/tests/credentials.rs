@@ -6,8 +6,9 @@
 use keyless_krb::ccache::CCache;
 use keyless_krb::ccache::CacheName;
 use keyless_krb::keytab::Keytab;
-use keyless_krb::{Error, Principal};
+use keyless_krb::{Error as KrbError, Principal};
 use keyless_net::Credentials;
+use keyless_net::Error;
 use keyless_net::transport::{KdcAddr, KdcDirectory};
 use keyless_testbed::{MitKdc, free_port};
 
@@ -57,7 +58,7 @@ fn password_keytab_ccache_and_ticket() {
     );
     let other = Principal::parse("cifs/elsewhere.example.test@EXAMPLE.TEST", None).unwrap();
     match rt().block_on(Credentials::Ccache(CacheName::File(only)).service_ticket(&other, &dead)) {
-        Err(e @ Error::NotInCache(_)) => assert!(e.to_string().contains("TGT"), "{e}"),
+        Err(e @ Error::Kerberos(KrbError::NotInCache(_))) => assert!(e.to_string().contains("TGT"), "{e}"),
         other => panic!("{other:?}"),
     }
 

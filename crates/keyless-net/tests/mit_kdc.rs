@@ -5,10 +5,11 @@
 use keyless_crypto::{EncType, KeyUsage, for_etype};
 use keyless_krb::keytab::Keytab;
 use keyless_krb::{
-    AsExchange, AsOptions, ClientSecret, Credential, Error, KrbErrorCode, Principal, TgsExchange, TgsOptions,
+    AsExchange, AsOptions, ClientSecret, Credential, Error as KrbError, KrbErrorCode, Principal, TgsExchange,
+    TgsOptions,
 };
-use keyless_net::OsRandom;
 use keyless_net::transport::{self, KdcAddr, KdcDirectory, Transport};
+use keyless_net::{Error, OsRandom};
 use keyless_testbed::{ENCTYPES, MitKdc};
 use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
@@ -114,19 +115,19 @@ fn clear_errors_for_wrong_password_unknown_user_skew_and_no_kdc() {
 
     let wrong = ClientSecret::Password(Zeroizing::new("not-the-password".into()));
     match kinit(&kdc, &dir, AsOptions::new(alice.clone()), wrong, 0) {
-        Err(Error::Kdc { code: KrbErrorCode::KDC_ERR_PREAUTH_FAILED, .. }) => {}
+        Err(Error::Kerberos(KrbError::Kdc { code: KrbErrorCode::KDC_ERR_PREAUTH_FAILED, .. })) => {}
         other => panic!("wrong password gave {other:?}"),
     }
 
     let nobody = Principal::parse("nobody@EXAMPLE.TEST", None).unwrap();
     match kinit(&kdc, &dir, AsOptions::new(nobody), password(&kdc), 0) {
-        Err(Error::Kdc { code: KrbErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, .. }) => {}
+        Err(Error::Kerberos(KrbError::Kdc { code: KrbErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, .. })) => {}
         other => panic!("unknown principal gave {other:?}"),
     }
 
     // Our clock an hour fast: the KDC refuses the encrypted timestamp.
     match kinit(&kdc, &dir, AsOptions::new(alice.clone()), password(&kdc), 3600) {
-        Err(e @ Error::ClockSkew { .. }) => assert!(e.to_string().contains("clock"), "{e}"),
+        Err(e @ Error::Kerberos(KrbError::ClockSkew { .. })) => assert!(e.to_string().contains("clock"), "{e}"),
         other => panic!("skew gave {other:?}"),
     }
 
@@ -172,7 +173,7 @@ impl<E: transport::Exchange> transport::Exchange for Recording<'_, E> {
         reply: &[u8],
         now: SystemTime,
         rng: &mut dyn keyless_krb::RandomSource,
-    ) -> Result<keyless_krb::Step, Error> {
+    ) -> Result<keyless_krb::Step, KrbError> {
         self.replies.push(reply.to_vec());
         self.inner.handle_reply(reply, now, rng)
     }

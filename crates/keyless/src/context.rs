@@ -30,6 +30,15 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<keyless_net::Error> for Failure {
+    fn from(e: keyless_net::Error) -> Self {
+        match crate::hints::net(&e) {
+            Some(h) => Self(format!("{e}; {h}")),
+            None => Self(e.to_string()),
+        }
+    }
+}
+
 impl From<String> for Failure {
     fn from(s: String) -> Self {
         Self(s)
@@ -163,7 +172,7 @@ impl Context {
             let mut rng = OsRandom;
             let (mut ex, first) = TgsExchange::start(tgt.clone(), opts, SystemTime::now(), &mut rng)?;
             let cred = transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await?;
-            Ok::<_, Error>((cred, ex.cross_realm_tgts().to_vec()))
+            Ok::<_, keyless_net::Error>((cred, ex.cross_realm_tgts().to_vec()))
         })?;
         let mut got = cross;
         got.push(cred.clone());

@@ -17,12 +17,7 @@ pub fn krb(e: &Error) -> Option<&'static str> {
         Error::Decrypt { .. } => "the password or key is wrong, or the keytab is out of date",
         Error::ClockSkew { .. } => SYNC_CLOCK,
         Error::NoKdc(_) => "give --kdc HOST:PORT, or add the realm's kdc to krb5.conf [realms]",
-        Error::Unreachable { .. } => "check that the KDC is running and reachable (host, port, firewall)",
         Error::NoCommonEncType { .. } => "check permitted_enctypes in krb5.conf and the principal's keys",
-        Error::Tls { .. } => {
-            "trust the proxy's CA with --ca-file or http_anchors, and use the host name its certificate names"
-        }
-        Error::Proxy { .. } => "check the proxy URL (scheme, host, port and path) and that it serves this realm",
         Error::NotInCache(_) | Error::NoCache(_) => "run keyless kinit first",
         Error::KcmUnreachable { .. } => {
             "start sssd-kcm (systemctl start sssd-kcm.socket), or name its socket with kcm_socket in krb5.conf"
@@ -31,6 +26,20 @@ pub fn krb(e: &Error) -> Option<&'static str> {
         _ => "",
     };
     (!h.is_empty()).then_some(h)
+}
+
+/// A suggestion for an error on the way to a KDC, when there is one.
+pub fn net(e: &keyless_net::Error) -> Option<&'static str> {
+    use keyless_net::Error as Net;
+    match e {
+        Net::Kerberos(k) => krb(k),
+        Net::Unreachable { .. } => Some("check that the KDC is running and reachable (host, port, firewall)"),
+        Net::Tls { .. } => {
+            Some("trust the proxy's CA with --ca-file or http_anchors, and use the host name its certificate names")
+        }
+        Net::Proxy { .. } => Some("check the proxy URL (scheme, host, port and path) and that it serves this realm"),
+        _ => None,
+    }
 }
 
 /// What to try for an error code a KDC (or a service) answered.

@@ -227,11 +227,15 @@ fn ticket(
             );
             Ok((t, detail))
         }
-        Err(Error::Kdc { code: KrbErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN, realm, .. }) => Err(Wrong::new(
+        Err(keyless_net::Error::Kerberos(Error::Kdc {
+            code: KrbErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            realm,
+            ..
+        })) => Err(Wrong::new(
             format!("the KDC of {realm} knows no {server} (KDC_ERR_S_PRINCIPAL_UNKNOWN)"),
             "the server's account needs that SPN (setspn -S, or the storage account's AD/Entra Kerberos setup); or give --spn, or map the host to its realm in [domain_realm]",
         )),
-        Err(e) => Err(Wrong::plain(match crate::hints::krb(&e) {
+        Err(e) => Err(Wrong::plain(match crate::hints::net(&e) {
             Some(h) => format!("a ticket for {server}: {e}; {h}"),
             None => format!("a ticket for {server}: {e}"),
         })),
