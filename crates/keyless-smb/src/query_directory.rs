@@ -45,7 +45,7 @@ pub mod flags {
 /// A QUERY_DIRECTORY request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueryDirectoryRequest {
-    /// FileInformationClass (see [`class`]).
+    /// FileInformationClass (see [`DirectoryClass`]).
     pub info_class: DirectoryClass,
     /// Flags (see [`flags`]).
     pub flags: u8,
