@@ -40,7 +40,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     // A random name, made anew if taken: a name others can guess could be taken ahead of us.
     let mut tries = 0;
     let (tmp, mut f) = loop {
-        let tmp = temp_path(path)?;
+        let tmp = temp_path(path);
         match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 10 => tries += 1,
@@ -57,12 +57,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// A temporary file's name beside `path`, hard to guess: std's `RandomState` keys come from
 /// the OS's random source (a name for a file, not a key: no RandomSource needs passing in).
-fn temp_path(path: &Path) -> Result<PathBuf, Error> {
+fn temp_path(path: &Path) -> PathBuf {
     use std::hash::BuildHasher;
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     let bits = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
     name.push(format!(".keyless-{bits:016x}"));
-    Ok(path.with_file_name(name))
+    path.with_file_name(name)
 }
 
 impl Keytab {

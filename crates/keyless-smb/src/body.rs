@@ -57,6 +57,7 @@ macro_rules! le_int {
             #[inline(always)]
             fn read(b: &[u8], f: Field) -> Self {
                 const N: usize = size_of::<$t>();
+                debug_assert_eq!(f.len(), N, "a layout's field and its type disagree");
                 let mut x = [0u8; N];
                 x.copy_from_slice(&b[f.start..f.start + N]);
                 <$t>::from_le_bytes(x)
@@ -64,6 +65,7 @@ macro_rules! le_int {
             #[inline(always)]
             fn write(self, b: &mut [u8], f: Field) {
                 const N: usize = size_of::<$t>();
+                debug_assert_eq!(f.len(), N, "a layout's field and its type disagree");
                 b[f.start..f.start + N].copy_from_slice(&self.to_le_bytes());
             }
         }
@@ -74,12 +76,14 @@ le_int!(u8, u16, u32, u64);
 impl<const N: usize> Le for [u8; N] {
     #[inline(always)]
     fn read(b: &[u8], f: Field) -> Self {
+        debug_assert_eq!(f.len(), N, "a layout's field and its type disagree");
         let mut x = [0u8; N];
         x.copy_from_slice(&b[f.start..f.start + N]);
         x
     }
     #[inline(always)]
     fn write(self, b: &mut [u8], f: Field) {
+        debug_assert_eq!(f.len(), N, "a layout's field and its type disagree");
         b[f.start..f.start + N].copy_from_slice(&self);
     }
 }
