@@ -129,18 +129,22 @@ pub async fn round_trip(
         Some(config) => {
             let name = rustls::pki_types::ServerName::try_from(host.to_string())
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad TLS server name {host}")))?;
-            let mut stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
-            stream.write_all(request).await?;
-            stream.flush().await?;
-            read_message(&mut stream, max_body, true).await
+            let stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+            exchange(stream, request, max_body).await
         }
-        None => {
-            let mut stream = tcp;
-            stream.write_all(request).await?;
-            stream.flush().await?;
-            read_message(&mut stream, max_body, true).await
-        }
+        None => exchange(tcp, request, max_body).await,
     }
+}
+
+/// Sends `request` on `stream` and reads the answer (its body may run to EOF).
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    max_body: usize,
+) -> io::Result<(Head, Vec<u8>)> {
+    stream.write_all(request).await?;
+    stream.flush().await?;
+    read_message(&mut stream, max_body, true).await
 }
 
 /// Writes a response with a body and closes the exchange.
