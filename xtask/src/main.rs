@@ -319,9 +319,11 @@ fn ci() -> Result<(), String> {
     // minutes of expiring tickets and cut connections, whose QEMU takes a core) run beside the
     // fuzz targets, which keep one core busy each in turn; the two side by side, so that the
     // longer one bounds this step.
-    let idle = Beside::spawn("idle mount", &["test", "-p", "keyless", "--test", "idle_mount", "--", "--ignored"])?;
-    let kernel =
-        Beside::spawn("kernel client expiry", &["test", "-p", "keyless", "--test", "kernel_cifs", "--", "--ignored"])?;
+    let idle = Beside::spawn("idle mount", &["test", "-p", "keyless-cli", "--test", "idle_mount", "--", "--ignored"])?;
+    let kernel = Beside::spawn(
+        "kernel client expiry",
+        &["test", "-p", "keyless-cli", "--test", "kernel_cifs", "--", "--ignored"],
+    )?;
     let seconds = if env::var_os("CI").is_some() { 15 } else { 10 };
     let fuzzed = fuzz(seconds);
     idle.finish(&mut tally)?;
@@ -436,7 +438,7 @@ fn count_before(summary: &str, word: &str) -> usize {
 fn deb(ci: bool, check: bool) -> Result<(), String> {
     let profile = if ci { "debug" } else { "release" };
     if !ci {
-        run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+        run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless-cli"], &[])?;
     }
     let deb = deb::build(&workspace_root().join("target").join(profile).join("keyless"))?;
     eprintln!("deb: {}", deb.display());
@@ -448,7 +450,7 @@ fn deb(ci: bool, check: bool) -> Result<(), String> {
 fn demo(ci: bool) -> Result<(), String> {
     apt_install(demo::PACKAGES)?;
     let profile = if ci { "debug" } else { "release" };
-    let mut build = vec!["build", "--quiet", "-p", "keyless"];
+    let mut build = vec!["build", "--quiet", "-p", "keyless-cli"];
     if !ci {
         build.push("--release");
     }
@@ -530,7 +532,7 @@ fn measure(runs: usize, program: &str, args: &[String]) -> Result<Measured, Stri
 /// inspect --stats, and tshark printing its one line per packet, all to /dev/null.
 fn inspect_bench(mib: usize) -> Result<(), String> {
     use keyless_testbed::{Dumpcap, ScratchDir, SmbMode, Smbd};
-    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless-cli"], &[])?;
     let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
     let scratch = ScratchDir::new("inspect-bench");
     let smbd = Smbd::start(&scratch, SmbMode::Signing, None).ok_or("Samba is not installed")?;
@@ -609,7 +611,7 @@ fn inspect_bench(mib: usize) -> Result<(), String> {
 /// against `keyless ls` and smbclient's `ls`.
 fn mount_bench(mib: usize) -> Result<(), String> {
     use keyless_testbed::{ScratchDir, SmbMode, Smbd};
-    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+    run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless-cli"], &[])?;
     let exe = workspace_root().join("target/release/keyless").to_string_lossy().into_owned();
     let scratch = ScratchDir::in_memory("mount-bench");
     let smbd = Smbd::start(&scratch, SmbMode::EncryptWith("AES-128-GCM"), None).ok_or("Samba is not installed")?;
@@ -786,7 +788,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
     let exe = match std::env::var("KEYLESS_BENCH_EXE") {
         Ok(exe) => exe,
         Err(_) => {
-            run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless"], &[])?;
+            run("build keyless", "cargo", &["build", "--quiet", "--release", "-p", "keyless-cli"], &[])?;
             workspace_root().join("target/release/keyless").to_string_lossy().into_owned()
         }
     };

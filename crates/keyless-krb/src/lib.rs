@@ -38,6 +38,7 @@ pub mod fuzzing;
 pub use as_exchange::{AsExchange, AsOptions, ClientSecret};
 pub use credential::Credential;
 pub use error::{Error, ErrorKind, KrbErrorCode};
+pub use messages::TicketHeader;
 pub use principal::Principal;
 pub use random::RandomSource;
 pub use tgs_exchange::{TgsExchange, TgsOptions};

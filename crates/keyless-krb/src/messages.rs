@@ -202,6 +202,33 @@ pub fn ticket_enc_info(der: &[u8]) -> Option<(keyless_crypto::EncType, Option<u3
     Some((keyless_crypto::EncType(t.enc_part.etype), t.enc_part.kvno))
 }
 
+/// What a Ticket says in the clear: the service it is for, and the enctype and key version
+/// of its encrypted part (which only the service can open).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketHeader {
+    /// The service principal (sname at realm).
+    pub server: crate::Principal,
+    /// The enctype of the encrypted part.
+    pub etype: keyless_crypto::EncType,
+    /// The service key's version, when the KDC names one.
+    pub kvno: Option<u32>,
+}
+
+impl TicketHeader {
+    /// Decodes a DER Ticket (RFC 4120 5.3), as a credential cache or an AP-REQ carries it.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bytes that are not a Ticket.
+    pub fn decode(der: &[u8]) -> Result<Self, Error> {
+        let t: rasn_kerberos::Ticket = decode("Ticket", der)?;
+        Ok(Self {
+            server: crate::Principal::from_asn1(&t.realm, &t.sname),
+            etype: keyless_crypto::EncType(t.enc_part.etype),
+            kvno: t.enc_part.kvno,
+        })
+    }
+}
+
 /// A padata value of a given type, if present.
 pub fn find_padata(padata: Option<&[PaData]>, pa_type: PaType) -> Option<&[u8]> {
     padata?.iter().find(|p| p.r#type == pa_type.0).map(|p| p.value.as_ref())

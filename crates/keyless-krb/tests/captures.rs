@@ -77,7 +77,7 @@ fn fuzz_corpora_replay_without_panic() {
 }
 
 /// The PAC of a service ticket Samba's AD DC issued to alice (kept as the `krb_pac` fuzz seed,
-/// recorded by `crates/keyless/tests/ad_dc.rs`): every buffer decodes.
+/// recorded by `crates/keyless-cli/tests/ad_dc.rs`): every buffer decodes.
 #[test]
 fn a_samba_ad_pac_decodes() {
     let bytes = std::fs::read(keyless_kat::testdata_dir().join("../fuzz/corpus/krb_pac/samba-ad-dc-alice")).unwrap();

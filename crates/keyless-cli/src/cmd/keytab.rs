@@ -55,7 +55,7 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Add { keytab, enctypes, salt, kvno, password_file, keys, nt_hash, principal } => {
             let ctx = Context::load()?;
-            let principal = Principal::parse(&principal, ctx.conf.default_realm())?;
+            let principal = Principal::parse(&principal, ctx.conf().default_realm())?;
             if !keys.is_empty() || nt_hash.is_some() {
                 let mut given = Vec::new();
                 for arg in &keys {

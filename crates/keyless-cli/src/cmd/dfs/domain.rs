@@ -49,8 +49,8 @@ pub fn candidate(c: &Connect, url: &SmbUrl) -> Option<Domain> {
         .ok()
         .and_then(|r| r.cache.read().ok())
         .map(|cache| cache.principal.realm)
-        .or_else(|| ctx.conf.default_realm().map(str::to_string));
-    let realms = ctx.conf.realm_names().map(str::to_string).chain(user_realm.clone());
+        .or_else(|| ctx.conf().default_realm().map(str::to_string));
+    let realms = ctx.conf().realm_names().map(str::to_string).chain(user_realm.clone());
     let (realm, why) = if let Some(realm) = realms.into_iter().find(|r| r.eq_ignore_ascii_case(&url.host)) {
         (realm, Why::RealmName)
     } else if !url.host.contains('.') && !resolves(&url.host) {
@@ -69,7 +69,7 @@ fn resolves(host: &str) -> bool {
 /// The realm's KDCs that are named, not numbered: `--kdc` first, then krb5.conf's.
 fn kdc_names(ctx: &Context, c: &Connect, realm: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for kdc in c.kdc().iter().chain(&ctx.conf.kdcs(realm)) {
+    for kdc in c.kdc().iter().chain(&ctx.conf().kdcs(realm)) {
         let Ok(addr) = KdcAddr::parse(kdc) else { continue };
         let numbered = addr.host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok();
         if addr.transport != Transport::Https && !numbered && !names.iter().any(|n| n.eq_ignore_ascii_case(&addr.host))

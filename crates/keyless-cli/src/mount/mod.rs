@@ -7,7 +7,7 @@ mod fs;
 mod inodes;
 mod options;
 
-use crate::cmd::smb::{Connect, SmbUrl};
+use crate::cmd::smb::Connect;
 use crate::context::{Failure, runtime};
 use options::MountOptions;
 use std::path::{Path, PathBuf};
@@ -168,7 +168,7 @@ pub fn mount(a: MountArgs) -> Result<(), Failure> {
             .map_err(|e| format!("--log {}: {e}", path.display()))?;
         let _ = LOG.set(std::sync::Mutex::new(f));
     }
-    let url = SmbUrl::parse(&a.url)?;
+    let url = crate::cmd::smb::parse_url(&a.url)?;
     let rt = runtime()?;
     let ns = crate::cmd::dfs::Namespace::open(&a.connect, &url, &rt, || {
         let builder = crate::cmd::smb::client_builder(&a.connect, &url, &rt)?.on_notice(|n| log(&notice(n)));

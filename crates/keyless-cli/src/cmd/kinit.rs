@@ -1,13 +1,10 @@
 //! `keyless kinit`: an AS exchange, then a fresh credential cache holding the TGT.
 
 use crate::context::{Context, Failure, read_password, runtime};
-use keyless_krb::ccache::CCache;
 use keyless_krb::keytab::Keytab;
-use keyless_krb::time::unix_seconds;
-use keyless_krb::{AsExchange, AsOptions, ClientSecret, Principal};
-use keyless_net::{OsRandom, transport};
+use keyless_krb::{ClientSecret, Principal};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,12 +45,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::load()?;
-    let client = Principal::parse(&args.principal, ctx.conf.default_realm())?;
-    let mut opts = AsOptions::new(client.clone());
+    let client = Principal::parse(&args.principal, ctx.conf().default_realm())?;
+    let mut opts = ctx.krb.as_options(&client);
     opts.lifetime = args.lifetime;
     opts.etypes = match &args.enctypes {
         Some(list) => list.split(',').flat_map(keyless_krb::config::enctypes_named).collect(),
-        None => ctx.enctypes(),
+        None => opts.etypes,
     };
     if opts.etypes.is_empty() {
         return Err(Failure::from("no usable enctype requested".to_string()));
@@ -72,27 +69,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         ClientSecret::Password(read_password(&format!("Password for {client}: "), args.password_file.as_ref())?)
     };
-    let dir = ctx.kdcs(&[&client.realm], &args.kdc, &args.ca_file)?;
-    let tgt = runtime()?.block_on(async {
-        let mut rng = OsRandom;
-        let (mut ex, first) = AsExchange::start(opts, secret, SystemTime::now(), &mut rng)?;
-        transport::run(&dir, &mut ex, first, &mut rng, &SystemTime::now).await
-    })?;
+    let krb = ctx.with(&args.kdc, &args.ca_file)?;
+    let tgt = runtime()?.block_on(krb.tgt(opts, secret))?;
     // Only now, with a ticket in hand, is the cache picked (a new one made, in a collection) and
-    // replaced: a failed kinit leaves everything as it was.
-    let target = ctx.cache_for(&resolved, &tgt.client)?;
-    // A cache named outright that held someone else's tickets is replaced, as MIT's kinit
-    // does, but not in silence.
-    if let Ok(held) = target.read()
-        && !held.principal.same_name(&tgt.client)
-    {
-        eprintln!("keyless kinit: replacing the tickets of {} in {target}", held.principal);
-    }
-    let mut cache = CCache::new(tgt.client.clone());
-    cache.store(&tgt);
-    target.initialize(&cache, unix_seconds(SystemTime::now()))?;
-    if resolved.collection_only {
-        resolved.collection.switch_to(&target)?;
+    // replaced: a failed kinit leaves everything as it was. A cache named outright that held
+    // someone else's tickets is replaced, as MIT's kinit does, but not in silence.
+    let (target, replaced) = ctx.krb.initialize_cache(&resolved, &tgt)?;
+    if let Some(held) = replaced {
+        eprintln!("keyless kinit: replacing the tickets of {held} in {target}");
     }
     Ok(())
 }

@@ -4,16 +4,15 @@
 //! failure never leaves a partial file under the wanted name.
 
 use crate::cmd::dfs::Namespace;
-use crate::cmd::identity::{IdentityArgs, RenewOAuth};
+use crate::cmd::identity::IdentityArgs;
 use crate::context::{Context, Failure, read_password, runtime};
-use keyless_client::{Auth, Blocking, Client, ErrorKind, Metadata, Renew, RenewFrom, Tree};
-use keyless_krb::Principal;
-use keyless_krb::keytab::Keytab;
+use keyless::Credentials;
+use keyless_client::{Auth, Blocking, Client, ErrorKind, Metadata, Renew, Tree};
 use keyless_krb::time::unix_seconds;
 use keyless_smb::NtStatus;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 /// How to authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -136,37 +135,11 @@ impl Connect {
     }
 }
 
-/// `smb://host[:port]/share/path` or `//host/share/path`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmbUrl {
-    pub host: String,
-    pub port: Option<u16>,
-    pub share: String,
-    pub path: String,
-}
+pub use keyless::SmbUrl;
 
-impl SmbUrl {
-    pub fn parse(url: &str) -> Result<Self, Failure> {
-        let rest = url
-            .strip_prefix("smb://")
-            .or_else(|| url.strip_prefix("//"))
-            .or_else(|| url.strip_prefix("\\\\"))
-            .ok_or_else(|| Failure::from(format!("{url}: not an SMB URL; write smb://host/share/path")))?;
-        let mut parts = rest.splitn(3, ['/', '\\']);
-        let authority = parts.next().unwrap_or("");
-        let share = parts.next().unwrap_or("").to_string();
-        let path = parts.next().unwrap_or("").to_string();
-        if authority.is_empty() || share.is_empty() {
-            return Err(format!("{url}: no host or share; write smb://host/share/path").into());
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
-                (h.trim_matches(['[', ']']).to_string(), Some(p.parse().map_err(|_| format!("{url}: bad port {p}"))?))
-            }
-            _ => (authority.to_string(), None),
-        };
-        Ok(Self { host, port, share, path })
-    }
+/// `smb://host[:port]/share/path` or `//host/share/path`, as a command's argument.
+pub fn parse_url(url: &str) -> Result<SmbUrl, Failure> {
+    SmbUrl::parse(url).map_err(|e| keyless::Error::from(e).into())
 }
 
 /// The client the options describe, not connected yet (the mount adds its log hook).
@@ -197,17 +170,17 @@ pub fn connect(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Resul
     rt.block_on(builder.connect()).map_err(|e| Failure::from(format!("{}:{port}: {}", url.host, explain(&e))))
 }
 
-/// The session's credential, and for Kerberos where fresh tickets come from while it lasts.
+/// The session's credential, and where fresh ones come from while it lasts: the library's
+/// chooser, with the command's options; `--auth auto` falls back to NTLM with `--user`.
 fn authenticate(
     c: &Connect,
     url: &SmbUrl,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Auth, Option<Box<dyn Renew>>), Failure> {
-    let ntlm = || -> Result<(Auth, Option<Box<dyn Renew>>), Failure> {
+    let ntlm = || -> Result<Credentials, Failure> {
         let user = c.user.as_deref().ok_or_else(|| {
             Failure::from("NTLM needs --user (and --password-file, or the password on stdin)".to_string())
         })?;
-        let (domain, name) = user.split_once('\\').unwrap_or(("", user));
         // Read once: a DFS target or mv's second name authenticates again with it.
         let password = match c.password.get() {
             Some(p) => p.clone(),
@@ -217,112 +190,39 @@ fn authenticate(
                 p
             }
         };
-        Ok((Auth::Ntlm { user: name.to_string(), domain: domain.to_string(), password }, None))
+        Ok(Credentials::password(user, password))
     };
-    let kerberos = || kerberos(c, url, rt).map(|(auth, renew)| (auth, renew.map(|r| Box::new(r) as Box<dyn Renew>)));
-    match c.auth {
-        AuthKind::Ntlm => ntlm(),
-        AuthKind::Krb5 => kerberos(),
-        AuthKind::Oauth => {
-            let mut tickets = c.identity.tickets(&url.host, &c.ca_file)?;
-            let ticket = rt.block_on(tickets.ticket())?;
-            Ok((Auth::Kerberos(ticket), Some(Box::new(RenewOAuth(tickets)))))
+    let kerberos = || match &c.keytab {
+        Some(path) => Credentials::keytab(path, c.user.as_deref()),
+        None => c.ccache.as_deref().map_or_else(Credentials::auto, Credentials::ccache),
+    };
+    let ctx = Context::load()?;
+    let krb = ctx.with(&c.kdc, &c.ca_file)?;
+    let with = |credentials: Credentials| {
+        let got = rt.block_on(credentials.authenticate(&krb, &url.host, c.spn.as_deref()))?;
+        for w in &got.warnings {
+            eprintln!("keyless: {w}");
         }
+        Ok::<_, keyless::Error>((got.auth, got.renew))
+    };
+    match c.auth {
+        AuthKind::Ntlm => Ok(with(ntlm()?)?),
+        AuthKind::Krb5 => Ok(with(kerberos())?),
+        AuthKind::Oauth => Ok(with(Credentials::managed_identity(c.identity.managed(&c.ca_file)?))?),
         AuthKind::StorageKey => Ok((c.identity.storage_key_auth(&url.host, &c.ca_file, rt)?, None)),
-        AuthKind::Auto => match kerberos() {
+        AuthKind::Auto => match with(kerberos()) {
             Ok(a) => Ok(a),
             // With --keytab, --user names the Kerberos client: no falling back to NTLM.
-            Err(_) if c.user.is_some() && c.keytab.is_none() => ntlm(),
-            Err(e) => Err(format!("{e}; or give --user for NTLM").into()),
+            Err(_) if c.user.is_some() && c.keytab.is_none() => Ok(with(ntlm()?)?),
+            Err(e) => Err(format!("{}; or give --user for NTLM", Failure::from(e)).into()),
         },
     }
 }
 
-/// A ticket for cifs/<host> from the cache, or through the cache's TGT; later ones the same
-/// way (when the realm's KDCs are known).
-fn kerberos(c: &Connect, url: &SmbUrl, rt: &tokio::runtime::Runtime) -> Result<(Auth, Option<RenewFrom>), Failure> {
-    let ctx = &Context::load()?;
-    if let Some(keytab) = &c.keytab {
-        return kerberos_from_keytab(ctx, c, keytab, url, rt);
-    }
-    let name = ctx.cache(c.ccache.as_deref())?.cache;
-    let mut cache = name.read()?;
-    let client = cache.principal.clone();
-    let server = cifs_principal(ctx, c, url, &client)?;
-    let now = unix_seconds(SystemTime::now());
-    let ticket = match cache.find(&server, now) {
-        Some(t) => t,
-        None => {
-            let tgt = cache
-                .find_tgt(&client.realm, now)
-                .ok_or_else(|| Failure::from(format!("no valid ticket for {client} in {name}; run keyless kinit")))?;
-            ctx.service_ticket(&name, &mut cache, &tgt, &server, &c.kdc, &c.ca_file, rt)
-                .map_err(|e| Failure::from(format!("a ticket for {server}: {e}")))?
-        }
-    };
-    let renewal = kdcs(ctx, c, &client, &server).ok().map(|kdcs| RenewFrom {
-        credentials: keyless_client::Credentials::Ccache(name.clone()),
-        spn: server.clone(),
-        kdcs,
-    });
-    Ok((Auth::Kerberos(ticket), renewal))
-}
-
-/// The service to ask a ticket for: --spn, else cifs/<host>, in the realm krb5.conf maps the
-/// host to (else the client's).
-fn cifs_principal(ctx: &Context, c: &Connect, url: &SmbUrl, client: &Principal) -> Result<Principal, Failure> {
-    let spn = c.spn.clone().unwrap_or_else(|| default_spn(&url.host));
-    ctx.service_principal(&spn, &client.realm)
-}
-
-/// `cifs/<host>` for a share's host, with Azure's private-endpoint names mapped to the name
-/// tickets are issued for (as the kernel upcall and `keyless doctor` ask).
+/// `cifs/<host>` for a share's host (Azure's private-endpoint names mapped to the name tickets
+/// are issued for, as the kernel upcall and `keyless doctor` ask).
 pub fn default_spn(host: &str) -> String {
-    format!("cifs/{}", crate::cmd::cifs_upcall::canonical_host(host))
-}
-
-/// The KDCs of the client's realm and, when it differs, the service's.
-fn kdcs(
-    ctx: &Context,
-    c: &Connect,
-    client: &Principal,
-    server: &Principal,
-) -> Result<keyless_net::transport::KdcDirectory, Failure> {
-    let mut realms = vec![client.realm.as_str()];
-    if server.realm != client.realm {
-        realms.push(&server.realm);
-    }
-    ctx.kdcs(&realms, &c.kdc, &c.ca_file)
-}
-
-/// A ticket for cifs/<host> through an AS exchange with the keytab's keys, then TGS; later
-/// ones the same way.
-fn kerberos_from_keytab(
-    ctx: &Context,
-    c: &Connect,
-    path: &Path,
-    url: &SmbUrl,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(Auth, Option<RenewFrom>), Failure> {
-    let keytab = Keytab::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?;
-    let client = match &c.user {
-        Some(user) => Principal::parse(user, ctx.conf.default_realm())?,
-        None => keytab
-            .entries
-            .first()
-            .map(|e| e.principal.clone())
-            .ok_or_else(|| format!("--keytab {}: the keytab holds no keys", path.display()))?,
-    };
-    if keytab.keys_for(&client).is_empty() {
-        return Err(keyless_krb::Error::NoKeyInKeytab(client).into());
-    }
-    let server = cifs_principal(ctx, c, url, &client)?;
-    let kdcs = kdcs(ctx, c, &client, &server)?;
-    let credentials = keyless_client::Credentials::Keytab { client: client.clone(), keytab };
-    let ticket = rt
-        .block_on(credentials.service_ticket(&server, &kdcs))
-        .map_err(|e| Failure::from(format!("a ticket for {server} as {client}: {e}")))?;
-    Ok((Auth::Kerberos(ticket), Some(RenewFrom { credentials, spn: server, kdcs })))
+    keyless::kerberos::cifs_spn(host)
 }
 
 /// `keyless ls URL`.
@@ -589,7 +489,7 @@ pub struct MvArgs {
 }
 
 pub fn mv(a: MvArgs) -> Result<(), Failure> {
-    let from = SmbUrl::parse(&a.url)?;
+    let from = parse_url(&a.url)?;
     // The new name: a path on the same share, or a URL naming that share.
     let to_path = match SmbUrl::parse(&a.to) {
         Ok(u) if u.host.eq_ignore_ascii_case(&from.host) && u.share.eq_ignore_ascii_case(&from.share) => u.path,
@@ -646,7 +546,7 @@ fn with_namespace(
     url: &str,
     f: impl FnOnce(&Namespace, &crate::cmd::dfs::Place, &tokio::runtime::Runtime) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let url = SmbUrl::parse(url)?;
+    let url = parse_url(url)?;
     let rt = runtime()?;
     let (ns, mut at) = crate::cmd::dfs::locate(c, &url, &rt)?;
     // A trailing separator says "a directory" to the commands that care (put into it).
@@ -767,29 +667,5 @@ impl Progress {
             self.draw();
             eprintln!();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        let u = SmbUrl::parse("smb://files.example.com:4455/share/a/b.txt").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            u,
-            SmbUrl {
-                host: "files.example.com".into(),
-                port: Some(4455),
-                share: "share".into(),
-                path: "a/b.txt".into()
-            }
-        );
-        let u = SmbUrl::parse("//srv/share").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((u.host.as_str(), u.port, u.share.as_str(), u.path.as_str()), ("srv", None, "share", ""));
-        assert!(SmbUrl::parse("http://x/y").is_err());
-        assert!(SmbUrl::parse("smb://host").is_err());
-        assert!(SmbUrl::parse("smb://host:port/share").is_err());
     }
 }

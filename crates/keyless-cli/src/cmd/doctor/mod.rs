@@ -127,7 +127,7 @@ pub fn run(a: Args) -> ExitCode {
 
 fn walk(a: &Args) -> Result<Report, Failure> {
     let mut report = Report::default();
-    let url = a.url.as_deref().map(SmbUrl::parse).transpose()?;
+    let url = a.url.as_deref().map(crate::cmd::smb::parse_url).transpose()?;
     let rt = runtime()?;
     let c = &a.connect;
     let mut negotiated = None;

@@ -114,3 +114,19 @@ pub fn identity(e: &IdentityError) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// A failure of the keyless library as one line with what to try: each layer's own hints.
+pub fn library(e: keyless::Error) -> crate::context::Failure {
+    use crate::context::Failure;
+    use keyless::Error as E;
+    match e {
+        E::Url(u) => Failure::from(format!("{u}; write smb://host/share/path")),
+        E::Smb(s) => Failure::from(crate::cmd::smb::explain(&s)),
+        E::Kerberos(k) => k.into(),
+        E::Identity(i) => i.into(),
+        e @ E::NoTicket { .. } => Failure::from(format!("{e}; run keyless kinit")),
+        e @ E::Keytab { .. } => Failure::from(format!("--keytab {e}")),
+        E::ServiceTicket { server, source } => Failure::from(format!("a ticket for {server}: {}", library(*source))),
+        e => Failure::from(e.to_string()),
+    }
+}

@@ -22,7 +22,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Ok(resolved.collection.switch_to(&resolved.cache)?);
     }
     let default = ctx.cache(None)?;
-    let wanted = Principal::parse(args.principal.as_deref().unwrap_or_default(), ctx.conf.default_realm())?;
+    let wanted = Principal::parse(args.principal.as_deref().unwrap_or_default(), ctx.conf().default_realm())?;
     let found = default
         .collection
         .find(&wanted)?

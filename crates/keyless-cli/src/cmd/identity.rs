@@ -3,13 +3,14 @@
 //! with `--refresh`), `storage-key` (ARM listKeys) and `token`.
 
 use crate::context::{Context, Failure, runtime};
-use keyless_client::{Auth, Renew, RenewFuture};
+use keyless::ManagedIdentity;
+use keyless_client::Auth;
+use keyless_identity::Url;
 use keyless_identity::arm::{self, Account};
 use keyless_identity::source::{Kind, Source};
-use keyless_identity::{AccessToken, Identity, Url};
 use keyless_krb::Credential;
 use keyless_krb::time::{format_utc, unix_seconds};
-use keyless_net::{HttpClient, OAuthTickets};
+use keyless_net::OAuthTickets;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -85,24 +86,8 @@ impl IdentityArgs {
         Self { file_endpoint: None, account: None, ..self.clone() }
     }
 
-    /// The token source the options and the environment name.
-    fn source(&self) -> Result<Source, Failure> {
-        if let Some(path) = &self.token_file {
-            let mut text = zeroize::Zeroizing::new(String::new());
-            let read = if path.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text)
-            } else {
-                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
-            };
-            read.map_err(|e| format!("{}: {e}", path.display()))?;
-            return Ok(Source::Given(AccessToken::given(&text)?));
-        }
-        let identity = match (&self.client_id, &self.object_id, &self.resource_id) {
-            (Some(id), _, _) => Some(Identity::ClientId(id.clone())),
-            (_, Some(id), _) => Some(Identity::ObjectId(id.clone())),
-            (_, _, Some(id)) => Some(Identity::ResourceId(id.clone())),
-            _ => None,
-        };
+    /// The managed identity (or the token) the options name, as the library takes it.
+    pub fn managed(&self, ca_files: &[PathBuf]) -> Result<ManagedIdentity, Failure> {
         let kind = match self.identity_source {
             SourceArg::Auto => Kind::Auto,
             SourceArg::Imds => Kind::Imds,
@@ -110,16 +95,43 @@ impl IdentityArgs {
             SourceArg::AppService => Kind::AppService,
             SourceArg::Arc => Kind::Arc,
         };
-        Ok(Source::from_env(kind, &|name| std::env::var(name).ok(), identity, self.imds_endpoint.as_deref())?)
+        let mut m = match &self.token_file {
+            Some(path) => {
+                let mut text = zeroize::Zeroizing::new(String::new());
+                let read = if path.as_os_str() == "-" {
+                    std::io::stdin().read_to_string(&mut text)
+                } else {
+                    std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+                };
+                read.map_err(|e| format!("{}: {e}", path.display()))?;
+                ManagedIdentity::given(&text)?
+            }
+            None => ManagedIdentity::of(kind),
+        };
+        if let Some(id) = &self.client_id {
+            m = m.client_id(id);
+        } else if let Some(id) = &self.object_id {
+            m = m.object_id(id);
+        } else if let Some(id) = &self.resource_id {
+            m = m.resource_id(id);
+        }
+        if let Some(url) = &self.imds_endpoint {
+            m = m.imds_endpoint(url);
+        }
+        if let Some(url) = &self.file_endpoint {
+            m = m.file_endpoint(url);
+        }
+        Ok(ca_files.iter().fold(m, |m, f| m.ca_file(f)))
+    }
+
+    /// The token source the options and the environment name.
+    fn source(&self) -> Result<Source, Failure> {
+        Ok(self.managed(&[])?.source()?)
     }
 
     /// Tickets for the share on `host`.
     pub fn tickets(&self, host: &str, ca_files: &[PathBuf]) -> Result<OAuthTickets, Failure> {
-        let endpoint = match &self.file_endpoint {
-            Some(u) => Url::parse(u)?,
-            None => Url::parse(&format!("https://{host}/"))?,
-        };
-        Ok(OAuthTickets::new(http_client(ca_files), self.source()?, endpoint))
+        Ok(self.managed(ca_files)?.tickets(host)?)
     }
 
     /// The storage account's key, from ARM with the identity's token, as NTLM credentials
@@ -155,29 +167,7 @@ impl IdentityArgs {
     ) -> Result<Vec<arm::StorageKey>, Failure> {
         let arm = Url::parse(&self.arm_endpoint)?;
         let source = self.source()?;
-        Ok(rt.block_on(http_client(ca_files).storage_keys(&source, &arm, account))?)
-    }
-}
-
-/// An HTTPS client trusting the system's CAs, `--ca-file`s and `SSL_CERT_FILE`.
-fn http_client(ca_files: &[PathBuf]) -> HttpClient {
-    let mut cas = ca_files.to_vec();
-    if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
-        cas.push(f.into());
-    }
-    HttpClient::new(cas)
-}
-
-/// Fresh tickets from Azure Files while a session lives.
-pub struct RenewOAuth(pub OAuthTickets);
-
-impl Renew for RenewOAuth {
-    fn renew<'a>(&'a mut self, _expiring: &Auth) -> RenewFuture<'a> {
-        Box::pin(async move {
-            let ticket =
-                self.0.ticket().await.map_err(|e| format!("a new ticket from {}: {e}", self.0.file_endpoint))?;
-            Ok(Auth::Kerberos(ticket))
-        })
+        Ok(rt.block_on(self.managed(ca_files)?.http_client().storage_keys(&source, &arm, account))?)
     }
 }
 
@@ -296,7 +286,7 @@ pub fn token(a: TokenArgs) -> Result<(), Failure> {
     let source = a.identity.source()?;
     let what = source.describe();
     let flow = keyless_identity::flow::TokenFlow::new(source, &a.resource);
-    let token = runtime()?.block_on(http_client(&a.ca_file).token(flow))?;
+    let token = runtime()?.block_on(a.identity.managed(&a.ca_file)?.http_client().token(flow))?;
     if a.raw {
         println!("{}", token.secret());
     } else {

@@ -3,8 +3,8 @@
 //! later), and the clock against the server's and the KDC's.
 
 use super::report::{Verdict, Wrong};
-use crate::cmd::cifs_upcall::canonical_host;
 use crate::cmd::smb::{Connect, SmbUrl};
+use keyless::kerberos::canonical_host;
 use keyless_client::negotiate::{self, DIALECTS};
 use keyless_krb::time::unix_seconds;
 use keyless_smb::negotiate::{NegotiateResponse, caps, security_mode};

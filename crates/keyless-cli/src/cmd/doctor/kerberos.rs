@@ -37,7 +37,7 @@ pub fn walk(
     let client_realm = cache
         .as_ref()
         .map(|(_, cc)| cc.principal.realm.clone())
-        .or_else(|| ctx.conf.default_realm().map(str::to_string));
+        .or_else(|| ctx.conf().default_realm().map(str::to_string));
     let server = url.map(|u| service(ctx, c, u, client_realm.as_deref().unwrap_or("")));
     report.check(Link::Realm, || realm(ctx, c, server.as_ref(), client_realm.as_deref()));
     let tgt = match &cache {
@@ -124,13 +124,13 @@ fn tgt(
 /// krb5.conf's realm for the share's host, and that its KDCs are known.
 fn realm(ctx: &Context, c: &Connect, server: Option<&Principal>, client_realm: Option<&str>) -> Verdict<()> {
     let Some(server) = server else {
-        return match ctx.conf.default_realm() {
+        return match ctx.conf().default_realm() {
             Some(r) => Ok(((), format!("default realm {r}, KDCs {}", kdc_list(ctx, c, r)))),
             None => Err(Wrong::new("krb5.conf names no default_realm", "set [libdefaults] default_realm")),
         };
     };
     let host = server.components.get(1).map_or("", String::as_str);
-    let mapped = ctx.conf.realm_for_host(host);
+    let mapped = ctx.conf().realm_for_host(host);
     let how = match mapped {
         Some(r) => format!("krb5.conf maps {host} to {r}"),
         None => format!("{host} has no [domain_realm] entry, so the client's realm {} is asked", server.realm),
@@ -152,7 +152,7 @@ fn realm(ctx: &Context, c: &Connect, server: Option<&Principal>, client_realm: O
 
 fn kdc_list(ctx: &Context, c: &Connect, realm: &str) -> String {
     let mut kdcs = c.kdc().to_vec();
-    kdcs.extend(ctx.conf.kdcs(realm));
+    kdcs.extend(ctx.conf().kdcs(realm));
     kdcs.join(", ")
 }
 

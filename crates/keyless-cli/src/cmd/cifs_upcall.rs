@@ -214,7 +214,7 @@ fn from_source(
             Ok(rt.block_on(tickets.ticket())?)
         }
         HostSource::Keytab(path, principal) => {
-            let client = keyless_krb::Principal::parse(&principal, ctx.conf.default_realm())?;
+            let client = keyless_krb::Principal::parse(&principal, ctx.conf().default_realm())?;
             let keytab = keyless_krb::keytab::Keytab::read(&path)?;
             let dir = ctx.kdcs(&[&client.realm], &[], &[])?;
             let creds = keyless_net::Credentials::Keytab { client, keytab };
@@ -228,14 +228,14 @@ fn from_source(
 fn fetch(description: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
     let request = Request::parse(description).map_err(|e| e.to_string())?;
     let ctx = Context::load()?;
-    let host = canonical_host(&request.host);
+    let host = keyless::kerberos::canonical_host(&request.host);
     // The cache the process that mounted (or touched the mount) names, else the defaults.
     let named = request.pid.and_then(ccname_of);
     let configured = match std::fs::read_to_string(CONFIG_FILE) {
         Ok(text) => host_source(&text, &host)?,
         Err(_) => None,
     };
-    let realm = ctx.conf.default_realm().unwrap_or_default().to_string();
+    let realm = ctx.conf().default_realm().unwrap_or_default().to_string();
     let ticket = if let Some(source) = configured {
         let server = ctx.service_principal(&format!("cifs/{host}"), &realm)?;
         let ticket = from_source(&ctx, source, &host, &server)?;
@@ -288,16 +288,6 @@ fn ccname_of(pid: u32) -> Option<String> {
         .find_map(|kv| kv.strip_prefix(b"KRB5CCNAME="))
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// Azure private endpoints (`<acct>.privatelink.file.core.windows.net`) are reached under
-/// another name than the one their tickets are issued for: ask for the canonical one.
-pub fn canonical_host(host: &str) -> String {
-    let host = host.to_ascii_lowercase();
-    match host.strip_suffix(".privatelink.file.core.windows.net") {
-        Some(account) => format!("{account}.file.core.windows.net"),
-        None => host,
-    }
 }
 
 /// The primary group of `uid` in /etc/passwd.
@@ -361,12 +351,6 @@ fn trusted_by_root(exe: &std::path::Path) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn private_endpoints_ask_for_the_canonical_name() {
-        assert_eq!(canonical_host("Acct.privatelink.file.core.windows.net"), "acct.file.core.windows.net");
-        assert_eq!(canonical_host("files.example.test"), "files.example.test");
-    }
 
     #[test]
     fn the_configuration_names_a_source_per_host() {

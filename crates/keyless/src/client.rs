@@ -1,0 +1,220 @@
+//! [`Client`]: the credentials and settings a program reaches shares with, and one shared SMB
+//! session per server (every task's requests pipelined on its connection, which reconnects
+//! underneath).
+
+use crate::kerberos::Kerberos;
+use crate::share::Share;
+use crate::{Credentials, Error, SmbUrl};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reaches shares with one set of credentials. `Clone + Send + Sync`: clones share the
+/// sessions.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), keyless::Error> {
+/// use keyless::{Client, Credentials};
+/// let client = Client::builder().credentials(Credentials::auto()).require_encryption(true).build()?;
+/// let share = client.share("smb://files.example.test/projects").await?;
+/// for entry in share.walk("2026").await? {
+///     println!("{:>12} {}", entry.metadata.size, entry.path);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    kerberos: Kerberos,
+    sessions: tokio::sync::Mutex<HashMap<(String, u16), keyless_client::Client>>,
+}
+
+#[derive(Clone, Debug)]
+struct Settings {
+    credentials: Credentials,
+    require_encryption: bool,
+    timeout: Option<Duration>,
+    keepalive: Option<Option<Duration>>,
+    address: Option<String>,
+    spn: Option<String>,
+    port: Option<u16>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client").field("settings", &self.inner.settings).finish_non_exhaustive()
+    }
+}
+
+/// Settings of a [`Client`]; [`Client::builder`] makes one.
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    settings: Settings,
+    kerberos: Option<Kerberos>,
+    kdcs: Vec<String>,
+    ca_files: Vec<PathBuf>,
+}
+
+impl ClientBuilder {
+    /// Who to be (default: [`Credentials::auto`], the user's Kerberos cache).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.settings.credentials = credentials;
+        self
+    }
+
+    /// This Kerberos configuration instead of the system's krb5.conf.
+    pub fn kerberos(mut self, kerberos: Kerberos) -> Self {
+        self.kerberos = Some(kerberos);
+        self
+    }
+
+    /// A KDC, or an MS-KKDCP KDC proxy (`https://…/KdcProxy`), to ask first for tickets.
+    pub fn kdc(mut self, url: &str) -> Self {
+        self.kdcs.push(url.to_string());
+        self
+    }
+
+    /// An extra CA certificate (PEM) to trust for KDC proxies and Azure's endpoints.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_files.push(path.into());
+        self
+    }
+
+    /// Refuse sessions and shares that would not be encrypted (default: encrypted when the
+    /// server or share asks, signed always).
+    pub fn require_encryption(mut self, required: bool) -> Self {
+        self.settings.require_encryption = required;
+        self
+    }
+
+    /// How long to wait for an answer before the connection counts as dead (and is made
+    /// again).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// An ECHO after this much silence, to notice a dead peer (`None`: never).
+    pub fn keepalive(mut self, keepalive: Option<Duration>) -> Self {
+        self.settings.keepalive = Some(keepalive);
+        self
+    }
+
+    /// Connect to this address instead of the URL's host (the host still names the Kerberos
+    /// service), as `mount -o ip=` does.
+    pub fn address(mut self, address: &str) -> Self {
+        self.settings.address = Some(address.to_string());
+        self
+    }
+
+    /// The service principal to ask tickets for (default `cifs/<host>`).
+    pub fn spn(mut self, spn: &str) -> Self {
+        self.settings.spn = Some(spn.to_string());
+        self
+    }
+
+    /// The port for URLs that name none (default 445).
+    pub fn port(mut self, port: u16) -> Self {
+        self.settings.port = Some(port);
+        self
+    }
+
+    /// The client; no connection is made until a share is asked for.
+    ///
+    /// # Errors
+    /// krb5.conf cannot be read, or a KDC address does not parse.
+    pub fn build(self) -> Result<Client, Error> {
+        let mut kerberos = match self.kerberos {
+            Some(k) => k,
+            None => Kerberos::from_env()?,
+        };
+        for url in &self.kdcs {
+            kerberos = kerberos.kdc(url)?;
+        }
+        for ca in self.ca_files {
+            kerberos = kerberos.ca_file(ca);
+        }
+        let inner = Inner { settings: self.settings, kerberos, sessions: tokio::sync::Mutex::default() };
+        Ok(Client { inner: Arc::new(inner) })
+    }
+}
+
+impl Client {
+    /// Settings to build a client from.
+    pub fn builder() -> ClientBuilder {
+        let settings = Settings {
+            credentials: Credentials::auto(),
+            require_encryption: false,
+            timeout: None,
+            keepalive: None,
+            address: None,
+            spn: None,
+            port: None,
+        };
+        ClientBuilder { settings, kerberos: None, kdcs: Vec::new(), ca_files: Vec::new() }
+    }
+
+    /// The Kerberos configuration in use.
+    pub fn kerberos(&self) -> &Kerberos {
+        &self.inner.kerberos
+    }
+
+    /// The share `smb://host[:port]/share` names (a path in the URL is not used: paths are
+    /// given to the share's methods). The server's session is made on first use and shared.
+    ///
+    /// # Errors
+    /// Not an SMB URL, no credential, the server's refusal (BAD_NETWORK_NAME for no such
+    /// share, ACCESS_DENIED), or no connection.
+    pub async fn share(&self, url: &str) -> Result<Share, Error> {
+        self.share_of(&SmbUrl::parse(url)?).await
+    }
+
+    /// [`Client::share`] with a parsed URL.
+    ///
+    /// # Errors
+    /// As [`Client::share`].
+    pub async fn share_of(&self, url: &SmbUrl) -> Result<Share, Error> {
+        let session = self.session(&url.host, url.port).await?;
+        Ok(Share::new(session.tree(&url.share).await?))
+    }
+
+    /// The shared SMB session with `host` (made, authenticated, if there is none), for what
+    /// the share handle does not offer (DFS referrals, raw requests).
+    ///
+    /// # Errors
+    /// As [`Client::share`].
+    pub async fn session(&self, host: &str, port: Option<u16>) -> Result<keyless_client::Client, Error> {
+        let s = &self.inner.settings;
+        let port = port.or(s.port).unwrap_or(445);
+        let mut sessions = self.inner.sessions.lock().await;
+        if let Some(c) = sessions.get(&(host.to_ascii_lowercase(), port)) {
+            return Ok(c.clone());
+        }
+        let authenticated = s.credentials.authenticate(&self.inner.kerberos, host, s.spn.as_deref()).await?;
+        let mut builder = keyless_client::Client::builder(host)
+            .port(port)
+            .require_encryption(s.require_encryption)
+            .auth(authenticated.auth);
+        if let Some(address) = &s.address {
+            builder = builder.address(address);
+        }
+        if let Some(renew) = authenticated.renew {
+            builder = builder.renew(renew);
+        }
+        if let Some(t) = s.timeout {
+            builder = builder.timeout(t);
+        }
+        if let Some(k) = s.keepalive {
+            builder = builder.keepalive(k);
+        }
+        let client = builder.connect().await?;
+        sessions.insert((host.to_ascii_lowercase(), port), client.clone());
+        Ok(client)
+    }
+}
