@@ -3,4 +3,4 @@
 //! error, notes or MALFORMED records, never a panic.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keyless_inspect::fuzz(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyless_inspect::fuzzing::capture(data));

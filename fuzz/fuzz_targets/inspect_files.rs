@@ -3,4 +3,4 @@
 //! never a panic.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keyless_inspect::files::fuzz(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyless_inspect::fuzzing::files(data));

@@ -308,18 +308,37 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
+    // The library crates' documentation, as docs.rs would build it: no broken link, no
+    // unescaped HTML, no undocumented item (the binary's help texts are clap's, not rustdoc's).
+    run(
+        "docs",
+        "cargo",
+        &[
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--quiet",
+            "--exclude",
+            "keyless-cli",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "keyless-benches",
+        ],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     let mut tally = Tally::default();
+    // The mount that idles for 10 minutes mostly waits: it runs beside the other tests (its
+    // build first, which the other tests then reuse).
+    let idle = Beside::spawn("idle mount", &["test", "--workspace", "--test", "idle_mount", "--", "--ignored"])?;
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
     run_tests(&mut tally, "tests without ring", &["test", "-p", "keyless-crypto", "--no-default-features", "--tests"])?;
     // The README's first command, shortened, and the package, with the binary the tests built.
     demo_with("debug", true)?;
     deb(true, true)?;
-    // The tests that mostly wait (a mount idle for 10 minutes; a kernel mount through five
-    // minutes of expiring tickets and cut connections, whose QEMU takes a core) run beside the
-    // fuzz targets, which keep one core busy each in turn; the two side by side, so that the
-    // longer one bounds this step.
-    let idle = Beside::spawn("idle mount", &["test", "-p", "keyless-cli", "--test", "idle_mount", "--", "--ignored"])?;
+    // The kernel mount through five minutes of expiring tickets and cut connections (its QEMU
+    // takes a core) runs beside the fuzz targets, which keep one core busy each in turn.
     let kernel = Beside::spawn(
         "kernel client expiry",
         &["test", "-p", "keyless-cli", "--test", "kernel_cifs", "--", "--ignored"],

@@ -37,7 +37,7 @@ pub mod dfs;
 mod driver;
 mod error;
 mod file;
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod io;
 mod listing;

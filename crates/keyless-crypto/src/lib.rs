@@ -35,7 +35,7 @@ pub mod rfc8009;
 pub mod selftest;
 pub mod sp800_108;
 
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
 pub use enctype::{Enctype, SUPPORTED, for_cksumtype, for_etype, make_checksum, verify_checksum};

@@ -16,7 +16,7 @@ pub mod krb5;
 pub mod ntlmssp;
 pub mod spnego;
 
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
 mod error;

@@ -24,7 +24,7 @@ pub mod source;
 pub mod token;
 pub mod url;
 
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
 pub use error::{Error, ErrorKind};

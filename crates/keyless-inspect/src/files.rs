@@ -236,7 +236,7 @@ fn safe_path(share: &str, name: &str) -> Option<String> {
 /// For fuzzing: messages as `[connection][length: u16 LE][SMB2 message]...` through a
 /// rebuilder; every piece lands in a file it names, inside what that file says it saw, and
 /// every path stays below the directory.
-#[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn fuzz(mut bytes: &[u8]) {
     let mut r = Rebuilder::default();
     while let [conn, a, b, rest @ ..] = bytes {
@@ -259,8 +259,8 @@ pub fn fuzz(mut bytes: &[u8]) {
 
 /// The fuzz input format of [`fuzz`] for a capture's SMB2 messages (compounds split), to seed
 /// the fuzzer from real sessions.
-#[doc(hidden)]
-pub fn fuzz_input(capture: &keyless_capture::Capture) -> Vec<u8> {
+#[cfg(test)]
+fn fuzz_input(capture: &keyless_capture::Capture) -> Vec<u8> {
     let mut out = Vec::new();
     for m in &capture.messages {
         for part in keyless_smb::compound::ranges(&m.payload).flatten() {

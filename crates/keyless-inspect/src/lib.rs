@@ -14,8 +14,7 @@ mod render;
 mod smb;
 mod smb_keys;
 mod stats;
-#[doc(hidden)]
-pub mod tls;
+mod tls;
 
 pub use render::{json_line, text_line};
 pub use stats::{Stats, stats, stats_text};
@@ -251,44 +250,52 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// For fuzzing: a capture through the reader, reassembly, framing, every decoder and both
-/// renderings; never a panic, every message points into the capture, and the file fed in
-/// pieces (as `keyless inspect` reads it) gives the same messages as read whole.
-#[doc(hidden)]
-pub fn fuzz(bytes: &[u8]) {
-    let mut ports = keyless_capture::Ports::default();
-    ports.tls.push(443);
-    let Ok(c) = keyless_capture::parse(bytes, &ports) else { return };
-    for m in &c.messages {
-        assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
-    }
-    for secrets in [Secrets::default(), fuzz_secrets(&c)] {
-        for r in inspect(&c, &secrets) {
-            let _ = text_line(&r, 0);
-            let _ = json_line(&r);
+/// The fuzz targets' entry points (`capture`, `inspect_files`, `inspect_tls`).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use super::*;
+    pub use crate::files::fuzz as files;
+    pub use crate::tls::fuzz as tls;
+
+    /// For fuzzing: a capture through the reader, reassembly, framing, every decoder and both
+    /// renderings; never a panic, every message points into the capture, and the file fed in
+    /// pieces (as `keyless inspect` reads it) gives the same messages as read whole.
+    pub fn capture(bytes: &[u8]) {
+        let mut ports = keyless_capture::Ports::default();
+        ports.tls.push(443);
+        let Ok(c) = keyless_capture::parse(bytes, &ports) else { return };
+        for m in &c.messages {
+            assert!(m.connection < c.connections.len() && (1..=c.packets).contains(&m.packet));
         }
+        for secrets in [Secrets::default(), fuzz_secrets(&c)] {
+            for r in inspect(&c, &secrets) {
+                let _ = text_line(&r, 0);
+                let _ = json_line(&r);
+            }
+        }
+        let mut reader = keyless_capture::Reader::new(&ports);
+        let mut pieces = Vec::new();
+        let mut sink = |_: &Connection, m: Message<'_>| pieces.push(m.into_owned());
+        let mut held = Vec::new();
+        for chunk in bytes.chunks(1 + bytes.len() % 97) {
+            held.extend_from_slice(chunk);
+            let used = reader.feed(&held, false, &mut sink).unwrap_or(usize::MAX);
+            assert!(used <= held.len(), "a header read whole is read in pieces too");
+            held.drain(..used);
+        }
+        let used = reader.feed(&held, true, &mut sink);
+        assert!(used.is_ok());
+        reader.finish(&mut sink);
+        pieces.sort_by_key(|m| m.packet);
+        let key = |m: &Message<'_>| (m.packet, m.connection, m.to_server, m.stream_offset, m.payload.to_vec());
+        assert!(pieces.iter().map(key).eq(c.messages.iter().map(key)), "pieces and whole differ");
     }
-    let mut reader = keyless_capture::Reader::new(&ports);
-    let mut pieces = Vec::new();
-    let mut sink = |_: &Connection, m: Message<'_>| pieces.push(m.into_owned());
-    let mut held = Vec::new();
-    for chunk in bytes.chunks(1 + bytes.len() % 97) {
-        held.extend_from_slice(chunk);
-        let used = reader.feed(&held, false, &mut sink).unwrap_or(usize::MAX);
-        assert!(used <= held.len(), "a header read whole is read in pieces too");
-        held.drain(..used);
-    }
-    let used = reader.feed(&held, true, &mut sink);
-    assert!(used.is_ok());
-    reader.finish(&mut sink);
-    pieces.sort_by_key(|m| m.packet);
-    let key = |m: &Message<'_>| (m.packet, m.connection, m.to_server, m.stream_offset, m.payload.to_vec());
-    assert!(pieces.iter().map(key).eq(c.messages.iter().map(key)), "pieces and whole differ");
 }
 
 /// Secrets for fuzzing: a key for each SMB session the capture names (16 and 32 bytes) and a
 /// key of every enctype in a keytab (tried on every ticket of that enctype), so the key state
 /// machines, signature checks and decryptions run on whatever the fuzzer makes.
+#[cfg(feature = "fuzzing")]
 fn fuzz_secrets(c: &Capture) -> Secrets {
     let mut ids: Vec<u64> = c
         .messages

@@ -408,7 +408,7 @@ fn http_messages(m: &Captured, dir: &mut Direction, keys: &mut Keyring, out: &mu
 /// directions would carry them (the high bit of each record's first length byte picks the
 /// direction). Every secret label is keyed to the ClientHello's random, so records reach the
 /// decryption paths; never a panic.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz(data: &[u8]) {
     let Some((secret, mut rest)) = data.split_at_checked(48) else { return };
     let mut records = Vec::new();

@@ -9,7 +9,7 @@ use std::path::Path;
 fn fuzz_seeds_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/capture");
     for seed in std::fs::read_dir(&dir).unwrap() {
-        keyless_inspect::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+        keyless_inspect::fuzzing::capture(&std::fs::read(seed.unwrap().path()).unwrap());
     }
 }
 
@@ -17,7 +17,7 @@ fn fuzz_seeds_replay() {
 fn file_rebuilder_seeds_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/inspect_files");
     for seed in std::fs::read_dir(&dir).unwrap() {
-        keyless_inspect::files::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+        keyless_inspect::fuzzing::files(&std::fs::read(seed.unwrap().path()).unwrap());
     }
 }
 
@@ -25,7 +25,7 @@ fn file_rebuilder_seeds_replay() {
 fn tls_reader_seeds_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/inspect_tls");
     for seed in std::fs::read_dir(&dir).unwrap() {
-        keyless_inspect::tls::fuzz(&std::fs::read(seed.unwrap().path()).unwrap());
+        keyless_inspect::fuzzing::tls(&std::fs::read(seed.unwrap().path()).unwrap());
     }
 }
 

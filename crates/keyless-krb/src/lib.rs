@@ -32,7 +32,7 @@ mod reader;
 pub mod tgs_exchange;
 pub mod time;
 
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
 pub use as_exchange::{AsExchange, AsOptions, ClientSecret};

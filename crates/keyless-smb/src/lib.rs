@@ -42,7 +42,7 @@ pub mod session_setup;
 pub mod transform;
 pub mod tree_connect;
 
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
 pub use error::{ErrorKind, WireError};
