@@ -203,7 +203,17 @@ fn cloud_trust_referral_reaches_the_cloud_realm_only_through_the_proxy() {
 
 /// An HTTPS server that answers every request with the same raw bytes (status line included).
 fn fake_proxy(kdc: &MitKdc, cert: &TestCert, answer: &'static [u8]) -> String {
-    let tls = keyless_net::tls::server_config(&cert.cert, &cert.key).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let chain = rustls::pki_types::CertificateDer::pem_file_iter(&cert.cert).unwrap().map(Result::unwrap).collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&cert.key).unwrap();
+    let tls = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();

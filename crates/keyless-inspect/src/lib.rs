@@ -17,7 +17,7 @@ mod stats;
 mod tls;
 
 pub use render::{json_line, text_line};
-pub use stats::{Stats, stats, stats_text};
+pub use stats::{Stats, stats};
 
 use keyless_capture::{Capture, Connection, Message, Protocol};
 use keyless_crypto::Zeroizing;
@@ -83,7 +83,7 @@ pub struct Record {
     /// The NTSTATUS of an SMB2 response, the error code of a KRB-ERROR.
     pub status: Option<String>,
     /// Every decoded field, in wire order; the text line shows the main ones.
-    pub fields: Vec<(&'static str, Value)>,
+    pub fields: Vec<(&'static str, FieldValue)>,
     /// Why the message (or a part of it) does not decode.
     pub broken: Option<Broken>,
 }
@@ -114,7 +114,54 @@ impl Record {
     }
 
     fn field(&mut self, name: &'static str, value: impl Into<Value>) {
-        self.fields.push((name, value.into()));
+        self.fields.push((name, FieldValue(value.into())));
+    }
+}
+
+/// A decoded field's value: a number, a string (names, hex), a flag, or a list or object of
+/// them, as the JSON rendering shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValue(pub(crate) Value);
+
+impl FieldValue {
+    /// The value as an unsigned number, when it is one.
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0.as_u64()
+    }
+
+    /// The value as a string, when it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
+
+    /// The value as a flag, when it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+
+    /// The value as JSON text.
+    pub fn to_json(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// As the text line shows it: strings bare (quoted when they hold spaces or are empty),
+/// lists comma-joined, the rest as JSON.
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&render::plain(&self.0))
+    }
+}
+
+impl PartialEq<str> for FieldValue {
+    fn eq(&self, other: &str) -> bool {
+        self.0.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for FieldValue {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
     }
 }
 

@@ -32,7 +32,7 @@ pub fn text_line(r: &Record, t0_ns: i128) -> String {
         line.push_str(&format!(" [{s}]"));
     }
     for (name, value) in r.fields.iter().filter(|(n, _)| !VERBOSE.contains(n)) {
-        line.push_str(&format!(" {name}={}", plain(value)));
+        line.push_str(&format!(" {name}={value}"));
     }
     if let Some(b) = &r.broken {
         line.push_str(&format!("  MALFORMED at stream byte {}: {}", b.offset, b.what));
@@ -42,7 +42,7 @@ pub fn text_line(r: &Record, t0_ns: i128) -> String {
 
 /// A field value as the text line shows it: strings bare (quoted when they hold spaces or are
 /// empty), lists comma-joined.
-fn plain(v: &Value) -> String {
+pub(crate) fn plain(v: &Value) -> String {
     match v {
         Value::String(s) if s.is_empty() || s.contains(char::is_whitespace) => format!("{s:?}"),
         Value::String(s) => s.clone(),
@@ -55,7 +55,7 @@ fn plain(v: &Value) -> String {
 pub fn json_line(r: &Record) -> String {
     let mut fields = Map::new();
     for (name, value) in &r.fields {
-        fields.insert((*name).to_string(), value.clone());
+        fields.insert((*name).to_string(), value.0.clone());
     }
     let mut o = json!({
         "packet": r.packet,

@@ -39,7 +39,7 @@ pub struct Stats {
 impl Stats {
     /// Counts `r` in.
     pub fn add(&mut self, r: &Record) {
-        let field = |name: &str| r.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+        let field = |name: &str| r.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| &v.0);
         self.messages += 1;
         self.malformed += usize::from(r.broken.is_some());
         if r.protocol == Protocol::Kerberos {
@@ -80,8 +80,17 @@ impl Stats {
         }
     }
 
-    /// The summary as a JSON object.
-    pub fn to_json(&self) -> Value {
+    /// The summary as one JSON object (text).
+    pub fn json(&self) -> String {
+        self.to_json().to_string()
+    }
+
+    /// The summary as lines of text.
+    pub fn text(&self) -> String {
+        stats_text(&self.to_json())
+    }
+
+    fn to_json(&self) -> Value {
         let commands: serde_json::Map<String, Value> = self
             .commands
             .iter()
@@ -118,17 +127,16 @@ impl Stats {
     }
 }
 
-/// The summary of `records`, as a JSON object.
-pub fn stats(records: &[Record]) -> Value {
+/// The summary of `records`.
+pub fn stats(records: &[Record]) -> Stats {
     let mut s = Stats::default();
     for r in records {
         s.add(r);
     }
-    s.to_json()
+    s
 }
 
-/// The summary as text.
-pub fn stats_text(s: &Value) -> String {
+fn stats_text(s: &Value) -> String {
     let mut out = format!("{} messages, {} MALFORMED\n", s["messages"], s["malformed"]);
     for c in s["smb_connections"].as_array().into_iter().flatten() {
         let name = |v: &Value| v.as_str().unwrap_or("?").to_string();

@@ -196,12 +196,6 @@ fn with_top_bit_clear(der: &[u8], at: usize) -> Vec<u8> {
     copy
 }
 
-/// The enctype and key version a DER Ticket is encrypted with (what `klist -e` and `kvno` show).
-pub fn ticket_enc_info(der: &[u8]) -> Option<(keyless_crypto::EncType, Option<u32>)> {
-    let t: rasn_kerberos::Ticket = rasn::der::decode(der).ok()?;
-    Some((keyless_crypto::EncType(t.enc_part.etype), t.enc_part.kvno))
-}
-
 /// What a Ticket says in the clear: the service it is for, and the enctype and key version
 /// of its encrypted part (which only the service can open).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -89,9 +89,9 @@ async fn handle_request(config: &ProxyConfig, method: &str, body: &[u8]) -> Resu
 ///
 /// # Errors
 /// Only an error of the listening socket ends the loop.
-pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, config: ProxyConfig) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, tls: crate::tls::ServerIdentity, config: ProxyConfig) -> std::io::Result<()> {
     let config = Arc::new(config);
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.0);
     let slots = Arc::new(Semaphore::new(config.max_connections));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(()) };

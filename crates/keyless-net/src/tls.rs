@@ -1,6 +1,7 @@
 //! TLS for MS-KKDCP with rustls (ring provider): clients trust the system roots plus any extra
 //! CA files (`--ca-file`, `SSL_CERT_FILE`, krb5.conf `http_anchors`) and verify host names;
-//! the proxy server loads a PEM certificate chain and key.
+//! the proxy server loads a PEM certificate chain and key ([`ServerIdentity`]). rustls's own
+//! types stay inside this crate.
 //!
 //! A certificate the user named as trusted is accepted as the server's own even when WebPKI
 //! would refuse it as an end entity (OpenSSL's `req -x509` marks it CA:TRUE), as MIT krb5, curl
@@ -33,7 +34,7 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
 ///
 /// # Errors
 /// [`Error::Config`] for an unreadable CA file or no trusted root at all.
-pub fn client_config(extra_cas: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, Error> {
+pub(crate) fn client_config(extra_cas: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert); // a malformed system root must not stop us
@@ -176,21 +177,34 @@ fn der_time(tag: u8, text: &[u8]) -> Option<u64> {
     u64::try_from(t.and_utc().timestamp()).ok()
 }
 
-/// A server configuration from a PEM certificate chain and a PEM private key.
-///
-/// # Errors
-/// [`Error::Config`] for unreadable or mismatched files.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Error> {
-    let chain = certs(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| Error::Config(format!("{}: not a PEM private key ({e})", key.display())))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS: {e}")))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| Error::Config(format!("TLS certificate and key: {e}")))?;
-    Ok(Arc::new(config))
+/// A TLS server's identity, its certificate chain and private key, as the KDC proxy serves
+/// it (TLS 1.2 and 1.3, ring's suites).
+#[derive(Clone)]
+pub struct ServerIdentity(pub(crate) Arc<rustls::ServerConfig>);
+
+impl std::fmt::Debug for ServerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerIdentity(..)")
+    }
+}
+
+impl ServerIdentity {
+    /// From a PEM certificate chain and a PEM private key.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for unreadable or mismatched files.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, Error> {
+        let chain = certs(cert)?;
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| Error::Config(format!("{}: not a PEM private key ({e})", key.display())))?;
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("TLS: {e}")))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| Error::Config(format!("TLS certificate and key: {e}")))?;
+        Ok(Self(Arc::new(config)))
+    }
 }
 
 #[cfg(test)]

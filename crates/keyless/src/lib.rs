@@ -49,6 +49,12 @@ pub use keyless_client::{File, Metadata};
 pub use share::{Entry, OnProgress, Progress, ReadDir, Share};
 pub use url::{SmbUrl, UrlError};
 
+/// The workspace README's and this crate's README's examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 /// The SMB2/3 codec: messages as bytes in and out, for tools that read or build them.
 pub use keyless_smb as smb;
 

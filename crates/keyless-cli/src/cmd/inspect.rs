@@ -235,8 +235,7 @@ pub fn run(a: Args) -> ExitCode {
         return fail(&format!("--export-keys {}: {why}", dir.display()));
     }
     if a.stats {
-        let s = stats.to_json();
-        let text = if a.json { format!("{s}\n") } else { keyless_inspect::stats_text(&s) };
+        let text = if a.json { format!("{}\n", stats.json()) } else { stats.text() };
         gone.set(out.write_all(text.as_bytes()).is_err());
     }
     if gone.get() || out.flush().is_err() {

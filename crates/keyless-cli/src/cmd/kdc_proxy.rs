@@ -27,7 +27,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let mut config = ProxyConfig::from_options(&args.realms)?;
     config.timeout = std::time::Duration::from_secs(args.timeout);
-    let tls = keyless_net::tls::server_config(&args.cert, &args.key)?;
+    let tls = keyless_net::tls::ServerIdentity::from_pem_files(&args.cert, &args.key)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

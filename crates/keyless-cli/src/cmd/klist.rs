@@ -2,9 +2,9 @@
 
 use crate::context::{Context, Failure};
 use keyless_crypto::EncType;
+use keyless_krb::TicketHeader;
 use keyless_krb::ccache::{CCache, CacheName, Collection};
 use keyless_krb::keytab::Keytab;
-use keyless_krb::messages::ticket_enc_info;
 use keyless_krb::time::{klist_format, unix_seconds};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -84,7 +84,7 @@ fn show(name: &CacheName, cache: &CCache, enctypes: bool) {
             println!("\trenew until {}", klist_format(i64::from(e.renew_till)));
         }
         if enctypes {
-            let tkt = ticket_enc_info(&e.ticket).map(|(t, _)| t.to_string()).unwrap_or_else(|| "?".into());
+            let tkt = TicketHeader::decode(&e.ticket).map(|t| t.etype.to_string()).ok().unwrap_or_else(|| "?".into());
             println!("\tEtype (skey, tkt): {}, {}", EncType(e.keytype), tkt);
         }
     }

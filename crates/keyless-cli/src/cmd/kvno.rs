@@ -3,7 +3,7 @@
 
 use crate::context::{Context, Failure, runtime};
 use keyless_krb::Error;
-use keyless_krb::messages::ticket_enc_info;
+use keyless_krb::TicketHeader;
 use keyless_krb::time::unix_seconds;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -36,8 +36,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     for spn in &args.services {
         let server = ctx.service_principal(spn, &client.realm)?;
         let cred = ctx.service_ticket(&name, &mut cache, &tgt, &server, &args.kdc, &args.ca_file, &rt)?;
-        let kvno =
-            ticket_enc_info(&cred.ticket).and_then(|(_, k)| k).map(|k| k.to_string()).unwrap_or_else(|| "?".into());
+        let kvno = TicketHeader::decode(&cred.ticket)
+            .ok()
+            .and_then(|t| t.kvno)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "?".into());
         println!("{}: kvno = {kvno}", cred.server);
     }
     Ok(())
