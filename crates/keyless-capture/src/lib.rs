@@ -21,6 +21,14 @@
 //! bounded memory (messages read past a lost hole come out when the hole is given up).
 //! [`parse`] collects a whole file's messages in capture order. Conversations are numbered in
 //! order of their first packet. Nothing here does I/O.
+//!
+//! ```
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/captures/samba/smbclient-smbd-signed.pcap");
+//! let capture = keyless_capture::parse(&std::fs::read(path).unwrap(), &keyless_capture::Ports::default())?;
+//! let first = &capture.messages[0];
+//! assert!(first.to_server && first.payload.starts_with(b"\xfeSMB")); // smbclient's NEGOTIATE
+//! # Ok::<(), keyless_capture::FormatError>(())
+//! ```
 
 mod formats;
 mod layers;

@@ -15,6 +15,21 @@
 //! Every key type zeroizes itself on drop and prints no bytes in `Debug`. Every decryption and
 //! MAC check compares in constant time and returns a typed [`CryptoError`], never panics.
 //! The crate does no I/O and reads no clock or RNG: confounders and nonces come from the caller.
+//!
+//! ```
+//! use keyless_crypto::{EncType, KeyUsage, for_etype};
+//! // A Kerberos key from a password (RFC 3962), then an encryption and its decryption.
+//! let aes = for_etype(EncType::AES256_CTS_HMAC_SHA1_96)?;
+//! let key = aes.string_to_key(b"password", b"EXAMPLE.TESTalice", None)?;
+//! let confounder = [7u8; 16]; // random in real use: the caller's RNG
+//! let sealed = aes.encrypt(&key, KeyUsage(1), &confounder, b"hello")?;
+//! assert_eq!(&aes.decrypt(&key, KeyUsage(1), &sealed)?[..], b"hello");
+//! // A flipped bit is an integrity error, never a panic.
+//! let mut bad = sealed.clone();
+//! bad[20] ^= 1;
+//! assert!(aes.decrypt(&key, KeyUsage(1), &bad).is_err());
+//! # Ok::<(), keyless_crypto::CryptoError>(())
+//! ```
 
 mod aes;
 mod enctype;

@@ -14,6 +14,20 @@
 //!
 //! Tokens and keys are secrets: they are zeroed when dropped and never appear in `Debug`
 //! output or errors.
+//!
+//! ```
+//! use keyless_identity::source::{Kind, Source};
+//! // Which source the environment declares (here: an AKS pod with workload identity).
+//! let env = |name: &str| match name {
+//!     "AZURE_FEDERATED_TOKEN_FILE" => Some("/var/run/secrets/azure/tokens/azure-identity-token".to_string()),
+//!     "AZURE_CLIENT_ID" => Some("7c9e6679-7425-40de-944b-e07fc1f90ae7".to_string()),
+//!     "AZURE_TENANT_ID" => Some("72f988bf-86f1-41af-91ab-2d7cd011db47".to_string()),
+//!     _ => None,
+//! };
+//! let source = Source::from_env(Kind::Auto, &env, None, None)?;
+//! assert!(matches!(source, Source::Workload { .. }));
+//! # Ok::<(), keyless_identity::Error>(())
+//! ```
 
 pub mod arm;
 pub mod error;

@@ -4,6 +4,16 @@
 //!
 //! A message that does not decode is a record with a [`Broken`] saying where (the byte in
 //! its direction's stream) and what broke, never a panic.
+//!
+//! ```
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/captures/samba/smbclient-smbd-signed.pcap");
+//! let capture = keyless_capture::parse(&std::fs::read(path).unwrap(), &keyless_capture::Ports::default()).unwrap();
+//! let records = keyless_inspect::inspect(&capture, &keyless_inspect::Secrets::default());
+//! assert_eq!(records[0].kind, "NEGOTIATE request");
+//! let dialect = records[1].fields.iter().find(|(name, _)| *name == "dialect").map(|(_, v)| v.to_string());
+//! assert_eq!(dialect.as_deref(), Some("3.1.1"));
+//! println!("{}", keyless_inspect::text_line(&records[1], records[0].time_ns));
+//! ```
 
 mod dfs;
 pub mod files;

@@ -12,6 +12,19 @@
 //!   ([`keytab`], format 0x502), and the subset of `krb5.conf` that matters ([`config`]).
 //!
 //! Messages are rasn-kerberos types; the few it lacks live in [`messages`].
+//!
+//! ```
+//! use keyless_krb::Principal;
+//! use keyless_krb::config::Krb5Conf;
+//! let conf = Krb5Conf::parse(
+//!     "[libdefaults]\n default_realm = EXAMPLE.TEST\n[domain_realm]\n .files.example.test = FILES.TEST\n",
+//! )
+//! .expect("a krb5.conf");
+//! let alice = Principal::parse("alice", conf.default_realm())?;
+//! assert_eq!(alice.to_string(), "alice@EXAMPLE.TEST");
+//! assert_eq!(conf.realm_for_host("share.files.example.test"), Some("FILES.TEST"));
+//! # Ok::<(), keyless_krb::Error>(())
+//! ```
 
 pub mod as_exchange;
 pub mod ccache;

@@ -20,6 +20,20 @@
 //!
 //! `keyless-krb`, `keyless-gss`, `keyless-smb` and `keyless-identity` depend on none of
 //! tokio, rustls or getrandom, and read no clock: `cargo xtask layers` checks it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), keyless_net::Error> {
+//! use keyless_krb::{Principal, config::Krb5Conf};
+//! use keyless_net::{Credentials, transport::KdcDirectory};
+//! // A service ticket with the TGT of the default cache, from krb5.conf's KDCs.
+//! let conf = Krb5Conf::load()?;
+//! let cifs = Principal::parse("cifs/files.example.test@EXAMPLE.TEST", None)?;
+//! let kdcs = KdcDirectory::from_config(&conf, &["EXAMPLE.TEST"])?;
+//! let cache = keyless_krb::ccache::name::resolve("FILE:/tmp/krb5cc_1000", &conf.kcm_socket())?.cache;
+//! let ticket = Credentials::Ccache(cache).service_ticket(&cifs, &kdcs).await?;
+//! println!("{} until {}", ticket.server, ticket.end_time);
+//! # Ok(()) }
+//! ```
 #![allow(clippy::disallowed_methods)] // the runtime layer: reads the clock for the cores
 
 pub mod credentials;

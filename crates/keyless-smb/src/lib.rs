@@ -17,6 +17,19 @@
 //! QUERY_DIRECTORY and directory entries ([`query_directory`]), CHANGE_NOTIFY
 //! ([`change_notify`]), QUERY_INFO/SET_INFO and information structures ([`info`]), oplock and
 //! lease breaks ([`oplock`]), and the ERROR response with error contexts ([`error_response`]).
+//!
+//! ```
+//! use keyless_smb::control::Echo;
+//! use keyless_smb::header::{Header, HeaderFields};
+//! use keyless_smb::{Command, Message};
+//! // An ECHO request as a client sends it (after the 4-byte Direct TCP length), decoded back.
+//! let bytes = Echo.to_vec(&HeaderFields::request(Command::ECHO, 7, 0x1234, 0))?;
+//! let header = Header::parse(&bytes)?;
+//! assert_eq!((header.command(), header.message_id(), header.session_id()), (Command::ECHO, 7, 0x1234));
+//! assert!(!header.is_response());
+//! assert!(Header::parse(&bytes[..40]).is_err()); // truncated: a WireError naming the header
+//! # Ok::<(), keyless_smb::WireError>(())
+//! ```
 
 mod body;
 pub mod change_notify;

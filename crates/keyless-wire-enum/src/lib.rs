@@ -6,6 +6,21 @@
 //!
 //! It also holds the one [`ErrorKind`] the protocol crates share: the lowest common crate is
 //! where a rule used by all of them is stated once.
+//!
+//! ```
+//! keyless_wire_enum::wire_enum! {
+//!     /// A protocol's message types.
+//!     pub struct MsgType(u8) {
+//!         /// A request.
+//!         REQUEST = 1 => "REQUEST",
+//!         /// A reply.
+//!         REPLY = 2 => "REPLY",
+//!     }
+//! }
+//! assert_eq!(MsgType(2), MsgType::REPLY);
+//! assert_eq!(MsgType::REQUEST.to_string(), "REQUEST");
+//! assert_eq!(MsgType(7).to_string(), "7"); // unknown values survive and print as numbers
+//! ```
 
 /// Declares a newtype over an integer with named constants and a `Display` that prints the name
 /// (or the number when it has none).

@@ -266,7 +266,9 @@ impl Share {
     }
 }
 
-/// One remote file into `local` through a temporary file beside it.
+/// One remote file into `local` through a temporary file beside it. The file is written on
+/// the calling task (a copy into the page cache is shorter than a trip to a blocking-thread
+/// pool) while the session's driver receives and decrypts the next READs.
 async fn download_file(
     tree: &Tree,
     remote: &str,
@@ -274,20 +276,17 @@ async fn download_file(
     tell: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, Error> {
     let tmp = temp_beside(local);
-    let mut file = tokio::fs::File::create(&tmp).await.map_err(Error::local(&tmp))?;
-    let got = tree.get_with_progress(remote, &mut file, Some(tell)).await;
-    let synced = match got {
-        Ok(n) => file.sync_all().await.map(|()| n).map_err(Error::local(&tmp)),
-        Err(e) => Err(e.into()),
-    };
-    drop(file);
-    match synced {
+    let file = std::fs::File::create(&tmp).map_err(Error::local(&tmp))?;
+    let mut out = keyless_client::Blocking(file);
+    let got = tree.get_with_progress(remote, &mut out, Some(tell)).await;
+    drop(out);
+    match got.map_err(Error::from) {
         Ok(n) => {
-            tokio::fs::rename(&tmp, local).await.map_err(Error::local(local))?;
+            std::fs::rename(&tmp, local).map_err(Error::local(local))?;
             Ok(n)
         }
         Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            let _ = std::fs::remove_file(&tmp);
             Err(e)
         }
     }
