@@ -75,6 +75,10 @@ impl Error {
             Self::Keytab { .. } => ErrorKind::AuthenticationFailed,
             Self::ServiceTicket { source, .. } => source.kind(),
             Self::Kerberos(keyless_net::Error::Unreachable { .. }) => ErrorKind::Network,
+            // No cache, or no ticket in it: the program holds no credential.
+            Self::Kerberos(keyless_net::Error::Kerberos(
+                keyless_krb::Error::NoCache(_) | keyless_krb::Error::NotInCache(_),
+            )) => ErrorKind::AuthenticationFailed,
             Self::Kerberos(e) => match e.kind() {
                 Family::Io => ErrorKind::Network,
                 Family::InvalidMessage | Family::PeerMisbehaved => ErrorKind::ServerMisbehaved,
