@@ -250,6 +250,29 @@ fn deps() -> Result<(), String> {
     Ok(())
 }
 
+/// The library crates' public API against the last tagged release (`v*`) with
+/// cargo-semver-checks (installed then); before the first tag there is nothing to compare.
+fn semver() -> Result<(), String> {
+    let tags = Command::new("git")
+        .args(["tag", "--list", "v*", "--sort=-v:refname"])
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("git tag: {e}"))?;
+    let tags = String::from_utf8_lossy(&tags.stdout).into_owned();
+    let Some(last) = tags.lines().next() else {
+        eprintln!("\n==> semver: no tagged release yet (git tag v*), so no API to compare with");
+        return Ok(());
+    };
+    if !have("cargo", &["semver-checks", "--version"]) {
+        run("install cargo-semver-checks", "cargo", &["install", "cargo-semver-checks", "--locked"], &[])?;
+    }
+    let mut args = vec!["semver-checks", "--workspace", "--baseline-rev", last];
+    for tool in ["keyless-cli", "keyless-testbed", "keyless-kat", "xtask", "keyless-benches"] {
+        args.extend(["--exclude", tool]);
+    }
+    run(&format!("semver against {last}"), "cargo", &args, &[])
+}
+
 fn fuzz(seconds: u64) -> Result<(), String> {
     let max_time = format!("-max_total_time={seconds}");
     for target in &fuzz_targets()? {
@@ -327,6 +350,7 @@ fn ci() -> Result<(), String> {
         ],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    semver()?;
     let mut tally = Tally::default();
     // The mount that idles for 10 minutes mostly waits: it runs beside the other tests (its
     // build first, which the other tests then reuse).
