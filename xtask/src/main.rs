@@ -352,8 +352,11 @@ fn ci() -> Result<(), String> {
     )?;
     semver()?;
     let mut tally = Tally::default();
-    // The mount that idles for 10 minutes mostly waits: it runs beside the other tests (its
-    // build first, which the other tests then reuse).
+    // The tests that mostly wait run in the background: a mount idle for 10 minutes, from the
+    // moment the tests' build is done (cargo's lock on the build directory) beside the rest;
+    // later the kernel's cifs client through five minutes of expiring tickets and cut
+    // connections (its QEMU takes a core) beside the fuzz targets. Both as `--workspace` builds,
+    // whose features match the tests' build: nothing is compiled again for them.
     let idle = Beside::spawn("idle mount", &["test", "--workspace", "--test", "idle_mount", "--", "--ignored"])?;
     // Also runs each criterion benchmark once (`test = true`), so none rots.
     run_tests(&mut tally, "tests", &["test", "--workspace"])?;
@@ -361,12 +364,8 @@ fn ci() -> Result<(), String> {
     // The README's first command, shortened, and the package, with the binary the tests built.
     demo_with("debug", true)?;
     deb(true, true)?;
-    // The kernel mount through five minutes of expiring tickets and cut connections (its QEMU
-    // takes a core) runs beside the fuzz targets, which keep one core busy each in turn.
-    let kernel = Beside::spawn(
-        "kernel client expiry",
-        &["test", "-p", "keyless-cli", "--test", "kernel_cifs", "--", "--ignored"],
-    )?;
+    let kernel =
+        Beside::spawn("kernel client expiry", &["test", "--workspace", "--test", "kernel_cifs", "--", "--ignored"])?;
     let seconds = if env::var_os("CI").is_some() { 15 } else { 10 };
     let fuzzed = fuzz(seconds);
     idle.finish(&mut tally)?;
