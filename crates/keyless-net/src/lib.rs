@@ -7,7 +7,8 @@
 //! - [`transport`]: Kerberos messages to KDCs over UDP, TCP and MS-KKDCP (HTTPS), with
 //!   failover, driving `keyless-krb`'s `AsExchange` and `TgsExchange` ([`transport::run`]);
 //! - [`kdc_proxy`]: an MS-KKDCP server in front of KDCs;
-//! - [`tls`]: rustls configurations (the system's roots plus given CAs; a server's key pair);
+//! - [`tls`]: TLS with rustls kept inside (clients trust the system's roots plus given CAs; a
+//!   server's certificate and key are a [`tls::ServerIdentity`]);
 //! - [`http`]: one HTTP/1.1 exchange per connection, over TCP or TLS;
 //! - [`credentials`]: a service ticket from a password, a keytab, a credential cache or a
 //!   ticket in memory, asking the KDCs only when needed;

@@ -18,7 +18,6 @@
 
 use crate::Error;
 use keyless_krb::ccache::{CCache, CacheName, Resolved, name};
-use keyless_krb::config::Krb5Conf;
 use keyless_krb::keytab::Keytab;
 use keyless_krb::time::unix_seconds;
 use keyless_krb::{AsExchange, TgsExchange, TgsOptions};
@@ -30,6 +29,7 @@ use zeroize::Zeroizing;
 
 pub use keyless_crypto::EncType;
 pub use keyless_krb::ccache;
+pub use keyless_krb::config::Krb5Conf;
 pub use keyless_krb::keytab;
 pub use keyless_krb::{AsOptions, ClientSecret, Credential, Principal, TicketHeader};
 

@@ -29,9 +29,9 @@
 //! ```
 //!
 //! The layers under it are crates of their own, for programs that need one part: the SMB
-//! client (`keyless-client`), the SMB2/3 codec ([`smb`], `keyless-smb`), Kerberos messages,
-//! caches and keytabs (`keyless-krb`), GSS-API (`keyless-gss`), managed identity
-//! (`keyless-identity`).
+//! client ([`smb_client`], `keyless-client`), the SMB2/3 codec ([`smb`], `keyless-smb`),
+//! Kerberos messages, caches and keytabs (`keyless-krb`), GSS-API (`keyless-gss`), managed
+//! identity (`keyless-identity`).
 
 #![allow(clippy::disallowed_methods)] // a runtime crate: tickets are checked against the clock
 
@@ -57,9 +57,6 @@ struct ReadmeExamples;
 
 /// The SMB2/3 codec: messages as bytes in and out, for tools that read or build them.
 pub use keyless_smb as smb;
-
-/// Kerberos messages, for tools that read or build them (tickets, KDC requests and replies).
-pub use keyless_krb as krb;
 
 /// The layer below [`Share`]: sessions, trees and files of one SMB connection, and the
 /// authentication and renewal hooks [`Credentials`] fills in.

@@ -19,7 +19,7 @@ fn share_host(kdc: &MitKdc) -> String {
 }
 
 fn kerberos(kdc: &MitKdc) -> Kerberos {
-    let conf = keyless::krb::config::Krb5Conf::parse(&std::fs::read_to_string(&kdc.krb5_conf).unwrap()).unwrap();
+    let conf = keyless::kerberos::Krb5Conf::parse(&std::fs::read_to_string(&kdc.krb5_conf).unwrap()).unwrap();
     Kerberos::with_config(conf)
 }
 
