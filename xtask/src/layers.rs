@@ -145,9 +145,17 @@ fn runtime_in(root: &std::path::Path, name: &str, os_modules: &[String]) -> Resu
             found.push(format!("{} (sans-IO) calls {call}", file.display()));
         }
         let relative = file.strip_prefix(root.join("crates")).unwrap_or(&file).to_string_lossy().into_owned();
-        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        // The product code: before the tests, without comments (a doc example is a program of
+        // the reader's, which may well read a file).
+        let product: Vec<&str> = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or("")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
         if !os_modules.contains(&relative) {
-            for call in OS_CALLS.iter().filter(|c| product.contains(*c)) {
+            for call in OS_CALLS.iter().filter(|c| product.iter().any(|l| l.contains(*c))) {
                 found.push(format!("{relative} (sans-IO, not on the os-io line) uses {call}"));
             }
         }
