@@ -147,6 +147,20 @@ impl ClientBuilder {
 
 impl Client {
     /// Settings to build a client from.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), keyless::Error> {
+    /// use keyless::{Client, Credentials};
+    /// use std::time::Duration;
+    /// let client = Client::builder()
+    ///     .credentials(Credentials::keytab("/etc/backup.keytab", Some("backup@EXAMPLE.TEST")))
+    ///     .kdc("https://kdc.example.test/KdcProxy") // through a KDC proxy, before krb5.conf's KDCs
+    ///     .address("10.0.0.5") // reach the server here; its name still names the ticket
+    ///     .require_encryption(true)
+    ///     .timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> ClientBuilder {
         let settings = Settings {
             credentials: Credentials::auto(),
@@ -167,6 +181,15 @@ impl Client {
 
     /// The share `smb://host[:port]/share` names (a path in the URL is not used: paths are
     /// given to the share's methods). The server's session is made on first use and shared.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyless::Error> {
+    /// let client = keyless::Client::builder().build()?;
+    /// // Two tasks, one session with the server.
+    /// let (a, b) = tokio::join!(client.share("smb://files.example.test/a"), client.share("smb://files.example.test/b"));
+    /// let (a, b) = (a?, b?);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// Not an SMB URL, no credential, the server's refusal (BAD_NETWORK_NAME for no such

@@ -127,6 +127,20 @@ impl Credentials {
     /// `cifs/<host>`), and how it is renewed. [`crate::Client`] calls this; a program that
     /// drives `keyless_client` itself can too.
     ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyless::Error> {
+    /// use keyless::{Credentials, kerberos::Kerberos};
+    /// // The session credential for a server driven through keyless_client directly.
+    /// let krb = Kerberos::from_env()?;
+    /// let got = Credentials::auto().authenticate(&krb, "files.example.test", None).await?;
+    /// let mut builder = keyless::smb_client::Client::builder("files.example.test").auth(got.auth);
+    /// if let Some(renew) = got.renew {
+    ///     builder = builder.renew(renew);
+    /// }
+    /// let session = builder.connect().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// No valid ticket in the cache ([`Error::NoTicket`]), a keytab without the client's
     /// keys, the KDC's or the identity endpoint's refusal.

@@ -108,6 +108,13 @@ impl Share {
     /// Everything below directory `path`, depth first, directories before their contents,
     /// each directory's entries in the server's order.
     ///
+    /// ```no_run
+    /// # async fn demo(share: keyless::Share) -> Result<(), keyless::Error> {
+    /// let total: u64 = share.walk("projects").await?.iter().map(|e| e.metadata.size).sum();
+    /// println!("{total} bytes under projects");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Share::metadata`] for any directory on the way.
     pub async fn walk(&self, path: &str) -> Result<Vec<Entry>, Error> {
