@@ -117,12 +117,6 @@ impl Credentials {
         Ok(Self::managed_identity(ManagedIdentity::given(token)?))
     }
 
-    /// Whether these are Kerberos credentials from a cache (which a program may want to
-    /// back with another choice when the cache holds nothing).
-    pub fn is_ccache(&self) -> bool {
-        matches!(self.how, How::Ccache(_))
-    }
-
     /// The credential for the server `host` (its service principal `spn`, else
     /// `cifs/<host>`), and how it is renewed. [`crate::Client`] calls this; a program that
     /// drives `keyless_client` itself can too.
@@ -166,11 +160,13 @@ impl Credentials {
                 if keytab.keys_for(&client).is_empty() {
                     return Err(keyless_krb::Error::NoKeyInKeytab(client).into());
                 }
-                from_kdc(krb, keyless_net::Credentials::Keytab { client, keytab }, &spn).await
+                from_kdc(krb, client.clone(), keyless_net::Credentials::Keytab { client, keytab }, &spn).await
             }
             How::KerberosPassword { client, password } => {
                 let client = krb.principal(client)?;
-                from_kdc(krb, keyless_net::Credentials::Password { client, password: password.clone() }, &spn).await
+                let credentials =
+                    keyless_net::Credentials::Password { client: client.clone(), password: password.clone() };
+                from_kdc(krb, client, credentials, &spn).await
             }
             How::Identity(identity) => {
                 let mut tickets = identity.tickets(host)?;
@@ -213,14 +209,13 @@ async fn from_cache(krb: &Kerberos, name: Option<&str>, spn: &str) -> Result<Aut
     Ok(Authenticated { auth: Auth::Kerberos(ticket), renew, warnings })
 }
 
-/// A ticket for `spn` from the KDCs with `credentials`; later ones the same way.
-async fn from_kdc(krb: &Kerberos, credentials: keyless_net::Credentials, spn: &str) -> Result<Authenticated, Error> {
-    let client = match &credentials {
-        keyless_net::Credentials::Keytab { client, .. } | keyless_net::Credentials::Password { client, .. } => {
-            client.clone()
-        }
-        _ => return Err(Error::Incomplete("a client principal for the KDC")),
-    };
+/// A ticket for `spn` from the KDCs with `client`'s `credentials`; later ones the same way.
+async fn from_kdc(
+    krb: &Kerberos,
+    client: keyless_krb::Principal,
+    credentials: keyless_net::Credentials,
+    spn: &str,
+) -> Result<Authenticated, Error> {
     let server = krb.service_principal(spn, &client.realm)?;
     let kdcs = krb.kdcs_between(&client, &server)?;
     let ticket = credentials.service_ticket(&server, &kdcs).await.map_err(|e| Error::from(e).for_ticket(&server))?;

@@ -119,20 +119,22 @@ impl Share {
     /// As [`Share::metadata`] for any directory on the way.
     pub async fn walk(&self, path: &str) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::new();
-        let mut pending = vec![path.trim_matches('/').to_string()];
-        while let Some(dir) = pending.pop() {
-            let mut below = Vec::new();
-            for metadata in self.tree.list(&dir).await? {
-                let path = join(&dir, &metadata.name);
-                if metadata.is_dir {
-                    below.push(path.clone());
-                }
-                out.push(Entry { path, metadata });
+        // Entries still to emit, the next on top; a directory's contents go on top when it is
+        // emitted, so they follow it.
+        let mut pending = self.entries_below(path.trim_matches('/')).await?;
+        while let Some(entry) = pending.pop() {
+            if entry.metadata.is_dir {
+                pending.extend(self.entries_below(&entry.path).await?);
             }
-            pending.extend(below.into_iter().rev());
+            out.push(entry);
         }
-        // Depth first: put each directory's contents right after it.
-        Ok(depth_first(out))
+        Ok(out)
+    }
+
+    /// The entries of directory `dir`, last first (for a stack).
+    async fn entries_below(&self, dir: &str) -> Result<Vec<Entry>, Error> {
+        let listed = self.tree.list(dir).await?;
+        Ok(listed.into_iter().rev().map(|metadata| Entry { path: join(dir, &metadata.name), metadata }).collect())
     }
 
     /// Makes the directory `path` (its parent must exist).
@@ -337,31 +339,6 @@ async fn local_tree(
     Ok(())
 }
 
-/// Entries listed breadth-wise per directory, reordered so that each directory's contents
-/// follow it.
-fn depth_first(entries: Vec<Entry>) -> Vec<Entry> {
-    let mut children: std::collections::HashMap<String, Vec<Entry>> = std::collections::HashMap::new();
-    let mut roots = Vec::new();
-    let top = entries.iter().map(|e| parent(&e.path)).min_by_key(|p| p.len()).unwrap_or_default();
-    for e in entries {
-        let p = parent(&e.path);
-        if p == top { roots.push(e) } else { children.entry(p).or_default().push(e) }
-    }
-    let mut out = Vec::new();
-    let mut stack: Vec<Entry> = roots.into_iter().rev().collect();
-    while let Some(e) = stack.pop() {
-        if let Some(below) = children.remove(&e.path) {
-            stack.extend(below.into_iter().rev());
-        }
-        out.push(e);
-    }
-    out
-}
-
-fn parent(path: &str) -> String {
-    path.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default()
-}
-
 /// `dir/name`, or `name` at the top.
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
@@ -385,22 +362,5 @@ impl futures_core::Stream for ReadDir {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Pin::new(&mut self.listing).poll_next(cx).map(|o| o.map(|r| r.map_err(Error::from)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn e(path: &str, is_dir: bool) -> Entry {
-        let name = path.rsplit('/').next().unwrap_or(path).to_string();
-        Entry { path: path.into(), metadata: Metadata::new(name, 0, is_dir, [0; 4]) }
-    }
-
-    #[test]
-    fn walks_put_contents_after_their_directory() {
-        let listed = vec![e("a", true), e("z.txt", false), e("a/b", true), e("a/x", false), e("a/b/y", false)];
-        let order: Vec<String> = depth_first(listed).into_iter().map(|e| e.path).collect();
-        assert_eq!(order, ["a", "a/b", "a/b/y", "a/x", "z.txt"]);
     }
 }
