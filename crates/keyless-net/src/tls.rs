@@ -30,7 +30,8 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs)
 }
 
-/// A client configuration: system roots (when available) plus `extra_cas` (PEM files).
+/// A client configuration: system roots (when available) plus `extra_cas` and
+/// `SSL_CERT_FILE` (PEM files).
 ///
 /// # Errors
 /// [`Error::Config`] for an unreadable CA file or no trusted root at all.
@@ -40,7 +41,10 @@ pub(crate) fn client_config(extra_cas: &[PathBuf]) -> Result<Arc<rustls::ClientC
         let _ = roots.add(cert); // a malformed system root must not stop us
     }
     let mut named = Vec::new();
-    for ca in extra_cas {
+    // SSL_CERT_FILE names one more, as for curl and Python (and its certificates are trusted
+    // as a server's own, like --ca-file's).
+    let env_ca = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    for ca in extra_cas.iter().chain(env_ca.as_ref()) {
         for cert in certs(ca)? {
             roots.add(cert.clone()).map_err(|e| Error::Config(format!("{}: {e}", ca.display())))?;
             named.push(cert);

@@ -322,11 +322,7 @@ impl ManagedIdentity {
 
     /// An HTTPS client trusting the system's CAs, these settings' and `SSL_CERT_FILE`.
     pub fn http_client(&self) -> HttpClient {
-        let mut cas = self.ca_files.clone();
-        if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
-            cas.push(f.into());
-        }
-        HttpClient::new(cas)
+        HttpClient::new(self.ca_files.clone())
     }
 
     /// Tickets for the share on `host`, fetched on demand.

@@ -192,9 +192,6 @@ impl Kerberos {
     pub fn kdc_directory(&self, realms: &[&str]) -> Result<KdcDirectory, Error> {
         let mut dir = KdcDirectory::from_config(&self.conf, realms)?;
         dir.ca_files.extend(self.ca_files.iter().cloned());
-        if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
-            dir.ca_files.push(f.into());
-        }
         if let Some(first) = realms.first() {
             for k in self.kdcs.iter().rev() {
                 dir.prefer(first, k.clone());
