@@ -848,11 +848,14 @@ fn smb_bench(mib: usize) -> Result<(), String> {
         "mode", "keyless put", "smbclient put", "keyless get", "smbclient get", "put x", "get x"
     );
     let mut rss = Vec::new();
-    for (label, mode, cipher) in [
-        ("plain (keyless signs)", SmbMode::Plain, None),
-        ("signed (AES-GMAC)", SmbMode::Signing, None),
-        ("encrypted AES-128-GCM", SmbMode::EncryptWith("AES-128-GCM"), Some("AES-128-GCM")),
-        ("encrypted AES-256-GCM", SmbMode::EncryptWith("AES-256-GCM"), Some("AES-256-GCM")),
+    // "plain": neither client signs (keyless with --signing if-required, smbclient's default);
+    // "plain, keyless signs": keyless's default, which signs whatever the server asks.
+    for (label, mode, cipher, signing) in [
+        ("plain", SmbMode::Plain, None, "if-required"),
+        ("plain, keyless signs", SmbMode::Plain, None, "always"),
+        ("signed (AES-GMAC)", SmbMode::Signing, None, "always"),
+        ("encrypted AES-128-GCM", SmbMode::EncryptWith("AES-128-GCM"), Some("AES-128-GCM"), "always"),
+        ("encrypted AES-256-GCM", SmbMode::EncryptWith("AES-256-GCM"), Some("AES-256-GCM"), "always"),
     ] {
         let smbd = Smbd::start(&scratch, mode, None).ok_or("Samba is not installed")?;
         let pw = scratch.join("pw");
@@ -860,7 +863,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
         let url = format!("smb://127.0.0.1:{}/{}/bench.bin", smbd.port, smbd.share);
         let auth = ["--auth", "ntlm", "--user", &smbd.user, "--password-file", &pw.to_string_lossy()].map(String::from);
         let ours = |verb: &str, a: &str, b: &str| -> Vec<String> {
-            let mut v = vec![verb.to_string(), a.to_string(), b.to_string()];
+            let mut v = vec![verb.to_string(), a.to_string(), b.to_string(), "--signing".into(), signing.into()];
             v.extend(auth.iter().cloned());
             v
         };

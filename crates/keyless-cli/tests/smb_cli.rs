@@ -161,6 +161,38 @@ fn ntlm_file_commands_round_trip() {
     assert!(line.contains("not an SMB URL"), "{line}");
 }
 
+/// `--signing if-required` against an smbd that does not require signing: put and get move the
+/// bytes (the requests go unsigned; `keyless-client`'s tests look at the wire), and `doctor`
+/// says the session is neither signed nor encrypted; the default still signs.
+#[test]
+fn signing_if_required() {
+    let scratch = ScratchDir::new("cli-signing");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Plain, None) else { return };
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    let pw = pw.to_str().unwrap().to_string();
+    let base = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
+    let auth = ["--auth", "ntlm", "--user", "alice", "--password-file", &pw];
+    let run = |args: &[&str]| keyless(&[args, &auth[..]].concat(), &[], "");
+    let local = scratch.join("plain.bin");
+    let data: Vec<u8> = (0..3 << 20).map(|i: usize| (i * 11 + i / 4001) as u8).collect();
+    std::fs::write(&local, &data).unwrap();
+    ok(run(&["put", "--signing", "if-required", local.to_str().unwrap(), &format!("{base}/plain.bin")]), "put");
+    assert!(std::fs::read(smbd.share_path.join("plain.bin")).unwrap() == data, "smbd stored the bytes");
+    let back = scratch.join("back.bin");
+    ok(run(&["get", "--signing", "if-required", &format!("{base}/plain.bin"), back.to_str().unwrap()]), "get");
+    assert!(std::fs::read(&back).unwrap() == data, "get returns the bytes");
+    let out = keyless(&[&["doctor", &base, "--signing", "if-required"], &auth[..]].concat(), &[], "");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("neither signed nor encrypted"), "{text}");
+    let out = keyless(&[&["doctor", &base], &auth[..]].concat(), &[], "");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("signed, not encrypted"), "{text}");
+    let bad = run(&["ls", "--signing", "sometimes", &base]);
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && why.contains("possible values: always, if-required"), "{why}");
+}
+
 #[test]
 fn kerberos_from_keyless_kinit() {
     let Some(kdc) = MitKdc::start() else { return };

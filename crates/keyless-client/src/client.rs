@@ -104,6 +104,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Sign every request and require signed answers (the default), or, with `false`, sign
+    /// only what the server or MS-SMB2 requires, as smbclient and cifs.ko do by default.
+    /// An encrypted session is protected either way; an unsigned one is open to tampering.
+    #[must_use]
+    pub fn require_signing(mut self, required: bool) -> Self {
+        self.config.require_signing = required;
+        self
+    }
+
     /// How long one answer, or a TCP connect, may take (30 s by default). A request fails
     /// with [`Error::Timeout`] when it waited this long, reconnections included.
     #[must_use]

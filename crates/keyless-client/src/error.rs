@@ -261,7 +261,7 @@ impl fmt::Display for Misbehaviour {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::RequestFromServer => "the server sent a request",
-            Self::UnsignedResponse => "the server sent an unsigned response on a signed session",
+            Self::UnsignedResponse => "the server sent an unsigned response where a signature is required",
             Self::ClearOnEncryptedSession => "the server answered in clear on a session that requires encryption",
             Self::EncryptedBeforeKeys => "an encrypted message before the session had keys",
             Self::TransformFlags => "a TRANSFORM_HEADER whose Flags are not 'encrypted'",

@@ -74,6 +74,15 @@ fn command(p: &[u8]) -> Command {
 
 /// Connects through a proxy applying `act`, then opens the share: the error, and how long it took.
 fn through(smbd: &Smbd, act: impl Fn(&[u8]) -> Act + Send + 'static) -> (Error, Duration) {
+    through_signing(smbd, true, act)
+}
+
+/// [`through`] with the client's signing requirement given.
+fn through_signing(
+    smbd: &Smbd,
+    require_signing: bool,
+    act: impl Fn(&[u8]) -> Act + Send + 'static,
+) -> (Error, Duration) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let port = proxy(smbd.port, act).await;
@@ -81,7 +90,11 @@ fn through(smbd: &Smbd, act: impl Fn(&[u8]) -> Act + Send + 'static) -> (Error, 
             Auth::Ntlm { user: smbd.user.clone(), domain: String::new(), password: smbd.password.clone().into() };
         let start = Instant::now();
         let result = async {
-            let builder = Client::builder("127.0.0.1").port(port).timeout(Duration::from_secs(2)).auth(auth);
+            let builder = Client::builder("127.0.0.1")
+                .port(port)
+                .timeout(Duration::from_secs(2))
+                .require_signing(require_signing)
+                .auth(auth);
             builder.connect().await?.tree(&smbd.share).await.map(|_| ())
         }
         .await;
@@ -196,4 +209,31 @@ fn hostile_servers_get_clear_errors() {
     let (e, took) = through(&smbd, |p| if command(p) == Command::SESSION_SETUP { Act::Swallow } else { Act::Pass });
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // A client that signs only what must be: the TREE_CONNECT answer with its signature
+    // stripped is still refused, and a man in the middle who hides that the server requires
+    // signing is caught by 3.1.1's preauth hash (the final SESSION_SETUP is signed over it).
+    let (e, _) = through_signing(&smbd, false, |p| {
+        if command(p) == Command::TREE_CONNECT {
+            let mut q = p.to_vec();
+            q[16] &= !0x08;
+            q[48..64].fill(0);
+            Act::Replace(q)
+        } else {
+            Act::Pass
+        }
+    });
+    assert_eq!(e.kind(), ErrorKind::ServerMisbehaved, "{e}");
+    assert!(e.to_string().contains("unsigned"), "{e}");
+    let (e, _) = through_signing(&smbd, false, |p| {
+        if command(p) == Command::NEGOTIATE {
+            let mut q = p.to_vec();
+            q[64 + 2] &= !0x02; // SecurityMode: SIGNING_REQUIRED cleared
+            Act::Replace(q)
+        } else {
+            Act::Pass
+        }
+    });
+    assert_eq!(e.kind(), ErrorKind::ServerMisbehaved, "{e}");
+    assert!(e.to_string().contains("message integrity"), "{e}");
 }

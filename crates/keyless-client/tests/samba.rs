@@ -125,6 +125,71 @@ fn every_dialect_in_turn() {
     }
 }
 
+/// `require_signing(false)`, as smbclient and cifs.ko by default: against an smbd that does not
+/// require signing, files round-trip while only what MS-SMB2 3.2.4.1.1 wants signed is (the
+/// TREE_CONNECT, and 3.0.x's VALIDATE_NEGOTIATE) and the rest goes unsigned both ways (answers
+/// to signed requests come signed, and are verified); an smbd that requires signing still gets
+/// every request signed.
+#[test]
+fn signing_only_where_required() {
+    use keyless_smb::Command;
+    use keyless_smb::header::{Header, flags};
+    let scratch = ScratchDir::new("client-signing");
+    let Some(plain) = Smbd::start(&scratch, SmbMode::Plain, None) else { return };
+    let scratch2 = ScratchDir::new("client-signing-mandatory");
+    let mandatory = Smbd::start(&scratch2, SmbMode::Signing, None).unwrap();
+    let runs = [
+        (&plain, Dialect::SMB_311),
+        (&plain, Dialect::SMB_302),
+        (&plain, Dialect::SMB_30),
+        (&mandatory, Dialect::SMB_311),
+    ];
+    for (smbd, dialect) in runs {
+        let required = std::ptr::eq(smbd, &mandatory);
+        let (info, frames) = block_on(async {
+            let b = builder(smbd).require_signing(false).dialects(&[dialect]).record(true);
+            let client = open(smbd, b).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+            round_trips(&client, smbd).await;
+            (client.session().info(), client.session().transcript())
+        });
+        assert_eq!(info.negotiated.dialect, dialect);
+        assert_eq!(info.signed, required, "{dialect}: signed throughout only where smbd requires it");
+        assert!(info.validated, "{dialect}: the negotiation is still protected");
+        // (sent, command) of every signed and every unsigned message after SESSION_SETUP.
+        let (mut signed, mut unsigned) = (Vec::new(), Vec::new());
+        for (sent, payload) in &frames {
+            for m in keyless_smb::compound::messages(payload) {
+                let h = Header::parse(m.unwrap()).unwrap();
+                if matches!(h.command(), Command::NEGOTIATE | Command::SESSION_SETUP) {
+                    continue;
+                }
+                let to = if h.flags() & flags::SIGNED != 0 { &mut signed } else { &mut unsigned };
+                to.push((*sent, h.command()));
+            }
+        }
+        if required {
+            assert!(unsigned.iter().all(|(sent, _)| !sent), "{dialect}: every request signed: {unsigned:?}");
+            continue;
+        }
+        let mut must: Vec<Command> = vec![Command::TREE_CONNECT];
+        if dialect != Dialect::SMB_311 {
+            must.push(Command::IOCTL); // VALIDATE_NEGOTIATE
+        }
+        for sent in [true, false] {
+            let mut got: Vec<Command> = Vec::new();
+            for (_, c) in signed.iter().filter(|s| s.0 == sent) {
+                if !got.contains(c) {
+                    got.push(*c);
+                }
+            }
+            assert_eq!(got, must, "{dialect}: signed {}", if sent { "requests" } else { "answers" });
+            for c in [Command::CREATE, Command::WRITE, Command::READ, Command::CLOSE] {
+                assert!(unsigned.contains(&(sent, c)), "{dialect}: {c:?} unsigned: {unsigned:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn mistakes_give_one_clear_line() {
     let scratch = ScratchDir::new("client-errors");

@@ -38,6 +38,7 @@ struct Inner {
 struct Settings {
     credentials: Credentials,
     require_encryption: bool,
+    require_signing: bool,
     timeout: Option<Duration>,
     keepalive: Option<Option<Duration>>,
     address: Option<String>,
@@ -90,6 +91,15 @@ impl ClientBuilder {
     /// server or share asks, signed always).
     pub fn require_encryption(mut self, required: bool) -> Self {
         self.settings.require_encryption = required;
+        self
+    }
+
+    /// Sign every request and require signed answers, whatever the server asks (the
+    /// default); `false` signs only what the server or MS-SMB2 requires, as smbclient and
+    /// the kernel's cifs client do by default. Encrypted sessions are protected either way;
+    /// an unsigned one can be tampered with by anyone on the path.
+    pub fn require_signing(mut self, required: bool) -> Self {
+        self.settings.require_signing = required;
         self
     }
 
@@ -165,6 +175,7 @@ impl Client {
         let settings = Settings {
             credentials: Credentials::auto(),
             require_encryption: false,
+            require_signing: true,
             timeout: None,
             keepalive: None,
             address: None,
@@ -223,6 +234,7 @@ impl Client {
         let mut builder = keyless_client::Client::builder(host)
             .port(port)
             .require_encryption(s.require_encryption)
+            .require_signing(s.require_signing)
             .auth(authenticated.auth);
         if let Some(address) = &s.address {
             builder = builder.address(address);

@@ -62,6 +62,11 @@ pub struct Connect {
     /// Refuse to go on without encryption.
     #[arg(long)]
     require_encryption: bool,
+    /// Which requests to sign when not encrypting: every one (`always`, the default) or only
+    /// what the server or the protocol requires (`if-required`, smbclient's and cifs's default;
+    /// faster, but open to tampering on the path).
+    #[arg(long, value_name = "WHEN", default_value = "always")]
+    signing: Signing,
     /// Also offer SMB 2.0.2 and 2.1 (no encryption, no downgrade protection) for old servers.
     #[arg(long)]
     allow_smb2: bool,
@@ -82,6 +87,15 @@ pub struct Connect {
     password: std::sync::Arc<std::sync::OnceLock<zeroize::Zeroizing<String>>>,
 }
 
+/// When requests are signed (`--signing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Signing {
+    /// Every request, and every answer must be signed.
+    Always,
+    /// Only what the server or MS-SMB2 requires.
+    IfRequired,
+}
+
 impl Connect {
     pub fn auth(&self) -> AuthKind {
         self.auth
@@ -89,6 +103,10 @@ impl Connect {
 
     pub fn require_encryption(&self) -> bool {
         self.require_encryption
+    }
+
+    pub fn require_signing(&self) -> bool {
+        self.signing == Signing::Always
     }
 
     pub fn allow_smb2(&self) -> bool {
@@ -149,8 +167,11 @@ pub fn client_builder(
     rt: &tokio::runtime::Runtime,
 ) -> Result<keyless_client::ClientBuilder, Failure> {
     let (auth, renewal) = authenticate(c, url, rt)?;
-    let mut builder =
-        Client::builder(&url.host).port(c.port_for(url)).require_encryption(c.require_encryption).auth(auth);
+    let mut builder = Client::builder(&url.host)
+        .port(c.port_for(url))
+        .require_encryption(c.require_encryption)
+        .require_signing(c.require_signing())
+        .auth(auth);
     if c.allow_smb2 {
         builder = builder.dialects(&keyless_client::negotiate::DIALECTS);
     }

@@ -205,6 +205,10 @@ impl Connection {
     /// refuses) ends the connection; older servers answer a signed NOT_SUPPORTED, and the
     /// negotiation then stays unvalidated.
     fn check_validation(&mut self, answer: &Received) -> Result<(), Error> {
+        // Signed (verified by the channel) or encrypted, whether or not the session signs.
+        if !answer.encrypted && answer.header.flags & flags::SIGNED == 0 {
+            return Err(Misbehaviour::UnsignedResponse.into());
+        }
         match answer.status() {
             NtStatus::SUCCESS => {}
             NtStatus::ACCESS_DENIED => return Err(Misbehaviour::ValidationRefused.into()),
@@ -351,7 +355,11 @@ impl Connection {
             messages.push(message);
             mids.push(mid);
         }
-        match self.channel.seal(messages, !new_session) {
+        // MS-SMB2 3.2.4.1.1: TREE_CONNECT (3.1.1) and VALIDATE_NEGOTIATE (3.0.x) are signed
+        // even on a session that signs nothing else.
+        let must_sign = matches!(q.internal, Some(Internal::Validate(_)))
+            || q.members.iter().any(|m| m.request.meta.command == Command::TREE_CONNECT);
+        match self.channel.seal(messages, !new_session, must_sign) {
             Ok(frame) => {
                 let frame = Arc::new(frame);
                 self.transmit.push_back(frame.clone());
@@ -382,7 +390,7 @@ impl Connection {
             header.async_or_tree = async_id;
         }
         let Ok(message) = CancelBody.to_vec(&header) else { return };
-        if let Ok(frame) = self.channel.seal(vec![message], true) {
+        if let Ok(frame) = self.channel.seal(vec![message], true, false) {
             self.transmit.push_back(Arc::new(frame));
         }
     }

@@ -88,6 +88,9 @@ pub(crate) struct Channel {
     nonces: Nonces,
     /// Encrypt every request (the session, a share or the caller requires it).
     pub(crate) encrypt_all: bool,
+    /// Sign every request and require signed answers (either side requires signing);
+    /// otherwise only what MS-SMB2 says must be signed is.
+    pub(crate) sign_all: bool,
     /// Whether LARGE_MTU lets one request carry more than 64 KiB.
     pub(crate) multi_credit: bool,
 }
@@ -101,6 +104,7 @@ impl Channel {
             crypto: None,
             nonces: Nonces { prefix: [0; 4], counter: 0 },
             encrypt_all: false,
+            sign_all: true,
             multi_credit: false,
         }
     }
@@ -137,11 +141,11 @@ impl Channel {
     }
 
     /// Verifies a message outside the usual path (the final SESSION_SETUP response, checked
-    /// once the keys it completes exist).
-    pub(crate) fn verify(&self, message: &[u8]) -> Result<(), Error> {
+    /// once the keys it completes exist); unsigned, it passes only when not `required`.
+    pub(crate) fn verify(&self, message: &[u8], required: bool) -> Result<(), Error> {
         if let Some(c) = &self.crypto {
             if Header::parse(message)?.flags() & flags::SIGNED == 0 {
-                return Err(Misbehaviour::FinalSetupUnsigned.into());
+                return if required { Err(Misbehaviour::FinalSetupUnsigned.into()) } else { Ok(()) };
             }
             c.signer.verify(message)?;
         }
@@ -151,14 +155,15 @@ impl Channel {
     /// Links `messages` into one compound (each but the last padded to 8 bytes, NextCommand
     /// set), signs each or encrypts the whole (per the session's state), and frames it for
     /// Direct TCP. One message is a chain of one, protected in place: no copy of its bytes.
-    /// `protect` is false for NEGOTIATE and a new session's SESSION_SETUP legs.
-    pub(crate) fn seal(&mut self, mut messages: Vec<Vec<u8>>, protect: bool) -> Result<Frame, Error> {
+    /// `protect` is false for NEGOTIATE and a new session's SESSION_SETUP legs; `must_sign`
+    /// signs a chain MS-SMB2 wants signed on a session that signs nothing else.
+    pub(crate) fn seal(&mut self, mut messages: Vec<Vec<u8>>, protect: bool, must_sign: bool) -> Result<Frame, Error> {
         let count = messages.len();
         compound::link(&mut messages).map_err(|e| match e {
             keyless_smb::WireError::Truncated { .. } => Error::from(Misuse::NoHeader),
             _ => Error::from(Misuse::TooLarge),
         })?;
-        if let (true, Some(c)) = (protect && !self.encrypt_all, &self.crypto) {
+        if let (true, Some(c)) = (protect && !self.encrypt_all && (self.sign_all || must_sign), &self.crypto) {
             for m in &mut messages {
                 c.signer.sign(m)?; // the signature covers the padding too
             }
@@ -270,10 +275,13 @@ impl Channel {
             if self.encrypt_all {
                 return Err(Misbehaviour::ClearOnEncryptedSession.into());
             }
-            if h.flags() & flags::SIGNED == 0 {
+            // Unsigned answers pass only on a session that does not sign throughout, and
+            // never for TREE_CONNECT, which keyless always signs (3.2.4.1.1).
+            if h.flags() & flags::SIGNED != 0 {
+                crypto.signer.verify(message)?;
+            } else if self.sign_all || h.command() == keyless_smb::Command::TREE_CONNECT {
                 return Err(Misbehaviour::UnsignedResponse.into());
             }
-            crypto.signer.verify(message)?;
         }
         Ok(h.fields())
     }

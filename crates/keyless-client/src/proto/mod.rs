@@ -54,6 +54,11 @@ pub struct Config {
     pub dialects: Vec<Dialect>,
     /// Refuse to go on without encryption.
     pub require_encryption: bool,
+    /// Sign every request and refuse unsigned answers, whatever the server asks (the default,
+    /// as Windows 11 24H2's client). `false` signs only what the server or MS-SMB2 requires
+    /// (3.1.1's TREE_CONNECT, 3.0's VALIDATE_NEGOTIATE), as smbclient's and cifs.ko's defaults
+    /// do; an encrypted session is protected either way.
+    pub require_signing: bool,
     /// How long one answer may take, and a TCP connect.
     pub timeout: Duration,
     /// ECHO after this long without hearing from the server (`None`: never).
@@ -67,7 +72,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for `host`: SMB 3.0 to 3.1.1, encryption when the server asks, 30 s per
+    /// Defaults for `host`: SMB 3.0 to 3.1.1, every request signed, encryption when the server asks, 30 s per
     /// answer, ECHO after 60 s of silence, 1 MiB READs and WRITEs, 256 credits asked for.
     pub fn new(host: &str) -> Self {
         Self {
@@ -75,6 +80,7 @@ impl Config {
             // SMB 3 only by default: 2.x has no downgrade protection and no encryption.
             dialects: negotiate::DIALECTS[2..].to_vec(),
             require_encryption: false,
+            require_signing: true,
             timeout: Duration::from_secs(30),
             keepalive: Some(Duration::from_secs(60)),
             max_io: 1 << 20,
@@ -108,6 +114,8 @@ pub struct SessionInfo {
     pub negotiated: Negotiated,
     /// Whether requests go out encrypted.
     pub encrypted: bool,
+    /// Whether every request is signed and every answer must be (when not encrypted).
+    pub signed: bool,
     /// Whether the negotiation is protected against a downgrade (3.0.x validated, or 3.1.1).
     pub validated: bool,
     /// Bytes one READ carries.

@@ -47,8 +47,15 @@ pub struct Negotiated {
     pub gss_hint: Vec<u8>,
 }
 
-/// The NEGOTIATE request for `dialects`, with the 3.1.1 contexts when 3.1.1 is among them.
-pub fn offer(dialects: &[Dialect], client_guid: [u8; 16], salt: &[u8; 32], server_name: &str) -> NegotiateRequest {
+/// The NEGOTIATE request for `dialects`, with the 3.1.1 contexts when 3.1.1 is among them;
+/// `require_signing` says so in its SecurityMode.
+pub fn offer(
+    dialects: &[Dialect],
+    client_guid: [u8; 16],
+    salt: &[u8; 32],
+    server_name: &str,
+    require_signing: bool,
+) -> NegotiateRequest {
     let contexts = vec![
         NegotiateContext::preauth_sha512(salt),
         NegotiateContext::id_list(ContextType::ENCRYPTION, &CIPHERS.map(Cipher::id)),
@@ -56,12 +63,20 @@ pub fn offer(dialects: &[Dialect], client_guid: [u8; 16], salt: &[u8; 32], serve
         NegotiateContext::netname(server_name),
     ];
     NegotiateRequest {
-        security_mode: security_mode::SIGNING_ENABLED | security_mode::SIGNING_REQUIRED,
+        security_mode: signing_mode(require_signing),
         capabilities: CAPABILITIES,
         client_guid,
         dialects: dialects.to_vec(),
         contexts: if dialects.contains(&Dialect::SMB_311) { contexts } else { Vec::new() },
     }
+}
+
+/// The SecurityMode keyless sends in NEGOTIATE and SESSION_SETUP: signing enabled, and
+/// required when the caller requires it (3.2.4.2.2, 3.2.4.2.3); a server that sees it required
+/// signs its answers too.
+pub fn signing_mode(require_signing: bool) -> u16 {
+    let required = if require_signing { security_mode::SIGNING_REQUIRED } else { 0 };
+    security_mode::SIGNING_ENABLED | required
 }
 
 /// Checks the server's choices against the offer.

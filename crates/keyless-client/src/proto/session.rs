@@ -75,9 +75,6 @@ pub(crate) struct Setup {
     preauth: Option<PreauthHash>,
 }
 
-/// What keyless asks every SESSION_SETUP: signing required (3.2.4.2.3), so the server signs too.
-const SETUP_SECURITY_MODE: u8 = (security_mode::SIGNING_ENABLED | security_mode::SIGNING_REQUIRED) as u8;
-
 impl Connection {
     /// NEGOTIATE on a fresh connection.
     pub(super) fn start_negotiate(&mut self, now: Now) {
@@ -91,7 +88,7 @@ impl Connection {
         let mut salt = [0u8; 32];
         self.rng.fill(&mut salt)?;
         let offered = self.config.dialects.clone();
-        let req = negotiate::offer(&offered, self.client_guid, &salt, &self.config.host);
+        let req = negotiate::offer(&offered, self.client_guid, &salt, &self.config.host, self.config.require_signing);
         self.offered = ValidateNegotiateRequest {
             capabilities: req.capabilities,
             guid: self.client_guid,
@@ -117,6 +114,8 @@ impl Connection {
         if self.config.require_encryption && n.cipher.is_none() {
             return Err(Incompatibility::NoEncryption.into());
         }
+        // Signed throughout when either side requires it (3.2.5.3.1, Session.SigningRequired).
+        self.channel.sign_all = self.config.require_signing || n.security_mode & security_mode::SIGNING_REQUIRED != 0;
         self.negotiated = Some(n);
         self.start_session_setup(expect.preauth, now)
     }
@@ -172,7 +171,7 @@ impl Connection {
     fn send_leg(&mut self, token: &[u8], reauth: bool) -> Result<(), Error> {
         let previous = if reauth { 0 } else { self.previous_session };
         let body = SessionSetupRequest {
-            security_mode: SETUP_SECURITY_MODE,
+            security_mode: negotiate::signing_mode(self.config.require_signing) as u8,
             previous_session_id: previous,
             security_buffer: token,
             ..Default::default()
@@ -279,7 +278,9 @@ impl Connection {
         self.rng.fill(&mut prefix)?;
         self.channel.install(crypto, prefix);
         if !last.encrypted {
-            self.channel.verify(last.bytes())?;
+            // 3.1.1 signs it even on a session that signs nothing else (3.3.5.5.3).
+            let required = self.channel.sign_all || n.dialect == Dialect::SMB_311;
+            self.channel.verify(last.bytes(), required)?;
         }
         let flags = SessionSetupResponse::parse(last.bytes())?.session_flags;
         if flags & session_flags::ENCRYPT_DATA != 0 || self.config.require_encryption {
@@ -336,6 +337,7 @@ impl Connection {
         Some(Arc::new(SessionInfo {
             negotiated: n,
             encrypted: self.channel.encrypt_all,
+            signed: self.channel.sign_all && !self.channel.encrypt_all,
             validated,
             read_size,
             write_size,

@@ -205,6 +205,7 @@ fn session(
             let mut b = Client::builder(&url.host)
                 .port(port)
                 .require_encryption(c.require_encryption())
+                .require_signing(c.require_signing())
                 .auth(Auth::Kerberos(ticket));
             if c.allow_smb2() {
                 b = b.dialects(&keyless_client::negotiate::DIALECTS);
@@ -232,7 +233,11 @@ fn session(
     let tree = rt
         .block_on(client.tree(&url.share))
         .map_err(|e| report::Wrong::plain(format!("//{}/{}: {}", url.host, url.share, smb::explain(&e))))?;
-    let encrypted = if info.encrypted { "encrypted" } else { "signed, not encrypted" };
+    let encrypted = match (info.encrypted, info.signed) {
+        (true, _) => "encrypted",
+        (false, true) => "signed, not encrypted",
+        (false, false) => "neither signed nor encrypted (--signing if-required)",
+    };
     let _ = rt.block_on(tree.disconnect());
     rt.block_on(client.session().logoff());
     Ok(((), format!("//{}/{} opens, {} over SMB {}", url.host, url.share, encrypted, info.negotiated.dialect)))

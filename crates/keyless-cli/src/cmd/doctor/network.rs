@@ -131,7 +131,7 @@ pub fn negotiate(stream: TcpStream, t: &Target, allow_smb2: bool) -> Verdict<Neg
 
 /// Sends a NEGOTIATE offering `offered` and reads the answer (the whole message).
 fn exchange(mut stream: TcpStream, offered: &[Dialect], host: &str) -> Result<Vec<u8>, Wrong> {
-    let request = negotiate::offer(offered, *b"keyless-doctor!\0", &[7; 32], host);
+    let request = negotiate::offer(offered, *b"keyless-doctor!\0", &[7; 32], host, true);
     let message = request
         .to_vec(&header::HeaderFields::request(Command::NEGOTIATE, 0, 0, 0))
         .map_err(|e| broken(e.to_string()))?;
