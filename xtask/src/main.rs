@@ -533,10 +533,24 @@ fn best_of(runs: usize, program: &str, args: &[String]) -> Result<f64, String> {
 }
 
 /// What `runs` runs of one command cost: the shortest wall time, and the largest peak resident
-/// set of any run.
+/// set of any run; the whole machine's CPU time (every process: client, smbd, kernel) in the
+/// fastest run, and the share of all cores it was.
 struct Measured {
     secs: f64,
     peak_rss_kib: u64,
+    cpu_secs: f64,
+    busy: f64,
+}
+
+/// The whole machine's busy and total CPU time so far, in seconds (`/proc/stat`'s first line,
+/// in USER_HZ = 100 ticks a second; idle and iowait count as not busy).
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).take(8).filter_map(|t| t.parse().ok()).collect();
+    let total: f64 = ticks.iter().sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    ((total - idle) / 100.0, total / 100.0)
 }
 
 /// Runs a command `runs` times (caches synced first; stdout discarded, so that a program
@@ -544,9 +558,10 @@ struct Measured {
 /// kernel's `wait4` accounting of that one process.
 fn measure(runs: usize, program: &str, args: &[String]) -> Result<Measured, String> {
     let rss_file = std::env::temp_dir().join(format!("xtask-rss-{}", std::process::id()));
-    let mut m = Measured { secs: f64::MAX, peak_rss_kib: 0 };
+    let mut m = Measured { secs: f64::MAX, peak_rss_kib: 0, cpu_secs: 0.0, busy: 0.0 };
     for _ in 0..runs {
         let _ = Command::new("sync").status();
+        let (busy_before, total_before) = machine_cpu();
         let start = Instant::now();
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%M", "-o"])
@@ -556,7 +571,13 @@ fn measure(runs: usize, program: &str, args: &[String]) -> Result<Measured, Stri
             .stdout(Stdio::null())
             .output()
             .map_err(|e| format!("/usr/bin/time (Debian package time; cargo xtask deps installs it): {e}"))?;
-        m.secs = m.secs.min(start.elapsed().as_secs_f64());
+        let secs = start.elapsed().as_secs_f64();
+        let (busy_after, total_after) = machine_cpu();
+        if secs < m.secs {
+            m.secs = secs;
+            m.cpu_secs = busy_after - busy_before;
+            m.busy = m.cpu_secs / (total_after - total_before).max(0.01);
+        }
         if !out.status.success() {
             return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
         }
@@ -706,21 +727,21 @@ fn mount_bench(mib: usize) -> Result<(), String> {
         // Every copy ends in memory (tmpfs) on both sides: mount and put/get write the same
         // local file the same way, so what differs is the client.
         let back = s(&scratch.join("back.bin"));
-        let mount_write = best_of_3("cp", &[f.clone(), format!("{m}/via-mount.bin")])?;
-        let mount_read = best_of_3("cp", &[format!("{m}/via-mount.bin"), back.clone()])?;
-        let k_put = best_of_3(&exe, &ours("put", &f, &format!("{base}/via-keyless.bin")))?;
-        let k_get = best_of_3(&exe, &ours("get", &format!("{base}/via-keyless.bin"), &back))?;
-        let s_put = best_of_3("smbclient", &smbclient(format!("put {f} via-smbclient.bin")))?;
-        let s_get = best_of_3("smbclient", &smbclient(format!("get via-smbclient.bin {back}")))?;
+        let mount_write = measure(3, "cp", &[f.clone(), format!("{m}/via-mount.bin")])?;
+        let mount_read = measure(3, "cp", &[format!("{m}/via-mount.bin"), back.clone()])?;
+        let k_put = measure(3, &exe, &ours("put", &f, &format!("{base}/via-keyless.bin")))?;
+        let k_get = measure(3, &exe, &ours("get", &format!("{base}/via-keyless.bin"), &back))?;
+        let s_put = measure(3, "smbclient", &smbclient(format!("put {f} via-smbclient.bin")))?;
+        let s_get = measure(3, "smbclient", &smbclient(format!("get via-smbclient.bin {back}")))?;
         // One reader, then four at once on four files of a quarter the size each.
         let quarter = (mib << 20) / 4;
         for i in 0..4 {
             let data: Vec<u8> = (0..quarter).map(|j| (j * 7 + i) as u8).collect();
             std::fs::write(smbd.share_path.join(format!("part-{i}.bin")), data).map_err(|e| e.to_string())?;
         }
-        let one = best_of_3("sh", &shell(format!("cat '{m}/part-0.bin' > /dev/null")))?;
+        let one = measure(3, "sh", &shell(format!("cat '{m}/part-0.bin' > /dev/null")))?;
         let four =
-            best_of_3("sh", &shell(format!("for i in 0 1 2 3; do cat \"{m}/part-$i.bin\" > /dev/null & done; wait")))?;
+            measure(3, "sh", &shell(format!("for i in 0 1 2 3; do cat \"{m}/part-$i.bin\" > /dev/null & done; wait")))?;
         // Random 64 KiB reads for 2 s (fio), one job against four: what serving several kernel
         // requests at once buys when each waits for its own round trip.
         let random = |jobs: usize| -> Result<f64, String> {
@@ -763,20 +784,30 @@ fn mount_bench(mib: usize) -> Result<(), String> {
         let mb = (mib << 20) as f64 / 1e6;
         println!("{mib} MiB over loopback to smbd (SMB 3.1.1, AES-128-GCM), files in memory, best of 3, MB/s");
         println!("{:<14} {:>12} {:>12} {:>12} {:>10}", "", "keyless mount", "keyless put/get", "smbclient", "mount x");
-        let row = |what: &str, mount: f64, ours: f64, theirs: f64| {
+        let row = |what: &str, mount: &Measured, ours: &Measured, theirs: &Measured| {
             println!(
                 "{what:<14} {:>12.0} {:>12.0} {:>12.0} {:>9.2}x",
-                mb / mount,
-                mb / ours,
-                mb / theirs,
-                ours / mount
+                mb / mount.secs,
+                mb / ours.secs,
+                mb / theirs.secs,
+                ours.secs / mount.secs
             );
         };
-        row("write", mount_write, k_put, s_put);
-        row("read", mount_read, k_get, s_get);
-        let (single, all) = (mb / 4.0 / one, mb / four);
+        row("write", &mount_write, &k_put, &s_put);
+        row("read", &mount_read, &k_get, &s_get);
+        // What each copy cost the machine: the mount's extra copies through /dev/fuse show here.
+        println!("CPU-seconds of the whole machine per copy (share of both cores busy)");
+        let cpu = |what: &str, ms: [&Measured; 3]| {
+            let [a, b, c] = ms.map(|m| format!("{:.2} ({:.0}%)", m.cpu_secs, m.busy * 100.0));
+            println!("{what:<14} {a:>12} {b:>12} {c:>12}");
+        };
+        cpu("write", [&mount_write, &k_put, &s_put]);
+        cpu("read", [&mount_read, &k_get, &s_get]);
+        let (single, all) = (mb / 4.0 / one.secs, mb / four.secs);
         println!(
-            "sequential readers on the mount: one {single:.0} MB/s, four at once {all:.0} MB/s in all ({:.2}x)",
+            "sequential readers on the mount: one {single:.0} MB/s ({:.0}% of both cores busy), four at once {all:.0} MB/s in all ({:.0}% busy) ({:.2}x)",
+            one.busy * 100.0,
+            four.busy * 100.0,
             all / single
         );
         println!(
