@@ -180,8 +180,11 @@ impl ClientBuilder {
         let rng = self.rng.unwrap_or_else(|| Box::new(OsRandom));
         let now = Now { instant: Instant::now(), wall: SystemTime::now() };
         let core = proto::Connection::new(config.clone(), auth, rng, now)?;
-        let shared =
-            Arc::new(Shared { info: Mutex::new(None), transcript: self.record.then(|| Mutex::new(Vec::new())) });
+        let shared = Arc::new(Shared {
+            info: Mutex::new(None),
+            transcript: self.record.then(|| Mutex::new(Vec::new())),
+            buffers: Arc::default(),
+        });
         let (commands, receiver) = mpsc::unbounded_channel();
         let (ready, is_ready) = oneshot::channel();
         let address = self.address.unwrap_or_else(|| config.host.clone());
@@ -272,6 +275,11 @@ impl core::fmt::Debug for Session {
 }
 
 impl Session {
+    /// Receive buffers of READ answers, for the connection's next frames.
+    pub(crate) fn buffers(&self) -> &Arc<crate::buffers::Buffers> {
+        &self.inner.shared.buffers
+    }
+
     /// Whether the server refused the EX form of DFS referral requests (set once it did).
     pub(crate) fn referrals_ex_refused(&self) -> &AtomicBool {
         &self.inner.referrals_ex_refused

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) info: Mutex<Option<Arc<SessionInfo>>>,
     /// Frames as on the wire, when recording.
     pub(crate) transcript: Option<Mutex<Transcript>>,
+    /// Receive buffers of READ answers, for the next frames.
+    pub(crate) buffers: Arc<crate::buffers::Buffers>,
 }
 
 /// A frame read, or why reading or writing stopped, tagged with the connection it belongs to.
@@ -183,7 +185,14 @@ impl Driver {
                         Err(e) => self.core.credential_failed(e.to_string(), now()),
                     }
                 }
-                () = sleep => self.core.handle_timeout(now()),
+                () = sleep => {
+                    self.core.handle_timeout(now());
+                    // Idle (a timer fired, the ECHO's at the latest, and nobody waits): the
+                    // spare receive buffers go back.
+                    if self.waiters.is_empty() {
+                        self.shared.buffers.release();
+                    }
+                }
             }
         }
     }
@@ -239,7 +248,13 @@ impl Driver {
         self.epoch += 1;
         let (read, write) = stream.into_split();
         let (writer, frames) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_frames(read, self.epoch, self.io_tx.clone(), self.max_frame.clone()));
+        let reader = tokio::spawn(read_frames(
+            read,
+            self.epoch,
+            self.io_tx.clone(),
+            self.max_frame.clone(),
+            self.shared.buffers.clone(),
+        ));
         let writer_task = tokio::spawn(write_frames(write, frames, self.epoch, self.io_tx.clone(), self.timeout));
         self.socket = Some(Socket { writer, tasks: [reader, writer_task] });
         self.core.connected(now());
@@ -358,7 +373,13 @@ async fn dial(host: String, port: u16, timeout: std::time::Duration) -> Result<T
 }
 
 /// Reads Direct TCP frames until the connection ends; each payload goes to the driver.
-async fn read_frames(mut read: OwnedReadHalf, epoch: u64, to: mpsc::Sender<Io>, max: Arc<AtomicUsize>) {
+async fn read_frames(
+    mut read: OwnedReadHalf,
+    epoch: u64,
+    to: mpsc::Sender<Io>,
+    max: Arc<AtomicUsize>,
+    buffers: Arc<crate::buffers::Buffers>,
+) {
     let failed = |source| Io::Failed(epoch, Error::Io { doing: "reading from the SMB server", source });
     loop {
         let mut head = [0u8; 4];
@@ -377,11 +398,12 @@ async fn read_frames(mut read: OwnedReadHalf, epoch: u64, to: mpsc::Sender<Io>, 
                 return;
             }
         };
-        // Into spare capacity: no zeroing of a megabyte per response first, and never more
-        // room than the frame takes (read_to_end would grow the buffer to probe for the end).
-        let mut payload = Vec::with_capacity(len);
+        // Into spare capacity: no zeroing of a megabyte per response first, and never past
+        // the frame's end (a recycled buffer may have room for more).
+        let mut payload = buffers.take(len);
         while payload.len() < len {
-            match read.read_buf(&mut payload).await {
+            let left = (len - payload.len()) as u64;
+            match (&mut read).take(left).read_buf(&mut payload).await {
                 Ok(0) => {
                     let _ = to.send(failed(std::io::ErrorKind::UnexpectedEof.into())).await;
                     return;

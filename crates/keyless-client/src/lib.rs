@@ -32,6 +32,7 @@
 #![allow(clippy::disallowed_methods)] // the driver reads the clock; `proto` (the core) does not
 
 mod auth;
+mod buffers;
 mod client;
 pub mod dfs;
 mod driver;

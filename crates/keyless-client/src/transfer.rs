@@ -4,6 +4,7 @@
 //! lease where the server allows it, so the core reclaims them after a dropped connection and
 //! sends what was in flight again: a transfer sees a delay, not an error.
 
+use crate::buffers::Buffers;
 use crate::client::Pending;
 use crate::error::{Error, Misbehaviour};
 use crate::proto::{Durability, OpenSlot, Request, Target};
@@ -18,6 +19,7 @@ use keyless_smb::header::HeaderFields;
 use keyless_smb::read_write::{ReadRequest, ReadResponse, WRITE_DATA_OFFSET, WriteRequest, WriteResponse};
 use keyless_smb::{Command, Dialect, Message, NtStatus};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Header and fixed part of a WRITE request: where its data starts.
@@ -43,6 +45,7 @@ pub type Progress<'a> = &'a mut (dyn FnMut(u64) + Send);
 pub struct ReadPending {
     pending: Pending,
     len: u64,
+    buffers: Arc<Buffers>,
 }
 
 /// What a READ brought: the bytes stay in the response they came in.
@@ -50,6 +53,14 @@ pub struct ReadPending {
 pub struct ReadData {
     response: crate::proto::Received,
     range: core::ops::Range<usize>,
+    /// Where the frame's buffer goes when the bytes are no longer needed.
+    buffers: Arc<Buffers>,
+}
+
+impl Drop for ReadData {
+    fn drop(&mut self) {
+        self.buffers.give(self.response.take_buffer());
+    }
 }
 
 impl ReadData {
@@ -63,18 +74,18 @@ impl std::future::Future for ReadPending {
     type Output = Result<ReadData, Error>;
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        let len = self.len;
+        let (len, buffers) = (self.len, self.buffers.clone());
         std::pin::Pin::new(&mut self.pending).poll(cx).map(|answer| {
             let response = answer?.response;
             if response.status() == NtStatus::END_OF_FILE {
-                return Ok(ReadData { response, range: 0..0 });
+                return Ok(ReadData { response, range: 0..0, buffers });
             }
             response.check()?;
             let range = ReadResponse::parse(response.bytes())?.data_range();
             if range.len() as u64 > len {
                 return Err(Misbehaviour::TooMuchData.into());
             }
-            Ok(ReadData { response, range })
+            Ok(ReadData { response, range, buffers })
         })
     }
 }
@@ -106,8 +117,9 @@ impl std::future::Future for WritePending {
 /// Sends a READ of `len` bytes at `offset` of an open.
 pub(crate) fn submit_read(tree: &Tree, slot: OpenSlot, offset: u64, len: u64) -> Result<ReadPending, Error> {
     let req = ReadRequest { padding: 0x50, length: len as u32, offset, file_id: [0; 16], ..Default::default() };
-    let pending = tree.session().submit(Request::new(&req, Target::Open(slot))?.payload(len as usize))?;
-    Ok(ReadPending { pending, len })
+    let session = tree.session();
+    let pending = session.submit(Request::new(&req, Target::Open(slot))?.payload(len as usize))?;
+    Ok(ReadPending { pending, len, buffers: session.buffers().clone() })
 }
 
 /// Sends a WRITE of `message` (a 112-byte head, then the data) at `offset` of an open.

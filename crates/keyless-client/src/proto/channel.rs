@@ -70,6 +70,12 @@ impl Received {
     pub fn status(&self) -> NtStatus {
         self.header.status
     }
+
+    /// The frame's buffer, taken out (the message is empty afterwards): to be used again.
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        self.range = 0..0;
+        std::mem::take(&mut self.buf)
+    }
 }
 
 /// Nonces are a counter (never repeating under one key) behind four random bytes.
