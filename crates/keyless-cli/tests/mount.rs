@@ -72,6 +72,25 @@ fn real_tools_work_on_the_mount() {
     assert!(std::fs::read_dir(&m.mnt).unwrap().next().is_none(), "the mount point is empty again");
 }
 
+/// A write-only open bypasses the page cache (FOPEN_DIRECT_IO); a reader that holds the file
+/// open, and read it before, still sees what such an open wrote in place.
+#[test]
+fn a_reader_sees_in_place_writes_of_others() {
+    use std::os::unix::fs::FileExt;
+    let Some(m) = Mounted::start("cache=1") else { return };
+    std::fs::write(m.at("shared.bin"), vec![b'a'; 1 << 20]).unwrap();
+    let reader = std::fs::File::open(m.at("shared.bin")).unwrap();
+    let mut got = [0u8; 4];
+    reader.read_exact_at(&mut got, 4096).unwrap();
+    assert_eq!(&got, b"aaaa");
+    let writer = std::fs::OpenOptions::new().write(true).open(m.at("shared.bin")).unwrap();
+    writer.write_all_at(b"bbbb", 4096).unwrap();
+    drop(writer);
+    assert_eq!(std::fs::read(m.server_path("shared.bin")).unwrap()[4096..4100], *b"bbbb", "on the server");
+    reader.read_exact_at(&mut got, 4096).unwrap();
+    assert_eq!(&got, b"bbbb", "the reader's cached page was dropped");
+}
+
 /// An fstab line of type `keyless` makes mount(8) run `/sbin/mount.keyless SOURCE DIR -o
 /// OPTIONS`: the same binary under that name takes fstab's options (auth ones, mount ones,
 /// and mount(8)'s and systemd's, which it leaves alone).
