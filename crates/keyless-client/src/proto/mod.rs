@@ -72,8 +72,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for `host`: SMB 3.0 to 3.1.1, every request signed, encryption when the server asks, 30 s per
-    /// answer, ECHO after 60 s of silence, 1 MiB READs and WRITEs, 256 credits asked for.
+    /// Defaults for `host`: SMB 3.0 to 3.1.1, every request signed, encryption when the
+    /// server asks, 30 s per answer, ECHO after 60 s of silence, 1 MiB READs and WRITEs, 256
+    /// credits asked for.
     pub fn new(host: &str) -> Self {
         Self {
             host: host.to_string(),
