@@ -16,15 +16,20 @@ fn keyless(args: &[&str], env: &[(&str, std::ffi::OsString)], stdin: &str) -> Ou
     common::run(common::KEYLESS, args, env.iter().map(|(k, v)| (*k, v)), stdin)
 }
 
+/// The share's URL, and the NTLM arguments (alice, her password in a file) a command takes.
+fn ntlm(scratch: &ScratchDir, smbd: &Smbd) -> (String, Vec<String>) {
+    let pw = scratch.join("pw");
+    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
+    let auth = ["--auth", "ntlm", "--user", "alice", "--password-file", pw.to_str().unwrap()];
+    (format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share), auth.map(String::from).to_vec())
+}
+
 #[test]
 fn ntlm_file_commands_round_trip() {
     let scratch = ScratchDir::new("cli-smb");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
-    let pw = scratch.join("pw");
-    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
-    let pw = pw.to_str().unwrap().to_string();
-    let base = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
-    let auth = ["--auth", "ntlm", "--user", "alice", "--password-file", &pw];
+    let (base, auth) = ntlm(&scratch, &smbd);
+    let auth: Vec<&str> = auth.iter().map(String::as_str).collect();
     let run = |args: &[&str]| keyless(&[args, &auth[..]].concat(), &[], "");
 
     let local = scratch.join("report 2026 €.bin");
@@ -168,11 +173,8 @@ fn ntlm_file_commands_round_trip() {
 fn signing_if_required() {
     let scratch = ScratchDir::new("cli-signing");
     let Some(smbd) = Smbd::start(&scratch, SmbMode::Plain, None) else { return };
-    let pw = scratch.join("pw");
-    std::fs::write(&pw, format!("{}\n", smbd.password)).unwrap();
-    let pw = pw.to_str().unwrap().to_string();
-    let base = format!("smb://127.0.0.1:{}/{}", smbd.port, smbd.share);
-    let auth = ["--auth", "ntlm", "--user", "alice", "--password-file", &pw];
+    let (base, auth) = ntlm(&scratch, &smbd);
+    let auth: Vec<&str> = auth.iter().map(String::as_str).collect();
     let run = |args: &[&str]| keyless(&[args, &auth[..]].concat(), &[], "");
     let local = scratch.join("plain.bin");
     let data: Vec<u8> = (0..3 << 20).map(|i: usize| (i * 11 + i / 4001) as u8).collect();
