@@ -297,6 +297,8 @@ impl Driver {
             Event::Disconnect => {
                 self.socket = None;
                 self.dial = None;
+                // Frames its reader had already passed on are stale from now on.
+                self.epoch += 1;
             }
             Event::Ready(info) => {
                 self.session_info(info.clone());

@@ -178,6 +178,8 @@ pub struct Outcome {
     pub answers: Vec<(Command, NtStatus)>,
     /// Why anything failed (a request, or the connection).
     pub failures: Vec<String>,
+    /// The last frame played to the core, as on the wire.
+    pub last_answer: Option<Vec<u8>>,
 }
 
 /// Plays a recorded session to the core as the server.
@@ -388,6 +390,7 @@ fn pump(
             out.sent.push(wire(&frame));
             for answer in player.answer(&frame)? {
                 core.handle_input(answer[4..].to_vec(), now);
+                out.last_answer = Some(answer);
             }
         }
         if !busy {
@@ -500,6 +503,38 @@ pub fn play(
         playback.step(i)?;
     }
     Ok(playback.out)
+}
+
+/// A connection lost after `steps` recorded requests, a request submitted while it is down,
+/// then the last frame the lost connection carried handed to the core once more, as a reader
+/// that had it already would hand it on after the loss was reported. What the core made of
+/// that frame: failed requests, or giving up (nothing, when it drops it as it should).
+///
+/// # Errors
+/// The recording could not be played up to `steps`.
+pub fn late_frame_after_loss(recording: Vec<PlainFrame>, steps: usize) -> Result<Vec<String>, String> {
+    let password = "alice-Passw0rd";
+    let mut p = Playback::start(recording, password, "alice", password, 7)?;
+    for i in 0..steps {
+        p.step(i)?;
+    }
+    let late = p.out.last_answer.clone().ok_or("nothing was played")?;
+    let now = at(p.base, 1000);
+    let cut = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    p.core.connection_lost(crate::Error::Io { doing: "reading from the SMB server", source: cut }, now);
+    let echo = Request::new(&keyless_smb::control::Echo, Target::Session).map_err(|e| e.to_string())?;
+    p.core.submit(echo, now);
+    while p.core.poll_event().is_some() {}
+    p.core.handle_input(late[4..].to_vec(), now);
+    let mut said = Vec::new();
+    while let Some(e) = p.core.poll_event() {
+        match e {
+            Event::Failed { error, .. } => said.push(format!("a request failed: {error}")),
+            Event::Closed(cause) => said.push(format!("the core gave up: {cause}")),
+            _ => {}
+        }
+    }
+    Ok(said)
 }
 
 /// The fuzz target: the recording played up to the state `input[0]` picks, then the rest of

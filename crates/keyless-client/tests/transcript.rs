@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use keyless_client::fuzzing::{PlainFrame, open_recording, play};
+use keyless_client::fuzzing::{PlainFrame, late_frame_after_loss, open_recording, play};
 use keyless_smb::header::Header;
 use keyless_smb::{Command, NtStatus};
 use std::path::Path;
@@ -63,6 +63,16 @@ fn signed_smbclient_session_drives_the_core() {
 #[test]
 fn encrypted_smbclient_session_drives_the_core() {
     plays_the_whole_session("smbclient-smbd-encrypted.pcap");
+}
+
+/// A frame of a connection already reported lost (its reader had read it) belongs to no
+/// session: the core drops it, and the request waiting for the next connection still waits.
+#[test]
+fn a_late_frame_of_a_lost_connection_is_dropped() {
+    for name in ["smbclient-smbd-signed.pcap", "smbclient-smbd-encrypted.pcap"] {
+        let said = late_frame_after_loss(recording(name), 6).unwrap();
+        assert!(said.is_empty(), "{name}: {said:?}");
+    }
 }
 
 /// A wrong password: the core's AUTHENTICATE does not verify, as smbd would find.

@@ -155,7 +155,9 @@ impl Connection {
                     // file changed after it saved the open's state, or after a restart):
                     // open it again by name, as cifs.ko does.
                     (Err(_), true) => {
-                        if let Some(r) = self.shares.reclaim_request(slot, false) {
+                        let mut create_guid = [0u8; 16];
+                        self.rng.fill(&mut create_guid)?;
+                        if let Some(r) = self.shares.reclaim_request(slot, Some(create_guid)) {
                             let (request, internal) = r?;
                             self.flights.queue_internal(request, internal);
                             return Ok(());
@@ -293,7 +295,7 @@ impl Connection {
         }
         self.phase = Phase::Restore { pending: opens.len(), opens: true };
         for slot in opens {
-            match self.shares.reclaim_request(slot, true) {
+            match self.shares.reclaim_request(slot, None) {
                 Some(Ok((request, internal))) => self.flights.queue_internal(request, internal),
                 _ => self.restore_step_done(),
             }

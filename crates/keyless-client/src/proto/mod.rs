@@ -351,12 +351,19 @@ impl Connection {
     /// The TCP connection failed, broke or could not be made: the core starts over on a new
     /// one (or gives up, when no session was ever established).
     pub fn connection_lost(&mut self, error: Error, now: Now) {
+        if matches!(self.phase, Phase::Down { .. }) {
+            return; // reported already
+        }
         self.lose(error, now);
         self.dispatch(now);
     }
 
-    /// A Direct TCP frame's payload from the server.
+    /// A Direct TCP frame's payload from the server. Frames while no connection is up (a
+    /// reader's last ones, after the loss was reported) belong to no session and are dropped.
     pub fn handle_input(&mut self, frame: Vec<u8>, now: Now) {
+        if !self.has_connection() {
+            return;
+        }
         self.last_heard = now.instant;
         if let Err(e) = self.input(frame, now) {
             self.lose(e, now);
@@ -559,6 +566,11 @@ impl Connection {
         self.attempts = self.attempts.saturating_add(1);
     }
 
+    /// Whether a TCP connection is up (from `connected` until its loss).
+    fn has_connection(&self) -> bool {
+        !matches!(self.phase, Phase::Down { .. } | Phase::Dialing | Phase::Closed)
+    }
+
     /// Sends what is queued, as far as the phase and the credits allow.
     fn dispatch(&mut self, now: Now) {
         while let Some(chain) = self.flights.next_internal(&self.channel) {
@@ -569,8 +581,7 @@ impl Connection {
                 self.send_chain(chain, now);
             }
         }
-        let connected = !matches!(self.phase, Phase::Down { .. } | Phase::Dialing | Phase::Closed);
-        if connected && self.flights.starved(&self.channel, matches!(self.phase, Phase::Ready)) {
+        if self.has_connection() && self.flights.starved(&self.channel, matches!(self.phase, Phase::Ready)) {
             self.lose(crate::error::Misbehaviour::NoCredits.into(), now);
         }
     }

@@ -8,8 +8,8 @@ use super::request::{OpenSlot, OpenSpec, Request, Target, TreeSlot};
 use crate::error::Error;
 use keyless_smb::control::FileId;
 use keyless_smb::create::{
-    CreateContext, CreateRequest, CreateResponse, Disposition, DurableHandleReconnectV2, OplockLevel, context_name,
-    durable_flags,
+    CreateContext, CreateRequest, CreateResponse, Disposition, DurableHandleReconnectV2, DurableHandleV2, OplockLevel,
+    context_name, durable_flags,
 };
 use keyless_smb::oplock::{Break, LeaseBreakAck};
 use std::collections::{BTreeMap, HashMap};
@@ -113,9 +113,7 @@ impl Shares {
     /// An open a caller's CREATE made.
     pub(crate) fn add_open(&mut self, tree: TreeSlot, response: &CreateResponse<'_>, spec: OpenSpec) -> OpenSlot {
         let slot = OpenSlot(self.slot());
-        let durable = spec.durable.is_some()
-            && (response.context(context_name::DURABLE_HANDLE_V2).is_some()
-                || response.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some());
+        let durable = spec.durable.is_some() && is_durable(response);
         if let Some(d) = &spec.durable
             && response.oplock_level == OplockLevel::LEASE
             && response.context(context_name::LEASE).is_some()
@@ -165,10 +163,23 @@ impl Shares {
             .collect()
     }
 
-    /// The CREATE that reclaims `slot`: DH2C with its CreateGuid and lease when `durable`,
-    /// else the file opened again by name (never created, never truncated).
-    pub(crate) fn reclaim_request(&self, slot: OpenSlot, durable: bool) -> Option<Result<(Request, Internal), Error>> {
-        let open = self.opens.get(&slot.0)?;
+    /// The CREATE that reclaims `slot`: DH2C with its CreateGuid and lease, or (`reopen`
+    /// given a fresh CreateGuid) the file opened again by name, never created nor truncated.
+    /// A reopen asks for the open's own lease again (with a new DH2Q), as cifs.ko does: no
+    /// break is due to a lease the client holds. A leaseless reopen waits for one: smbd 4.17
+    /// leaves a refused reclaim's share entry and lease behind, owned by the new connection's
+    /// process with no file open there, and defers conflicting opens ~30 s for a break that
+    /// nobody answers.
+    pub(crate) fn reclaim_request(
+        &mut self,
+        slot: OpenSlot,
+        reopen: Option<[u8; 16]>,
+    ) -> Option<Result<(Request, Internal), Error>> {
+        let open = self.opens.get_mut(&slot.0)?;
+        let durable = reopen.is_none() && open.durable;
+        if let (Some(guid), Some(d)) = (reopen, &mut open.spec.durable) {
+            d.create_guid = guid;
+        }
         let spec = &open.spec;
         let mut req = CreateRequest {
             impersonation_level: 2,
@@ -180,18 +191,24 @@ impl Shares {
             ..Default::default()
         };
         let lease;
-        let dh2c;
-        if let (true, Some(d)) = (durable && open.durable, &spec.durable) {
+        let handle;
+        if let Some(d) = &spec.durable
+            && (durable || reopen.is_some())
+        {
             lease = d.lease.to_bytes();
             let flags = if d.persistent { durable_flags::PERSISTENT } else { 0 };
-            dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags }.to_bytes();
+            let (name, data) = if durable {
+                let dh2c = DurableHandleReconnectV2 { file_id: open.file_id, create_guid: d.create_guid, flags };
+                (context_name::DURABLE_HANDLE_RECONNECT_V2, dh2c.to_bytes().to_vec())
+            } else {
+                let dh2q = DurableHandleV2 { timeout: 0, flags, create_guid: d.create_guid };
+                (context_name::DURABLE_HANDLE_V2, dh2q.request_bytes().to_vec())
+            };
+            handle = data;
             req.oplock_level = OplockLevel::LEASE;
-            req.contexts = vec![
-                CreateContext::new(context_name::LEASE, &lease),
-                CreateContext::new(context_name::DURABLE_HANDLE_RECONNECT_V2, &dh2c),
-            ];
+            req.contexts = vec![CreateContext::new(context_name::LEASE, &lease), CreateContext::new(name, &handle)];
         }
-        let internal = Internal::Reclaim { slot, durable: durable && open.durable };
+        let internal = Internal::Reclaim { slot, durable };
         Some(Request::new(&req, Target::Tree(open.tree)).map(|r| (r, internal)))
     }
 
@@ -202,7 +219,7 @@ impl Shares {
             Ok(r) => {
                 o.file_id = r.file_id;
                 o.live = true;
-                o.durable = o.durable && r.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some();
+                o.durable = o.spec.durable.is_some() && is_durable(r);
             }
             Err(cause) => {
                 o.lost = Some(cause);
@@ -236,4 +253,10 @@ impl Shares {
         let ack = LeaseBreakAck { flags: 0, lease_key: n.lease_key, state: n.new_state };
         Request::new(&ack, Target::Tree(open.tree)).map(Some)
     }
+}
+
+/// Whether the server made an open durable (its answer carries DH2Q's or DH2C's context).
+fn is_durable(response: &CreateResponse<'_>) -> bool {
+    response.context(context_name::DURABLE_HANDLE_V2).is_some()
+        || response.context(context_name::DURABLE_HANDLE_RECONNECT_V2).is_some()
 }
