@@ -5,10 +5,12 @@
 //! sees a delay, not an error.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(clippy::disallowed_methods)] // tests drive real peers on the real clock
 
 use keyless_client::{Auth, Blocking, Client};
 use keyless_testbed::{CuttingProxy, ScratchDir, SmbMode, Smbd};
 use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant, SystemTime};
 
 const LEN: usize = 40 << 20;
 
@@ -117,5 +119,49 @@ fn an_open_file_keeps_working_across_a_cut() {
         file.close().await.unwrap();
         let stored = std::fs::read(smbd.share_path.join("open.bin")).unwrap();
         assert!(Sha256::digest(&stored) == Sha256::digest(&data), "what smbd stored is what was written");
+    });
+}
+
+/// smbd refuses to hand back a durable open whose file changed while it was disconnected (and
+/// 4.17 leaves behind the entry it rewrote for the reclaim, with the open's lease). The open is
+/// opened again by name under its own lease, at once rather than after a break nobody answers,
+/// and goes on: what was written before and after the cut is all there.
+#[test]
+fn a_refused_reclaim_is_reopened_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let scratch = ScratchDir::new("client-reclaim-refused");
+    let Some(smbd) = Smbd::start(&scratch, SmbMode::Encrypt, None) else { return };
+    rt().block_on(async {
+        let proxy = CuttingProxy::start(smbd.port);
+        let before = smbd.forks();
+        let client = connect(&smbd, proxy.port).await;
+        let share = client.tree(&smbd.share).await.unwrap();
+        let mut file = share.open("refused.bin", true, keyless_client::OpenHow::New).await.unwrap();
+        file.write_all(&[1; 4096]).await.unwrap();
+
+        // The network goes, and stays away until smbd has ended the connection's process,
+        // saving the open's state; then the file changes.
+        let serving: Vec<u32> = smbd.forks().into_iter().filter(|p| !before.contains(p)).collect();
+        assert!(!serving.is_empty(), "smbd forked no process for the connection");
+        proxy.hold();
+        proxy.cut();
+        let gone = Instant::now();
+        while serving.iter().any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            assert!(gone.elapsed().as_secs() < 20, "smbd's process for the cut connection did not end");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let path = smbd.share_path.join("refused.bin");
+        let later = SystemTime::now() + Duration::from_secs(60);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        proxy.release();
+
+        let resumed = Instant::now();
+        file.write_all(&[2; 4096]).await.unwrap_or_else(|e| panic!("{e}\n{}", smbd.log()));
+        file.close().await.unwrap();
+        assert!(smbd.log().contains("denying durable reconnect"), "smbd refused the reclaim:\n{}", smbd.log());
+        let waited = resumed.elapsed();
+        assert!(waited.as_secs() < 5, "the reopen waited {waited:?}");
+        let stored = std::fs::read(&path).unwrap();
+        assert!(stored[..4096] == [1; 4096] && stored[4096..] == [2; 4096], "both writes are in the file");
     });
 }

@@ -22,6 +22,8 @@ struct State {
     each_limit: AtomicUsize,
     /// Connections numbered below this pass nothing more (silently: they stay open).
     frozen_below: AtomicUsize,
+    /// New connections wait (accepted, not yet relayed) while set.
+    held: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -55,6 +57,7 @@ impl CuttingProxy {
             first_limit,
             each_limit: AtomicUsize::new(usize::MAX),
             frozen_below: AtomicUsize::new(0),
+            held: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         let s = state.clone();
@@ -64,6 +67,9 @@ impl CuttingProxy {
                     return;
                 }
                 let Ok(client) = client else { continue };
+                while s.held.load(Ordering::SeqCst) && !s.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", s.upstream)) else { continue };
                 let index = s.accepted.fetch_add(1, Ordering::SeqCst);
                 let each = s.each_limit.load(Ordering::SeqCst);
@@ -107,6 +113,17 @@ impl CuttingProxy {
     /// Later connections pass as usual.
     pub fn freeze(&self) {
         self.state.frozen_below.store(self.accepted(), Ordering::SeqCst);
+    }
+
+    /// New connections wait, their bytes unread, until [`CuttingProxy::release`] (a client
+    /// reconnecting meets a network that is not back yet).
+    pub fn hold(&self) {
+        self.state.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Connections waiting since [`CuttingProxy::hold`] go through, and later ones pass.
+    pub fn release(&self) {
+        self.state.held.store(false, Ordering::SeqCst);
     }
 
     /// Connections accepted so far.

@@ -183,25 +183,29 @@ impl Smbd {
     /// once), and starts it again on the same port, with the same configuration and files;
     /// returns once it listens again.
     pub fn restart(&mut self) {
-        // A client's smbd is a fork of ours: the same command line, naming our smb.conf.
-        let ours = format!("--configfile={}", self.conf.display());
-        let children: Vec<String> = std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let pid = e.file_name().to_string_lossy().into_owned();
-                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-                (pid != self.process.id().to_string() && cmdline.contains(&ours)).then_some(pid)
-            })
-            .collect();
-        for pid in &children {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        for pid in self.forks() {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
         }
         crate::stop(&mut self.process);
         self.process = Self::spawn(&self.dir, &self.conf, &self.env);
         crate::wait_for_tcp_at(&self.ip, self.port, "smbd");
+    }
+
+    /// The processes this smbd forked (one per client connection, its scavenger): a fork
+    /// has the same command line, naming our smb.conf.
+    pub fn forks(&self) -> Vec<u32> {
+        let ours = format!("--configfile={}", self.conf.display());
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let pid: u32 = e.file_name().to_string_lossy().parse().ok()?;
+                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                (pid != self.process.id() && cmdline.contains(&ours)).then_some(pid)
+            })
+            .collect()
     }
 
     fn env_for(dir: &Path, kdc: Option<&MitKdc>) -> Vec<(&'static str, std::ffi::OsString)> {
