@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 /// Reaches shares with one set of credentials. `Clone + Send + Sync`: clones share the
 /// sessions.
@@ -31,8 +32,13 @@ pub struct Client {
 struct Inner {
     settings: Settings,
     kerberos: Kerberos,
-    sessions: tokio::sync::Mutex<HashMap<(String, u16), keyless_client::Client>>,
+    /// One session per server, made once: the map is locked only to find a server's cell, so
+    /// a server that is slow to answer holds up only the callers waiting for it.
+    sessions: std::sync::Mutex<HashMap<(String, u16), Arc<SessionCell>>>,
 }
+
+/// A server's session, once made.
+type SessionCell = OnceCell<keyless_client::Client>;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -150,7 +156,7 @@ impl ClientBuilder {
         for ca in self.ca_files {
             kerberos = kerberos.ca_file(ca);
         }
-        let inner = Inner { settings: self.settings, kerberos, sessions: tokio::sync::Mutex::default() };
+        let inner = Inner { settings: self.settings, kerberos, sessions: std::sync::Mutex::default() };
         Ok(Client { inner: Arc::new(inner) })
     }
 }
@@ -226,10 +232,16 @@ impl Client {
     pub async fn session(&self, host: &str, port: Option<u16>) -> Result<keyless_client::Client, Error> {
         let s = &self.inner.settings;
         let port = port.or(s.port).unwrap_or(445);
-        let mut sessions = self.inner.sessions.lock().await;
-        if let Some(c) = sessions.get(&(host.to_ascii_lowercase(), port)) {
-            return Ok(c.clone());
-        }
+        let cell = {
+            let mut sessions = self.inner.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            sessions.entry((host.to_ascii_lowercase(), port)).or_default().clone()
+        };
+        // The first caller connects; the others wait for its session (or try in turn if it failed).
+        cell.get_or_try_init(|| self.connect(host, port)).await.cloned()
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> Result<keyless_client::Client, Error> {
+        let s = &self.inner.settings;
         let authenticated = s.credentials.authenticate(&self.inner.kerberos, host, s.spn.as_deref()).await?;
         let mut builder = keyless_client::Client::builder(host)
             .port(port)
@@ -248,8 +260,6 @@ impl Client {
         if let Some(k) = s.keepalive {
             builder = builder.keepalive(k);
         }
-        let client = builder.connect().await?;
-        sessions.insert((host.to_ascii_lowercase(), port), client.clone());
-        Ok(client)
+        Ok(builder.connect().await?)
     }
 }

@@ -143,3 +143,54 @@ fn every_credential_kind_reaches_the_share_and_failures_say_what() {
     let e = rt.block_on(other.share(&url)).unwrap_err();
     assert!(e.to_string().contains(&kdc.user), "{e}");
 }
+
+/// Sessions with several servers are made side by side: a server that never answers holds up
+/// only the callers waiting for it, and callers of one server share the one session it makes.
+#[test]
+fn a_silent_server_holds_up_no_other() {
+    let Some(kdc) = MitKdc::start() else { return };
+    let Some(smbd) = Smbd::start(&kdc.dir, SmbMode::Encrypt, Some(&kdc)) else { return };
+    // The kernel accepts its connections; nothing ever answers on them.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let client = Client::builder()
+        .credentials(Credentials::keytab(&kdc.user_keytab, Some(&kdc.user)))
+        .kerberos(kerberos(&kdc))
+        .address("127.0.0.1")
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let host = share_host(&kdc);
+    let url = format!("smb://{host}:{}/{}", smbd.port, smbd.share);
+    runtime().block_on(async {
+        let waiting = {
+            let (client, url) = (client.clone(), format!("smb://{host}:{silent_port}/share"));
+            tokio::spawn(async move { client.share(&url).await.map(|_| ()) })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let started = std::time::Instant::now();
+        let callers: Vec<_> = (0..4)
+            .map(|i| {
+                let (client, url) = (client.clone(), url.clone());
+                tokio::spawn(async move {
+                    let share = client.share(&url).await?;
+                    let mut f = share.create(&format!("caller-{i}.txt")).await?;
+                    f.write_all(b"here").await.unwrap();
+                    f.shutdown().await.unwrap();
+                    Ok::<(), keyless::Error>(())
+                })
+            })
+            .collect();
+        for c in callers {
+            c.await.unwrap().unwrap();
+        }
+        let took = started.elapsed();
+        assert!(took.as_secs() < 10, "the working server's callers waited {took:?}");
+        assert!(!waiting.is_finished(), "the silent server's caller is still waiting");
+        waiting.abort();
+    });
+    assert_eq!(smbd.logged_keys("Session Id").len(), 1, "one session for four callers");
+    for i in 0..4 {
+        assert_eq!(std::fs::read(smbd.share_path.join(format!("caller-{i}.txt"))).unwrap(), b"here");
+    }
+}
