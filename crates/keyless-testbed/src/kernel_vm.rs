@@ -153,7 +153,9 @@ impl KernelVm {
         // /tmp as on any system: everyone writes, the sticky bit keeps files their owners'.
         std::fs::set_permissions(r.join("tmp"), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
         std::fs::copy(busybox(), r.join("bin/busybox")).unwrap();
-        let applets = Command::new(r.join("bin/busybox")).arg("--list").output().unwrap();
+        // The host's busybox lists the applets, not the fresh copy: another test thread's fork
+        // can still hold the copy's write descriptor, and exec would fail with ETXTBSY.
+        let applets = Command::new(busybox()).arg("--list").output().unwrap();
         for a in String::from_utf8_lossy(&applets.stdout).lines() {
             let _ = std::os::unix::fs::symlink("busybox", r.join("bin").join(a));
         }
