@@ -564,38 +564,39 @@ fn machine_cpu() -> (f64, f64) {
 
 /// Runs a command `runs` times (caches synced first; stdout discarded, so that a program
 /// printing much is not slowed by a pipe) under GNU time, which reads the peak RSS from the
-/// kernel's `wait4` accounting of that one process.
+/// kernel's `wait4` accounting of that one process: the fastest run, with the largest peak RSS.
 fn measure(runs: usize, program: &str, args: &[String]) -> Result<Measured, String> {
-    let rss_file = std::env::temp_dir().join(format!("xtask-rss-{}", std::process::id()));
-    let mut m = Measured { secs: f64::MAX, peak_rss_kib: 0, cpu_secs: 0.0, busy: 0.0 };
-    for _ in 0..runs {
-        let _ = Command::new("sync").status();
-        let (busy_before, total_before) = machine_cpu();
-        let start = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M", "-o"])
-            .arg(&rss_file)
-            .arg(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .output()
-            .map_err(|e| format!("/usr/bin/time (Debian package time; cargo xtask deps installs it): {e}"))?;
-        let secs = start.elapsed().as_secs_f64();
-        let (busy_after, total_after) = machine_cpu();
-        if secs < m.secs {
-            m.secs = secs;
-            m.cpu_secs = busy_after - busy_before;
-            m.busy = m.cpu_secs / (total_after - total_before).max(0.01);
-        }
-        if !out.status.success() {
-            return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
-        }
-        let rss = std::fs::read_to_string(&rss_file).map_err(|e| format!("{}: {e}", rss_file.display()))?;
-        let kib = rss.trim().parse::<u64>().map_err(|_| format!("GNU time wrote {rss:?}, not a size in KiB"))?;
-        m.peak_rss_kib = m.peak_rss_kib.max(kib);
+    let mut best = measure_once(program, args)?;
+    for _ in 1..runs {
+        best = best.or_better(measure_once(program, args)?);
     }
+    Ok(best)
+}
+
+/// One run of `program`: its time, its peak RSS, and the machine's CPU time meanwhile.
+fn measure_once(program: &str, args: &[String]) -> Result<Measured, String> {
+    let rss_file = std::env::temp_dir().join(format!("xtask-rss-{}", std::process::id()));
+    let _ = Command::new("sync").status();
+    let (busy_before, total_before) = machine_cpu();
+    let start = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&rss_file)
+        .arg(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("/usr/bin/time (Debian package time; cargo xtask deps installs it): {e}"))?;
+    let secs = start.elapsed().as_secs_f64();
+    let (busy_after, total_after) = machine_cpu();
+    if !out.status.success() {
+        return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    let rss = std::fs::read_to_string(&rss_file).map_err(|e| format!("{}: {e}", rss_file.display()))?;
     let _ = std::fs::remove_file(&rss_file);
-    Ok(m)
+    let peak_rss_kib = rss.trim().parse::<u64>().map_err(|_| format!("GNU time wrote {rss:?}, not a size in KiB"))?;
+    let cpu_secs = busy_after - busy_before;
+    Ok(Measured { secs, peak_rss_kib, cpu_secs, busy: cpu_secs / (total_after - total_before).max(0.01) })
 }
 
 /// `keyless inspect` against `tshark -r` on one capture of a file copy (a signed keyless put of
@@ -935,7 +936,7 @@ fn smb_bench(mib: usize) -> Result<(), String> {
                 ("smbclient", theirs(format!("get bench2.bin {back}"))),
             ];
             for (i, (program, args)) in commands.iter().enumerate() {
-                let m = measure(1, program, args)?;
+                let m = measure_once(program, args)?;
                 runs[i] = Some(match runs[i].take() {
                     Some(best) => best.or_better(m),
                     None => m,
